@@ -1,0 +1,700 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { realClock, type Clock, type Timer } from '../../base/clock.ts'
+import {
+  prefixEnd,
+  revision,
+  StorageError,
+  type DeleteOptions,
+  type DeleteResult,
+  type GetOptions,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Revision,
+  type Storage,
+  type WatchEvent,
+  type WatchOptions,
+  type WriteOptions,
+} from '../interface.ts'
+import { WatcherSet, type Watcher } from './watchers.ts'
+
+/**
+ * The embedded store: one SQLite file (node:sqlite), shaped like kine's log. Every write appends a
+ * row whose primary key is its revision; a delete appends a tombstone row. A key's value at
+ * revision r is its newest row at or before r, so history, point-in-time reads and watch catch-up
+ * are all plain range queries. Compaction deletes rows that later rows superseded.
+ *
+ * This process is the only writer (the file is locked exclusively), which buys three things:
+ * - revisions are assigned here, in memory, and never reused (the sequence survives restarts);
+ * - writes that arrive together share one transaction and one fsync (group commit);
+ * - watchers are told of each change right after its commit, without polling.
+ *
+ * node:sqlite is synchronous, so every statement runs on the event loop. Each unit of work is
+ * kept small (a write batch, a page of a list, a slice of compaction) so that no caller waits
+ * long behind another.
+ */
+
+export interface SqliteStorageOptions {
+  /** The database file, or ':memory:' for a store that lives only as long as the process. */
+  path: string
+  clock?: Clock
+  /** How often quiet watchers that asked for it get a progress notification (default 5 s). */
+  progressNotifyIntervalMs?: number
+  /** How often expired keys are looked for (default 1 s). */
+  ttlSweepIntervalMs?: number
+  /** 'full' fsyncs every commit (survives power loss, the default); 'normal' survives process crashes only. */
+  sync?: 'full' | 'normal'
+  /** Most writes committed in one transaction (default 1000). */
+  maxBatch?: number
+  /** Rows examined per compaction step, between which writes go ahead (default 1000). */
+  compactBatch?: number
+}
+
+const SQLITE_HEADER = 'SQLite format 3\0'
+/** Written into the file header so that we never mistake another program's database for ours. */
+const APPLICATION_ID = 0x6b387473 // 'k8ts'
+const SCHEMA_VERSION = 1
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS kv (
+  revision INTEGER PRIMARY KEY AUTOINCREMENT,
+  key TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  create_revision INTEGER NOT NULL,
+  prev_revision INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  expires_at INTEGER,
+  value BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS kv_key_revision ON kv (key, revision);
+CREATE INDEX IF NOT EXISTS kv_expires_at ON kv (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`
+
+interface Row {
+  revision: number
+  key: string
+  deleted: number
+  create_revision: number
+  prev_revision: number
+  version: number
+  value: Uint8Array
+}
+
+interface RowWithPrev extends Row {
+  prev_value: Uint8Array | null
+  prev_create_revision: number | null
+  prev_version: number | null
+}
+
+type Write =
+  | { op: 'create'; key: string; value: Uint8Array; ttlSeconds: number | undefined }
+  | { op: 'update'; key: string; value: Uint8Array; expected: Revision; ttlSeconds: number | undefined }
+  | { op: 'delete'; key: string; expected: Revision | undefined }
+
+interface PendingWrite {
+  write: Write
+  resolve: (r: KeyValue | DeleteResult) => void
+  reject: (e: unknown) => void
+}
+
+export class SqliteStorage implements Storage {
+  readonly backend = 'sqlite'
+  readonly path: string
+  readonly #db: DatabaseSync
+  readonly #clock: Clock
+  readonly #options: Required<Omit<SqliteStorageOptions, 'path' | 'clock'>>
+  readonly #watchers = new WatcherSet()
+  readonly #stmt: ReturnType<typeof prepareStatements>
+  #revision: number
+  #compacted: number
+  #pending: PendingWrite[] = []
+  #flushScheduled = false
+  #closed = false
+  #compaction: Promise<void> = Promise.resolve()
+  readonly #timers: Timer[] = []
+
+  /** Opens (creating if needed) the store at options.path. Throws 'Unavailable' naming the file. */
+  static open(options: SqliteStorageOptions): SqliteStorage {
+    return new SqliteStorage(options)
+  }
+
+  private constructor(options: SqliteStorageOptions) {
+    this.path = options.path
+    this.#clock = options.clock ?? realClock
+    this.#options = {
+      progressNotifyIntervalMs: options.progressNotifyIntervalMs ?? 5000,
+      ttlSweepIntervalMs: options.ttlSweepIntervalMs ?? 1000,
+      sync: options.sync ?? 'full',
+      maxBatch: options.maxBatch ?? 1000,
+      compactBatch: options.compactBatch ?? 1000,
+    }
+    this.#db = openDatabase(options.path, this.#options.sync)
+    try {
+      this.#stmt = prepareStatements(this.#db)
+      this.#revision = (this.#stmt.sequence.get()?.seq as number | undefined) ?? 0
+      this.#compacted = readMeta(this.#stmt, 'compacted_revision')
+    } catch (err) {
+      this.#db.close()
+      throw this.#failure('cannot read the store', err)
+    }
+    this.#schedule(this.#options.ttlSweepIntervalMs, () => this.#sweepExpired())
+    this.#schedule(this.#options.progressNotifyIntervalMs, () =>
+      this.#watchers.notifyProgress(
+        revision(this.#revision),
+        this.#clock.now(),
+        this.#options.progressNotifyIntervalMs,
+      ),
+    )
+  }
+
+  // --- reads -------------------------------------------------------------------------------
+
+  async get(key: string, options: GetOptions = {}): Promise<KeyValue | undefined> {
+    return this.#run(() => {
+      const at = this.#readRevision(options.revision)
+      const row = this.#stmt.getAt.get(key, at) as Row | undefined
+      return row === undefined || row.deleted ? undefined : toKeyValue(row)
+    })
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    return this.#run(() => {
+      const at = this.#readRevision(options.revision)
+      const start = options.startKey !== undefined && options.startKey > prefix ? options.startKey : prefix
+      const end = prefixEnd(prefix)
+      const limit = options.limit !== undefined && options.limit > 0 ? options.limit : -1
+      const rows = (end === ''
+        ? this.#stmt.listOpen.all(start, at, limit === -1 ? -1 : limit + 1)
+        : this.#stmt.list.all(start, end, at, limit === -1 ? -1 : limit + 1)) as unknown as Row[]
+      const more = limit !== -1 && rows.length > limit
+      if (more) rows.length = limit
+      const count = more
+        ? Number((end === '' ? this.#stmt.countOpen.get(start, at) : this.#stmt.count.get(start, end, at))?.n)
+        : rows.length
+      return { items: rows.map(toKeyValue), revision: revision(at), more, count }
+    })
+  }
+
+  async currentRevision(): Promise<Revision> {
+    return this.#run(() => revision(this.#revision))
+  }
+
+  async compactedRevision(): Promise<Revision> {
+    return this.#run(() => revision(this.#compacted))
+  }
+
+  // --- writes --------------------------------------------------------------------------------
+
+  create(key: string, value: Uint8Array, options: WriteOptions = {}): Promise<KeyValue> {
+    return this.#enqueue({ op: 'create', key, value, ttlSeconds: options.ttlSeconds }) as Promise<KeyValue>
+  }
+
+  update(key: string, value: Uint8Array, expected: Revision, options: WriteOptions = {}): Promise<KeyValue> {
+    return this.#enqueue({
+      op: 'update',
+      key,
+      value,
+      expected,
+      ttlSeconds: options.ttlSeconds,
+    }) as Promise<KeyValue>
+  }
+
+  delete(key: string, options: DeleteOptions = {}): Promise<DeleteResult> {
+    return this.#enqueue({ op: 'delete', key, expected: options.expected }) as Promise<DeleteResult>
+  }
+
+  #enqueue(write: Write): Promise<KeyValue | DeleteResult> {
+    if (this.#closed) return Promise.reject(this.#closedError())
+    if (write.key === '') return Promise.reject(new StorageError('InvalidArgument', 'a key cannot be empty'))
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ write, resolve, reject })
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true
+        setImmediate(() => this.#flush())
+      }
+    })
+  }
+
+  /**
+   * Group commit: every write queued since the last flush, in arrival order, in one transaction.
+   * A write whose precondition fails gets its error; the others still commit. Callers hear back,
+   * and watchers see the changes, only after the commit is durable.
+   */
+  #flush(): void {
+    this.#flushScheduled = false
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, this.#options.maxBatch)
+      const startRevision = this.#revision
+      const outcomes: { ok: boolean; value: unknown }[] = []
+      const events: WatchEvent[] = []
+      try {
+        this.#db.exec('BEGIN IMMEDIATE')
+        try {
+          for (const p of batch) outcomes.push(this.#apply(p.write, events))
+          this.#db.exec('COMMIT')
+        } catch (err) {
+          this.#db.exec('ROLLBACK')
+          throw err
+        }
+      } catch (err) {
+        this.#revision = startRevision
+        const failure = this.#failure('write failed', err)
+        for (const p of batch) p.reject(failure)
+        continue
+      }
+      batch.forEach((p, i) => {
+        const o = outcomes[i]
+        if (o?.ok) p.resolve(o.value as KeyValue | DeleteResult)
+        else p.reject(o?.value)
+      })
+      this.#watchers.publish(events, this.#clock.now())
+    }
+  }
+
+  /** One write inside the open transaction. Precondition failures are returned, not thrown. */
+  #apply(w: Write, events: WatchEvent[]): { ok: boolean; value: unknown } {
+    const latest = this.#stmt.latest.get(w.key) as Row | undefined
+    const live = latest !== undefined && !latest.deleted ? latest : undefined
+    if (w.op === 'create') {
+      if (live) {
+        return fail(
+          new StorageError('KeyExists', `${w.key} already exists`, { key: w.key, current: toKeyValue(live) }),
+        )
+      }
+      const rev = ++this.#revision
+      this.#stmt.insert.run(rev, w.key, 0, rev, 0, 1, this.#expiry(w.ttlSeconds), w.value)
+      const kv: KeyValue = {
+        key: w.key,
+        value: w.value,
+        createRevision: revision(rev),
+        modRevision: revision(rev),
+        version: 1,
+      }
+      events.push({ type: 'put', kv })
+      return { ok: true, value: kv }
+    }
+    if (!live) return fail(new StorageError('KeyNotFound', `${w.key} not found`, { key: w.key }))
+    const prev = toKeyValue(live)
+    if (w.expected !== undefined && live.revision !== w.expected) {
+      return fail(
+        new StorageError('Conflict', `${w.key} is at revision ${live.revision}, not ${w.expected}`, {
+          key: w.key,
+          current: prev,
+        }),
+      )
+    }
+    const rev = ++this.#revision
+    if (w.op === 'update') {
+      this.#stmt.insert.run(
+        rev,
+        w.key,
+        0,
+        live.create_revision,
+        live.revision,
+        live.version + 1,
+        this.#expiry(w.ttlSeconds),
+        w.value,
+      )
+      const kv: KeyValue = {
+        key: w.key,
+        value: w.value,
+        createRevision: revision(live.create_revision),
+        modRevision: revision(rev),
+        version: live.version + 1,
+      }
+      events.push({ type: 'put', kv, prev })
+      return { ok: true, value: kv }
+    }
+    this.#stmt.insert.run(rev, w.key, 1, live.create_revision, live.revision, 0, null, EMPTY)
+    const result: DeleteResult = { revision: revision(rev), prev }
+    events.push({ type: 'delete', key: w.key, revision: revision(rev), prev })
+    return { ok: true, value: result }
+  }
+
+  #expiry(ttlSeconds: number | undefined): number | null {
+    return ttlSeconds === undefined ? null : this.#clock.now() + ttlSeconds * 1000
+  }
+
+  /** Deletes keys whose TTL has passed, as ordinary guarded deletes (watchers see them). */
+  #sweepExpired(): void {
+    if (this.#closed) return
+    let expired: { key: string; revision: number }[]
+    try {
+      expired = this.#stmt.expired.all(this.#clock.now()) as unknown as { key: string; revision: number }[]
+    } catch {
+      return // the next sweep tries again; a broken file shows up in the calls that need it
+    }
+    for (const { key, revision: rev } of expired) {
+      // A write in between (a new TTL, or a delete) wins: that outcome is not an error here.
+      this.delete(key, { expected: revision(rev) }).catch(() => undefined)
+    }
+  }
+
+  // --- watch -----------------------------------------------------------------------------------
+
+  watch(prefix: string, options: WatchOptions): AsyncIterable<WatchEvent> {
+    return this.#watch(prefix, options)
+  }
+
+  async *#watch(prefix: string, options: WatchOptions): AsyncGenerator<WatchEvent> {
+    if (this.#closed) throw this.#closedError()
+    this.#checkNotCompacted(options.after)
+    const watcher = this.#watchers.add({
+      prefix,
+      after: options.after,
+      progressNotify: options.progressNotify ?? false,
+      now: this.#clock.now(),
+      caughtUp: options.after >= this.#revision,
+    })
+    const onAbort = () => watcher.wake()
+    options.signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      while (!options.signal.aborted) {
+        if (watcher.closed) throw this.#closedError()
+        if (!watcher.caughtUp && watcher.pending === 0) this.#catchUp(watcher)
+        const e = watcher.take()
+        if (e !== undefined) yield e
+        else if (watcher.caughtUp) await watcher.wait()
+      }
+    } finally {
+      options.signal.removeEventListener('abort', onAbort)
+      this.#watchers.remove(watcher)
+    }
+  }
+
+  /**
+   * Queues the next page of history a lagging watcher has not seen. When the page reaches the
+   * store's revision the watcher switches to live events in the same synchronous step, so no
+   * commit can fall between the two.
+   */
+  #catchUp(watcher: Watcher): void {
+    const after = watcher.queuedUpTo
+    this.#checkNotCompacted(after)
+    const end = prefixEnd(watcher.prefix)
+    const page = 1000
+    const rows = this.#run(
+      () =>
+        (end === ''
+          ? this.#stmt.historyOpen.all(after, this.#revision, page)
+          : this.#stmt.history.all(
+              after,
+              this.#revision,
+              watcher.prefix,
+              end,
+              page,
+            )) as unknown as RowWithPrev[],
+    )
+    watcher.pushHistory(rows.map(toEvent))
+    if (rows.length < page) watcher.markCaughtUp(this.#revision)
+  }
+
+  #checkNotCompacted(after: number): void {
+    if (after < this.#compacted) {
+      throw new StorageError(
+        'Compacted',
+        `revision ${after + 1} has been compacted (compacted up to ${this.#compacted})`,
+        {
+          compactedRevision: revision(this.#compacted),
+        },
+      )
+    }
+  }
+
+  // --- compaction ------------------------------------------------------------------------------
+
+  compact(upTo: Revision): Promise<void> {
+    const run = this.#compaction.then(() => this.#compact(upTo))
+    this.#compaction = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * Marks history up to `upTo` as gone at once (reads and watches before it fail from now on),
+   * then deletes the superseded rows in small steps with the event loop free between them, so
+   * writes never queue behind more than one step. Every row in (last compaction, upTo]
+   * supersedes the row it points back to; tombstones supersede themselves.
+   */
+  async #compact(upTo: Revision): Promise<void> {
+    if (this.#closed) throw this.#closedError()
+    if (upTo > this.#revision) {
+      throw new StorageError(
+        'InvalidArgument',
+        `cannot compact to revision ${upTo}: the store is at ${this.#revision}`,
+      )
+    }
+    if (upTo <= this.#compacted) {
+      throw new StorageError('Compacted', `revision ${upTo} is already compacted`, {
+        compactedRevision: revision(this.#compacted),
+      })
+    }
+    this.#run(() => writeMeta(this.#stmt, 'compacted_revision', upTo))
+    this.#compacted = upTo
+    let cursor = readMeta(this.#stmt, 'compact_cursor')
+    while (cursor < upTo && !this.#closed) {
+      cursor = this.#run(() => {
+        this.#db.exec('BEGIN IMMEDIATE')
+        try {
+          const rows = this.#stmt.compactScan.all(
+            cursor,
+            upTo,
+            this.#options.compactBatch,
+          ) as unknown as Pick<Row, 'revision' | 'prev_revision' | 'deleted'>[]
+          const last = rows.at(-1)?.revision ?? upTo
+          for (const r of rows) {
+            if (r.prev_revision !== 0) this.#stmt.deleteRow.run(r.prev_revision)
+            if (r.deleted) this.#stmt.deleteRow.run(r.revision)
+          }
+          const next = rows.length < this.#options.compactBatch ? upTo : last
+          writeMeta(this.#stmt, 'compact_cursor', next)
+          this.#db.exec('COMMIT')
+          return next
+        } catch (err) {
+          this.#db.exec('ROLLBACK')
+          throw err
+        }
+      })
+      await nextTurn()
+    }
+  }
+
+  // --- lifecycle -------------------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    await this.#compaction
+    // Let queued writes finish: their callers were promised an answer.
+    if (this.#pending.length > 0) this.#flush()
+    this.#closed = true
+    for (const t of this.#timers) t.cancel()
+    this.#watchers.closeAll()
+    this.#db.close()
+  }
+
+  /** Runs `fn` every `intervalMs` until close. */
+  #schedule(intervalMs: number, fn: () => void): void {
+    const slot = this.#timers.length
+    const tick = () => {
+      if (this.#closed) return
+      fn()
+      this.#timers[slot] = this.#clock.setTimer(intervalMs, tick)
+    }
+    this.#timers.push(this.#clock.setTimer(intervalMs, tick))
+  }
+
+  #readRevision(at: Revision | undefined): number {
+    if (at === undefined || at === 0) return this.#revision
+    if (at > this.#revision) {
+      throw new StorageError(
+        'InvalidArgument',
+        `revision ${at} is in the future (the store is at ${this.#revision})`,
+      )
+    }
+    if (at < this.#compacted) {
+      throw new StorageError('Compacted', `revision ${at} has been compacted`, {
+        compactedRevision: revision(this.#compacted),
+      })
+    }
+    return at
+  }
+
+  /** Runs a synchronous read, turning SQLite failures into 'Unavailable' errors that name the file. */
+  #run<T>(fn: () => T): T {
+    if (this.#closed) throw this.#closedError()
+    try {
+      return fn()
+    } catch (err) {
+      if (err instanceof StorageError) throw err
+      throw this.#failure('read failed', err)
+    }
+  }
+
+  #failure(what: string, err: unknown): StorageError {
+    const detail = err instanceof Error ? err.message : String(err)
+    return new StorageError('Unavailable', `sqlite store ${this.path}: ${what}: ${detail}`, { cause: err })
+  }
+
+  #closedError(): StorageError {
+    return new StorageError('Unavailable', `sqlite store ${this.path} is closed`)
+  }
+}
+
+const EMPTY = new Uint8Array(0)
+
+function fail(err: StorageError): { ok: false; value: StorageError } {
+  return { ok: false, value: err }
+}
+
+function toKeyValue(row: Row): KeyValue {
+  return {
+    key: row.key,
+    value: row.value,
+    createRevision: revision(row.create_revision),
+    modRevision: revision(row.revision),
+    version: row.version,
+  }
+}
+
+function toEvent(row: RowWithPrev): WatchEvent {
+  const prev: KeyValue | undefined =
+    row.prev_value === null
+      ? undefined
+      : {
+          key: row.key,
+          value: row.prev_value,
+          createRevision: revision(row.prev_create_revision ?? 0),
+          modRevision: revision(row.prev_revision),
+          version: row.prev_version ?? 0,
+        }
+  if (row.deleted) {
+    // Compaction keeps the newest value at or before the compacted revision, so a tombstone
+    // after it always finds the value it removed.
+    if (prev === undefined)
+      throw new StorageError('Unavailable', `${row.key}: the value deleted at ${row.revision} is missing`)
+    return { type: 'delete', key: row.key, revision: revision(row.revision), prev }
+  }
+  const kv = toKeyValue(row)
+  return prev === undefined ? { type: 'put', kv } : { type: 'put', kv, prev }
+}
+
+/**
+ * Opens the file for this process alone. Checks happen before anything is written, so a file
+ * that is not a k8ts store is left exactly as it was.
+ */
+function openDatabase(path: string, sync: 'full' | 'normal'): DatabaseSync {
+  const fail = (why: string, cause?: unknown) =>
+    new StorageError('Unavailable', `sqlite store ${path}: ${why}`, cause === undefined ? {} : { cause })
+  if (path !== ':memory:') checkHeader(path, fail)
+  let db: DatabaseSync
+  try {
+    db = new DatabaseSync(path, { timeout: 0 })
+  } catch (err) {
+    throw fail(`cannot open: ${(err as Error).message}`, err)
+  }
+  try {
+    // Exclusive locking mode: the lock taken below is held until close, so a second process
+    // opening the same file fails fast instead of writing beside us.
+    db.exec('PRAGMA locking_mode = EXCLUSIVE')
+    try {
+      db.exec('BEGIN EXCLUSIVE')
+    } catch (err) {
+      throw (err as { errcode?: number }).errcode === 5
+        ? fail('the file is in use by another process (is another k8ts running on this data directory?)', err)
+        : err
+    }
+    const appId = (db.prepare('PRAGMA application_id').get()?.application_id as number | undefined) ?? 0
+    const tables = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .all()
+      .map((r) => r.name as string)
+    db.exec('COMMIT')
+    const ours = appId === APPLICATION_ID
+    if (!ours && tables.length > 0) {
+      throw fail(
+        `the file is a SQLite database of another program (tables: ${tables.slice(0, 5).join(', ')}); not touching it`,
+      )
+    }
+    if (ours) {
+      const userVersion = db.prepare('PRAGMA user_version').get()?.user_version as number
+      if (userVersion > SCHEMA_VERSION) {
+        throw fail(
+          `the store was written by a newer k8ts (schema ${userVersion}, this one knows ${SCHEMA_VERSION})`,
+        )
+      }
+    }
+    db.exec('PRAGMA journal_mode = WAL')
+    db.exec(`PRAGMA synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`)
+    db.exec(SCHEMA)
+    db.exec(`PRAGMA application_id = ${APPLICATION_ID}`)
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
+    return db
+  } catch (err) {
+    db.close()
+    if (err instanceof StorageError) throw err
+    throw fail(`cannot open: ${(err as Error).message}`, err)
+  }
+}
+
+/** A file that exists must be a regular file that starts like a SQLite database (or be empty). */
+function checkHeader(path: string, fail: (why: string, cause?: unknown) => StorageError): void {
+  let size: number
+  try {
+    const st = statSync(path)
+    if (!st.isFile()) throw fail('not a regular file')
+    size = st.size
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    if (err instanceof StorageError) throw err
+    throw fail(`cannot read: ${(err as Error).message}`, err)
+  }
+  if (size === 0) return
+  const header = Buffer.alloc(SQLITE_HEADER.length)
+  let fd: number | undefined
+  try {
+    fd = openSync(path, 'r')
+    readSync(fd, header, 0, header.length, 0)
+  } catch (err) {
+    throw fail(`cannot read: ${(err as Error).message}`, err)
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+  if (header.toString('latin1') !== SQLITE_HEADER) {
+    throw fail('the file is not a SQLite database (corrupt, or some other file); not touching it')
+  }
+}
+
+function prepareStatements(db: DatabaseSync) {
+  const p = (sql: string): StatementSync => db.prepare(sql)
+  // The newest row per key at or before a revision: GROUP BY walks the (key, revision) index in
+  // key order and MAX() picks the row whose other columns are returned.
+  const newestPerKey = (where: string) =>
+    `SELECT key, MAX(revision) AS revision, deleted, create_revision, prev_revision, version, value
+       FROM kv WHERE ${where} AND revision <= ? GROUP BY key HAVING deleted = 0 ORDER BY key LIMIT ?`
+  const countPerKey = (where: string) =>
+    `SELECT COUNT(*) AS n FROM (SELECT MAX(revision) AS revision, deleted FROM kv WHERE ${where} AND revision <= ?
+       GROUP BY key HAVING deleted = 0)`
+  const history = (where: string) =>
+    `SELECT c.revision, c.key, c.deleted, c.create_revision, c.prev_revision, c.version, c.value,
+            p.value AS prev_value, p.create_revision AS prev_create_revision, p.version AS prev_version
+       FROM kv c LEFT JOIN kv p ON p.revision = c.prev_revision
+      WHERE c.revision > ? AND c.revision <= ? ${where} ORDER BY c.revision LIMIT ?`
+  return {
+    sequence: p("SELECT seq FROM sqlite_sequence WHERE name = 'kv'"),
+    readMeta: p('SELECT value FROM meta WHERE name = ?'),
+    writeMeta: p(
+      'INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+    ),
+    latest: p('SELECT * FROM kv WHERE key = ? ORDER BY revision DESC LIMIT 1'),
+    getAt: p('SELECT * FROM kv WHERE key = ? AND revision <= ? ORDER BY revision DESC LIMIT 1'),
+    list: p(newestPerKey('key >= ? AND key < ?')),
+    listOpen: p(newestPerKey('key >= ?')),
+    count: p(countPerKey('key >= ? AND key < ?')),
+    countOpen: p(countPerKey('key >= ?')),
+    history: p(history('AND c.key >= ? AND c.key < ?')),
+    historyOpen: p(history('')),
+    insert: p(
+      `INSERT INTO kv (revision, key, deleted, create_revision, prev_revision, version, expires_at, value)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    expired: p(
+      `SELECT k.key, k.revision FROM kv k
+        WHERE k.expires_at IS NOT NULL AND k.expires_at <= ? AND k.deleted = 0
+          AND NOT EXISTS (SELECT 1 FROM kv n WHERE n.key = k.key AND n.revision > k.revision)
+        LIMIT 1000`,
+    ),
+    compactScan: p(
+      'SELECT revision, prev_revision, deleted FROM kv WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ?',
+    ),
+    deleteRow: p('DELETE FROM kv WHERE revision = ?'),
+  }
+}
+
+function readMeta(stmt: ReturnType<typeof prepareStatements>, name: string): number {
+  return (stmt.readMeta.get(name)?.value as number | undefined) ?? 0
+}
+
+function writeMeta(stmt: ReturnType<typeof prepareStatements>, name: string, value: number): void {
+  stmt.writeMeta.run(name, value satisfies SQLInputValue)
+}
