@@ -177,7 +177,8 @@ export class EtcdStorage implements Storage {
   }
 
   async compact(upTo: Revision): Promise<void> {
-    await this.client.write(rpc.compact, { revision: upTo })
+    // physical: resolve when the history is really gone, as the SQLite store does.
+    await this.client.write(rpc.compact, { revision: upTo, physical: true })
   }
 
   watch(prefix: string, options: WatchOptions): AsyncIterable<WatchEvent> {
