@@ -383,7 +383,7 @@ export class SqliteStorage implements Storage {
         if (r !== undefined) return Promise.resolve(r)
       } catch (err) {
         finish()
-        return Promise.reject(err)
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)))
       }
       return (watcher?.wait() ?? Promise.resolve()).then(next)
     }
