@@ -1,0 +1,11 @@
+export {
+  createCertificateAuthority,
+  issueCertificate,
+  certificateHosts,
+  expiresWithin,
+  type KeyPair,
+  type Subject,
+  type IssueOptions,
+} from './certificates.ts'
+export { ensureClusterPki, kubernetesServiceNames, type ClusterPki } from './cluster-pki.ts'
+export { kubeconfig, writeKubeconfig, type KubeconfigOptions } from './kubeconfig.ts'

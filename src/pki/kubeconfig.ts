@@ -1,0 +1,50 @@
+import { writeFileSync } from 'node:fs'
+import { stringify } from 'yaml'
+
+/**
+ * A kubeconfig file (clientcmd v1) for one cluster, one user and one context, with the
+ * certificates embedded, as kubectl and client libraries read it.
+ */
+export interface KubeconfigOptions {
+  server: string
+  caPem: string
+  /** Client certificate authentication... */
+  clientCertPem?: string
+  clientKeyPem?: string
+  /** ...or a bearer token. */
+  token?: string
+  clusterName?: string
+  userName?: string
+  contextName?: string
+  namespace?: string
+}
+
+export function kubeconfig(o: KubeconfigOptions): string {
+  const cluster = o.clusterName ?? 'k8ts'
+  const user = o.userName ?? 'admin'
+  const context = o.contextName ?? 'k8ts'
+  const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64')
+  const userEntry: Record<string, string> = {}
+  if (o.clientCertPem !== undefined) userEntry['client-certificate-data'] = b64(o.clientCertPem)
+  if (o.clientKeyPem !== undefined) userEntry['client-key-data'] = b64(o.clientKeyPem)
+  if (o.token !== undefined) userEntry.token = o.token
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: cluster, cluster: { server: o.server, 'certificate-authority-data': b64(o.caPem) } }],
+    users: [{ name: user, user: userEntry }],
+    contexts: [
+      {
+        name: context,
+        context: { cluster, user, ...(o.namespace !== undefined ? { namespace: o.namespace } : {}) },
+      },
+    ],
+    'current-context': context,
+    preferences: {},
+  })
+}
+
+/** Writes a kubeconfig readable only by its owner (it holds a private key or a token). */
+export function writeKubeconfig(path: string, o: KubeconfigOptions): void {
+  writeFileSync(path, kubeconfig(o), { mode: 0o600 })
+}
