@@ -149,6 +149,14 @@ export interface Storage {
   watch(prefix: string, options: WatchOptions): AsyncIterable<WatchEvent>
   /** The revision of the latest write. */
   currentRevision(): Promise<Revision>
+  /**
+   * Where the backend can do it exactly: every watch that asked for progress notifications gets
+   * one at the current revision right after the events it has yet to receive, so that a cache fed
+   * by a watch can tell when it has caught up with a read that happened now (consistent reads
+   * from cache). Backends that cannot guarantee the ordering leave it out (etcd 3.4's
+   * RequestProgress may run ahead of undelivered events), and callers read from the store instead.
+   */
+  requestProgress?(): Promise<void>
   /** The newest revision that compaction has removed history up to (0 when none). */
   compactedRevision(): Promise<Revision>
   /**

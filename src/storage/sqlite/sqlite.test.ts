@@ -189,3 +189,49 @@ describe('sqlite store', () => {
     await s.close()
   })
 })
+
+describe('sqlite progress requests', () => {
+  test('a progress request reaches a watcher right after the events it has yet to take', async () => {
+    const s = SqliteStorage.open({ path: ':memory:' })
+    const ac = new AbortController()
+    const it = s
+      .watch('/a/', { after: revision(0), signal: ac.signal, progressNotify: true })
+      [Symbol.asyncIterator]()
+    const first = it.next() // registers the watcher
+    const a = await s.create('/a/1', text('1'))
+    await s.create('/b/1', text('1')) // outside the prefix: only the progress revision shows it
+    const b = await s.create('/a/2', text('2'))
+    const now = await s.currentRevision()
+    await s.requestProgress()
+    const got = [(await first).value, (await it.next()).value, (await it.next()).value]
+    ac.abort()
+    same(got, [
+      { type: 'put', kv: a },
+      { type: 'put', kv: b },
+      { type: 'progress', revision: now },
+    ])
+    await s.close()
+  })
+
+  test('a watcher that started from history gets a requested progress at the revision it caught up to', async () => {
+    const s = SqliteStorage.open({ path: ':memory:' })
+    const a = await s.create('/a/1', text('1'))
+    const ac = new AbortController()
+    const it = s
+      .watch('/a/', { after: revision(0), signal: ac.signal, progressNotify: true })
+      [Symbol.asyncIterator]()
+    await s.requestProgress() // before the watcher is even registered: nothing to send
+    const first = await it.next()
+    await s.requestProgress()
+    const second = await it.next()
+    ac.abort()
+    same(
+      [first.value, second.value],
+      [
+        { type: 'put', kv: a },
+        { type: 'progress', revision: a.modRevision },
+      ],
+    )
+    await s.close()
+  })
+})

@@ -184,6 +184,10 @@ export class SqliteStorage implements Storage {
     return this.#run(() => revision(this.#revision))
   }
 
+  async requestProgress(): Promise<void> {
+    this.#run(() => this.#watchers.requestProgress(revision(this.#revision), this.#clock.now()))
+  }
+
   async compactedRevision(): Promise<Revision> {
     return this.#run(() => revision(this.#compacted))
   }

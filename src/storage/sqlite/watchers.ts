@@ -25,6 +25,8 @@ export class Watcher {
   #waiting: (() => void) | undefined
   #lastActivity: number
   #closed = false
+  /** A progress notification was asked for while lagging: send it on catching up. */
+  #progressRequested = false
 
   constructor(spec: {
     prefix: string
@@ -66,6 +68,25 @@ export class Watcher {
   markCaughtUp(upTo: number): void {
     this.#caughtUp = true
     if (upTo > this.#queuedUpTo) this.#queuedUpTo = upTo
+    if (this.#progressRequested) {
+      this.#progressRequested = false
+      this.#push({ type: 'progress', revision: revision(upTo) })
+    }
+  }
+
+  /**
+   * An explicit progress request at the store's revision `rev`: queued behind every pending event
+   * when caught up (all events up to `rev` are already queued), otherwise sent on catching up.
+   */
+  requestProgress(rev: Revision, now: number): void {
+    if (!this.progressNotify) return
+    if (!this.#caughtUp) {
+      this.#progressRequested = true
+      return
+    }
+    if (rev < this.#queuedUpTo) return
+    this.#push({ type: 'progress', revision: rev })
+    this.#lastActivity = now
   }
 
   /** Offers a live event; taken only when caught up and newer than what was queued. */
@@ -177,6 +198,10 @@ export class WatcherSet {
         for (const w of set) w.offer(e, now, this.#maxQueued)
       }
     }
+  }
+
+  requestProgress(rev: Revision, now: number): void {
+    for (const set of this.#byPrefix.values()) for (const w of set) w.requestProgress(rev, now)
   }
 
   notifyProgress(rev: Revision, now: number, intervalMs: number): void {
