@@ -194,9 +194,8 @@ describe('sqlite progress requests', () => {
   test('a progress request reaches a watcher right after the events it has yet to take', async () => {
     const s = SqliteStorage.open({ path: ':memory:' })
     const ac = new AbortController()
-    const it = s
-      .watch('/a/', { after: revision(0), signal: ac.signal, progressNotify: true })
-      [Symbol.asyncIterator]()
+    const watch = s.watch('/a/', { after: revision(0), signal: ac.signal, progressNotify: true })
+    const it = watch[Symbol.asyncIterator]()
     const first = it.next() // registers the watcher
     const a = await s.create('/a/1', text('1'))
     await s.create('/b/1', text('1')) // outside the prefix: only the progress revision shows it
@@ -217,9 +216,8 @@ describe('sqlite progress requests', () => {
     const s = SqliteStorage.open({ path: ':memory:' })
     const a = await s.create('/a/1', text('1'))
     const ac = new AbortController()
-    const it = s
-      .watch('/a/', { after: revision(0), signal: ac.signal, progressNotify: true })
-      [Symbol.asyncIterator]()
+    const watch = s.watch('/a/', { after: revision(0), signal: ac.signal, progressNotify: true })
+    const it = watch[Symbol.asyncIterator]()
     await s.requestProgress() // before the watcher is even registered: nothing to send
     const first = await it.next()
     await s.requestProgress()
