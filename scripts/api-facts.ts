@@ -1,0 +1,56 @@
+/**
+ * Facts about the built-in resources that the OpenAPI data does not carry, as `kubectl
+ * api-resources` shows them on a v1.35 cluster: short names, and categories (`kubectl get all`
+ * lists the resources in category `all`). Keyed by `<group>/<resource>` ('' is the core group).
+ */
+export const shortNames: Record<string, string[]> = {
+  '/componentstatuses': ['cs'],
+  '/configmaps': ['cm'],
+  '/endpoints': ['ep'],
+  '/events': ['ev'],
+  '/limitranges': ['limits'],
+  '/namespaces': ['ns'],
+  '/nodes': ['no'],
+  '/persistentvolumeclaims': ['pvc'],
+  '/persistentvolumes': ['pv'],
+  '/pods': ['po'],
+  '/replicationcontrollers': ['rc'],
+  '/resourcequotas': ['quota'],
+  '/serviceaccounts': ['sa'],
+  '/services': ['svc'],
+  'apiextensions.k8s.io/customresourcedefinitions': ['crd', 'crds'],
+  'apps/daemonsets': ['ds'],
+  'apps/deployments': ['deploy'],
+  'apps/replicasets': ['rs'],
+  'apps/statefulsets': ['sts'],
+  'autoscaling/horizontalpodautoscalers': ['hpa'],
+  'batch/cronjobs': ['cj'],
+  'certificates.k8s.io/certificatesigningrequests': ['csr'],
+  'events.k8s.io/events': ['ev'],
+  'networking.k8s.io/ingresses': ['ing'],
+  'networking.k8s.io/networkpolicies': ['netpol'],
+  'networking.k8s.io/ipaddresses': ['ip'],
+  'policy/poddisruptionbudgets': ['pdb'],
+  'scheduling.k8s.io/priorityclasses': ['pc'],
+  'storage.k8s.io/storageclasses': ['sc'],
+  'storage.k8s.io/volumeattributesclasses': ['vac'],
+}
+
+export const categories: Record<string, string[]> = {
+  '/pods': ['all'],
+  '/replicationcontrollers': ['all'],
+  '/services': ['all'],
+  'apps/daemonsets': ['all'],
+  'apps/deployments': ['all'],
+  'apps/replicasets': ['all'],
+  'apps/statefulsets': ['all'],
+  'autoscaling/horizontalpodautoscalers': ['all'],
+  'batch/cronjobs': ['all'],
+  'batch/jobs': ['all'],
+  'admissionregistration.k8s.io/mutatingwebhookconfigurations': ['api-extensions'],
+  'admissionregistration.k8s.io/validatingwebhookconfigurations': ['api-extensions'],
+  'admissionregistration.k8s.io/validatingadmissionpolicies': ['api-extensions'],
+  'admissionregistration.k8s.io/validatingadmissionpolicybindings': ['api-extensions'],
+  'apiextensions.k8s.io/customresourcedefinitions': ['api-extensions'],
+  'apiregistration.k8s.io/apiservices': ['api-extensions'],
+}

@@ -1,0 +1,9 @@
+// Copies what the built JavaScript reads from disk next to it: the generated OpenAPI documents.
+import { cpSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+const root = resolve(import.meta.dirname, '..')
+cpSync(join(root, 'src/api/generated/openapi'), join(root, 'dist/api/generated/openapi'), {
+  recursive: true,
+  filter: (src) => !src.endsWith('.ts'),
+})

@@ -1,0 +1,160 @@
+/**
+ * Field errors: what validation finds wrong with an object, one per field, with Kubernetes'
+ * types, cause reasons and message wording (kubectl prints them, e.g.
+ * `spec.containers[0].image: Required value`). The apiserver turns a list of them into a 422
+ * Invalid Status whose details.causes carry one entry each.
+ */
+export type FieldErrorType =
+  | 'FieldValueNotFound'
+  | 'FieldValueRequired'
+  | 'FieldValueDuplicate'
+  | 'FieldValueInvalid'
+  | 'FieldValueNotSupported'
+  | 'FieldValueForbidden'
+  | 'FieldValueTooLong'
+  | 'FieldValueTooMany'
+  | 'InternalError'
+  | 'FieldValueTypeInvalid'
+
+export interface FieldError {
+  readonly type: FieldErrorType
+  /** The field's path, e.g. `spec.containers[0].image`, `metadata.labels[app]`. */
+  readonly field: string
+  /** The offending value; left out of the message for Required, Forbidden, TooLong and TooMany. */
+  readonly value?: unknown
+  readonly detail: string
+}
+
+/** A field path under construction: `root('spec').child('containers').index(0).child('image')`. */
+export class FieldPath {
+  readonly #path: string
+
+  private constructor(path: string) {
+    this.#path = path
+  }
+
+  static root(name: string): FieldPath {
+    return new FieldPath(name)
+  }
+
+  child(name: string, ...more: string[]): FieldPath {
+    let p = this.#path === '' ? name : `${this.#path}.${name}`
+    for (const m of more) p += `.${m}`
+    return new FieldPath(p)
+  }
+
+  index(i: number): FieldPath {
+    return new FieldPath(`${this.#path}[${i}]`)
+  }
+
+  /** A map entry: `metadata.labels[app]`. */
+  key(k: string): FieldPath {
+    return new FieldPath(`${this.#path}[${k}]`)
+  }
+
+  toString(): string {
+    return this.#path
+  }
+}
+
+type Path = FieldPath | string
+
+export function required(field: Path, detail = ''): FieldError {
+  return { type: 'FieldValueRequired', field: String(field), detail }
+}
+
+export function invalid(field: Path, value: unknown, detail: string): FieldError {
+  return { type: 'FieldValueInvalid', field: String(field), value, detail }
+}
+
+export function notSupported(field: Path, value: unknown, supported: readonly string[]): FieldError {
+  const detail =
+    supported.length > 0 ? `supported values: ${supported.map((s) => JSON.stringify(s)).join(', ')}` : ''
+  return { type: 'FieldValueNotSupported', field: String(field), value, detail }
+}
+
+export function duplicate(field: Path, value: unknown): FieldError {
+  return { type: 'FieldValueDuplicate', field: String(field), value, detail: '' }
+}
+
+export function forbidden(field: Path, detail: string): FieldError {
+  return { type: 'FieldValueForbidden', field: String(field), detail }
+}
+
+export function notFound(field: Path, value: unknown): FieldError {
+  return { type: 'FieldValueNotFound', field: String(field), value, detail: '' }
+}
+
+export function tooLong(field: Path, value: unknown, max: number): FieldError {
+  return {
+    type: 'FieldValueTooLong',
+    field: String(field),
+    value,
+    detail: `may not be more than ${max} bytes`,
+  }
+}
+
+export function tooMany(field: Path, actual: number, max: number): FieldError {
+  return {
+    type: 'FieldValueTooMany',
+    field: String(field),
+    value: actual,
+    detail: `must have at most ${max} items`,
+  }
+}
+
+export function internalError(field: Path, err: unknown): FieldError {
+  return {
+    type: 'InternalError',
+    field: String(field),
+    detail: err instanceof Error ? err.message : String(err),
+  }
+}
+
+const typeText: Record<FieldErrorType, string> = {
+  FieldValueNotFound: 'Not found',
+  FieldValueRequired: 'Required value',
+  FieldValueDuplicate: 'Duplicate value',
+  FieldValueInvalid: 'Invalid value',
+  FieldValueNotSupported: 'Unsupported value',
+  FieldValueForbidden: 'Forbidden',
+  FieldValueTooLong: 'Too long',
+  FieldValueTooMany: 'Too many',
+  InternalError: 'Internal error',
+  FieldValueTypeInvalid: 'Invalid value',
+}
+
+/** Types whose message leaves the value out, as Kubernetes does. */
+const omitsValue = new Set<FieldErrorType>([
+  'FieldValueRequired',
+  'FieldValueForbidden',
+  'FieldValueTooLong',
+  'InternalError',
+])
+
+/** The message after the field: `Required value`, `Invalid value: "x": must be ...`. */
+export function errorBody(e: FieldError): string {
+  let s = typeText[e.type]
+  if (!omitsValue.has(e.type) && 'value' in e) s += `: ${formatValue(e.value)}`
+  if (e.detail !== '') s += `: ${e.detail}`
+  return s
+}
+
+/** `field: body`, as in an Invalid Status message and in kubectl's output. */
+export function fieldErrorMessage(e: FieldError): string {
+  return e.field === '' ? errorBody(e) : `${e.field}: ${errorBody(e)}`
+}
+
+/** The errors joined as Kubernetes aggregates them: one as is, several in brackets. */
+export function aggregateMessage(errors: readonly FieldError[]): string {
+  const messages = [...new Set(errors.map(fieldErrorMessage))]
+  return messages.length === 1 ? (messages[0] ?? '') : `[${messages.join(', ')}]`
+}
+
+/** Values as Go's %v/%q print them in field errors: strings quoted, numbers and booleans bare. */
+export function formatValue(v: unknown): string {
+  if (v === null || v === undefined) return 'null'
+  if (typeof v === 'string') return JSON.stringify(v)
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  return JSON.stringify(v)
+}

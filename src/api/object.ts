@@ -1,0 +1,42 @@
+import type { ObjectMeta } from './generated/types/meta-v1.ts'
+
+/**
+ * Any Kubernetes object as it travels: plain JSON with apiVersion, kind and metadata. Code that
+ * knows the kind narrows it to the generated type (Pod, Deployment, ...).
+ */
+export interface KubeObject {
+  apiVersion?: string
+  kind?: string
+  metadata?: ObjectMeta
+  [field: string]: unknown
+}
+
+/** A KubeObject whose metadata is there (every stored object's is). */
+export interface StoredObject extends KubeObject {
+  metadata: ObjectMeta
+}
+
+export function isKubeObject(v: unknown): v is KubeObject {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
+  const m = (v as { metadata?: unknown }).metadata
+  return m === undefined || m === null || (typeof m === 'object' && !Array.isArray(m))
+}
+
+/** The object's metadata, created empty when absent. */
+export function metadataOf(obj: KubeObject): ObjectMeta {
+  if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {}
+  return obj.metadata
+}
+
+/** `apps/v1` from group and version; the core group is just `v1`. */
+export function apiVersionOf(group: string, version: string): string {
+  return group === '' ? version : `${group}/${version}`
+}
+
+/** Group and version of an apiVersion string. */
+export function parseApiVersion(apiVersion: string): { group: string; version: string } {
+  const i = apiVersion.indexOf('/')
+  return i < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) }
+}
