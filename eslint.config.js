@@ -71,7 +71,7 @@ const layering = [
 ]
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'src/api/generated/', 'src/dashboard/web/'] },
+  { ignores: ['node_modules/', 'dist/', '.scratch/', 'src/api/generated/', 'src/dashboard/web/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

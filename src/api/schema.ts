@@ -139,8 +139,9 @@ export function mapValues(node: SchemaNode): ResolvedField | undefined {
 export function isOpen(node: SchemaNode): boolean {
   const n = resolve(node)
   if (n.preserveUnknownFields) return true
+  // No declared structure (FieldsV1, RawExtension, JSON): anything goes below it.
   return (
-    n.type === undefined &&
+    (n.type === undefined || n.type === 'object') &&
     n.properties === undefined &&
     n.additionalProperties === undefined &&
     n.items === undefined

@@ -1,7 +1,9 @@
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, type Command as CommandType } from 'commander'
 import { readFileSync } from 'node:fs'
+import { apiserver, apiServerDefaults, type ApiServerCommandOptions } from './apiserver.ts'
 import { oneLine } from './errors.ts'
-import { up, upDefaults } from './up.ts'
+import { stopSignal } from './signals.ts'
+import { up } from './up.ts'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string
@@ -15,19 +17,12 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) })
 
-  const defaults = upDefaults()
-  program
-    .command('up')
-    .description('run a whole single-node cluster in this process')
-    .option('--data-dir <dir>', 'where state, certificates and kubeconfigs live', defaults.dataDir)
-    .option(
-      '--datastore <url>',
-      'sqlite://<path> (relative to the data dir) or etcd://host:port[,host:port...]',
-      defaults.datastore,
-    )
-    .action(async (opts: { dataDir: string; datastore: string }) => {
-      await up({ dataDir: opts.dataDir, datastore: opts.datastore }, stopSignal())
-    })
+  serverFlags(program.command('up').description('run a whole single-node cluster in this process')).action(
+    async (opts: ApiServerCommandOptions) => up(opts, stopSignal()),
+  )
+  serverFlags(program.command('apiserver').description('run kube-apiserver alone')).action(
+    async (opts: ApiServerCommandOptions) => apiserver(opts, stopSignal()),
+  )
 
   try {
     await program.parseAsync(argv, { from: 'user' })
@@ -39,11 +34,27 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Aborts on the first SIGINT or SIGTERM. */
-function stopSignal(): AbortSignal {
-  const ac = new AbortController()
-  const stop = () => ac.abort()
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
-  return ac.signal
+/** The flags of commands that run the apiserver, with kube-apiserver's names where they exist. */
+function serverFlags(cmd: CommandType): CommandType {
+  const d = apiServerDefaults()
+  return cmd
+    .exitOverride()
+    .option('--data-dir <dir>', 'where state, certificates and kubeconfigs live', d.dataDir)
+    .option(
+      '--datastore <url>',
+      'sqlite://<path> (relative to the data dir) or etcd://host:port[,host:port...]',
+      d.datastore,
+    )
+    .option('--bind-address <ip>', 'address to serve on', d.bindAddress)
+    .option('--secure-port <port>', 'HTTPS port (0 picks a free one)', port, d.securePort)
+    .option('--advertise-address <ip>', 'address clients reach the apiserver at')
+    .option('--token-auth-file <file>', 'static bearer tokens: token,user,uid,"group1,group2"')
+    .option('--service-cluster-ip-range <cidr>', 'cluster IPs of Services', d.serviceClusterIpRange)
+    .option('--service-node-port-range <range>', 'NodePorts of Services', d.serviceNodePortRange)
+}
+
+function port(v: string): number {
+  const n = Number(v)
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError(`${v} is not a port number`)
+  return n
 }

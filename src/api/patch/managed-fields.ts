@@ -1,0 +1,288 @@
+import type { ManagedFieldsEntry } from '../generated/types/meta-v1.ts'
+import type { StoredObject } from '../object.ts'
+import { field, items, mapValues, resolve, type ResolvedField, type SchemaNode } from '../schema.ts'
+
+/**
+ * Field ownership, as server-side apply tracks it in metadata.managedFields: for every manager
+ * the set of fields it last applied (operation Apply) or changed (operation Update), in the
+ * FieldsV1 format:
+ *
+ *   {"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
+ *       "k:{\"name\":\"web\"}": {".": {}, "f:image": {}}}}}}}
+ *
+ * `f:<name>` is a field or map key, `k:<json>` an item of an associative list (by its keys),
+ * `v:<json>` an item of a set, `.` the node itself. Scalars, atomic lists and atomic maps are
+ * leaves. The same walk gives the value of a field for a path, so ownership and values meet.
+ */
+export type PathElement = string
+export type FieldPath = readonly PathElement[]
+
+/** A set of field paths, keyed by their joined form. */
+export class FieldSet {
+  readonly #paths = new Map<string, FieldPath>()
+
+  static of(paths: Iterable<FieldPath>): FieldSet {
+    const s = new FieldSet()
+    for (const p of paths) s.add(p)
+    return s
+  }
+
+  add(p: FieldPath): void {
+    this.#paths.set(p.join('\u0000'), p)
+  }
+
+  has(p: FieldPath): boolean {
+    return this.#paths.has(p.join('\u0000'))
+  }
+
+  delete(p: FieldPath): void {
+    this.#paths.delete(p.join('\u0000'))
+  }
+
+  get size(): number {
+    return this.#paths.size
+  }
+
+  paths(): FieldPath[] {
+    return [...this.#paths.values()]
+  }
+
+  union(other: FieldSet): FieldSet {
+    const s = FieldSet.of(this.paths())
+    for (const p of other.paths()) s.add(p)
+    return s
+  }
+
+  minus(other: FieldSet): FieldSet {
+    return FieldSet.of(this.paths().filter((p) => !other.has(p)))
+  }
+
+  intersect(other: FieldSet): FieldSet {
+    return FieldSet.of(this.paths().filter((p) => other.has(p)))
+  }
+
+  /** The FieldsV1 tree. */
+  toFieldsV1(): Record<string, unknown> {
+    const root: Record<string, unknown> = {}
+    for (const p of this.paths()) {
+      let node = root
+      for (const e of p) {
+        let child = node[e] as Record<string, unknown> | undefined
+        if (!child) node[e] = child = {}
+        node = child
+      }
+    }
+    return sortTree(root)
+  }
+
+  static fromFieldsV1(tree: unknown): FieldSet {
+    const s = new FieldSet()
+    const walk = (node: unknown, prefix: PathElement[]) => {
+      if (node === null || typeof node !== 'object') return
+      const entries = Object.entries(node as Record<string, unknown>)
+      for (const [k, v] of entries) {
+        if (k === '.') {
+          s.add([...prefix, '.'])
+          continue
+        }
+        const path = [...prefix, k]
+        const children = v !== null && typeof v === 'object' ? Object.keys(v) : []
+        if (children.length === 0) s.add(path)
+        else walk(v, path)
+      }
+    }
+    walk(tree, [])
+    return s
+  }
+}
+
+function sortTree(t: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(t).sort()) out[k] = sortTree(t[k] as Record<string, unknown>)
+  return out
+}
+
+/** How a list is merged and owned: by keys, as a set, or as one atomic value. */
+export function listKind(
+  f: ResolvedField | undefined,
+): { kind: 'map'; keys: readonly string[] } | { kind: 'set' } | { kind: 'atomic' } {
+  if (!f) return { kind: 'atomic' }
+  if (f.listType === 'map' && f.listMapKeys && f.listMapKeys.length > 0)
+    return { kind: 'map', keys: f.listMapKeys }
+  if (f.listType === 'set') return { kind: 'set' }
+  if (f.listType === undefined && f.patchMergeKey && (f.patchStrategy ?? '').includes('merge')) {
+    return { kind: 'map', keys: [f.patchMergeKey] }
+  }
+  if (f.listType === undefined && (f.patchStrategy ?? '').includes('merge')) return { kind: 'set' }
+  return { kind: 'atomic' }
+}
+
+/** The `k:` element of an associative list item. */
+export function keyElement(item: Record<string, unknown>, keys: readonly string[]): PathElement {
+  const k: Record<string, unknown> = {}
+  for (const name of [...keys].sort()) if (item[name] !== undefined) k[name] = item[name]
+  return `k:${JSON.stringify(k)}`
+}
+
+/** Every field path an object sets, under the schema of its kind. */
+export function fieldSetOf(
+  value: unknown,
+  schema: SchemaNode | undefined,
+  ignore: (p: FieldPath) => boolean,
+): FieldSet {
+  const s = new FieldSet()
+  walkValue(
+    value,
+    schema === undefined
+      ? undefined
+      : {
+          node: schema,
+          ref: undefined,
+          patchStrategy: undefined,
+          patchMergeKey: undefined,
+          listType: undefined,
+          listMapKeys: undefined,
+          mapType: undefined,
+        },
+    [],
+    s,
+    ignore,
+  )
+  return s
+}
+
+function walkValue(
+  v: unknown,
+  f: ResolvedField | undefined,
+  path: PathElement[],
+  out: FieldSet,
+  ignore: (p: FieldPath) => boolean,
+): void {
+  if (path.length > 0 && ignore(path)) return
+  if (v === null || v === undefined) return
+  if (Array.isArray(v)) {
+    const lk = listKind(f)
+    if (lk.kind === 'atomic') {
+      out.add(path)
+      return
+    }
+    const item = f ? items(f.node) : undefined
+    for (const x of v) {
+      if (lk.kind === 'set') {
+        out.add([...path, `v:${JSON.stringify(x)}`])
+        continue
+      }
+      if (x === null || typeof x !== 'object' || Array.isArray(x)) continue
+      const e = keyElement(x as Record<string, unknown>, lk.keys)
+      out.add([...path, e, '.'])
+      for (const [k, xv] of Object.entries(x as Record<string, unknown>)) {
+        walkValue(xv, item ? field(item.node, k) : undefined, [...path, e, `f:${k}`], out, ignore)
+      }
+    }
+    return
+  }
+  if (typeof v === 'object') {
+    const node = f ? resolve(f.node) : undefined
+    const isMap =
+      node !== undefined && node.properties === undefined && node.additionalProperties !== undefined
+    if (
+      f?.mapType === 'atomic' ||
+      (node?.embeddedResource ?? false) ||
+      (node !== undefined &&
+        node.properties === undefined &&
+        node.additionalProperties === undefined &&
+        node.type === 'object')
+    ) {
+      if (path.length > 0) out.add(path)
+      return
+    }
+    const entries = Object.entries(v as Record<string, unknown>)
+    if (entries.length === 0 && path.length > 0) {
+      out.add(path)
+      return
+    }
+    if (isMap && path.length > 0) out.add([...path, '.'])
+    for (const [k, x] of entries) {
+      const child = node ? (isMap ? mapValues(f?.node ?? {}) : field(f?.node ?? {}, k)) : undefined
+      walkValue(x, child, [...path, `f:${k}`], out, ignore)
+    }
+    return
+  }
+  if (path.length > 0) out.add(path)
+}
+
+/** The value at a path of an object (undefined when the object does not have it). */
+export function valueAt(v: unknown, path: FieldPath): unknown {
+  let cur: unknown = v
+  for (const e of path) {
+    if (e === '.') continue
+    if (cur === null || cur === undefined) return undefined
+    if (e.startsWith('f:')) {
+      cur =
+        typeof cur === 'object' && !Array.isArray(cur)
+          ? (cur as Record<string, unknown>)[e.slice(2)]
+          : undefined
+    } else if (e.startsWith('k:')) {
+      if (!Array.isArray(cur)) return undefined
+      const key = JSON.parse(e.slice(2)) as Record<string, unknown>
+      cur = cur.find(
+        (x) =>
+          x !== null &&
+          typeof x === 'object' &&
+          Object.entries(key).every(
+            ([k, kv]) => JSON.stringify((x as Record<string, unknown>)[k]) === JSON.stringify(kv),
+          ),
+      )
+    } else if (e.startsWith('v:')) {
+      if (!Array.isArray(cur)) return undefined
+      const want = e.slice(2)
+      cur = cur.find((x) => JSON.stringify(x) === want)
+    } else return undefined
+  }
+  return cur
+}
+
+/** A path as Kubernetes prints it in conflicts: `.spec.containers[name="web"].image`. */
+export function pathString(p: FieldPath): string {
+  let s = ''
+  for (const e of p) {
+    if (e === '.') continue
+    if (e.startsWith('f:')) s += `.${e.slice(2)}`
+    else if (e.startsWith('k:')) {
+      const key = JSON.parse(e.slice(2)) as Record<string, unknown>
+      s += `[${Object.entries(key)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(',')}]`
+    } else if (e.startsWith('v:')) s += `[=${e.slice(2)}]`
+  }
+  return s
+}
+
+/** Fields the server owns, never part of anyone's managed set. */
+export function serverOwned(p: FieldPath): boolean {
+  if (p[0] === 'f:apiVersion' || p[0] === 'f:kind') return true
+  if (p[0] !== 'f:metadata') return false
+  const m = p[1]
+  return (
+    m === 'f:name' ||
+    m === 'f:namespace' ||
+    m === 'f:uid' ||
+    m === 'f:resourceVersion' ||
+    m === 'f:generation' ||
+    m === 'f:creationTimestamp' ||
+    m === 'f:deletionTimestamp' ||
+    m === 'f:deletionGracePeriodSeconds' ||
+    m === 'f:managedFields' ||
+    m === 'f:selfLink' ||
+    m === 'f:generateName'
+  )
+}
+
+/** Managed fields entries of an object, keyed by manager, operation and subresource. */
+export function entriesOf(obj: Readonly<StoredObject>): ManagedFieldsEntry[] {
+  return [...(obj.metadata.managedFields ?? [])]
+}
+
+export function entryKey(e: ManagedFieldsEntry): string {
+  return `${e.manager ?? ''}\u0000${e.operation ?? ''}\u0000${e.subresource ?? ''}`
+}

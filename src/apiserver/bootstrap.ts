@@ -1,0 +1,116 @@
+import type { Logger } from 'pino'
+import type { StoredObject } from '../api/object.ts'
+import type { UserInfo } from './authn/authenticator.ts'
+import type { EndpointRegistry } from './endpoint.ts'
+import { ApiError } from './errors.ts'
+
+/** The identity the apiserver writes its own objects as. */
+export const apiserverUser: UserInfo = {
+  name: 'system:apiserver',
+  groups: ['system:masters', 'system:authenticated'],
+}
+
+/** Namespaces that exist from the start, as in every Kubernetes cluster. */
+export const systemNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease']
+
+export interface BootstrapOptions {
+  endpoints: EndpointRegistry
+  log: Logger
+  /** The `kubernetes` Service's cluster IP (the first address of the service range). */
+  kubernetesServiceIP: string
+  /** Where clients reach this apiserver: the `kubernetes` Endpoints point there. */
+  advertiseAddress: string
+  securePort: number
+}
+
+/**
+ * The objects every cluster has, made (or repaired) at start: the system namespaces, and the
+ * `kubernetes` Service in `default` with Endpoints and an EndpointSlice pointing at the apiserver.
+ */
+export async function bootstrap(o: BootstrapOptions): Promise<void> {
+  const store = (group: string, version: string, resource: string) => {
+    const s = o.endpoints.lookup(group, version, resource)?.store
+    if (!s) throw new Error(`bootstrap: no store for ${group}/${version}/${resource}`)
+    return s
+  }
+  const ensure = async (
+    group: string,
+    version: string,
+    resource: string,
+    namespace: string,
+    obj: StoredObject,
+    reconcile?: (current: Readonly<StoredObject>) => StoredObject | undefined,
+  ) => {
+    const s = store(group, version, resource)
+    try {
+      await s.create(namespace, structuredClone(obj), { user: apiserverUser })
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 409)) throw err
+      if (!reconcile) return
+      await s.update(
+        namespace,
+        obj.metadata.name ?? '',
+        (cur) => reconcile(cur ?? obj) ?? structuredClone(cur ?? obj),
+        {
+          user: apiserverUser,
+        },
+      )
+    }
+  }
+  for (const name of systemNamespaces) {
+    await ensure('', 'v1', 'namespaces', '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })
+  }
+  const port = { name: 'https', port: 443, protocol: 'TCP', targetPort: o.securePort }
+  await ensure('', 'v1', 'services', 'default', {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { component: 'apiserver', provider: 'kubernetes' },
+    },
+    spec: { type: 'ClusterIP', clusterIP: o.kubernetesServiceIP, ports: [port], sessionAffinity: 'None' },
+  })
+  const endpoints = {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+    },
+    subsets: [
+      {
+        addresses: [{ ip: o.advertiseAddress }],
+        ports: [{ name: 'https', port: o.securePort, protocol: 'TCP' }],
+      },
+    ],
+  }
+  await ensure('', 'v1', 'endpoints', 'default', endpoints, (cur) => ({
+    ...(structuredClone(cur) as StoredObject),
+    subsets: endpoints.subsets,
+  }))
+  const slice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: {
+        'kubernetes.io/service-name': 'kubernetes',
+        'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io',
+      },
+    },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [o.advertiseAddress], conditions: { ready: true } }],
+    ports: [{ name: 'https', port: o.securePort, protocol: 'TCP' }],
+  }
+  if (o.endpoints.lookup('discovery.k8s.io', 'v1', 'endpointslices')) {
+    await ensure('discovery.k8s.io', 'v1', 'endpointslices', 'default', slice, (cur) => ({
+      ...(structuredClone(cur) as StoredObject),
+      endpoints: slice.endpoints,
+      ports: slice.ports,
+    }))
+  }
+  o.log.debug('bootstrap objects in place')
+}

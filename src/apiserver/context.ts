@@ -1,0 +1,72 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Logger } from 'pino'
+import type { UserInfo } from './authn/authenticator.ts'
+import { requestEntityTooLarge } from './errors.ts'
+import type { RequestInfo } from './request-info.ts'
+
+/** Everything a handler knows about the request it serves. */
+export interface RequestContext {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly info: RequestInfo
+  readonly user: UserInfo
+  readonly auditId: string
+  readonly log: Logger
+  /** Aborts when the client goes away or the request times out. */
+  readonly signal: AbortSignal
+  /** Warnings for the client, sent as `Warning: 299 - "..."` headers. */
+  readonly warnings: string[]
+}
+
+/** A handler answers the request (writes the response) or throws an ApiError. */
+export type Handler = (ctx: RequestContext) => Promise<void>
+
+/** The most a request body may hold, as kube-apiserver's default (3 MiB). */
+export const maxRequestBodyBytes = 3 * 1024 * 1024
+
+/** Reads the whole body; refuses with 413 once it passes `limit`. */
+export async function readBody(req: IncomingMessage, limit = maxRequestBodyBytes): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? '0')
+  if (declared > limit) {
+    req.resume()
+    throw requestEntityTooLarge(limit)
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    const b = chunk as Buffer
+    size += b.length
+    if (size > limit) {
+      req.resume()
+      throw requestEntityTooLarge(limit)
+    }
+    chunks.push(b)
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+}
+
+/** Writes a JSON answer (an object, or bytes already encoded). */
+export function writeJson(
+  ctx: Pick<RequestContext, 'res' | 'warnings'>,
+  code: number,
+  body: unknown,
+  contentType = 'application/json',
+): void {
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body))
+  const res = ctx.res
+  res.statusCode = code
+  res.setHeader('Content-Type', contentType)
+  res.setHeader('Content-Length', bytes.length)
+  setWarnings(res, ctx.warnings)
+  res.end(bytes)
+}
+
+export function setWarnings(res: ServerResponse, warnings: readonly string[]): void {
+  if (warnings.length === 0 || res.headersSent) return
+  res.setHeader(
+    'Warning',
+    [...new Set(warnings)].map((w) => `299 - ${JSON.stringify(w)}`),
+  )
+}

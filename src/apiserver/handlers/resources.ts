@@ -1,0 +1,693 @@
+import { parse as parseYaml } from 'yaml'
+import { apiVersionOf, isKubeObject, type KubeObject, type StoredObject } from '../../api/object.ts'
+import { readBody, writeJson, type Handler, type RequestContext } from '../context.ts'
+import type { EndpointRegistry, ResourceEndpoint, Subresource } from '../endpoint.ts'
+import type { ResourceStrategy } from '../registry/strategy.ts'
+import {
+  ApiError,
+  badRequest,
+  invalid,
+  methodNotSupported,
+  notAcceptable,
+  pathNotFound,
+  resourceExpired,
+  unsupportedMediaType,
+} from '../errors.ts'
+import {
+  APPLY_PATCH_TYPE,
+  JSON_PATCH_TYPE,
+  JSON_TYPE,
+  MERGE_PATCH_TYPE,
+  PROTOBUF_TYPE,
+  STRATEGIC_MERGE_PATCH_TYPE,
+  YAML_TYPE,
+  admits,
+  asKind,
+  parseAccept,
+  parseMediaType,
+} from '../media.ts'
+import type { CachedObject } from '../registry/watch-cache.ts'
+import type { DeleteOptions } from '../registry/store.ts'
+import type { ResourceRequestInfo } from '../request-info.ts'
+import { renderTable, renderTableRow } from '../table.ts'
+import { streamWatch, watchError } from './watch.ts'
+
+export type PatchType = 'json' | 'merge' | 'strategic' | 'apply'
+
+/** The API machinery the resource handler relies on (src/api), injected so each can be tested alone. */
+export interface ResourceHandlerDeps {
+  endpoints: EndpointRegistry
+  /** A label selector string as a predicate; throws an ApiError 400 on bad syntax. */
+  labelSelector(selector: string): (labels: Readonly<Record<string, string>>) => boolean
+  /** A field selector string for a resource as a predicate over its fields; throws an ApiError 400. */
+  fieldSelector(ep: ResourceEndpoint, selector: string): (fields: Readonly<Record<string, string>>) => boolean
+  /** Decodes a protobuf body into the JSON object a JSON client would have sent. */
+  decodeProtobuf(body: Buffer): KubeObject
+  /**
+   * Unknown and duplicate fields under fieldValidation Strict/Warn: what to report. `raw` is the
+   * body as sent (for duplicate detection in JSON/YAML).
+   */
+  unknownFields(ep: ResourceEndpoint, obj: KubeObject, raw: Buffer | undefined): string[]
+  /** Applies a patch of the given type to the current object. */
+  patch(
+    ep: ResourceEndpoint,
+    type: PatchType,
+    current: Readonly<StoredObject> | undefined,
+    patch: Buffer,
+    options: { fieldManager: string; force: boolean; subresource: string },
+  ): StoredObject
+  /** The Kubernetes version-neutral clock, for Table ages. */
+  now(): number
+}
+
+const listKinds = new Set(['list', 'watch'])
+
+/** Serves every resource request (/api/v1/..., /apis/{group}/{version}/...). */
+export function resourceHandler(deps: ResourceHandlerDeps): Handler {
+  return async (ctx) => {
+    const info = ctx.info as ResourceRequestInfo
+    const ep = deps.endpoints.lookup(info.apiGroup, info.apiVersion, info.resource)
+    if (!ep) throw pathNotFound()
+    const def = ep.definition
+    // A namespaced resource named without a namespace, or the reverse, is not a path we serve.
+    if (def.namespaced && info.namespace === '' && info.name !== '' && info.subresource === '')
+      throw pathNotFound()
+    if (!def.namespaced && info.namespace !== '') throw pathNotFound()
+    if (def.namespaced && info.namespace === '' && !listKinds.has(info.verb)) {
+      if (info.verb !== 'create' && info.verb !== 'deletecollection') throw pathNotFound()
+    }
+    if (info.subresource !== '') {
+      const sub = ep.subresources.get(info.subresource)
+      if (!sub) throw pathNotFound()
+      return sub.handle(ctx, ep)
+    }
+    if (ep.handle) return ep.handle(ctx)
+    const store = ep.store
+    if (!store) throw pathNotFound()
+    const r = new ResourceRequest(ctx, ep, deps)
+    switch (info.verb) {
+      case 'get':
+        return r.get()
+      case 'list':
+        return r.list()
+      case 'watch':
+        return r.watch()
+      case 'create':
+        return r.create()
+      case 'update':
+        return r.update()
+      case 'patch':
+        return r.patch()
+      case 'delete':
+        return r.delete()
+      case 'deletecollection':
+        return r.deleteCollection()
+      default:
+        throw methodNotSupported({ group: def.group, resource: def.resource }, info.verb)
+    }
+  }
+}
+
+/**
+ * The status subresource of a resource: GET reads the object, PUT and PATCH change its status
+ * only (the strategy keeps everything else).
+ */
+export function statusSubresource(
+  deps: ResourceHandlerDeps,
+  strategy: ResourceStrategy,
+  def: { group: string; version: string; kind: string },
+): Subresource {
+  return {
+    group: def.group,
+    version: def.version,
+    kind: def.kind,
+    verbs: ['get', 'patch', 'update'],
+    handle: async (ctx, ep) => {
+      const r = new ResourceRequest(ctx, ep, deps, { strategy, subresource: 'status' })
+      switch ((ctx.info as ResourceRequestInfo).verb) {
+        case 'get':
+          return r.get()
+        case 'update':
+          return r.update()
+        case 'patch':
+          return r.patch()
+        default:
+          throw methodNotSupported(
+            { group: def.group, resource: `${ep.definition.resource}/status` },
+            (ctx.info as ResourceRequestInfo).verb,
+          )
+      }
+    },
+  }
+}
+
+/** One request against a stored resource (or one of its subresources that reads and writes the object itself). */
+export class ResourceRequest {
+  readonly ctx: RequestContext
+  readonly ep: ResourceEndpoint
+  readonly deps: ResourceHandlerDeps
+  readonly info: ResourceRequestInfo
+  readonly #strategy: ResourceStrategy | undefined
+  readonly #subresource: string
+
+  constructor(
+    ctx: RequestContext,
+    ep: ResourceEndpoint,
+    deps: ResourceHandlerDeps,
+    endpoint: { strategy?: ResourceStrategy; subresource?: string } = {},
+  ) {
+    this.ctx = ctx
+    this.ep = ep
+    this.deps = deps
+    this.info = ctx.info as ResourceRequestInfo
+    this.#strategy = endpoint.strategy
+    this.#subresource = endpoint.subresource ?? ''
+  }
+
+  get #store() {
+    const s = this.ep.store
+    if (!s) throw pathNotFound()
+    return s
+  }
+
+  // --- reads -----------------------------------------------------------------------------------
+
+  async get(): Promise<void> {
+    const o = await this.#store.get(
+      this.info.namespace,
+      this.info.name,
+      this.ctx.query.get('resourceVersion') ?? '',
+    )
+    this.#respondObject(200, o)
+  }
+
+  async list(): Promise<void> {
+    const q = this.ctx.query
+    const matches = this.#matcher()
+    const limit = optionalInt(q, 'limit')
+    const result = await this.#store.list(this.info.namespace, {
+      ...(q.has('resourceVersion') ? { resourceVersion: q.get('resourceVersion') ?? '' } : {}),
+      ...(q.has('resourceVersionMatch') ? { resourceVersionMatch: q.get('resourceVersionMatch') ?? '' } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+      ...(q.get('continue') ? { continue: q.get('continue') ?? '' } : {}),
+      ...(matches.filtered ? { filter: matches.test, filtered: true } : {}),
+    })
+    const meta: Record<string, unknown> = { resourceVersion: result.resourceVersion }
+    if (result.continue) meta.continue = result.continue
+    if (result.remainingItemCount !== undefined) meta.remainingItemCount = result.remainingItemCount
+    const as = this.#responseShape(true)
+    if (as === 'Table') {
+      writeJson(this.ctx, 200, renderTable(this.ep.table, result.items, meta, this.#tableOptions()))
+      return
+    }
+    if (as === 'PartialObjectMetadataList') {
+      writeJson(this.ctx, 200, {
+        kind: 'PartialObjectMetadataList',
+        apiVersion: 'meta.k8s.io/v1',
+        metadata: meta,
+        items: result.items.map((o) => partialMetadata(o.object)),
+      })
+      return
+    }
+    const def = this.ep.definition
+    const head = Buffer.from(
+      `{"kind":${JSON.stringify(def.listKind)},"apiVersion":${JSON.stringify(apiVersionOf(def.group, def.version))},"metadata":${JSON.stringify(meta)},"items":[`,
+    )
+    const parts: Buffer[] = [head]
+    result.items.forEach((o, i) => {
+      if (i > 0) parts.push(comma)
+      parts.push(o.json)
+    })
+    parts.push(closeList)
+    writeJson(this.ctx, 200, Buffer.concat(parts))
+  }
+
+  async watch(): Promise<void> {
+    const q = this.ctx.query
+    const store = this.#store
+    await store.cache.start()
+    const rv = q.get('resourceVersion') ?? ''
+    const matches = this.#matcher()
+    const def = this.ep.definition
+    const timeoutSeconds = optionalInt(q, 'timeoutSeconds')
+    // Without a timeout, Kubernetes picks one between 30 and 60 minutes so watchers spread out.
+    const timeoutMs = (timeoutSeconds ?? 1800 * (1 + Math.random())) * 1000
+    let initial: CachedObject[] | undefined
+    let from: number
+    if (rv === '' || rv === '0') {
+      if (rv === '') await store.cache.catchUp()
+      from = store.cache.revision
+      initial = store.cache.list(this.info.namespace)
+    } else {
+      if (!/^\d+$/.test(rv)) throw badRequest(`invalid resource version "${rv}"`)
+      from = Number(rv)
+    }
+    const ac = new AbortController()
+    this.ctx.signal.addEventListener('abort', () => ac.abort(), { once: true })
+    const events = store.cache.watch(from, ac.signal)
+    if (!events) {
+      watchError(this.ctx, resourceExpired(`too old resource version: ${from} (${store.cache.windowStart})`))
+      return
+    }
+    const table = this.#responseShape(false) === 'Table'
+    const tableOptions = this.#tableOptions()
+    try {
+      await streamWatch(this.ctx, {
+        ...(initial ? { initial } : {}),
+        events,
+        matches: (o) =>
+          (this.info.namespace === '' || o.namespace === this.info.namespace) && matches.test(o),
+        bookmarks: q.get('allowWatchBookmarks') === 'true',
+        kind: def.kind,
+        apiVersion: apiVersionOf(def.group, def.version),
+        timeoutMs,
+        ...(table
+          ? {
+              render: (o: CachedObject, first: boolean) =>
+                Buffer.from(JSON.stringify(renderTableRow(this.ep.table, o, first, tableOptions))),
+            }
+          : {}),
+      })
+    } finally {
+      ac.abort()
+    }
+  }
+
+  // --- writes ----------------------------------------------------------------------------------
+
+  async create(): Promise<void> {
+    const obj = await this.#body()
+    const store = this.#store
+    if (this.info.namespace === '' && store.definition.namespaced) {
+      throw badRequest('the server could not find the requested resource (namespace is required)')
+    }
+    const stored = await store.create(this.info.namespace, obj, this.#writeOptions())
+    this.#respondObject(201, stored)
+  }
+
+  async update(): Promise<void> {
+    const obj = await this.#body()
+    const { object, created } = await this.#store.update(
+      this.info.namespace,
+      this.info.name,
+      () => obj,
+      this.#writeOptions(),
+    )
+    this.#respondObject(created ? 201 : 200, object)
+  }
+
+  async patch(): Promise<void> {
+    const type = patchTypeOf(this.ctx.req.headers['content-type'])
+    const raw = await readBody(this.ctx.req)
+    const q = this.ctx.query
+    const options = this.#updateOptions()
+    const force = q.get('force') === 'true'
+    if (type === 'apply') {
+      if (!options.fieldManager) {
+        throw invalid({ group: 'meta.k8s.io', kind: 'PatchOptions' }, '', [
+          { type: 'FieldValueRequired', field: 'fieldManager', detail: 'is required for apply patch' },
+        ])
+      }
+    } else if (q.has('force')) {
+      throw invalid({ group: 'meta.k8s.io', kind: 'PatchOptions' }, '', [
+        { type: 'FieldValueForbidden', field: 'force', detail: 'may not be specified for non-apply patch' },
+      ])
+    }
+    const { object, created } = await this.#store.update(
+      this.info.namespace,
+      this.info.name,
+      (current) => {
+        const next = this.deps.patch(this.ep, type, current, raw, {
+          fieldManager: options.fieldManager ?? '',
+          force,
+          subresource: this.#subresource,
+        })
+        this.#checkUnknownFields(next, undefined, true)
+        return next
+      },
+      {
+        ...options,
+        forceAllowCreate: type === 'apply' && this.#subresource === '',
+        fieldsManaged: type === 'apply',
+      },
+    )
+    this.#respondObject(created ? 201 : 200, object)
+  }
+
+  async delete(): Promise<void> {
+    const options = await this.#deleteOptions()
+    const { object, deleted } = await this.#store.delete(this.info.namespace, this.info.name, options)
+    void deleted
+    this.#respondObject(200, object)
+  }
+
+  async deleteCollection(): Promise<void> {
+    const options = await this.#deleteOptions()
+    const matches = this.#matcher()
+    const list = await this.#store.list(this.info.namespace, matches.filtered ? { filter: matches.test } : {})
+    const deleted: StoredObject[] = []
+    for (const o of list.items) {
+      try {
+        const r = await this.#store.delete(o.namespace, o.name, options)
+        deleted.push(r.object)
+      } catch (err) {
+        // Gone meanwhile: that is what was asked for.
+        if (!(err instanceof ApiError && err.code === 404)) throw err
+      }
+    }
+    const def = this.ep.definition
+    writeJson(this.ctx, 200, {
+      kind: def.listKind,
+      apiVersion: apiVersionOf(def.group, def.version),
+      metadata: { resourceVersion: String(this.#store.cache.revision) },
+      items: deleted,
+    })
+  }
+
+  // --- request parsing -------------------------------------------------------------------------
+
+  /** The body as an object of this resource's kind, in this group-version. */
+  async #body(): Promise<StoredObject> {
+    const def = this.ep.definition
+    const { obj, raw } = await readObject(this.ctx, this.deps, {
+      group: def.group,
+      version: def.version,
+      kind: def.kind,
+    })
+    this.#checkUnknownFields(obj, raw, false)
+    return obj
+  }
+
+  /**
+   * fieldValidation: Strict refuses unknown and duplicate fields (400 on POST/PUT, 422 on
+   * PATCH), Warn (the default) reports them as warnings, Ignore says nothing.
+   */
+  #checkUnknownFields(obj: KubeObject, raw: Buffer | undefined, isPatch: boolean): void {
+    const directive = this.ctx.query.get('fieldValidation') ?? 'Warn'
+    if (directive === 'Ignore') return
+    if (directive !== 'Warn' && directive !== 'Strict') {
+      throw badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got "${directive}"`)
+    }
+    const problems = this.deps.unknownFields(this.ep, obj, raw)
+    if (problems.length === 0) return
+    const def = this.ep.definition
+    if (directive === 'Warn') {
+      this.ctx.warnings.push(...problems)
+      return
+    }
+    const message = `strict decoding error: ${problems.join(', ')}`
+    if (isPatch) {
+      throw invalid({ group: def.group, kind: def.kind }, obj.metadata?.name ?? '', [
+        { type: 'FieldValueInvalid', field: 'patch', value: undefined, detail: message },
+      ])
+    }
+    throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${message}`)
+  }
+
+  #writeOptions() {
+    const q = this.ctx.query
+    const dryRun = q.getAll('dryRun')
+    for (const d of dryRun) {
+      if (d !== 'All') throw badRequest(`Invalid dryRun value "${d}": supported values: "All"`)
+    }
+    const fieldManager = q.get('fieldManager') ?? defaultFieldManager(this.ctx.req.headers['user-agent'])
+    if (fieldManager.length > 128) {
+      throw invalid({ group: 'meta.k8s.io', kind: 'CreateOptions' }, '', [
+        {
+          type: 'FieldValueTooLong',
+          field: 'fieldManager',
+          value: fieldManager,
+          detail: 'may not be more than 128 bytes',
+        },
+      ])
+    }
+    return { user: this.ctx.user, dryRun: dryRun.length > 0, fieldManager, subresource: this.#subresource }
+  }
+
+  #updateOptions() {
+    return { ...this.#writeOptions(), ...(this.#strategy ? { strategy: this.#strategy } : {}) }
+  }
+
+  async #deleteOptions(): Promise<DeleteOptions> {
+    const raw = await readBody(this.ctx.req)
+    let body: Record<string, unknown> = {}
+    if (raw.length > 0) {
+      const parsed = parseJsonValue(raw)
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw badRequest('the body of a delete must be a DeleteOptions object')
+      }
+      body = parsed as Record<string, unknown>
+    }
+    const q = this.ctx.query
+    const grace = q.has('gracePeriodSeconds')
+      ? optionalInt(q, 'gracePeriodSeconds')
+      : (body.gracePeriodSeconds as number | undefined)
+    let propagation = (q.get('propagationPolicy') ?? body.propagationPolicy) as string | undefined
+    const orphan = q.has('orphanDependents')
+      ? q.get('orphanDependents') === 'true'
+      : (body.orphanDependents as boolean | undefined)
+    if (orphan !== undefined && propagation !== undefined) {
+      throw invalid({ group: 'meta.k8s.io', kind: 'DeleteOptions' }, '', [
+        {
+          type: 'FieldValueInvalid',
+          field: 'propagationPolicy',
+          value: propagation,
+          detail: 'orphanDependents and deletionPropagation cannot be both set',
+        },
+      ])
+    }
+    if (orphan !== undefined) propagation = orphan ? 'Orphan' : 'Background'
+    if (propagation !== undefined && !['Orphan', 'Background', 'Foreground'].includes(propagation)) {
+      throw invalid({ group: 'meta.k8s.io', kind: 'DeleteOptions' }, '', [
+        {
+          type: 'FieldValueNotSupported',
+          field: 'propagationPolicy',
+          value: propagation,
+          detail: 'supported values: "Foreground", "Background", "Orphan", "nil"',
+        },
+      ])
+    }
+    if (grace !== undefined && (typeof grace !== 'number' || grace < 0)) {
+      throw invalid({ group: 'meta.k8s.io', kind: 'DeleteOptions' }, '', [
+        {
+          type: 'FieldValueInvalid',
+          field: 'gracePeriodSeconds',
+          value: grace,
+          detail: 'must be greater than or equal to 0',
+        },
+      ])
+    }
+    const dryRun = [...q.getAll('dryRun'), ...((body.dryRun as string[] | undefined) ?? [])]
+    for (const d of dryRun)
+      if (d !== 'All') throw badRequest(`Invalid dryRun value "${d}": supported values: "All"`)
+    const pre = body.preconditions as { uid?: string; resourceVersion?: string } | undefined
+    return {
+      user: this.ctx.user,
+      dryRun: dryRun.length > 0,
+      ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
+      ...(propagation !== undefined
+        ? { propagationPolicy: propagation as 'Orphan' | 'Background' | 'Foreground' }
+        : {}),
+      ...(pre ? { preconditions: pre } : {}),
+    }
+  }
+
+  /** Label and field selectors of the request as one predicate. */
+  #matcher(): { test: (o: CachedObject) => boolean; filtered: boolean } {
+    const q = this.ctx.query
+    const ls = q.get('labelSelector') ?? ''
+    const fs = q.get('fieldSelector') ?? ''
+    const labels = ls === '' ? undefined : this.deps.labelSelector(ls)
+    const fields = fs === '' ? undefined : this.deps.fieldSelector(this.ep, fs)
+    if (!labels && !fields) return { test: () => true, filtered: false }
+    return {
+      test: (o) =>
+        (!labels || labels(o.object.metadata.labels ?? {})) && (!fields || fields(this.ep.fields(o.object))),
+      filtered: true,
+    }
+  }
+
+  // --- responses -------------------------------------------------------------------------------
+
+  /** The shape the client asked for: a plain object, a Table, or PartialObjectMetadata. */
+  #responseShape(list: boolean): 'Object' | 'Table' | 'PartialObjectMetadata' | 'PartialObjectMetadataList' {
+    for (const range of parseAccept(this.ctx.req.headers.accept)) {
+      const as = asKind(range)
+      if (as === undefined) {
+        if (admits(range, JSON_TYPE) || admits(range, YAML_TYPE) || admits(range, PROTOBUF_TYPE))
+          return 'Object'
+        continue
+      }
+      if (as.group !== 'meta.k8s.io' || (as.version !== 'v1' && as.version !== 'v1beta1')) continue
+      if (as.as === 'Table') return 'Table'
+      if (as.as === 'PartialObjectMetadata' && !list) return 'PartialObjectMetadata'
+      if (as.as === 'PartialObjectMetadataList' && list) return 'PartialObjectMetadataList'
+    }
+    throw notAcceptable([JSON_TYPE, YAML_TYPE, PROTOBUF_TYPE, 'application/json;as=Table;v=v1;g=meta.k8s.io'])
+  }
+
+  #tableOptions() {
+    return { includeObject: this.ctx.query.get('includeObject') ?? 'Metadata', now: this.deps.now() }
+  }
+
+  #respondObject(code: number, o: CachedObject | StoredObject): void {
+    const cached = 'json' in o && Buffer.isBuffer(o.json) ? (o as CachedObject) : undefined
+    const object = cached ? cached.object : (o as StoredObject)
+    const shape = this.#responseShape(false)
+    if (shape === 'Table') {
+      const c: CachedObject = cached ?? toCached(object)
+      writeJson(
+        this.ctx,
+        code,
+        renderTable(
+          this.ep.table,
+          [c],
+          { resourceVersion: object.metadata.resourceVersion ?? '' },
+          this.#tableOptions(),
+        ),
+      )
+      return
+    }
+    if (shape === 'PartialObjectMetadata') {
+      writeJson(this.ctx, code, {
+        kind: 'PartialObjectMetadata',
+        apiVersion: 'meta.k8s.io/v1',
+        ...partialMetadata(object),
+      })
+      return
+    }
+    writeJson(this.ctx, code, cached ? cached.json : object)
+  }
+}
+
+/**
+ * The request body as an object of the given kind: JSON, YAML or protobuf; apiVersion and kind,
+ * when present, must be the expected ones (and are filled in when absent). `raw` is the JSON as
+ * sent, for duplicate-field checks.
+ */
+export async function readObject(
+  ctx: RequestContext,
+  deps: Pick<ResourceHandlerDeps, 'decodeProtobuf'>,
+  want: { group: string; version: string; kind: string },
+): Promise<{ obj: StoredObject; raw: Buffer | undefined }> {
+  const body = await readBody(ctx.req)
+  const contentType = parseMediaType(ctx.req.headers['content-type'] ?? JSON_TYPE)
+  let obj: KubeObject
+  let raw: Buffer | undefined
+  switch (contentType?.type) {
+    case JSON_TYPE:
+      obj = parseJsonObject(body, want)
+      raw = body
+      break
+    case YAML_TYPE:
+      obj = parseYamlObject(body, want)
+      break
+    case PROTOBUF_TYPE:
+      obj = deps.decodeProtobuf(body)
+      break
+    default:
+      throw unsupportedMediaType(ctx.req.headers['content-type'] ?? '', [JSON_TYPE, YAML_TYPE, PROTOBUF_TYPE])
+  }
+  const apiVersion = apiVersionOf(want.group, want.version)
+  if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersion) {
+    throw badRequest(
+      `the API version in the data (${obj.apiVersion}) does not match the expected API version (${apiVersion})`,
+    )
+  }
+  if (obj.kind !== undefined && obj.kind !== want.kind) {
+    throw badRequest(
+      `${obj.kind} in version "${want.version}" cannot be handled as a ${want.kind}: the kind in the data (${obj.kind}) does not match the expected kind (${want.kind})`,
+    )
+  }
+  obj.apiVersion = apiVersion
+  obj.kind = want.kind
+  obj.metadata ??= {}
+  return { obj: obj as StoredObject, raw }
+}
+
+const comma = Buffer.from(',')
+const closeList = Buffer.from(']}')
+
+function toCached(object: Readonly<StoredObject>): CachedObject {
+  return {
+    key: '',
+    namespace: object.metadata.namespace ?? '',
+    name: object.metadata.name ?? '',
+    revision: Number(object.metadata.resourceVersion ?? 0),
+    object,
+    json: Buffer.from(JSON.stringify(object)),
+  }
+}
+
+function partialMetadata(o: Readonly<StoredObject>): { metadata: StoredObject['metadata'] } {
+  return { metadata: o.metadata }
+}
+
+export function patchTypeOf(contentType: string | undefined): PatchType {
+  const t = parseMediaType(contentType ?? '')?.type
+  switch (t) {
+    case JSON_PATCH_TYPE:
+      return 'json'
+    case MERGE_PATCH_TYPE:
+      return 'merge'
+    case STRATEGIC_MERGE_PATCH_TYPE:
+      return 'strategic'
+    case APPLY_PATCH_TYPE:
+      return 'apply'
+    default:
+      throw unsupportedMediaType(contentType ?? '', [
+        JSON_PATCH_TYPE,
+        MERGE_PATCH_TYPE,
+        STRATEGIC_MERGE_PATCH_TYPE,
+        APPLY_PATCH_TYPE,
+      ])
+  }
+}
+
+/** kubectl's and client-go's default manager: the user agent up to the first '/'. */
+function defaultFieldManager(userAgent: string | undefined): string {
+  const ua = userAgent ?? ''
+  const i = ua.indexOf('/')
+  return (i < 0 ? ua : ua.slice(0, i)).slice(0, 128)
+}
+
+function optionalInt(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name)
+  if (v === null || v === '') return undefined
+  if (!/^-?\d+$/.test(v))
+    throw badRequest(`invalid value for ${name}: ${JSON.stringify(v)}: must be an integer`)
+  return Number(v)
+}
+
+export function parseJsonValue(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown
+  } catch (err) {
+    throw badRequest(`error decoding body: ${(err as Error).message}`)
+  }
+}
+
+type Kind = { version: string; kind: string }
+
+function parseJsonObject(raw: Buffer, want: Kind): KubeObject {
+  const v = parseJsonValue(raw)
+  if (!isKubeObject(v)) throw notAnObject(want)
+  return v
+}
+
+function parseYamlObject(raw: Buffer, want: Kind): KubeObject {
+  let v: unknown
+  try {
+    v = parseYaml(raw.toString('utf8'), { maxAliasCount: 100 })
+  } catch (err) {
+    throw badRequest(`error decoding YAML: ${(err as Error).message}`)
+  }
+  if (!isKubeObject(v)) throw notAnObject(want)
+  return v
+}
+
+function notAnObject(d: Kind): ApiError {
+  return badRequest(
+    `${d.kind} in version "${d.version}" cannot be handled as a ${d.kind}: the body is not a JSON object`,
+  )
+}

@@ -1,0 +1,121 @@
+import { parse as parseYaml } from 'yaml'
+import { isKubeObject, apiVersionOf, type StoredObject } from '../api/object.ts'
+import { applyConfiguration, ApplyConflictError } from '../api/patch/apply.ts'
+import { applyJsonPatch, PatchError } from '../api/patch/json-patch.ts'
+import { applyMergePatch } from '../api/patch/merge-patch.ts'
+import { applyStrategicMergePatch } from '../api/patch/strategic-merge-patch.ts'
+import { schemaForKind } from '../api/schema.ts'
+import { ApiError, badRequest, notFound } from './errors.ts'
+import type { PatchType } from './handlers/resources.ts'
+import { rfc3339 } from './registry/store.ts'
+import type { ResourceDefinition } from './registry/store.ts'
+
+/**
+ * A PATCH request applied to the current object, with Kubernetes' answers for patches that do
+ * not decode (400), do not fit (422) or conflict with other field managers (409).
+ */
+export function applyPatch(
+  def: ResourceDefinition,
+  type: PatchType,
+  current: Readonly<StoredObject> | undefined,
+  body: Buffer,
+  o: { fieldManager: string; force: boolean; subresource: string },
+): StoredObject {
+  const gvk = { group: def.group, version: def.version, kind: def.kind }
+  const schema = schemaForKind(gvk)
+  try {
+    if (type === 'apply') {
+      const applied = decodeApply(body)
+      if (applied.apiVersion !== undefined && applied.apiVersion !== apiVersionOf(def.group, def.version)) {
+        throw badRequest(
+          `the API version in the data (${String(applied.apiVersion)}) does not match the expected API version (${apiVersionOf(def.group, def.version)})`,
+        )
+      }
+      if (applied.kind !== undefined && applied.kind !== def.kind) {
+        throw badRequest(
+          `the kind in the data (${String(applied.kind)}) does not match the expected kind (${def.kind})`,
+        )
+      }
+      const out = applyConfiguration(current, applied, o.force, {
+        manager: o.fieldManager,
+        apiVersion: apiVersionOf(def.group, def.version),
+        subresource: o.subresource,
+        time: rfc3339(Date.now()),
+        schema,
+      })
+      return out
+    }
+    if (!current) throw notFound({ group: def.group, resource: def.resource }, '')
+    const patch = decodeJson(body)
+    let out: unknown
+    switch (type) {
+      case 'json':
+        out = applyJsonPatch(current, patch)
+        break
+      case 'merge':
+        out = applyMergePatch(current, patch)
+        break
+      case 'strategic':
+        out = applyStrategicMergePatch(current, patch, schema)
+        break
+    }
+    if (!isKubeObject(out)) throw new PatchError('apply', 'the patched object is not a JSON object')
+    out.metadata ??= {}
+    return out as StoredObject
+  } catch (err) {
+    if (err instanceof ApiError) throw err
+    if (err instanceof ApplyConflictError) {
+      throw new ApiError({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: err.message,
+        reason: 'Conflict',
+        details: {
+          causes: err.conflicts.map((c) => ({
+            reason: 'FieldManagerConflict',
+            message: `conflict with ${JSON.stringify(c.manager)} using ${c.apiVersion}`,
+            field: c.field,
+          })),
+        },
+        code: 409,
+      })
+    }
+    if (err instanceof PatchError) {
+      if (err.kind === 'decode') throw badRequest(err.message)
+      throw new ApiError({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: err.message,
+        reason: 'Invalid',
+        code: 422,
+      })
+    }
+    throw err
+  }
+}
+
+function decodeJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown
+  } catch (err) {
+    throw badRequest(`error decoding patch: ${(err as Error).message}`)
+  }
+}
+
+/** Apply patches are YAML (JSON is YAML too). */
+function decodeApply(body: Buffer): StoredObject {
+  let v: unknown
+  try {
+    v = parseYaml(body.toString('utf8'), { maxAliasCount: 100 })
+  } catch (err) {
+    throw badRequest(`error decoding YAML: ${(err as Error).message}`)
+  }
+  if (!isKubeObject(v)) throw badRequest('the apply patch must be an object')
+  const obj = v as StoredObject
+  obj.metadata ??= {}
+  return obj
+}

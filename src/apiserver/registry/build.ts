@@ -1,0 +1,293 @@
+import type { Logger } from 'pino'
+import { builtinResources, type ResourceInfo } from '../../api/resources.ts'
+import type { StoredObject } from '../../api/object.ts'
+import { fieldsOf, parseFieldSelector, supportedFields } from '../../api/selectors/field-selector.ts'
+import { labelSelectorString, parseLabelSelector, SelectorError } from '../../api/selectors/label-selector.ts'
+import type { Clock } from '../../base/clock.ts'
+import type { Storage } from '../../storage/index.ts'
+import type { AdmissionChain } from '../admission/admission.ts'
+import type { ResourceEndpoint, Subresource, TableConvertor } from '../endpoint.ts'
+import { ApiError, badRequest, methodNotSupported } from '../errors.ts'
+import type { ResourceHandlerDeps } from '../handlers/resources.ts'
+import { statusSubresource } from '../handlers/resources.ts'
+import { bindingSubresource, evictionSubresource, scaleSubresource } from '../handlers/subresources.ts'
+import { defaultTable } from '../table.ts'
+import type { RangeAllocator } from './allocator.ts'
+import { Endpoints } from './endpoints.ts'
+import { plainStrategy, specStatusStrategy } from './resources/generic.ts'
+import { namespaceFinalizeStrategy, namespaceStrategy } from './resources/namespaces.ts'
+import { podStrategy } from './resources/pods.ts'
+import { serviceStrategy } from './resources/services.ts'
+import { RegistryStore, rfc3339, type FieldManager } from './store.ts'
+import { recordUpdate } from '../../api/patch/apply.ts'
+import { schemaForKind } from '../../api/schema.ts'
+import { statusStrategyOf, type ResourceStrategy } from './strategy.ts'
+import type { ResourceRequestInfo } from '../request-info.ts'
+import { applyPatch } from '../patch.ts'
+import { decodeProtobufBody, unknownFieldWarnings } from '../codec.ts'
+
+export interface BuildOptions {
+  storage: Storage
+  clock: Clock
+  log: Logger
+  admission: AdmissionChain
+  ips: RangeAllocator
+  ports: RangeAllocator
+}
+
+/**
+ * Resources that are not stored objects: they answer a question on create (reviews), or are
+ * computed (component statuses). Their handlers come with the issues that implement them; until
+ * then they are not served.
+ */
+const virtual = new Set([
+  '/bindings',
+  '/componentstatuses',
+  'authentication.k8s.io/tokenreviews',
+  'authentication.k8s.io/selfsubjectreviews',
+  'authorization.k8s.io/subjectaccessreviews',
+  'authorization.k8s.io/selfsubjectaccessreviews',
+  'authorization.k8s.io/localsubjectaccessreviews',
+  'authorization.k8s.io/selfsubjectrulesreviews',
+])
+
+/** The order groups appear in discovery (as kube-apiserver orders them); the core group first. */
+const groupOrder = [
+  '',
+  'apiregistration.k8s.io',
+  'apps',
+  'events.k8s.io',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+  'autoscaling',
+  'batch',
+  'certificates.k8s.io',
+  'networking.k8s.io',
+  'policy',
+  'rbac.authorization.k8s.io',
+  'storage.k8s.io',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'scheduling.k8s.io',
+  'coordination.k8s.io',
+  'node.k8s.io',
+  'discovery.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'resource.k8s.io',
+]
+
+/** Preferred version first within a group. */
+const versionOrder = (v: string) => (v === 'v2' ? 0 : v === 'v1' ? 1 : 2)
+
+/** The strategy of each stored resource that differs from the generic ones. */
+function strategyFor(r: ResourceInfo, o: BuildOptions): ResourceStrategy {
+  const key = `${r.group}/${r.resource}`
+  switch (key) {
+    case '/namespaces':
+      return namespaceStrategy
+    case '/services':
+      return serviceStrategy(o.ips, o.ports)
+    case '/pods':
+      return podStrategy
+    case '/events':
+    case 'events.k8s.io/events':
+      return { ...plainStrategy, ttlSeconds: () => 3600 }
+    case '/nodes':
+      return { ...specStatusStrategy, prepareForCreate: (obj) => void (obj.status ??= {}) }
+    default:
+      return r.subresources.some((s) => s.name === 'status') ? specStatusStrategy : plainStrategy
+  }
+}
+
+export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: ResourceHandlerDeps } {
+  const endpoints = new Endpoints()
+  const deps: ResourceHandlerDeps = {
+    endpoints,
+    labelSelector: (s) => {
+      try {
+        const sel = parseLabelSelector(s)
+        return (labels) => sel.matches(labels)
+      } catch (err) {
+        if (err instanceof SelectorError) throw badRequest(err.message)
+        throw err
+      }
+    },
+    fieldSelector: (ep, s) => {
+      let sel
+      try {
+        sel = parseFieldSelector(s)
+      } catch (err) {
+        if (err instanceof SelectorError) throw badRequest(err.message)
+        throw err
+      }
+      const d = ep.definition
+      const supported = supportedFields(d.group, d.resource, d.namespaced)
+      for (const r of sel.requirements) {
+        if (!supported.has(r.field)) {
+          throw badRequest(
+            `Unable to find {"${d.group}" "${d.version}" "${d.resource}"} that match label selector "", field selector "${s}": field label not supported: ${r.field}`,
+          )
+        }
+      }
+      return (fields) => sel.matches(fields)
+    },
+    decodeProtobuf: decodeProtobufBody,
+    unknownFields: (ep, obj, raw) => unknownFieldWarnings(ep.definition, obj, raw),
+    patch: (ep, type, current, patch, options) => applyPatch(ep.definition, type, current, patch, options),
+    now: () => o.clock.now(),
+  }
+
+  const sorted = [...builtinResources].sort(
+    (a, b) =>
+      indexOf(groupOrder, a.group) - indexOf(groupOrder, b.group) ||
+      versionOrder(a.version) - versionOrder(b.version) ||
+      a.resource.localeCompare(b.resource),
+  )
+  const stores = new Map<string, RegistryStore>()
+  for (const r of sorted) {
+    const key = `${r.group}/${r.resource}`
+    if (virtual.has(key)) continue
+    const strategy = strategyFor(r, o)
+    // One store per resource: a resource served in several versions (autoscaling v1 and v2) keeps
+    // one copy of its objects, stored in the first (preferred) version's shape.
+    let store = stores.get(key)
+    if (!store) {
+      store = new RegistryStore({
+        definition: {
+          group: r.group,
+          version: r.version,
+          kind: r.kind,
+          resource: r.resource,
+          namespaced: r.namespaced,
+        },
+        strategy,
+        storage: o.storage,
+        prefix: `/registry/${r.group === '' ? 'core' : r.group}/${r.resource}/`,
+        clock: o.clock,
+        log: o.log,
+        admission: o.admission,
+        fieldManager: fieldManagerFor(r, o.clock),
+      })
+      stores.set(key, store)
+    } else {
+      // Other versions of the same resource are served once conversion exists between them.
+      continue
+    }
+    const subresources = new Map<string, Subresource>()
+    for (const s of r.subresources) {
+      const sub = subresourceFor(r, s.name, strategy, deps, stores)
+      if (sub) subresources.set(s.name, sub)
+    }
+    const ep: ResourceEndpoint = {
+      definition: r,
+      store,
+      subresources,
+      table: tableFor(r),
+      fields: fieldsOf(r.group, r.resource, r.namespaced),
+    }
+    endpoints.add(ep)
+  }
+  return { endpoints, deps }
+}
+
+function subresourceFor(
+  r: ResourceInfo,
+  name: string,
+  strategy: ResourceStrategy,
+  deps: ResourceHandlerDeps,
+  stores: Map<string, RegistryStore>,
+): Subresource | undefined {
+  const self = { group: r.group, version: r.version, kind: r.kind }
+  switch (name) {
+    case 'status':
+      return statusSubresource(deps, statusStrategyOf(strategy), self)
+    case 'scale':
+      return scaleSubresource(deps, (w) => scaleSelector(w))
+    case 'binding':
+      return r.resource === 'pods' ? bindingSubresource(deps) : undefined
+    case 'eviction':
+      return r.resource === 'pods'
+        ? evictionSubresource(deps, () => stores.get('policy/poddisruptionbudgets'))
+        : undefined
+    case 'finalize':
+      return r.resource === 'namespaces' ? finalizeSubresource(deps) : undefined
+    case 'log':
+    case 'exec':
+    case 'attach':
+    case 'portforward':
+    case 'proxy':
+      return nodeStreamSubresource(r, name)
+    default:
+      return undefined
+  }
+}
+
+/** namespaces/finalize: PUT a Namespace whose spec.finalizers replace the stored ones. */
+function finalizeSubresource(deps: ResourceHandlerDeps): Subresource {
+  const status = statusSubresource(deps, namespaceFinalizeStrategy, {
+    group: '',
+    version: 'v1',
+    kind: 'Namespace',
+  })
+  return { ...status, verbs: ['update'] }
+}
+
+/**
+ * Streams served by the node the object runs on (logs, exec, attach, port-forward, proxy). The
+ * apiserver connects them to the kubelet once one is there (the kubelet issue); until then they
+ * answer that no node can serve them.
+ */
+function nodeStreamSubresource(r: ResourceInfo, name: string): Subresource {
+  const info = r.subresources.find((s) => s.name === name)
+  return {
+    group: info?.group ?? r.group,
+    version: info?.version ?? r.version,
+    kind: info?.kind ?? r.kind,
+    verbs: info?.verbs ?? [],
+    handle: async (ctx) => {
+      const verb = (ctx.info as ResourceRequestInfo).verb
+      if (!(info?.verbs ?? []).includes(verb))
+        throw methodNotSupported({ group: r.group, resource: `${r.resource}/${name}` }, verb)
+      throw new ApiError({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `${r.resource}/${name} needs a node agent (kubelet), and none is connected to this apiserver`,
+        reason: 'ServiceUnavailable',
+        code: 503,
+      })
+    },
+  }
+}
+
+/** Scale.status.selector of a workload: its label selector as a string. */
+function scaleSelector(w: StoredObject): string {
+  const sel = (w.spec as { selector?: unknown } | undefined)?.selector
+  if (sel === undefined || sel === null) return ''
+  const obj = sel as Record<string, unknown>
+  // ReplicationControllers select with a plain map; the apps workloads with a LabelSelector.
+  if (!('matchLabels' in obj) && !('matchExpressions' in obj)) {
+    return labelSelectorString({ matchLabels: obj as Record<string, string> })
+  }
+  return labelSelectorString(obj)
+}
+
+/** Records each write's managedFields entry (operation Update) for its field manager. */
+function fieldManagerFor(r: ResourceInfo, clock: Clock): FieldManager {
+  const schema = schemaForKind({ group: r.group, version: r.version, kind: r.kind })
+  const apiVersion = r.group === '' ? r.version : `${r.group}/${r.version}`
+  return {
+    update: (next, prev, manager, subresource) =>
+      recordUpdate(next, prev, { manager, apiVersion, subresource, time: rfc3339(clock.now()), schema }),
+  }
+}
+
+function tableFor(_r: ResourceInfo): TableConvertor {
+  return defaultTable
+}
+
+function indexOf(list: readonly string[], v: string): number {
+  const i = list.indexOf(v)
+  return i < 0 ? list.length : i
+}

@@ -1,0 +1,117 @@
+import type {
+  Container,
+  Pod,
+  PodCondition,
+  ResourceRequirements,
+} from '../../../api/generated/types/core-v1.ts'
+import type { StoredObject } from '../../../api/object.ts'
+import { bumpGenerationOnSpecChange, keepStatus, type ResourceStrategy } from '../strategy.ts'
+
+type P = Pod & StoredObject
+
+/** kubelet's default when a pod does not say how long it may take to stop. */
+export const defaultTerminationGracePeriodSeconds = 30
+
+/**
+ * Pods: created Pending with their QoS class; the status belongs to the kubelet; deletion is
+ * graceful (the kubelet stops the containers within the grace period, then deletes with 0),
+ * except for pods that never reached a node or have already finished, which go at once.
+ */
+export const podStrategy: ResourceStrategy = {
+  prepareForCreate(obj) {
+    const pod = obj as P
+    pod.status = { phase: 'Pending', qosClass: qosClass(pod) }
+    pod.metadata.generation = 1
+  },
+  prepareForUpdate(next, prev) {
+    keepStatus(next, prev)
+    bumpGenerationOnSpecChange(next, prev)
+  },
+  gracePeriodSeconds(obj, requested) {
+    const pod = obj as Pod
+    let period = requested ?? pod.spec?.terminationGracePeriodSeconds ?? defaultTerminationGracePeriodSeconds
+    if (!pod.spec?.nodeName) period = 0
+    const phase = pod.status?.phase
+    if (phase === 'Succeeded' || phase === 'Failed') period = 0
+    return Math.max(0, period)
+  },
+}
+
+/**
+ * The pod's quality of service class, as the kubelet and scheduler see it: Guaranteed when every
+ * container limits CPU and memory and requests exactly that (requests default to limits),
+ * BestEffort when nothing requests or limits CPU or memory, Burstable otherwise.
+ */
+export function qosClass(pod: Pod): 'Guaranteed' | 'Burstable' | 'BestEffort' {
+  const containers: Container[] = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]
+  const podLevel = pod.spec?.resources
+  const all: ResourceRequirements[] = podLevel ? [podLevel] : containers.map((c) => c.resources ?? {})
+  const tracked = ['cpu', 'memory']
+  let any = false
+  let guaranteed = true
+  for (const r of all) {
+    const requests = r.requests ?? {}
+    const limits = r.limits ?? {}
+    for (const name of tracked) {
+      const req = requests[name] ?? limits[name]
+      const lim = limits[name]
+      if (req !== undefined && !isZero(req)) any = true
+      if (lim !== undefined && !isZero(lim)) any = true
+      if (lim === undefined || req === undefined || !sameQuantity(req, lim)) guaranteed = false
+    }
+  }
+  if (!any) return 'BestEffort'
+  return guaranteed ? 'Guaranteed' : 'Burstable'
+}
+
+/** Adds or replaces a condition, keeping lastTransitionTime when the status does not change. */
+export function setPodCondition(pod: Pod, c: PodCondition, now: string): void {
+  const status = (pod.status ??= {})
+  const conditions = (status.conditions ??= [])
+  const i = conditions.findIndex((x) => x.type === c.type)
+  const prev = i >= 0 ? conditions[i] : undefined
+  const next: PodCondition = {
+    ...c,
+    lastTransitionTime: prev?.status === c.status ? (prev.lastTransitionTime ?? now) : now,
+  }
+  if (i >= 0) conditions[i] = next
+  else conditions.push(next)
+}
+
+function isZero(q: string | number): boolean {
+  return /^[+]?0*(\.0*)?([a-zA-Z]*|[eE][+-]?\d+)?$/.test(String(q))
+}
+
+/** Quantities compared by value ("1" and "1000m" are the same CPU). */
+function sameQuantity(a: string | number, b: string | number): boolean {
+  return quantityValue(String(a)) === quantityValue(String(b))
+}
+
+const suffixes: Record<string, number> = {
+  '': 1,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+}
+
+function quantityValue(q: string): number {
+  const m = /^([+-]?[0-9.]+)([eE][+-]?\d+|[a-zA-Z]*)$/.exec(q.trim())
+  if (!m) return NaN
+  const n = Number(m[1])
+  const s = m[2] ?? ''
+  if (/^[eE]/.test(s)) return n * 10 ** Number(s.slice(1))
+  const f = suffixes[s]
+  return f === undefined ? NaN : n * f
+}

@@ -1,0 +1,776 @@
+import { randomUUID } from 'node:crypto'
+import {
+  required,
+  invalid as invalidField,
+  forbidden as forbiddenField,
+  type FieldError,
+} from '../../api/field-errors.ts'
+import type { StoredObject } from '../../api/object.ts'
+import type { Clock } from '../../base/clock.ts'
+import {
+  guaranteedUpdate,
+  isStorageError,
+  revision,
+  type KeyValue,
+  type Storage,
+} from '../../storage/index.ts'
+import type { AdmissionChain, Operation } from '../admission/admission.ts'
+import type { UserInfo } from '../authn/authenticator.ts'
+import {
+  ApiError,
+  badRequest,
+  conflict,
+  fromStorageError,
+  invalid,
+  notFound,
+  resourceExpired,
+  timeout,
+  type QualifiedResource,
+} from '../errors.ts'
+import { deepEqual, type ResourceStrategy, type StrategyContext } from './strategy.ts'
+import { decodeJson, WatchCache, type CachedObject } from './watch-cache.ts'
+import type { Logger } from 'pino'
+
+/**
+ * The generic registry: create, read, update and delete of one resource over the store, with
+ * Kubernetes' rules for metadata, optimistic concurrency, dry runs, graceful deletion and
+ * finalizers. What differs per resource comes from its ResourceStrategy; reads come from the
+ * resource's watch cache.
+ */
+export interface ResourceDefinition {
+  readonly group: string
+  readonly version: string
+  readonly kind: string
+  /** The plural, lower-case name: pods, deployments. */
+  readonly resource: string
+  readonly namespaced: boolean
+}
+
+/** Records who set which fields (server-side apply's managedFields). */
+export interface FieldManager {
+  /** Records an Update operation by `manager` that turned `prev` into `next` (next is changed in place). */
+  update(
+    next: StoredObject,
+    prev: Readonly<StoredObject> | undefined,
+    manager: string,
+    subresource: string,
+  ): void
+}
+
+export interface RegistryStoreOptions {
+  definition: ResourceDefinition
+  strategy: ResourceStrategy
+  storage: Storage
+  /** The store prefix, ending in '/'. */
+  prefix: string
+  clock: Clock
+  log: Logger
+  admission?: AdmissionChain
+  /** Fills in defaults, as decoding a request does in kube-apiserver. */
+  defaults?: (obj: StoredObject) => void
+  fieldManager?: FieldManager
+}
+
+export interface WriteOptions {
+  user: UserInfo
+  dryRun?: boolean
+  fieldManager?: string
+  /** The subresource written through ('' for the main resource, 'status', 'scale', ...). */
+  subresource?: string
+}
+
+export interface UpdateOptions extends WriteOptions {
+  /** Create the object when it does not exist, whatever the strategy says (apply patches). */
+  forceAllowCreate?: boolean
+  /** Strategy for this endpoint (e.g. the /status strategy); the main one by default. */
+  strategy?: ResourceStrategy
+  /** The updated object carries its managedFields already (server-side apply did them). */
+  fieldsManaged?: boolean
+}
+
+/**
+ * Produces the object to store from the current one (undefined when it does not exist): the PUT
+ * body, or the current object with a patch applied.
+ */
+export type UpdatedObject = (
+  current: Readonly<StoredObject> | undefined,
+) => StoredObject | Promise<StoredObject>
+
+export interface DeleteOptions extends WriteOptions {
+  gracePeriodSeconds?: number
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground'
+  preconditions?: { uid?: string; resourceVersion?: string }
+}
+
+export interface ListOptions {
+  resourceVersion?: string
+  resourceVersionMatch?: string
+  limit?: number
+  continue?: string
+  /** Keeps only the objects it accepts (label and field selectors). */
+  filter?: (o: CachedObject) => boolean
+  /** Whether a filter is in effect (then no remainingItemCount can be given). */
+  filtered?: boolean
+}
+
+export interface ListResult {
+  items: CachedObject[]
+  resourceVersion: string
+  continue?: string
+  remainingItemCount?: number
+}
+
+export class RegistryStore {
+  readonly definition: ResourceDefinition
+  readonly qualified: QualifiedResource
+  readonly cache: WatchCache
+  readonly strategy: ResourceStrategy
+  readonly #storage: Storage
+  readonly #prefix: string
+  readonly #clock: Clock
+  readonly #admission: AdmissionChain | undefined
+  readonly #defaults: ((obj: StoredObject) => void) | undefined
+  readonly #fieldManager: FieldManager | undefined
+
+  constructor(o: RegistryStoreOptions) {
+    this.definition = o.definition
+    this.qualified = { group: o.definition.group, resource: o.definition.resource }
+    this.strategy = o.strategy
+    this.#storage = o.storage
+    this.#prefix = o.prefix
+    this.#clock = o.clock
+    this.#admission = o.admission
+    this.#defaults = o.defaults
+    this.#fieldManager = o.fieldManager
+    this.cache = new WatchCache({
+      storage: o.storage,
+      prefix: o.prefix,
+      namespaced: o.definition.namespaced,
+      decode: decodeJson,
+      log: o.log,
+    })
+  }
+
+  keyFor(namespace: string, name: string): string {
+    return this.cache.keyFor(namespace, name)
+  }
+
+  // --- reads -----------------------------------------------------------------------------------
+
+  /**
+   * One object. Without a resourceVersion the read is consistent (it sees every write that
+   * finished before it); with one, any state at least that new will do.
+   */
+  async get(namespace: string, name: string, resourceVersion = ''): Promise<CachedObject> {
+    await this.cache.start()
+    const key = this.keyFor(namespace, name)
+    if (resourceVersion === '' && !(await this.cache.catchUp())) {
+      const kv = await this.#storageCall(() => this.#storage.get(key), name)
+      if (!kv) throw notFound(this.qualified, name)
+      return this.#fromKeyValue(kv)
+    }
+    if (resourceVersion !== '' && resourceVersion !== '0')
+      await this.#waitForRevision(parseResourceVersion(resourceVersion))
+    const o = this.cache.get(key)
+    if (!o) throw notFound(this.qualified, name)
+    return o
+  }
+
+  /**
+   * The objects of a namespace (or all), with Kubernetes' resourceVersion rules:
+   * - '' (unset): consistent, the newest state;
+   * - '0': whatever the cache holds;
+   * - 'N' (NotOlderThan, the default match): at least as new as N;
+   * - 'N' with resourceVersionMatch=Exact: exactly at N (read from the store's history).
+   * Paging: `limit` cuts the list and returns a continue token that reads on at the same revision.
+   */
+  async list(namespace: string, o: ListOptions): Promise<ListResult> {
+    await this.cache.start()
+    const limit = o.limit !== undefined && o.limit > 0 ? o.limit : undefined
+    if (o.continue) {
+      const token = decodeContinue(o.continue)
+      if (token.start !== '' && !token.start.startsWith(this.#prefix)) {
+        throw badRequest('continue key is not valid: the key does not belong to this resource')
+      }
+      return this.#listFromStore(namespace, o, token, limit)
+    }
+    const rv = o.resourceVersion ?? ''
+    const match = o.resourceVersionMatch ?? ''
+    if (match !== '' && match !== 'Exact' && match !== 'NotOlderThan') {
+      throw invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [
+        invalidField('resourceVersionMatch', match, 'must be one of Exact, NotOlderThan'),
+      ])
+    }
+    if (match !== '' && rv === '') {
+      throw invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [
+        forbiddenField(
+          'resourceVersionMatch',
+          'resourceVersionMatch is forbidden unless resourceVersion is provided',
+        ),
+      ])
+    }
+    if (match === 'Exact') {
+      const at = parseResourceVersion(rv)
+      if (at === 0) {
+        throw invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [
+          forbiddenField(
+            'resourceVersionMatch',
+            'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+          ),
+        ])
+      }
+      return this.#listFromStore(namespace, o, { revision: at, start: '' }, limit)
+    }
+    if (rv === '') {
+      if (!(await this.cache.catchUp())) {
+        return this.#listFromStore(namespace, o, { revision: 0, start: '' }, limit)
+      }
+    } else if (rv !== '0') {
+      await this.#waitForRevision(parseResourceVersion(rv))
+    }
+    const revisionNow = this.cache.revision
+    const all = this.cache.list(namespace)
+    const items = o.filter ? all.filter(o.filter) : all
+    if (limit === undefined || items.length <= limit) return { items, resourceVersion: String(revisionNow) }
+    const page = items.slice(0, limit)
+    const last = page.at(-1)
+    const result: ListResult = {
+      items: page,
+      resourceVersion: String(revisionNow),
+      continue: encodeContinue({ revision: revisionNow, start: (last?.key ?? '') + '\0' }),
+    }
+    if (!o.filtered) result.remainingItemCount = items.length - limit
+    return result
+  }
+
+  /** Reads a page straight from the store, at the revision a continue token (or Exact) names. */
+  async #listFromStore(
+    namespace: string,
+    o: ListOptions,
+    from: ContinueToken,
+    limit: number | undefined,
+  ): Promise<ListResult> {
+    const prefix =
+      this.definition.namespaced && namespace !== '' ? `${this.#prefix}${namespace}/` : this.#prefix
+    const items: CachedObject[] = []
+    let startKey = from.start === '' ? undefined : from.start
+    let at = from.revision === 0 ? undefined : revision(from.revision)
+    let more = false
+    let lastKey = ''
+    try {
+      for (;;) {
+        const want = limit === undefined ? undefined : Math.max(limit - items.length, 1)
+        const page = await this.#storage.list(prefix, {
+          ...(at !== undefined ? { revision: at } : {}),
+          ...(startKey !== undefined ? { startKey } : {}),
+          ...(want !== undefined ? { limit: o.filter ? Math.max(want, 100) : want } : {}),
+        })
+        at = page.revision
+        for (const kv of page.items) {
+          lastKey = kv.key
+          const c = this.#fromKeyValue(kv)
+          if (!o.filter || o.filter(c)) items.push(c)
+          if (limit !== undefined && items.length >= limit) break
+        }
+        const cutShort = limit !== undefined && items.length >= limit
+        if (cutShort) {
+          more = page.more || lastKey !== page.items.at(-1)?.key
+          break
+        }
+        if (!page.more) break
+        startKey = lastKey + '\0'
+      }
+    } catch (err) {
+      if (isStorageError(err, 'Compacted')) {
+        throw resourceExpired(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        )
+      }
+      throw err instanceof ApiError ? err : this.#translate(err, '')
+    }
+    const result: ListResult = { items, resourceVersion: String(at ?? 0) }
+    if (more) result.continue = encodeContinue({ revision: at ?? 0, start: lastKey + '\0' })
+    return result
+  }
+
+  async #waitForRevision(rev: number): Promise<void> {
+    if (this.cache.revision >= rev) return
+    // A revision the store has not reached yet is an error; one it has, the cache will reach.
+    if (rev > (await this.#storage.currentRevision())) {
+      throw timeout(`Too large resource version: ${rev}, current: ${this.cache.revision}`, 1)
+    }
+    if (!(await this.cache.catchUp()) && !(await this.cache.waitFor(rev, 3000))) {
+      throw timeout(`Too large resource version: ${rev}, current: ${this.cache.revision}`, 1)
+    }
+  }
+
+  // --- writes ----------------------------------------------------------------------------------
+
+  /** Stores a new object; answers what was stored (or would be, for a dry run). */
+  async create(namespace: string, obj: StoredObject, o: WriteOptions): Promise<StoredObject> {
+    await this.cache.start()
+    const ctx = this.#context(o.user, namespace)
+    this.#checkNamespace(obj, namespace)
+    this.#defaults?.(obj)
+    const m = obj.metadata
+    if (!m.name && m.generateName) m.name = generateName(m.generateName)
+    this.#resetServerMetadata(obj, ctx)
+    await this.strategy.prepareForCreate?.(obj, ctx)
+    let stored = false
+    try {
+      const errors = [...this.#metadataErrors(obj), ...(this.strategy.validate?.(obj, ctx) ?? [])]
+      if (errors.length > 0) throw invalid(this.#kind(), m.name ?? '', errors)
+      await this.#admit('CREATE', obj, undefined, o)
+      this.strategy.canonicalize?.(obj)
+      this.#fieldManager?.update(obj, undefined, o.fieldManager ?? '', o.subresource ?? '')
+      if (o.dryRun) return obj
+      const kv = await this.#storageCall(
+        () => this.#storage.create(this.keyFor(namespace, m.name ?? ''), this.#encode(obj), this.#ttl(obj)),
+        m.name ?? '',
+      )
+      stored = true
+      return this.#withRevision(obj, kv.modRevision)
+    } finally {
+      await this.strategy.afterCreate?.(obj, stored && !o.dryRun)
+    }
+  }
+
+  /**
+   * Replaces an object with what `updated` makes of the current one, retrying on conflicts with
+   * other writers (the function runs again on the newer object). A resourceVersion in the new
+   * object is a precondition: when it is not the current one, the answer is 409 Conflict.
+   * Resolves to the stored object and whether it was created.
+   */
+  async update(
+    namespace: string,
+    name: string,
+    updated: UpdatedObject,
+    o: UpdateOptions,
+  ): Promise<{ object: StoredObject; created: boolean }> {
+    await this.cache.start()
+    const strategy = o.strategy ?? this.strategy
+    const ctx = this.#context(o.user, namespace)
+    const key = this.keyFor(namespace, name)
+    let result: StoredObject | undefined
+    let created = false
+    let deletedByUpdate = false
+    // What the last attempt prepared (and may have claimed, e.g. a cluster IP): undone when the
+    // attempt loses to a conflict or the write fails, confirmed when it is stored.
+    let prepared: { obj: StoredObject; prev?: StoredObject } | undefined
+    const settle = async (stored: boolean) => {
+      const p = prepared
+      prepared = undefined
+      if (!p) return
+      if (p.prev) await strategy.afterUpdate?.(p.obj, p.prev, stored)
+      else await this.strategy.afterCreate?.(p.obj, stored)
+    }
+    const cached = this.cache.get(key)
+    let wrote = false
+    try {
+      const kv = await guaranteedUpdate(
+        this.#storage,
+        key,
+        async (current) => {
+          await settle(false)
+          created = false
+          deletedByUpdate = false
+          wrote = false
+          const existing = current ? this.#decode(current) : undefined
+          if (!existing) {
+            if (!(o.forceAllowCreate || strategy.allowCreateOnUpdate)) throw notFound(this.qualified, name)
+            const obj = await updated(undefined)
+            this.#checkNameMatches(obj, name)
+            if (obj.metadata.resourceVersion) throw notFound(this.qualified, name)
+            this.#checkNamespace(obj, namespace)
+            this.#defaults?.(obj)
+            this.#resetServerMetadata(obj, ctx)
+            await this.strategy.prepareForCreate?.(obj, ctx)
+            prepared = { obj }
+            const errors = [...this.#metadataErrors(obj), ...(this.strategy.validate?.(obj, ctx) ?? [])]
+            if (errors.length > 0) throw invalid(this.#kind(), name, errors)
+            await this.#admit('CREATE', obj, undefined, o)
+            this.strategy.canonicalize?.(obj)
+            if (!o.fieldsManaged)
+              this.#fieldManager?.update(obj, undefined, o.fieldManager ?? '', o.subresource ?? '')
+            created = true
+            result = obj
+            if (o.dryRun) return undefined
+            wrote = true
+            return this.#encode(obj)
+          }
+          const obj = await updated(existing)
+          this.#checkNameMatches(obj, name)
+          this.#checkNamespace(obj, namespace)
+          const rv = obj.metadata.resourceVersion ?? ''
+          if (rv !== '' && rv !== existing.metadata.resourceVersion) throw conflict(this.qualified, name)
+          if (rv === '' && strategy.allowUnconditionalUpdate === false) {
+            throw invalid(this.#kind(), name, [
+              invalidField('metadata.resourceVersion', '0x0', 'must be specified for an update'),
+            ])
+          }
+          this.#defaults?.(obj)
+          this.#keepServerMetadata(obj, existing)
+          await strategy.prepareForUpdate?.(obj, existing, ctx)
+          prepared = { obj, prev: existing }
+          const errors = [
+            ...this.#metadataErrors(obj),
+            ...this.#metadataUpdateErrors(obj, existing),
+            ...(strategy.validateUpdate?.(obj, existing, ctx) ?? []),
+          ]
+          if (errors.length > 0) throw invalid(this.#kind(), name, errors)
+          await this.#admit('UPDATE', obj, existing, o)
+          strategy.canonicalize?.(obj)
+          if (!o.fieldsManaged)
+            this.#fieldManager?.update(obj, existing, o.fieldManager ?? '', o.subresource ?? '')
+          obj.metadata.resourceVersion = existing.metadata.resourceVersion
+          if (sameObject(obj, existing)) {
+            result = existing
+            return undefined
+          }
+          result = obj
+          // The last finalizer of an object being deleted is gone: the update completes the delete.
+          if (
+            obj.metadata.deletionTimestamp &&
+            (obj.metadata.finalizers ?? []).length === 0 &&
+            !(strategy.deletionBlocked?.(obj) ?? false) &&
+            !o.dryRun
+          ) {
+            deletedByUpdate = true
+            return undefined
+          }
+          if (o.dryRun) return undefined
+          wrote = true
+          return this.#encode(obj)
+        },
+        cached ? { cached: cachedKeyValue(key, cached) } : {},
+      )
+      if (!result) throw notFound(this.qualified, name)
+      if (deletedByUpdate) {
+        await settle(false)
+        const current = result
+        const expected = kv?.modRevision
+        const del = await this.#storageCall(
+          () => this.#storage.delete(key, expected === undefined ? {} : { expected }),
+          name,
+        )
+        await this.strategy.afterDelete?.(current)
+        return { object: this.#withRevision(current, del.revision), created: false }
+      }
+      await settle(wrote)
+      if (!wrote || !kv) return { object: result, created }
+      return { object: this.#withRevision(result, kv.modRevision), created }
+    } catch (err) {
+      await settle(false)
+      throw err instanceof ApiError ? err : this.#translate(err, name)
+    }
+  }
+
+  /**
+   * Deletes an object, or starts its deletion: when finalizers remain, or the strategy asks for
+   * a grace period, the object gets its deletionTimestamp and stays until they are done.
+   * Resolves to the object (as deleted, or as it now is) and whether it is gone.
+   */
+  async delete(
+    namespace: string,
+    name: string,
+    o: DeleteOptions,
+  ): Promise<{ object: StoredObject; deleted: boolean }> {
+    await this.cache.start()
+    const key = this.keyFor(namespace, name)
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const kv = await this.#storageCall(() => this.#storage.get(key), name)
+      if (!kv) throw notFound(this.qualified, name)
+      const existing = this.#decode(kv)
+      const pre = o.preconditions
+      if (pre?.uid && pre.uid !== existing.metadata.uid) {
+        throw conflict(
+          this.qualified,
+          name,
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${existing.metadata.uid ?? ''}`,
+        )
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion) {
+        throw conflict(
+          this.qualified,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${existing.metadata.resourceVersion ?? ''}`,
+        )
+      }
+      await this.#admit('DELETE', undefined, existing, o)
+      const next = structuredClone(existing)
+      const m = next.metadata
+      const finalizers = new Set(m.finalizers ?? [])
+      if (o.propagationPolicy === 'Orphan') {
+        finalizers.add('orphan')
+        finalizers.delete('foregroundDeletion')
+      } else if (o.propagationPolicy === 'Foreground') {
+        finalizers.add('foregroundDeletion')
+        finalizers.delete('orphan')
+      }
+      const grace = this.strategy.gracePeriodSeconds?.(existing, o.gracePeriodSeconds) ?? 0
+      const alreadyDeleting = m.deletionTimestamp !== undefined
+      const blocked = this.strategy.deletionBlocked?.(existing) ?? false
+      if (finalizers.size === 0 && grace === 0 && !blocked) {
+        if (o.dryRun) return { object: existing, deleted: true }
+        try {
+          const del = await this.#storage.delete(key, { expected: kv.modRevision })
+          await this.strategy.afterDelete?.(existing)
+          return { object: this.#withRevision(existing, del.revision), deleted: true }
+        } catch (err) {
+          if (isStorageError(err, 'Conflict')) continue
+          throw this.#translate(err, name)
+        }
+      }
+      // Graceful or finalized deletion: mark it, unless it is already marked with a shorter grace.
+      const now = this.#clock.now()
+      if (!alreadyDeleting || grace < (m.deletionGracePeriodSeconds ?? Infinity)) {
+        m.deletionTimestamp = rfc3339(now + grace * 1000)
+        m.deletionGracePeriodSeconds = grace
+      }
+      if (finalizers.size > 0) m.finalizers = [...finalizers]
+      this.strategy.prepareForDeletion?.(next)
+      if (deepEqual(next, existing)) return { object: existing, deleted: false }
+      if (o.dryRun) return { object: next, deleted: false }
+      try {
+        const updated = await this.#storage.update(key, this.#encode(next), kv.modRevision, this.#ttl(next))
+        return { object: this.#withRevision(next, updated.modRevision), deleted: false }
+      } catch (err) {
+        if (isStorageError(err, 'Conflict')) continue
+        throw this.#translate(err, name)
+      }
+    }
+    throw conflict(this.qualified, name)
+  }
+
+  // --- helpers ---------------------------------------------------------------------------------
+
+  #context(user: UserInfo, namespace: string): StrategyContext {
+    return { user, namespace, now: this.#clock.now() }
+  }
+
+  #kind() {
+    return { group: this.definition.group, kind: this.definition.kind }
+  }
+
+  /** The namespace in the body must be the request's (or absent: then it is filled in). */
+  #checkNamespace(obj: StoredObject, namespace: string): void {
+    const m = obj.metadata
+    if (!this.definition.namespaced) {
+      if (m.namespace) delete m.namespace
+      return
+    }
+    if (m.namespace && m.namespace !== namespace) {
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      )
+    }
+    m.namespace = namespace
+  }
+
+  #checkNameMatches(obj: StoredObject, name: string): void {
+    const n = obj.metadata.name
+    if (n === undefined || n === '') obj.metadata.name = name
+    else if (n !== name)
+      throw badRequest(`the name of the object (${n}) does not match the name on the URL (${name})`)
+  }
+
+  /** On create, the server owns uid, creation time and the deletion state. */
+  #resetServerMetadata(obj: StoredObject, ctx: StrategyContext): void {
+    const m = obj.metadata
+    if (m.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created')
+    m.uid = randomUUID()
+    m.creationTimestamp = rfc3339(ctx.now)
+    delete m.resourceVersion
+    delete m.deletionTimestamp
+    delete m.deletionGracePeriodSeconds
+    delete m.selfLink
+    if (m.generation !== undefined) m.generation = 1
+  }
+
+  /** On update, what only the server sets is carried over from the stored object. */
+  #keepServerMetadata(obj: StoredObject, existing: Readonly<StoredObject>): void {
+    const m = obj.metadata
+    const e = existing.metadata
+    m.uid ??= e.uid
+    m.creationTimestamp ??= e.creationTimestamp
+    if (e.generation !== undefined) m.generation = e.generation
+    else delete m.generation
+    // The deletion state changes only through delete.
+    if (e.deletionTimestamp === undefined) delete m.deletionTimestamp
+    else m.deletionTimestamp = e.deletionTimestamp
+    if (e.deletionGracePeriodSeconds === undefined) delete m.deletionGracePeriodSeconds
+    else m.deletionGracePeriodSeconds = e.deletionGracePeriodSeconds
+    delete m.selfLink
+  }
+
+  #metadataErrors(obj: StoredObject): FieldError[] {
+    const m = obj.metadata
+    const errors: FieldError[] = []
+    if (!m.name) errors.push(required('metadata.name', 'name or generateName is required'))
+    if (this.definition.namespaced && !m.namespace) errors.push(required('metadata.namespace'))
+    return errors
+  }
+
+  #metadataUpdateErrors(obj: StoredObject, existing: Readonly<StoredObject>): FieldError[] {
+    const errors: FieldError[] = []
+    const m = obj.metadata
+    const e = existing.metadata
+    const immutable = 'field is immutable'
+    if (m.uid !== e.uid) errors.push(invalidField('metadata.uid', m.uid, immutable))
+    if (m.creationTimestamp !== e.creationTimestamp) {
+      errors.push(invalidField('metadata.creationTimestamp', m.creationTimestamp, immutable))
+    }
+    return errors
+  }
+
+  async #admit(
+    op: Operation,
+    obj: StoredObject | undefined,
+    old: StoredObject | undefined,
+    o: WriteOptions,
+  ): Promise<void> {
+    if (!this.#admission) return
+    const target = obj ?? old
+    const attrs = {
+      operation: op,
+      group: this.definition.group,
+      version: this.definition.version,
+      resource: this.definition.resource,
+      subresource: o.subresource ?? '',
+      kind: this.definition.kind,
+      namespace: target?.metadata.namespace ?? '',
+      name: target?.metadata.name ?? '',
+      object: obj,
+      oldObject: old,
+      dryRun: o.dryRun ?? false,
+      user: o.user,
+    }
+    await this.#admission.admit(attrs)
+    await this.#admission.validate(attrs)
+  }
+
+  #ttl(obj: StoredObject): { ttlSeconds?: number } {
+    const ttl = this.strategy.ttlSeconds?.(obj)
+    return ttl === undefined ? {} : { ttlSeconds: ttl }
+  }
+
+  /** What is stored: the object without its resourceVersion (the store's revision is the truth). */
+  #encode(obj: StoredObject): Uint8Array {
+    return Buffer.from(JSON.stringify(stripResourceVersion(obj)))
+  }
+
+  #decode(kv: KeyValue): StoredObject {
+    const o = decodeJson(kv.value)
+    o.metadata.resourceVersion = String(kv.modRevision)
+    return o
+  }
+
+  #fromKeyValue(kv: KeyValue): CachedObject {
+    const object = this.#decode(kv)
+    const rest = kv.key.slice(this.#prefix.length)
+    const slash = this.definition.namespaced ? rest.indexOf('/') : -1
+    return {
+      key: kv.key,
+      namespace: slash < 0 ? '' : rest.slice(0, slash),
+      name: slash < 0 ? rest : rest.slice(slash + 1),
+      revision: kv.modRevision,
+      object,
+      json: Buffer.from(JSON.stringify(object)),
+    }
+  }
+
+  #withRevision(obj: StoredObject, rev: number): StoredObject {
+    obj.metadata.resourceVersion = String(rev)
+    return obj
+  }
+
+  async #storageCall<T>(fn: () => Promise<T>, name: string): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      throw this.#translate(err, name)
+    }
+  }
+
+  #translate(err: unknown, name: string): ApiError {
+    if (err instanceof ApiError) return err
+    if (isStorageError(err)) return fromStorageError(err, this.qualified, name)
+    throw err
+  }
+}
+
+/** A cached object as the store's KeyValue, so an update can start from it without a read. */
+function cachedKeyValue(key: string, c: CachedObject): KeyValue {
+  return {
+    key,
+    value: Buffer.from(JSON.stringify(stripResourceVersion(c.object))),
+    createRevision: revision(0),
+    modRevision: revision(c.revision),
+    version: 0,
+  }
+}
+
+function stripResourceVersion(obj: Readonly<StoredObject>): StoredObject {
+  const { resourceVersion: _rv, ...metadata } = obj.metadata
+  return { ...obj, metadata: metadata }
+}
+
+/** Equal apart from managedFields timestamps: an update that changes nothing is not written. */
+function sameObject(a: StoredObject, b: Readonly<StoredObject>): boolean {
+  const strip = (o: Readonly<StoredObject>) => ({
+    ...o,
+    metadata: {
+      ...o.metadata,
+      managedFields: (o.metadata.managedFields ?? []).map(({ time: _t, ...f }) => f),
+    },
+  })
+  return deepEqual(strip(a), strip(b))
+}
+
+export function rfc3339(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+}
+
+/** generateName: the prefix and five random characters from Kubernetes' alphabet (no vowels, no look-alikes). */
+export function generateName(prefix: string): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789'
+  let s = ''
+  for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)]
+  const maxPrefix = 63 - 5
+  return (prefix.length > maxPrefix ? prefix.slice(0, maxPrefix) : prefix) + s
+}
+
+export function parseResourceVersion(rv: string): number {
+  if (!/^\d+$/.test(rv)) {
+    throw badRequest(`invalid resource version "${rv}": strconv.ParseUint: parsing "${rv}": invalid syntax`)
+  }
+  return Number(rv)
+}
+
+interface ContinueToken {
+  revision: number
+  /** The key to start at (inclusive); '' for the start of the range. */
+  start: string
+}
+
+/** Continue tokens in Kubernetes' shape: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"..."}. */
+function encodeContinue(t: ContinueToken): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: t.revision, start: t.start })).toString(
+    'base64url',
+  )
+}
+
+function decodeContinue(token: string): ContinueToken {
+  try {
+    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+      v?: string
+      rv?: number
+      start?: string
+    }
+    if (v.v !== 'meta.k8s.io/v1' || typeof v.rv !== 'number' || typeof v.start !== 'string')
+      throw new Error('bad token')
+    return { revision: v.rv, start: v.start }
+  } catch {
+    throw badRequest('continue key is not valid: invalid continue token')
+  }
+}

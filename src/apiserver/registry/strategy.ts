@@ -1,0 +1,142 @@
+import type { FieldError } from '../../api/field-errors.ts'
+import type { KubeObject, StoredObject } from '../../api/object.ts'
+import type { UserInfo } from '../authn/authenticator.ts'
+
+/** What a strategy may know about the request it serves. */
+export interface StrategyContext {
+  readonly user: UserInfo
+  readonly namespace: string
+  /** Milliseconds since the epoch, from the apiserver's clock. */
+  readonly now: number
+}
+
+/**
+ * What one resource does differently (STYLE.md: "one strategy per resource"). The generic
+ * registry owns the order of the steps:
+ *
+ *   create: defaults → prepareForCreate → metadata checks → validate → admission → store
+ *   update: defaults → preconditions → prepareForUpdate → metadata checks → validateUpdate
+ *           → admission → store (skipped when nothing changed)
+ *   delete: preconditions → gracefulDeletion / finalizers → store
+ *
+ * Every hook is optional; a resource with no hooks is stored as sent, with Kubernetes' generic
+ * metadata rules.
+ */
+export interface ResourceStrategy {
+  /** Sets fields the server owns on a new object: status reset, generation, cluster-assigned values. */
+  prepareForCreate?: (obj: StoredObject, ctx: StrategyContext) => void | Promise<void>
+  /** Carries over what a client may not change through this endpoint (status on the main resource, spec on /status). */
+  prepareForUpdate?: (
+    next: StoredObject,
+    prev: Readonly<StoredObject>,
+    ctx: StrategyContext,
+  ) => void | Promise<void>
+  validate?: (obj: Readonly<StoredObject>, ctx: StrategyContext) => FieldError[]
+  validateUpdate?: (
+    next: Readonly<StoredObject>,
+    prev: Readonly<StoredObject>,
+    ctx: StrategyContext,
+  ) => FieldError[]
+  /** Warnings for the client about a valid object (deprecated fields, odd values). */
+  warnings?: (obj: Readonly<StoredObject>, prev: Readonly<StoredObject> | undefined) => string[]
+  /** Last touch before storing (sorting lists, normalizing values). */
+  canonicalize?: (obj: StoredObject) => void
+  /** The object may be created by an update (PUT, or an apply patch always may). Default false. */
+  allowCreateOnUpdate?: boolean
+  /** An update without metadata.resourceVersion is accepted. Default true, as for most built-in kinds. */
+  allowUnconditionalUpdate?: boolean
+  /**
+   * Graceful deletion: the grace period in seconds this delete should get (0 deletes now), given
+   * what the client asked for (undefined when it did not say). Resources without it are deleted
+   * at once (unless finalizers hold them).
+   */
+  gracePeriodSeconds?: (obj: Readonly<StoredObject>, requested: number | undefined) => number
+  /** Deletion also waits while this holds (Namespaces: until spec.finalizers is empty). */
+  deletionBlocked?: (obj: Readonly<StoredObject>) => boolean
+  /** Marks an object whose deletion has started (Namespaces: status.phase Terminating). */
+  prepareForDeletion?: (obj: StoredObject) => void
+  /** The store deletes the key this many seconds after the last write (Events: 3600). */
+  ttlSeconds?: (obj: Readonly<StoredObject>) => number | undefined
+  /** Called after the object was deleted from the store (allocations released, ...). */
+  afterDelete?: (obj: Readonly<StoredObject>) => void | Promise<void>
+  /** Called after a create was stored, or when it failed after prepareForCreate (to release allocations). */
+  afterCreate?: (obj: Readonly<StoredObject>, stored: boolean) => void | Promise<void>
+  /** Called after an update was stored or failed after prepareForUpdate. */
+  afterUpdate?: (
+    next: Readonly<StoredObject>,
+    prev: Readonly<StoredObject>,
+    stored: boolean,
+  ) => void | Promise<void>
+}
+
+/**
+ * The strategy of a `/status` subresource derived from the main one: an update there takes the
+ * new status and keeps everything else as it was, metadata included except managedFields (as
+ * Kubernetes' ResetObjectMetaForStatus: labels, annotations, finalizers, ownerReferences,
+ * generation and the deletion timestamp stay). Validation is the main strategy's.
+ */
+export function statusStrategyOf(main: ResourceStrategy): ResourceStrategy {
+  const { prepareForCreate: _create, prepareForUpdate: _update, ...rest } = main
+  return {
+    ...rest,
+    prepareForUpdate(next, prev) {
+      for (const k of Object.keys(next))
+        if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete next[k]
+      for (const [k, v] of Object.entries(prev))
+        if (k !== 'status' && k !== 'metadata') next[k] = structuredClone(v)
+      const m = next.metadata
+      const p = prev.metadata
+      for (const field of statusResetMetadata) {
+        if (p[field] === undefined) delete m[field]
+        else (m as Record<string, unknown>)[field] = structuredClone(p[field])
+      }
+    },
+    allowCreateOnUpdate: false,
+    allowUnconditionalUpdate: true,
+  }
+}
+
+const statusResetMetadata = [
+  'labels',
+  'annotations',
+  'finalizers',
+  'ownerReferences',
+  'generation',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+] as const
+
+/** For resources with spec and status: the main endpoint ignores status changes. */
+export function keepStatus(next: KubeObject, prev: Readonly<KubeObject>): void {
+  if (prev.status === undefined) delete next.status
+  else next.status = structuredClone(prev.status)
+}
+
+/** Bumps metadata.generation when anything but metadata and status changed (the spec, in effect). */
+export function bumpGenerationOnSpecChange(next: StoredObject, prev: Readonly<StoredObject>): void {
+  const prevGen = prev.metadata.generation ?? 1
+  next.metadata.generation = specChanged(next, prev) ? prevGen + 1 : prevGen
+}
+
+function specChanged(next: KubeObject, prev: Readonly<KubeObject>): boolean {
+  const keys = new Set([...Object.keys(next), ...Object.keys(prev)])
+  for (const k of keys) {
+    if (k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind') continue
+    if (!deepEqual(next[k], prev[k])) return true
+  }
+  return false
+}
+
+/** Structural equality of JSON values. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]))
+  }
+  const ak = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined)
+  const bk = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined)
+  if (ak.length !== bk.length) return false
+  return ak.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+}

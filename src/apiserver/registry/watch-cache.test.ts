@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { pino } from 'pino'
+import { SqliteStorage } from '../../storage/sqlite/sqlite.ts'
+import { decodeJson, WatchCache, type CacheEvent } from './watch-cache.ts'
+
+const log = pino({ level: 'silent' })
+const prefix = '/registry/core/configmaps/'
+const obj = (ns: string, name: string, data: Record<string, string> = {}) =>
+  Buffer.from(
+    JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data }),
+  )
+
+async function setup(windowCapacity = 100) {
+  const storage = SqliteStorage.open({ path: ':memory:' })
+  const cache = new WatchCache({ storage, prefix, namespaced: true, decode: decodeJson, log, windowCapacity })
+  return { storage, cache }
+}
+
+async function take(events: AsyncIterable<CacheEvent>, n: number): Promise<CacheEvent[]> {
+  const out: CacheEvent[] = []
+  for await (const e of events) {
+    out.push(e)
+    if (out.length === n) break
+  }
+  return out
+}
+
+test('the cache starts from a list and then follows writes, with resourceVersion set from the revision', async () => {
+  const { storage, cache } = await setup()
+  const a = await storage.create(prefix + 'default/a', obj('default', 'a'))
+  await cache.start()
+  assert.equal(cache.get(prefix + 'default/a')?.object.metadata.resourceVersion, String(a.modRevision))
+  const b = await storage.create(prefix + 'kube-system/b', obj('kube-system', 'b'))
+  assert.ok(await cache.waitFor(b.modRevision, 1000))
+  assert.deepEqual(
+    cache.list().map((o) => [o.namespace, o.name]),
+    [
+      ['default', 'a'],
+      ['kube-system', 'b'],
+    ],
+  )
+  assert.deepEqual(
+    cache.list('kube-system').map((o) => o.name),
+    ['b'],
+  )
+  assert.equal(
+    (
+      JSON.parse(cache.get(prefix + 'kube-system/b')?.json.toString() ?? '{}') as {
+        metadata: { resourceVersion: string }
+      }
+    ).metadata.resourceVersion,
+    String(b.modRevision),
+  )
+  cache.stop()
+  await storage.close()
+})
+
+test('a watch replays the window after its revision and goes on live; deletes carry the deletion revision', async () => {
+  const { storage, cache } = await setup()
+  await cache.start()
+  const a = await storage.create(prefix + 'ns/a', obj('ns', 'a'))
+  const a2 = await storage.update(prefix + 'ns/a', obj('ns', 'a', { k: 'v' }), a.modRevision)
+  assert.ok(await cache.waitFor(a2.modRevision, 1000))
+  const ac = new AbortController()
+  const events = cache.watch(a.modRevision, ac.signal)
+  assert.ok(events)
+  const d = await storage.delete(prefix + 'ns/a')
+  const got = await take(events, 2)
+  ac.abort()
+  assert.deepEqual(
+    got.map((e) => e.type),
+    ['MODIFIED', 'DELETED'],
+  )
+  const del = got[1]
+  assert.equal(
+    del?.type === 'DELETED' ? del.previous.object.metadata.resourceVersion : '',
+    String(d.revision),
+  )
+  cache.stop()
+  await storage.close()
+})
+
+test('a watch from before the window is refused, and the window slides', async () => {
+  const { storage, cache } = await setup(3)
+  await cache.start()
+  let last = 0
+  for (let i = 0; i < 5; i++)
+    last = (await storage.create(prefix + `ns/c${i}`, obj('ns', `c${i}`))).modRevision
+  assert.ok(await cache.waitFor(last, 1000))
+  assert.equal(cache.watch(0, new AbortController().signal), undefined)
+  assert.ok(cache.watch(cache.windowStart, new AbortController().signal))
+  assert.equal(cache.windowStart, last - 3)
+  cache.stop()
+  await storage.close()
+})
+
+test('catchUp makes a read after a write see it, through a progress request', async () => {
+  const { storage, cache } = await setup()
+  await cache.start()
+  await storage.create('/registry/core/secrets/ns/other', obj('ns', 'other')) // another resource moves the revision
+  assert.equal(await cache.catchUp(), true)
+  assert.equal(cache.revision, await storage.currentRevision())
+  cache.stop()
+  await storage.close()
+})
+
+test('a watcher that stops reading is ended instead of holding events forever', async () => {
+  const storage = SqliteStorage.open({ path: ':memory:' })
+  const cache = new WatchCache({ storage, prefix, namespaced: true, decode: decodeJson, log, maxPending: 5 })
+  await cache.start()
+  const events = cache.watch(cache.revision, new AbortController().signal)
+  assert.ok(events)
+  let last = 0
+  for (let i = 0; i < 10; i++)
+    last = (await storage.create(prefix + `ns/x${i}`, obj('ns', `x${i}`))).modRevision
+  assert.ok(await cache.waitFor(last, 1000))
+  const got = await take(events, 100)
+  assert.equal(got.length, 5)
+  cache.stop()
+  await storage.close()
+})

@@ -1,0 +1,467 @@
+import type { Logger } from 'pino'
+import type { StoredObject } from '../../api/object.ts'
+import { isStorageError, revision, type Storage, type WatchEvent } from '../../storage/index.ts'
+
+/**
+ * The apiserver's in-memory copy of one resource, fed by a single store watch, as
+ * kube-apiserver's cacher: reads (get, list, watch) are answered from it, writes go to the store
+ * and come back through the watch.
+ *
+ *   start: list the prefix at revision R ─▶ watch from R ─▶ every event: update the map,
+ *          append to the event window, hand it to the cache's watchers
+ *
+ * Every object is decoded and encoded once, when its event arrives: the parsed object (with
+ * metadata.resourceVersion set to its revision) and its JSON bytes are shared by every reader.
+ * They must not be changed; copy before modifying.
+ *
+ * The window keeps the latest events (`windowCapacity`), so a client can resume a watch from any
+ * revision after `windowStart`; older ones get 410 Expired and list again, as with the real
+ * apiserver. A cache watcher that stops reading (more than `maxPending` events queued) is ended,
+ * and its client resumes from the last revision it saw.
+ */
+export interface CachedObject {
+  readonly key: string
+  readonly namespace: string
+  readonly name: string
+  readonly revision: number
+  readonly object: Readonly<StoredObject>
+  /** The object as JSON, resourceVersion included. */
+  readonly json: Buffer
+}
+
+export type CacheEvent =
+  | { readonly type: 'ADDED'; readonly revision: number; readonly current: CachedObject }
+  | {
+      readonly type: 'MODIFIED'
+      readonly revision: number
+      readonly current: CachedObject
+      readonly previous: CachedObject
+    }
+  | { readonly type: 'DELETED'; readonly revision: number; readonly previous: CachedObject }
+  | { readonly type: 'BOOKMARK'; readonly revision: number }
+
+export interface WatchCacheOptions {
+  storage: Storage
+  /** The store prefix of the resource, ending in '/': keys are prefix + [namespace '/'] + name. */
+  prefix: string
+  namespaced: boolean
+  /** Bytes from the store to an object; throwing skips the key (logged). */
+  decode: (bytes: Uint8Array) => StoredObject
+  log: Logger
+  windowCapacity?: number
+  maxPending?: number
+}
+
+export class WatchCache {
+  readonly prefix: string
+  readonly #storage: Storage
+  readonly #namespaced: boolean
+  readonly #decode: (bytes: Uint8Array) => StoredObject
+  readonly #log: Logger
+  readonly #capacity: number
+  readonly #maxPending: number
+  readonly #objects = new Map<string, CachedObject>()
+  /** Keys in order, rebuilt lazily after a key is added or removed. */
+  #sortedKeys: string[] | undefined
+  #window: CacheEvent[] = []
+  #windowHead = 0
+  #windowStart = 0
+  #revision = 0
+  #ready: Promise<void> | undefined
+  #waiters: { revision: number; resolve: () => void }[] = []
+  readonly #watchers = new Set<CacheWatcher>()
+  readonly #stop = new AbortController()
+
+  constructor(options: WatchCacheOptions) {
+    this.prefix = options.prefix
+    this.#storage = options.storage
+    this.#namespaced = options.namespaced
+    this.#decode = options.decode
+    this.#log = options.log
+    this.#capacity = options.windowCapacity ?? 10_000
+    this.#maxPending = options.maxPending ?? 10_000
+  }
+
+  /** The newest revision the cache reflects. */
+  get revision(): number {
+    return this.#revision
+  }
+
+  /** Watches may resume from any revision at or after this one. */
+  get windowStart(): number {
+    return this.#windowStart
+  }
+
+  get size(): number {
+    return this.#objects.size
+  }
+
+  /** Loads the resource and starts following it; resolves when the first list is in. */
+  start(): Promise<void> {
+    this.#ready ??= this.#load().then(() => {
+      void this.#follow()
+    })
+    return this.#ready
+  }
+
+  stop(): void {
+    this.#stop.abort()
+    for (const w of this.#watchers) w.end()
+    this.#watchers.clear()
+  }
+
+  get(key: string): CachedObject | undefined {
+    return this.#objects.get(key)
+  }
+
+  /** The objects in key order, all of them or those of one namespace. */
+  list(namespace?: string): CachedObject[] {
+    const keys = this.#keys()
+    if (namespace === undefined || namespace === '' || !this.#namespaced) {
+      return keys.map((k) => this.#objects.get(k)).filter((o) => o !== undefined)
+    }
+    const start = `${this.prefix}${namespace}/`
+    const out: CachedObject[] = []
+    for (let i = lowerBound(keys, start); i < keys.length; i++) {
+      const k = keys[i] ?? ''
+      if (!k.startsWith(start)) break
+      const o = this.#objects.get(k)
+      if (o) out.push(o)
+    }
+    return out
+  }
+
+  /** The store key of an object. */
+  keyFor(namespace: string, name: string): string {
+    return this.#namespaced ? `${this.prefix}${namespace}/${name}` : `${this.prefix}${name}`
+  }
+
+  /**
+   * Waits until the cache reflects every write that happened before the call, when the store can
+   * tell (Storage.requestProgress); resolves to false when it cannot, or does not within
+   * `timeoutMs`, and the caller reads the store instead.
+   */
+  async catchUp(timeoutMs = 3000): Promise<boolean> {
+    await this.start()
+    if (!this.#storage.requestProgress) return false
+    const target = await this.#storage.currentRevision()
+    if (this.#revision >= target) return true
+    await this.#storage.requestProgress()
+    return this.waitFor(target, timeoutMs)
+  }
+
+  /** Resolves true once the cache is at `rev` or newer, false after `timeoutMs`. */
+  waitFor(rev: number, timeoutMs: number): Promise<boolean> {
+    if (this.#revision >= rev) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const waiter = { revision: rev, resolve: () => resolve(true) }
+      this.#waiters.push(waiter)
+      setTimeout(() => {
+        const i = this.#waiters.indexOf(waiter)
+        if (i >= 0) {
+          this.#waiters.splice(i, 1)
+          resolve(false)
+        }
+      }, timeoutMs).unref()
+    })
+  }
+
+  /**
+   * The events after revision `after`, then live ones, until the signal aborts or the cache ends
+   * the watcher (it fell behind, or the cache restarted): the iteration then simply finishes and
+   * the client resumes from the last revision it saw. Returns undefined when `after` is older than
+   * the window (the caller answers 410 Expired).
+   */
+  watch(after: number, signal: AbortSignal): AsyncIterable<CacheEvent> | undefined {
+    if (after < this.#windowStart) return undefined
+    const w = new CacheWatcher(this.#maxPending)
+    for (let i = this.#windowHead; i < this.#window.length; i++) {
+      const e = this.#window[i]
+      if (e && e.revision > after) w.push(e)
+    }
+    this.#watchers.add(w)
+    const onAbort = () => w.end()
+    signal.addEventListener('abort', onAbort, { once: true })
+    const cleanup = () => {
+      signal.removeEventListener('abort', onAbort)
+      this.#watchers.delete(w)
+    }
+    return w.iterable(cleanup)
+  }
+
+  // --- feeding ---------------------------------------------------------------------------------
+
+  async #load(): Promise<void> {
+    const objects = new Map<string, CachedObject>()
+    let startKey: string | undefined
+    let at: ReturnType<typeof revision> | undefined
+    for (;;) {
+      const page = await this.#storage.list(this.prefix, {
+        limit: 5000,
+        ...(startKey !== undefined ? { startKey } : {}),
+        ...(at !== undefined ? { revision: at } : {}),
+      })
+      at = page.revision
+      for (const kv of page.items) {
+        const o = this.#cached(kv.key, kv.value, kv.modRevision)
+        if (o) objects.set(kv.key, o)
+      }
+      if (!page.more) break
+      startKey = (page.items.at(-1)?.key ?? '') + '\0'
+    }
+    this.#objects.clear()
+    for (const [k, v] of objects) this.#objects.set(k, v)
+    this.#sortedKeys = undefined
+    this.#window = []
+    this.#windowHead = 0
+    this.#revision = at ?? 0
+    this.#windowStart = this.#revision
+    this.#wakeWaiters()
+  }
+
+  async #follow(): Promise<void> {
+    const signal = this.#stop.signal
+    while (!signal.aborted) {
+      try {
+        for await (const e of this.#storage.watch(this.prefix, {
+          after: revision(this.#revision),
+          signal,
+          progressNotify: true,
+        })) {
+          this.#apply(e)
+        }
+      } catch (err) {
+        if (signal.aborted) return
+        if (isStorageError(err, 'Compacted')) {
+          // The store forgot history we had not read yet: start over from a fresh list, and end
+          // every watcher so their clients resume (or relist, if they are now too far behind).
+          this.#log.warn({ prefix: this.prefix }, 'watch cache fell behind compaction; relisting')
+          for (const w of this.#watchers) w.end()
+          this.#watchers.clear()
+          await this.#retry(() => this.#load())
+          continue
+        }
+        this.#log.warn({ prefix: this.prefix, err }, 'watch cache lost its store watch; resuming')
+        await sleep(500)
+      }
+    }
+  }
+
+  async #retry(fn: () => Promise<void>): Promise<void> {
+    while (!this.#stop.signal.aborted) {
+      try {
+        return await fn()
+      } catch (err) {
+        this.#log.warn({ prefix: this.prefix, err }, 'watch cache cannot list; retrying')
+        await sleep(1000)
+      }
+    }
+  }
+
+  #apply(e: WatchEvent): void {
+    let event: CacheEvent
+    switch (e.type) {
+      case 'progress':
+        if (e.revision <= this.#revision) return
+        this.#revision = e.revision
+        this.#dispatch({ type: 'BOOKMARK', revision: e.revision })
+        this.#wakeWaiters()
+        return
+      case 'put': {
+        const current = this.#cached(e.kv.key, e.kv.value, e.kv.modRevision)
+        const previous = this.#objects.get(e.kv.key)
+        if (!current) {
+          // Undecodable: drop it from view rather than serve a stale copy.
+          if (previous) this.#remove(e.kv.key)
+          this.#revision = e.kv.modRevision
+          return
+        }
+        if (!previous) this.#sortedKeys = undefined
+        this.#objects.set(e.kv.key, current)
+        event = previous
+          ? { type: 'MODIFIED', revision: e.kv.modRevision, current, previous }
+          : { type: 'ADDED', revision: e.kv.modRevision, current }
+        break
+      }
+      case 'delete': {
+        const last = this.#objects.get(e.key)
+        this.#remove(e.key)
+        // The DELETED event shows the last state, at the revision of the deletion.
+        const previous = last
+          ? this.#withRevision(last, e.revision)
+          : this.#cached(e.key, e.prev.value, e.revision)
+        if (!previous) {
+          this.#revision = e.revision
+          return
+        }
+        event = { type: 'DELETED', revision: e.revision, previous }
+        break
+      }
+    }
+    this.#revision = event.revision
+    this.#append(event)
+    this.#dispatch(event)
+    this.#wakeWaiters()
+  }
+
+  #remove(key: string): void {
+    if (this.#objects.delete(key)) this.#sortedKeys = undefined
+  }
+
+  #append(e: CacheEvent): void {
+    this.#window.push(e)
+    if (this.#window.length - this.#windowHead > this.#capacity) {
+      const evicted = this.#window[this.#windowHead]
+      this.#window[this.#windowHead++] = undefined as unknown as CacheEvent
+      if (evicted) this.#windowStart = evicted.revision
+      if (this.#windowHead > this.#capacity) {
+        this.#window = this.#window.slice(this.#windowHead)
+        this.#windowHead = 0
+      }
+    }
+  }
+
+  #dispatch(e: CacheEvent): void {
+    for (const w of this.#watchers) {
+      if (!w.push(e)) {
+        this.#log.info({ prefix: this.prefix }, 'ending a watcher that stopped reading')
+        w.end()
+        this.#watchers.delete(w)
+      }
+    }
+  }
+
+  #wakeWaiters(): void {
+    if (this.#waiters.length === 0) return
+    const ready = this.#waiters.filter((w) => w.revision <= this.#revision)
+    this.#waiters = this.#waiters.filter((w) => w.revision > this.#revision)
+    for (const w of ready) w.resolve()
+  }
+
+  #keys(): string[] {
+    this.#sortedKeys ??= [...this.#objects.keys()].sort(compareKeys)
+    return this.#sortedKeys
+  }
+
+  #cached(key: string, bytes: Uint8Array, rev: number): CachedObject | undefined {
+    let object: StoredObject
+    try {
+      object = this.#decode(bytes)
+    } catch (err) {
+      this.#log.error({ key, err }, 'cannot decode a stored object; leaving it out')
+      return undefined
+    }
+    object.metadata.resourceVersion = String(rev)
+    return this.#make(key, rev, object)
+  }
+
+  #withRevision(o: CachedObject, rev: number): CachedObject {
+    const object = structuredClone(o.object) as StoredObject
+    object.metadata.resourceVersion = String(rev)
+    return this.#make(o.key, rev, object)
+  }
+
+  #make(key: string, rev: number, object: StoredObject): CachedObject {
+    const rest = key.slice(this.prefix.length)
+    const slash = this.#namespaced ? rest.indexOf('/') : -1
+    return {
+      key,
+      namespace: slash < 0 ? '' : rest.slice(0, slash),
+      name: slash < 0 ? rest : rest.slice(slash + 1),
+      revision: rev,
+      object,
+      json: Buffer.from(JSON.stringify(object)),
+    }
+  }
+}
+
+/** One reader of the cache: a queue of events and a way to wait for the next. */
+class CacheWatcher {
+  readonly #max: number
+  #queue: CacheEvent[] = []
+  #head = 0
+  #ended = false
+  #wake: (() => void) | undefined
+
+  constructor(max: number) {
+    this.#max = max
+  }
+
+  /** Queues an event; false when the watcher has too many waiting (it should be ended). */
+  push(e: CacheEvent): boolean {
+    if (this.#ended) return true
+    if (this.#queue.length - this.#head >= this.#max) return false
+    this.#queue.push(e)
+    this.#signal()
+    return true
+  }
+
+  end(): void {
+    this.#ended = true
+    this.#signal()
+  }
+
+  iterable(cleanup: () => void): AsyncIterable<CacheEvent> {
+    const next = (): Promise<IteratorResult<CacheEvent>> => {
+      if (this.#head < this.#queue.length) {
+        const value = this.#queue[this.#head] as CacheEvent
+        this.#queue[this.#head++] = undefined as unknown as CacheEvent
+        if (this.#head === this.#queue.length) {
+          this.#queue = []
+          this.#head = 0
+        }
+        return Promise.resolve({ done: false, value })
+      }
+      if (this.#ended) {
+        cleanup()
+        return Promise.resolve({ done: true, value: undefined })
+      }
+      return new Promise<void>((r) => (this.#wake = r)).then(next)
+    }
+    const iterator: AsyncIterator<CacheEvent> = {
+      next,
+      return: () => {
+        this.end()
+        cleanup()
+        return Promise.resolve({ done: true, value: undefined })
+      },
+    }
+    return { [Symbol.asyncIterator]: () => iterator }
+  }
+
+  #signal(): void {
+    const w = this.#wake
+    this.#wake = undefined
+    w?.()
+  }
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+function lowerBound(keys: readonly string[], target: string): number {
+  let lo = 0
+  let hi = keys.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((keys[mid] ?? '') < target) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref())
+}
+
+/** Parses what the registry stores: JSON objects. */
+export function decodeJson(bytes: Uint8Array): StoredObject {
+  const v = JSON.parse(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+  ) as unknown
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object')
+  const o = v as StoredObject
+  if (o.metadata === undefined || o.metadata === null || typeof o.metadata !== 'object') o.metadata = {}
+  return o
+}

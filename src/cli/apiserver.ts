@@ -1,0 +1,52 @@
+import { createLogger } from '../base/log.ts'
+import { startApiServer } from '../apiserver/index.ts'
+import { defaultDataDir, defaultDatastore } from './defaults.ts'
+import { untilAborted } from './signals.ts'
+
+export interface ApiServerCommandOptions {
+  dataDir: string
+  datastore: string
+  bindAddress: string
+  securePort: number
+  advertiseAddress?: string
+  tokenAuthFile?: string
+  serviceClusterIpRange: string
+  serviceNodePortRange: string
+}
+
+export const apiServerDefaults = (): ApiServerCommandOptions => ({
+  dataDir: defaultDataDir(),
+  datastore: defaultDatastore,
+  bindAddress: '127.0.0.1',
+  securePort: 6443,
+  serviceClusterIpRange: '10.96.0.0/12',
+  serviceNodePortRange: '30000-32767',
+})
+
+/** `k8ts apiserver`: kube-apiserver alone, until SIGINT or SIGTERM. */
+export async function apiserver(o: ApiServerCommandOptions, signal: AbortSignal): Promise<void> {
+  const log = createLogger()
+  const started = performance.now()
+  const server = await startApiServer({
+    dataDir: o.dataDir,
+    datastore: o.datastore,
+    bindAddress: o.bindAddress,
+    securePort: o.securePort,
+    ...(o.advertiseAddress ? { advertiseAddress: o.advertiseAddress } : {}),
+    ...(o.tokenAuthFile ? { tokenAuthFile: o.tokenAuthFile } : {}),
+    serviceClusterIPRange: o.serviceClusterIpRange,
+    serviceNodePortRange: o.serviceNodePortRange,
+    log,
+  })
+  const ms = Math.round(performance.now() - started)
+  process.stdout.write(
+    `k8ts: apiserver serving at ${server.url} (${ms} ms)\n` +
+      `k8ts: kubectl --kubeconfig ${server.adminKubeconfig} get namespaces\n`,
+  )
+  try {
+    await untilAborted(signal)
+  } finally {
+    await server.stop()
+    process.stdout.write('k8ts: stopped\n')
+  }
+}
