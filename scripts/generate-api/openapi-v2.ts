@@ -1,113 +1,131 @@
-/** The shapes of the Kubernetes OpenAPI v2 document that the generators read. */
-export interface SchemaV2 {
-  type?: string
-  format?: string
-  description?: string
-  $ref?: string
-  items?: SchemaV2
-  properties?: Record<string, SchemaV2>
-  additionalProperties?: SchemaV2 | boolean
-  required?: string[]
-  enum?: unknown[]
-  default?: unknown
-  'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[]
-  'x-kubernetes-patch-strategy'?: string
-  'x-kubernetes-patch-merge-key'?: string
-  'x-kubernetes-list-type'?: string
-  'x-kubernetes-list-map-keys'?: string[]
-  'x-kubernetes-map-type'?: string
-  'x-kubernetes-embedded-resource'?: boolean
-  'x-kubernetes-preserve-unknown-fields'?: boolean
-  'x-kubernetes-int-or-string'?: boolean
-  'x-kubernetes-unions'?: unknown[]
-  [extension: string]: unknown
-}
-
-export interface ParameterV2 {
-  $ref?: string
-  name?: string
-  in?: string
-  description?: string
-  required?: boolean
-  type?: string
-  uniqueItems?: boolean
-  schema?: SchemaV2
-}
-
-export interface OperationV2 {
-  operationId?: string
-  description?: string
-  consumes?: string[]
-  produces?: string[]
-  parameters?: ParameterV2[]
-  responses?: Record<string, { description?: string; schema?: SchemaV2 }>
-  schemes?: string[]
-  tags?: string[]
-  'x-kubernetes-action'?: string
-  'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }
-}
-
-export type PathItemV2 = Partial<
-  Record<'get' | 'put' | 'post' | 'patch' | 'delete' | 'head' | 'options', OperationV2>
-> & {
-  parameters?: ParameterV2[]
-}
-
-export interface OpenApiV2 {
-  swagger: string
-  info: Record<string, unknown>
-  paths: Record<string, PathItemV2>
-  definitions: Record<string, SchemaV2>
-  parameters: Record<string, ParameterV2>
-  security?: unknown
-  securityDefinitions?: unknown
-}
-
-export const methods = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options'] as const
-
-/** The definition name a $ref points at. */
-export function refName(ref: string): string {
-  return ref.replace(/^#\/definitions\//, '')
-}
+import {
+  documentKey,
+  isServedKey,
+  methods,
+  refName,
+  resolveParameter,
+  type OpenApiV2,
+  type OperationV2,
+  type ParameterV2,
+} from './input.ts'
 
 /**
- * The group-versions the apiserver serves, as `api/v1` and `apis/<group>/<version>`; others in
- * the data (alpha and beta versions) are left out of everything generated.
+ * The /openapi/v2 document: the data restricted to what the apiserver serves. Paths of
+ * group-versions we do not serve (alpha, beta) go, and so do the definitions and shared
+ * parameters that only they used, as kube-apiserver publishes only the enabled APIs. Everything
+ * else, descriptions included, is kept as given.
+ *
+ * One thing is added: kubectl decides whether the server validates fields by looking for the
+ * `fieldValidation` query parameter on the PATCH operation of a kind, and whether it may send a
+ * strategic merge patch by the content types that operation accepts (shared/docs/kubectl-wire.md
+ * §4). The data already says so for every PATCH but the proxy connectors; `withPatchContract`
+ * makes it true of every PATCH operation, here and (through this document) in the v3 ones.
  */
-export const servedGroupVersions = [
-  'api/v1',
-  'apis/admissionregistration.k8s.io/v1',
-  'apis/apiextensions.k8s.io/v1',
-  'apis/apiregistration.k8s.io/v1',
-  'apis/apps/v1',
-  'apis/authentication.k8s.io/v1',
-  'apis/authorization.k8s.io/v1',
-  'apis/autoscaling/v2',
-  'apis/autoscaling/v1',
-  'apis/batch/v1',
-  'apis/certificates.k8s.io/v1',
-  'apis/coordination.k8s.io/v1',
-  'apis/discovery.k8s.io/v1',
-  'apis/events.k8s.io/v1',
-  'apis/flowcontrol.apiserver.k8s.io/v1',
-  'apis/networking.k8s.io/v1',
-  'apis/node.k8s.io/v1',
-  'apis/policy/v1',
-  'apis/rbac.authorization.k8s.io/v1',
-  'apis/resource.k8s.io/v1',
-  'apis/scheduling.k8s.io/v1',
-  'apis/storage.k8s.io/v1',
+export const patchContentTypes = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+  'application/apply-patch+yaml',
 ]
 
-/** The group-version key (`api/v1`, `apis/apps/v1`, `apis/apps`, `version`, ...) a path belongs to, as /openapi/v3 splits them. */
-export function pathGroupVersion(path: string): string {
-  const parts = path.replace(/^\/+/, '').replace(/\/+$/, '').split('/')
-  if (parts[0] === 'api') return parts.length >= 2 ? `api/${parts[1]}` : 'api'
-  if (parts[0] === 'apis') {
-    if (parts.length >= 3) return `apis/${parts[1]}/${parts[2]}`
-    if (parts.length === 2) return `apis/${parts[1]}`
-    return 'apis'
+export function servedOpenApiV2(source: OpenApiV2): OpenApiV2 {
+  const doc = structuredClone(source)
+  const fieldValidation = fieldValidationParameter(doc)
+  const paths: OpenApiV2['paths'] = {}
+  for (const path of Object.keys(doc.paths).sort()) {
+    const item = doc.paths[path]
+    if (!item || !isServedKey(documentKey(path))) continue
+    if (item.patch) item.patch = withPatchContract(doc, item.patch, fieldValidation)
+    paths[path] = item
   }
-  if (parts[0] === 'logs') return 'logs'
-  return parts.join('/')
+  const used = reachable(doc, paths)
+  return {
+    ...doc,
+    paths,
+    definitions: pick(doc.definitions, used.definitions),
+    parameters: pick(doc.parameters, used.parameters),
+  }
+}
+
+/** A PATCH operation that declares fieldValidation and accepts every patch content type. */
+export function withPatchContract(
+  doc: OpenApiV2,
+  op: OperationV2,
+  fieldValidation: ParameterV2,
+): OperationV2 {
+  const params = op.parameters ?? []
+  const declared = params.some((p) => {
+    const r = resolveParameter(doc, p)
+    return r.name === 'fieldValidation' && r.in === 'query'
+  })
+  const consumes = op.consumes ?? []
+  return {
+    ...op,
+    consumes: [...consumes, ...patchContentTypes.filter((t) => !consumes.includes(t))],
+    parameters: declared ? params : [...params, fieldValidation],
+  }
+}
+
+/** The data's own fieldValidation parameter (its wording is what kubectl explain users know). */
+function fieldValidationParameter(doc: OpenApiV2): ParameterV2 {
+  for (const item of Object.values(doc.paths)) {
+    for (const m of methods) {
+      for (const p of item[m]?.parameters ?? []) {
+        const r = resolveParameter(doc, p)
+        if (r.name === 'fieldValidation' && r.in === 'query') return r
+      }
+    }
+  }
+  return {
+    name: 'fieldValidation',
+    in: 'query',
+    type: 'string',
+    uniqueItems: true,
+    description:
+      'How the server treats unknown and duplicate fields in the request body: Ignore, Warn or Strict.',
+  }
+}
+
+/** The definitions and shared parameters the paths reach, following references transitively. */
+function reachable(doc: OpenApiV2, paths: OpenApiV2['paths']) {
+  const definitions = new Set<string>()
+  const parameters = new Set<string>()
+  const pending: unknown[] = [paths]
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      for (const x of v) visit(x)
+      return
+    }
+    if (v === null || typeof v !== 'object') return
+    for (const [k, x] of Object.entries(v)) {
+      if (k !== '$ref' || typeof x !== 'string') {
+        visit(x)
+      } else if (x.startsWith('#/parameters/')) {
+        const name = x.slice('#/parameters/'.length)
+        if (!parameters.has(name)) {
+          parameters.add(name)
+          pending.push(doc.parameters[name])
+        }
+      } else {
+        const name = refName(x)
+        if (!definitions.has(name)) {
+          if (!doc.definitions[name])
+            throw new Error(`generate-api: reference to a missing definition ${name}`)
+          definitions.add(name)
+          pending.push(doc.definitions[name])
+        }
+      }
+    }
+  }
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) visit(next)
+  return { definitions, parameters }
+}
+
+function pick<T>(from: Record<string, T>, names: Set<string>): Record<string, T> {
+  const out: Record<string, T> = {}
+  for (const name of [...names].sort()) {
+    const v = from[name]
+    if (v !== undefined) out[name] = v
+  }
+  return out
 }

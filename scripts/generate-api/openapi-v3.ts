@@ -1,101 +1,74 @@
 import {
+  documentKey,
   methods,
-  pathGroupVersion,
   refName,
-  servedGroupVersions,
+  resolveParameter,
   type OpenApiV2,
   type OperationV2,
   type ParameterV2,
+  type PathItemV2,
   type SchemaV2,
-} from './openapi-v2.ts'
+} from './input.ts'
 
 /**
- * The OpenAPI v3 documents kube-apiserver serves at /openapi/v3/<key>, derived from the v2
- * data: one per group-version (and one each for the non-resource paths upstream splits out:
- * api, apis, apis/<group>, version, logs, .well-known/openid-configuration, openid/v1/jwks),
- * each with the schemas its paths reach. Descriptions stay: `kubectl explain` prints them.
+ * The OpenAPI v3 documents kube-apiserver serves at /openapi/v3/<key>, converted from the served
+ * v2 document (openapi-v2.ts): one per group-version and one per non-resource key, each with its
+ * paths and, under components.schemas, every definition those paths reach. Descriptions stay
+ * (`kubectl explain` prints them).
  *
- * kubectl checks, for client-side validation and apply, that the PATCH operation of a kind
- * declares the `fieldValidation` query parameter and lists the patch content types; every PATCH
- * operation here does.
+ * The conversion is the one OpenAPI 3.0 asks for and kube-apiserver performs:
+ * - parameters carry their type in `schema`; shared `#/parameters/...` are written in place;
+ * - the body parameter becomes `requestBody`, one entry per content type the operation consumes
+ *   (every PATCH consumes the four patch types, see openapi-v2.ts);
+ * - a response schema becomes `content`, one entry per content type the operation produces;
+ * - `#/definitions/X` becomes `#/components/schemas/X`, and a reference with sibling keywords
+ *   (a description, a patch strategy) is wrapped as `allOf: [{$ref}]` next to them, since 3.0
+ *   ignores siblings of $ref;
+ * - extensions (x-kubernetes-action, x-kubernetes-group-version-kind, ...) are kept.
  */
-const patchTypes = [
-  'application/json-patch+json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-  'application/apply-patch+yaml',
-]
-
-export function generateOpenApiV3(
-  doc: OpenApiV2,
-  kubernetesVersion: string,
-): Map<string, Record<string, unknown>> {
-  const served = new Set(servedGroupVersions)
-  const groupsServed = new Set(servedGroupVersions.map((gv) => gv.split('/').slice(0, 2).join('/')))
-  const keep = (key: string) =>
-    served.has(key) ||
-    groupsServed.has(key) ||
-    ['api', 'apis', 'version', 'logs', '.well-known/openid-configuration', 'openid/v1/jwks'].includes(key)
-  const byKey = new Map<string, [string, Record<string, unknown>][]>()
+export function generateOpenApiV3(doc: OpenApiV2): Map<string, Record<string, unknown>> {
+  const byKey = new Map<string, Record<string, unknown>>()
   for (const path of Object.keys(doc.paths).sort()) {
-    const key = pathGroupVersion(path)
-    if (!keep(key)) continue
-    const list = byKey.get(key) ?? []
-    list.push([path, convertPathItem(doc, path)])
-    byKey.set(key, list)
+    const key = documentKey(path)
+    const paths = byKey.get(key) ?? {}
+    paths[path] = convertPathItem(doc, doc.paths[path] ?? {})
+    byKey.set(key, paths)
   }
-  const out = new Map<string, Record<string, unknown>>()
-  for (const [key, paths] of [...byKey].sort(([a], [b]) => a.localeCompare(b))) {
-    const schemas: Record<string, unknown> = {}
-    const pending = new Set<string>()
-    collectRefs(
-      paths.map(([, p]) => p),
-      pending,
-    )
-    while (pending.size > 0) {
-      const [name] = pending
-      if (name === undefined) break
-      pending.delete(name)
-      if (schemas[name] !== undefined) continue
-      const def = doc.definitions[name]
-      if (!def) throw new Error(`generate-api: ${key} refers to a missing definition ${name}`)
-      const converted = convertSchema(def)
-      schemas[name] = converted
-      const more = new Set<string>()
-      collectRefs(converted, more)
-      for (const m of more) if (schemas[m] === undefined) pending.add(m)
+  const definitions = new Map<string, Record<string, unknown>>()
+  const definition = (name: string): Record<string, unknown> => {
+    let d = definitions.get(name)
+    if (!d) {
+      const source = doc.definitions[name]
+      if (!source) throw new Error(`generate-api: reference to a missing definition ${name}`)
+      d = convertSchema(source)
+      definitions.set(name, d)
     }
-    const sortedSchemas: Record<string, unknown> = {}
-    for (const n of Object.keys(schemas).sort()) sortedSchemas[n] = schemas[n]
-    out.set(key, {
-      openapi: '3.0.0',
-      info: { title: 'Kubernetes', version: kubernetesVersion },
-      paths: Object.fromEntries(paths),
-      components: {
-        schemas: sortedSchemas,
-        securitySchemes: {
-          BearerToken: {
-            type: 'apiKey',
-            description: 'Bearer Token authentication',
-            name: 'authorization',
-            in: 'header',
-          },
-        },
-      },
-    })
+    return d
+  }
+
+  const out = new Map<string, Record<string, unknown>>()
+  for (const key of [...byKey.keys()].sort()) {
+    const paths = byKey.get(key) ?? {}
+    const schemas: Record<string, unknown> = {}
+    const pending = [...schemaRefs(paths)]
+    for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+      if (schemas[name] !== undefined) continue
+      const d = definition(name)
+      schemas[name] = d
+      pending.push(...schemaRefs(d))
+    }
+    const components: Record<string, unknown> = {}
+    if (Object.keys(schemas).length > 0) components.schemas = schemas
+    if (doc.securityDefinitions !== undefined) components.securitySchemes = doc.securityDefinitions
+    out.set(key, { openapi: '3.0.0', info: doc.info, paths, components })
   }
   return out
 }
 
-function convertPathItem(doc: OpenApiV2, path: string): Record<string, unknown> {
-  const item = doc.paths[path] ?? {}
+function convertPathItem(doc: OpenApiV2, item: PathItemV2): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  if (item.parameters && item.parameters.length > 0) {
-    out.parameters = item.parameters
-      .map((p) => resolveParameter(doc, p))
-      .filter((p) => p.in !== 'body')
-      .map(convertParameter)
-  }
+  const shared = (item.parameters ?? []).map((p) => resolveParameter(doc, p))
+  if (shared.length > 0) out.parameters = shared.map(convertParameter)
   for (const m of methods) {
     const op = item[m]
     if (op) out[m] = convertOperation(doc, m, op)
@@ -105,97 +78,96 @@ function convertPathItem(doc: OpenApiV2, path: string): Record<string, unknown> 
 
 function convertOperation(doc: OpenApiV2, method: string, op: OperationV2): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  if (op.tags) out.tags = op.tags
+  for (const [k, v] of Object.entries(op)) if (k.startsWith('x-')) out[k] = v
+  if (op.tags !== undefined) out.tags = op.tags
   if (op.description !== undefined) out.description = op.description
   if (op.operationId !== undefined) out.operationId = op.operationId
+
   const params = (op.parameters ?? []).map((p) => resolveParameter(doc, p))
-  const query = params.filter((p) => p.in !== 'body').map(convertParameter)
-  if (method === 'patch' && !params.some((p) => p.name === 'fieldValidation')) {
-    query.push({
-      name: 'fieldValidation',
-      in: 'query',
-      description: 'How the server handles unknown and duplicate fields: Ignore, Warn or Strict.',
-      schema: { type: 'string', uniqueItems: true },
-    })
-  }
-  if (query.length > 0) out.parameters = query
+  const others = params.filter((p) => p.in !== 'body')
+  if (others.length > 0) out.parameters = others.map(convertParameter)
   const body = params.find((p) => p.in === 'body')
-  if (body) {
-    let consumes = op.consumes ?? ['*/*']
-    if (method === 'patch') consumes = [...new Set([...patchTypes, ...consumes])]
-    const schema = body.schema ? convertSchema(body.schema) : {}
-    out.requestBody = {
-      content: Object.fromEntries(consumes.map((c) => [c, { schema }])),
-      ...(body.required ? { required: true } : {}),
-    }
+  if (body || method === 'patch') {
+    const schema = body?.schema ? convertSchema(body.schema) : {}
+    const content: Record<string, unknown> = {}
+    for (const type of op.consumes ?? ['*/*']) content[type] = { schema }
+    out.requestBody = body?.required ? { content, required: true } : { content }
   }
+
   const responses: Record<string, unknown> = {}
   for (const [code, r] of Object.entries(op.responses ?? {})) {
-    const resp: Record<string, unknown> = { description: r.description ?? '' }
+    const response: Record<string, unknown> = { description: r.description ?? '' }
     if (r.schema) {
       const schema = convertSchema(r.schema)
-      resp.content = Object.fromEntries((op.produces ?? ['application/json']).map((p) => [p, { schema }]))
+      const content: Record<string, unknown> = {}
+      for (const type of op.produces ?? ['application/json']) content[type] = { schema }
+      response.content = content
     }
-    responses[code] = resp
+    responses[code] = response
   }
   out.responses = responses
-  if (op['x-kubernetes-action'] !== undefined) out['x-kubernetes-action'] = op['x-kubernetes-action']
-  if (op['x-kubernetes-group-version-kind'] !== undefined) {
-    out['x-kubernetes-group-version-kind'] = op['x-kubernetes-group-version-kind']
-  }
   return out
 }
 
-function resolveParameter(doc: OpenApiV2, p: ParameterV2): ParameterV2 {
-  if (!p.$ref) return p
-  const name = p.$ref.replace(/^#\/parameters\//, '')
-  const resolved = doc.parameters[name]
-  if (!resolved) throw new Error(`generate-api: missing parameter ${name}`)
-  return resolved
-}
+/** The keywords of a v2 parameter that describe its value; in v3 they move into `schema`. */
+const valueKeywords = new Set([
+  'type',
+  'format',
+  'items',
+  'enum',
+  'default',
+  'uniqueItems',
+  'collectionFormat',
+])
 
 function convertParameter(p: ParameterV2): Record<string, unknown> {
-  const out: Record<string, unknown> = { name: p.name, in: p.in }
-  if (p.description !== undefined) out.description = p.description
-  if (p.required) out.required = true
+  const out: Record<string, unknown> = {}
   const schema: Record<string, unknown> = {}
-  if (p.type !== undefined) schema.type = p.type
-  if (p.uniqueItems !== undefined) schema.uniqueItems = p.uniqueItems
+  for (const [k, v] of Object.entries(p)) {
+    if (k === 'collectionFormat') continue
+    if (valueKeywords.has(k)) schema[k] = v
+    else out[k] = v
+  }
   out.schema = schema
   return out
 }
 
-/** v2 schema to v3: refs into components; a ref with siblings becomes allOf, as upstream writes it. */
+/** A v2 schema as v3 writes it (references into components, siblings of $ref under allOf). */
 export function convertSchema(s: SchemaV2): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(s)) {
     if (k === '$ref') continue
-    if (k === 'items' && v && typeof v === 'object') out.items = convertSchema(v as SchemaV2)
-    else if (k === 'additionalProperties' && v && typeof v === 'object')
-      out.additionalProperties = convertSchema(v as SchemaV2)
-    else if (k === 'properties' && v && typeof v === 'object') {
+    if ((k === 'items' || k === 'additionalProperties') && isSchema(v)) out[k] = convertSchema(v)
+    else if (k === 'properties' && isSchema(v)) {
       const props: Record<string, unknown> = {}
-      for (const [pk, pv] of Object.entries(v as Record<string, SchemaV2>)) props[pk] = convertSchema(pv)
+      for (const [name, p] of Object.entries(v)) props[name] = isSchema(p) ? convertSchema(p) : p
       out.properties = props
     } else out[k] = v
   }
-  if (s.$ref) {
-    const ref = { $ref: `#/components/schemas/${refName(s.$ref)}` }
-    if (Object.keys(out).length === 0) return ref
-    return { allOf: [ref], ...out }
-  }
-  return out
+  if (s.$ref === undefined) return out
+  const ref = { $ref: `#/components/schemas/${refName(s.$ref)}` }
+  return Object.keys(out).length === 0 ? ref : { ...out, allOf: [ref] }
 }
 
-function collectRefs(v: unknown, into: Set<string>): void {
-  if (Array.isArray(v)) {
-    for (const x of v) collectRefs(x, into)
-    return
+function isSchema(v: unknown): v is SchemaV2 {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** The component schema names a converted value refers to. */
+function schemaRefs(v: unknown): Set<string> {
+  const out = new Set<string>()
+  const visit = (x: unknown): void => {
+    if (Array.isArray(x)) {
+      for (const y of x) visit(y)
+      return
+    }
+    if (x === null || typeof x !== 'object') return
+    for (const [k, y] of Object.entries(x)) {
+      if (k === '$ref' && typeof y === 'string' && y.startsWith('#/components/schemas/')) {
+        out.add(y.slice('#/components/schemas/'.length))
+      } else visit(y)
+    }
   }
-  if (v === null || typeof v !== 'object') return
-  for (const [k, x] of Object.entries(v)) {
-    if (k === '$ref' && typeof x === 'string' && x.startsWith('#/components/schemas/')) {
-      into.add(x.slice('#/components/schemas/'.length))
-    } else collectRefs(x, into)
-  }
+  visit(v)
+  return out
 }

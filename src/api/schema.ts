@@ -1,35 +1,69 @@
 import { schemaJson } from './generated/schema.ts'
 
 /**
- * The runtime schema of the built-in types, generated from the Kubernetes OpenAPI data without
- * descriptions: enough to walk an object alongside its schema (unknown-field checks, defaulting
- * of nested values, strategic merge patch, server-side apply, protobuf conversion).
+ * The runtime schema of every built-in definition, generated from the Kubernetes OpenAPI data
+ * (scripts/generate-api/schema.ts) without descriptions. It is what code that walks an object
+ * alongside its schema reads: unknown-field checks (fieldValidation Strict/Warn), defaulting,
+ * strategic merge patch, server-side apply, protobuf conversion.
  *
- * A node either refers to a definition by name (`ref`) or describes a value. Patch metadata
- * (patchStrategy, patchMergeKey) and list/map semantics may sit on a referring node as well as
- * on the definition, so walkers ask `field()` / `items()`, which merge both and resolve the
- * reference, rather than reading `properties` directly.
+ * How to walk: start at `schemaForKind(gvk)` (the kind's definition) and step down with
+ * `field(node, name)` for object fields and map values, `items(node)` for list items. Each step
+ * returns a {@link ResolvedField}: the child's schema with its reference already followed, plus
+ * the patch and list/map metadata of the field (which may sit on the field or on the definition
+ * it refers to, and is merged here). Then step on from `f.node`:
  *
- * The schema is parsed on first use (it is a few hundred kilobytes), not at import.
+ *   const pod = schemaForKind({ group: '', version: 'v1', kind: 'Pod' })
+ *   const containers = field(field(pod, 'spec').node, 'containers')  // patchMergeKey 'name'
+ *   const container = items(containers.node)                          // io.k8s.api.core.v1.Container
+ *
+ * Guarantees:
+ * - Steps are cheap: the schema is parsed once, on first use (not at import), and each field,
+ *   items or map-values step returns the same cached ResolvedField object every time.
+ * - Every reference in the data names a definition (the generator checks it); `resolve` of an
+ *   unknown name gives an empty node, which means "anything".
+ * - Nodes, like everything returned here, are shared and frozen: copy before changing.
  */
 export interface SchemaNode {
+  /** The definition this node stands for (io.k8s.api.core.v1.PodSpec); see `resolve`. */
   readonly ref?: string
-  readonly type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean' | 'int-or-string'
+  /**
+   * The JSON value type. `int-or-string` (IntOrString) takes a number or a string; `quantity`
+   * (Quantity) a string, or a number, which Kubernetes also accepts. No type: any value.
+   */
+  readonly type?:
+    'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean' | 'int-or-string' | 'quantity'
+  /** The data's format: int32, int64, double, byte (base64 text), date-time. */
   readonly format?: string
   readonly enum?: readonly unknown[]
+  readonly default?: unknown
+  /** The items of a list. */
   readonly items?: SchemaNode
+  /** The fields of an object, by name. */
   readonly properties?: Readonly<Record<string, SchemaNode>>
-  /** Map values (`true`: anything). */
+  /** The values of a map (`true`: any values). */
   readonly additionalProperties?: SchemaNode | true
+  /** Required fields, sorted. */
   readonly required?: readonly string[]
-  /** x-kubernetes-patch-strategy: 'merge', 'retainKeys', 'merge,retainKeys', 'replace'. */
+  /** x-kubernetes-patch-strategy: 'merge', 'replace', 'retainKeys' or 'merge,retainKeys'. */
   readonly patchStrategy?: string
+  /** x-kubernetes-patch-merge-key: the item field a merged list is keyed by. */
   readonly patchMergeKey?: string
+  /** x-kubernetes-list-type. */
   readonly listType?: 'atomic' | 'set' | 'map'
+  /** x-kubernetes-list-map-keys: the item fields a `map` list is keyed by. */
   readonly listMapKeys?: readonly string[]
+  /** x-kubernetes-map-type. */
   readonly mapType?: 'atomic' | 'granular'
+  /** x-kubernetes-embedded-resource: the value is a whole object with apiVersion, kind, metadata. */
   readonly embeddedResource?: boolean
+  /**
+   * x-kubernetes-preserve-unknown-fields: fields not in `properties` are kept, not errors. Also
+   * set on RawExtension, FieldsV1 and Patch, whose content is free-form.
+   */
   readonly preserveUnknownFields?: boolean
+  /** x-kubernetes-unions: `{ discriminator?, 'fields-to-discriminateBy': { field: value } }`. */
+  readonly unions?: readonly Readonly<Record<string, unknown>>[]
+  /** x-kubernetes-group-version-kind: the kinds this definition is (several for DeleteOptions). */
   readonly gvk?: readonly GroupVersionKind[]
 }
 
@@ -39,11 +73,11 @@ export interface GroupVersionKind {
   readonly kind: string
 }
 
-/** A field or list item with the metadata of the reference that led to it merged in. */
+/** A field, list item or map value, its reference followed and its metadata merged. */
 export interface ResolvedField {
-  /** The field's schema, its reference followed. */
+  /** The value's schema, its reference followed. Step on from here. */
   readonly node: SchemaNode
-  /** The definition the field refers to, if it does (e.g. the Quantity or Time definitions). */
+  /** The definition the value refers to, if it does (e.g. the Quantity or Time definitions). */
   readonly ref: string | undefined
   readonly patchStrategy: string | undefined
   readonly patchMergeKey: string | undefined
@@ -52,6 +86,27 @@ export interface ResolvedField {
   readonly mapType: SchemaNode['mapType']
 }
 
+/**
+ * What kind of value a node describes, for walkers:
+ * - `struct`: an object whose fields are in `properties` (none for an empty struct); other
+ *   fields are unknown unless `isOpen` (RawExtension, preserve-unknown-fields);
+ * - `map`: an object whose values all have one schema (`mapValues`);
+ * - `list`: an array (`items`);
+ * - a scalar type, `int-or-string` or `quantity`;
+ * - `any`: no structure at all (apiextensions' JSON).
+ */
+export type ValueType =
+  | 'struct'
+  | 'map'
+  | 'list'
+  | 'string'
+  | 'integer'
+  | 'number'
+  | 'boolean'
+  | 'int-or-string'
+  | 'quantity'
+  | 'any'
+
 export const quantityDefinition = 'io.k8s.apimachinery.pkg.api.resource.Quantity'
 export const timeDefinition = 'io.k8s.apimachinery.pkg.apis.meta.v1.Time'
 export const microTimeDefinition = 'io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime'
@@ -59,15 +114,27 @@ export const intOrStringDefinition = 'io.k8s.apimachinery.pkg.util.intstr.IntOrS
 
 let parsed: Readonly<Record<string, SchemaNode>> | undefined
 let byKind: Map<string, string> | undefined
+const resolvedFields = new WeakMap<SchemaNode, ResolvedField>()
+const anything: SchemaNode = Object.freeze({})
 
 /** Every definition by its full name (io.k8s.api.core.v1.Pod). */
 export function definitions(): Readonly<Record<string, SchemaNode>> {
-  parsed ??= (JSON.parse(schemaJson) as { definitions: Record<string, SchemaNode> }).definitions
+  parsed ??= deepFreeze((JSON.parse(schemaJson) as { definitions: Record<string, SchemaNode> }).definitions)
   return parsed
 }
 
+/** Shared nodes are frozen, so a walker that changes one by mistake fails at once. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
+
 export function definition(name: string): SchemaNode | undefined {
-  return definitions()[name]
+  const all = definitions()
+  return Object.hasOwn(all, name) ? all[name] : undefined
 }
 
 /** The definition of a kind (with its apiVersion and kind fields), by group, version and kind. */
@@ -76,6 +143,7 @@ export function schemaForKind(gvk: GroupVersionKind): SchemaNode | undefined {
   return name === undefined ? undefined : definition(name)
 }
 
+/** The name of a kind's definition: {apps, v1, Deployment} -> io.k8s.api.apps.v1.Deployment. */
 export function definitionNameForKind(gvk: GroupVersionKind): string | undefined {
   if (!byKind) {
     byKind = new Map()
@@ -90,72 +158,135 @@ function kindKey(g: GroupVersionKind): string {
   return `${g.group}/${g.version}/${g.kind}`
 }
 
-/** A node with its reference followed (unknown references resolve to an empty, anything-goes node). */
+/** A node with its reference followed (an unknown reference gives an empty, anything-goes node). */
 export function resolve(node: SchemaNode): SchemaNode {
   let n = node
-  for (let depth = 0; n.ref !== undefined && depth < 16; depth++) n = definition(n.ref) ?? {}
+  for (let depth = 0; n.ref !== undefined && depth < 16; depth++) n = definition(n.ref) ?? anything
   return n
 }
 
-function merged(raw: SchemaNode): ResolvedField {
-  const node = resolve(raw)
-  return {
-    node,
-    ref: raw.ref,
-    patchStrategy: raw.patchStrategy ?? node.patchStrategy,
-    patchMergeKey: raw.patchMergeKey ?? node.patchMergeKey,
-    listType: raw.listType ?? node.listType,
-    listMapKeys: raw.listMapKeys ?? node.listMapKeys,
-    mapType: raw.mapType ?? node.mapType,
+function resolved(raw: SchemaNode): ResolvedField {
+  let f = resolvedFields.get(raw)
+  if (!f) {
+    const node = resolve(raw)
+    f = Object.freeze({
+      node,
+      ref: raw.ref,
+      patchStrategy: raw.patchStrategy ?? node.patchStrategy,
+      patchMergeKey: raw.patchMergeKey ?? node.patchMergeKey,
+      listType: raw.listType ?? node.listType,
+      listMapKeys: raw.listMapKeys ?? node.listMapKeys,
+      mapType: raw.mapType ?? node.mapType,
+    })
+    resolvedFields.set(raw, f)
   }
+  return f
 }
 
-/** The named field of an object node, or undefined when the object has no such field. */
+/**
+ * The named field of an object node; for a map node, its value schema whatever the name. Undefined
+ * when the object has no such field (an unknown field, unless `isOpen`).
+ */
 export function field(node: SchemaNode, name: string): ResolvedField | undefined {
   const obj = resolve(node)
-  const p = obj.properties?.[name]
-  if (p) return merged(p)
-  if (obj.additionalProperties !== undefined && obj.additionalProperties !== true) {
-    return merged(obj.additionalProperties)
-  }
-  if (obj.additionalProperties === true) return merged({})
-  return undefined
+  const p =
+    obj.properties !== undefined && Object.hasOwn(obj.properties, name) ? obj.properties[name] : undefined
+  if (p) return resolved(p)
+  return mapValues(obj)
 }
 
-/** The items of an array node. */
+/** The items of a list node. */
 export function items(node: SchemaNode): ResolvedField | undefined {
-  const arr = resolve(node)
-  return arr.items ? merged(arr.items) : undefined
+  const list = resolve(node)
+  return list.items ? resolved(list.items) : undefined
 }
 
 /** The values of a map node (additionalProperties). */
 export function mapValues(node: SchemaNode): ResolvedField | undefined {
   const obj = resolve(node)
   if (obj.additionalProperties === undefined) return undefined
-  return merged(obj.additionalProperties === true ? {} : obj.additionalProperties)
+  return resolved(obj.additionalProperties === true ? anything : obj.additionalProperties)
+}
+
+/** The field names of an object node, sorted. */
+export function fieldNames(node: SchemaNode): readonly string[] {
+  return Object.keys(resolve(node).properties ?? {})
+}
+
+export function isRequired(node: SchemaNode, name: string): boolean {
+  return resolve(node).required?.includes(name) ?? false
+}
+
+/** The kinds a definition is (empty for definitions that are not kinds). */
+export function kindsOf(node: SchemaNode): readonly GroupVersionKind[] {
+  return resolve(node).gvk ?? []
+}
+
+/** See {@link ValueType}. */
+export function valueType(node: SchemaNode): ValueType {
+  const n = resolve(node)
+  switch (n.type) {
+    case 'array':
+      return 'list'
+    case 'object':
+      return n.additionalProperties !== undefined && n.properties === undefined ? 'map' : 'struct'
+    case undefined:
+      if (n.properties !== undefined) return 'struct'
+      if (n.additionalProperties !== undefined) return 'map'
+      return n.items !== undefined ? 'list' : 'any'
+    default:
+      return n.type
+  }
 }
 
 /** True when anything goes below this node (preserve-unknown-fields, or no structure at all). */
 export function isOpen(node: SchemaNode): boolean {
   const n = resolve(node)
-  if (n.preserveUnknownFields) return true
-  // No declared structure (FieldsV1, RawExtension, JSON): anything goes below it.
-  return (
-    (n.type === undefined || n.type === 'object') &&
-    n.properties === undefined &&
-    n.additionalProperties === undefined &&
-    n.items === undefined
-  )
+  return n.preserveUnknownFields === true || valueType(n) === 'any'
+}
+
+/**
+ * The format of a value: `int-or-string`, `quantity`, `date-time` (Time and MicroTime), `byte`,
+ * `int32`, `int64`, `double`, or undefined for none.
+ */
+export function formatOf(f: ResolvedField): string | undefined {
+  if (f.node.type === 'int-or-string' || f.node.type === 'quantity') return f.node.type
+  return f.node.format
 }
 
 export function isQuantity(f: ResolvedField): boolean {
-  return f.ref === quantityDefinition
+  return f.ref === quantityDefinition || f.node.type === 'quantity'
 }
 
+/** Time, MicroTime or any date-time string (RFC 3339 on the wire). */
 export function isTime(f: ResolvedField): boolean {
   return f.ref === timeDefinition || f.ref === microTimeDefinition || f.node.format === 'date-time'
 }
 
 export function isIntOrString(f: ResolvedField): boolean {
   return f.ref === intOrStringDefinition || f.node.type === 'int-or-string'
+}
+
+/** Base64 text on the wire ([]byte in Go: Secret data, CSR request, ...). */
+export function isBytes(f: ResolvedField): boolean {
+  return f.node.format === 'byte'
+}
+
+/** The field's patch strategies: `merge,retainKeys` -> ['merge', 'retainKeys']; none -> []. */
+export function patchStrategies(f: ResolvedField): readonly string[] {
+  return f.patchStrategy === undefined ? [] : f.patchStrategy.split(',').filter((s) => s !== '')
+}
+
+export function hasPatchStrategy(f: ResolvedField, strategy: 'merge' | 'replace' | 'retainKeys'): boolean {
+  return patchStrategies(f).includes(strategy)
+}
+
+/** A list's x-kubernetes-list-type; a list that declares none is atomic (server-side apply's rule). */
+export function listTypeOf(f: ResolvedField): 'atomic' | 'set' | 'map' {
+  return f.listType ?? 'atomic'
+}
+
+/** A map's or struct's x-kubernetes-map-type; one that declares none is granular. */
+export function mapTypeOf(f: ResolvedField): 'atomic' | 'granular' {
+  return f.mapType ?? 'granular'
 }

@@ -24,7 +24,7 @@ async function startUp(
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`k8ts up did not get ready: ${out}`)), 20_000)
     const check = () => {
-      if (out.includes('store ready')) {
+      if (out.includes('apiserver serving at')) {
         clearTimeout(timer)
         resolve()
       }
@@ -35,13 +35,14 @@ async function startUp(
   return { child, output: () => out }
 }
 
-test('k8ts up opens the store, reports it, and stops cleanly on SIGTERM', async () => {
+test('k8ts up serves the API with an admin kubeconfig, and stops cleanly on SIGTERM', async () => {
   const dataDir = join(dir, 'up')
   const { child, output } = await startUp(dataDir)
-  assert.match(output(), new RegExp(`store ready: sqlite ${join(dataDir, 'state.db')} at revision 0`))
+  assert.match(output(), /apiserver serving at https:\/\/127\.0\.0\.1:\d+/)
+  assert.match(output(), new RegExp(`kubectl --kubeconfig ${join(dataDir, 'admin.kubeconfig')}`))
 
   // A second k8ts on the same data directory is refused while the first holds the store.
-  const second = k8ts(['up', '--data-dir', dataDir])
+  const second = k8ts(['up', '--data-dir', dataDir, '--secure-port', '0'])
   assert.equal(second.status, 1)
   assert.match(second.stderr, /^k8ts: sqlite store .*state\.db: the file is in use by another process/)
   assert.equal(second.stderr.trim().split('\n').length, 1)
