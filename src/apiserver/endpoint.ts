@@ -1,22 +1,10 @@
 import type { KubeObject } from '../api/object.ts'
+import type { TableConvertor } from '../api/printers/index.ts'
 import type { Handler, RequestContext } from './context.ts'
 import type { RegistryStore, ResourceDefinition } from './registry/store.ts'
 import type { CachedObject } from './registry/watch-cache.ts'
 
-/** A column of a server-side Table (meta.k8s.io/v1 TableColumnDefinition). */
-export interface TableColumn {
-  readonly name: string
-  readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'date'
-  readonly format: string
-  readonly description: string
-  readonly priority: number
-}
-
-/** What `kubectl get` prints for a resource: its columns and how to fill a row. */
-export interface TableConvertor {
-  readonly columns: readonly TableColumn[]
-  row(obj: Readonly<KubeObject>, now: number): unknown[]
-}
+export type { TableColumn, TableConvertor } from '../api/printers/index.ts'
 
 /** A subresource with its own handling (scale, binding, eviction, log, ...). */
 export interface Subresource {

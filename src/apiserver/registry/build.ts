@@ -14,7 +14,10 @@ import { bindingSubresource, evictionSubresource, scaleSubresource } from '../ha
 import { defaultTable } from '../table.ts'
 import type { RangeAllocator } from './allocator.ts'
 import { Endpoints } from './endpoints.ts'
-import { plainStrategy, specStatusStrategy } from './resources/generic.ts'
+import { plainStrategy, specStatusStrategy, withValidation } from './resources/generic.ts'
+import { defaulterFor } from '../../api/defaults/index.ts'
+import { printerFor } from '../../api/printers/index.ts'
+import { validatorFor } from '../../api/validation/index.ts'
 import { namespaceFinalizeStrategy, namespaceStrategy } from './resources/namespaces.ts'
 import { podStrategy } from './resources/pods.ts'
 import { serviceStrategy } from './resources/services.ts'
@@ -147,7 +150,7 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
   for (const r of sorted) {
     const key = `${r.group}/${r.resource}`
     if (virtual.has(key)) continue
-    const strategy = strategyFor(r, o)
+    const strategy = withValidatorOf(r, strategyFor(r, o))
     // One store per resource: a resource served in several versions (autoscaling v1 and v2) keeps
     // one copy of its objects, stored in the first (preferred) version's shape.
     let store = stores.get(key)
@@ -167,6 +170,7 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
         log: o.log,
         admission: o.admission,
         fieldManager: fieldManagerFor(r, o.clock),
+        ...defaultsFor(r),
       })
       stores.set(key, store)
     } else {
@@ -273,6 +277,23 @@ function scaleSelector(w: StoredObject): string {
   return labelSelectorString(obj)
 }
 
+/** Defaulting as decoding does it, for the stored version of the kind. */
+function defaultsFor(r: ResourceInfo): { defaults?: (obj: StoredObject) => void } {
+  const d = defaulterFor(r.group, r.version, r.kind)
+  return d ? { defaults: d } : {}
+}
+
+/** The kind's validation added to its strategy. */
+function withValidatorOf(r: ResourceInfo, strategy: ResourceStrategy): ResourceStrategy {
+  const v = validatorFor(r.group, r.resource)
+  if (!v) return strategy
+  return withValidation(
+    strategy,
+    (obj) => v.validate(obj),
+    (next, prev) => v.validateUpdate(next, prev),
+  )
+}
+
 /** Records each write's managedFields entry (operation Update) for its field manager. */
 function fieldManagerFor(r: ResourceInfo, clock: Clock): FieldManager {
   const schema = schemaForKind({ group: r.group, version: r.version, kind: r.kind })
@@ -283,8 +304,8 @@ function fieldManagerFor(r: ResourceInfo, clock: Clock): FieldManager {
   }
 }
 
-function tableFor(_r: ResourceInfo): TableConvertor {
-  return defaultTable
+function tableFor(r: ResourceInfo): TableConvertor {
+  return printerFor(r.group, r.resource) ?? defaultTable
 }
 
 function indexOf(list: readonly string[], v: string): number {
