@@ -6,6 +6,7 @@ import {
   type FieldError,
 } from '../../api/field-errors.ts'
 import type { StoredObject } from '../../api/object.ts'
+import { normalizeObject } from '../../api/normalize.ts'
 import type { Clock } from '../../base/clock.ts'
 import {
   guaranteedUpdate,
@@ -316,6 +317,7 @@ export class RegistryStore {
     if (!m.name && m.generateName) m.name = generateName(m.generateName)
     this.#resetServerMetadata(obj, ctx)
     await this.strategy.prepareForCreate?.(obj, ctx)
+    this.#normalize(obj)
     let stored = false
     try {
       const errors = [...this.#metadataErrors(obj), ...(this.strategy.validate?.(obj, ctx) ?? [])]
@@ -386,6 +388,7 @@ export class RegistryStore {
             this.#resetServerMetadata(obj, ctx)
             await this.strategy.prepareForCreate?.(obj, ctx)
             prepared = { obj }
+            this.#normalize(obj)
             const errors = [...this.#metadataErrors(obj), ...(this.strategy.validate?.(obj, ctx) ?? [])]
             if (errors.length > 0) throw invalid(this.#kind(), name, errors)
             await this.#admit('CREATE', obj, undefined, o)
@@ -412,6 +415,7 @@ export class RegistryStore {
           this.#keepServerMetadata(obj, existing)
           await strategy.prepareForUpdate?.(obj, existing, ctx)
           prepared = { obj, prev: existing }
+          this.#normalize(obj)
           const errors = [
             ...this.#metadataErrors(obj),
             ...this.#metadataUpdateErrors(obj, existing),
@@ -543,6 +547,14 @@ export class RegistryStore {
   }
 
   // --- helpers ---------------------------------------------------------------------------------
+
+  /** Nulls and empty optional maps and lists go, as Kubernetes' encoding drops them. */
+  #normalize(obj: StoredObject): void {
+    normalizeObject(
+      { group: this.definition.group, version: this.definition.version, kind: this.definition.kind },
+      obj,
+    )
+  }
 
   #context(user: UserInfo, namespace: string): StrategyContext {
     return { user, namespace, now: this.#clock.now() }

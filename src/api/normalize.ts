@@ -1,0 +1,57 @@
+import type { KubeObject } from './object.ts'
+import {
+  field,
+  isOpen,
+  items,
+  mapValues,
+  resolve,
+  schemaForKind,
+  type GroupVersionKind,
+  type SchemaNode,
+} from './schema.ts'
+
+/**
+ * What Kubernetes' JSON encoding does to an object on its way into storage: `null` values are
+ * gone (they decode to Go zero values), and empty maps and lists of optional fields are left out
+ * (Go's omitempty). So `{"labels": {}}` after removing the last label reads back as no labels,
+ * as on a real cluster. Required fields and free-form data below preserve-unknown-fields nodes
+ * are left alone. Changes the object in place.
+ */
+export function normalizeObject(gvk: GroupVersionKind, obj: KubeObject): void {
+  const schema = schemaForKind(gvk)
+  normalize(obj, schema)
+}
+
+function normalize(value: unknown, node: SchemaNode | undefined): void {
+  if (value === null || typeof value !== 'object') return
+  if (node !== undefined && isOpen(node)) return
+  if (Array.isArray(value)) {
+    const item = node ? items(node) : undefined
+    for (const v of value) normalize(v, item?.node)
+    return
+  }
+  const obj = value as Record<string, unknown>
+  const n = node ? resolve(node) : undefined
+  if (n?.embeddedResource) return
+  const isMap = n !== undefined && n.properties === undefined && n.additionalProperties !== undefined
+  const required = new Set(n?.required ?? [])
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === null || v === undefined) {
+      // Values of a map of strings keep their keys (a label with an empty value is "").
+      delete obj[k]
+      continue
+    }
+    const child = n === undefined ? undefined : isMap ? mapValues(node ?? {}) : field(node ?? {}, k)
+    normalize(v, child?.node)
+    if (isMap || required.has(k) || child === undefined) continue
+    const childNode = resolve(child.node)
+    const emptyList = Array.isArray(v) && v.length === 0
+    const emptyMap =
+      !Array.isArray(v) &&
+      typeof v === 'object' &&
+      Object.keys(v).length === 0 &&
+      childNode.properties === undefined &&
+      childNode.additionalProperties !== undefined
+    if (emptyList || emptyMap) delete obj[k]
+  }
+}
