@@ -25,12 +25,13 @@ export interface TestApiServer {
     args: readonly string[],
     o?: { stdin?: string; env?: Record<string, string> },
   ): Promise<KubectlResult>
-  stop(): Promise<void>
+  /** Stops the apiserver; its data directory is removed unless `keepData`. */
+  stop(o?: { keepData?: boolean }): Promise<void>
 }
 
 /** An apiserver on a temporary SQLite store, on a free loopback port. */
 export async function startTestApiServer(options: Partial<ApiServerOptions> = {}): Promise<TestApiServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'k8ts-apiserver-'))
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'k8ts-apiserver-'))
   const server = await startApiServer({
     dataDir,
     securePort: 0,
@@ -63,9 +64,9 @@ export async function startTestApiServer(options: Partial<ApiServerOptions> = {}
         })
         child.stdin.end(o.stdin ?? '')
       }),
-    async stop() {
+    async stop(o = {}) {
       await server.stop()
-      rmSync(dataDir, { recursive: true, force: true })
+      if (!o.keepData) rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }
