@@ -1,6 +1,7 @@
 // npm run --silent bench -- <name> [--quick]: runs one benchmark, which prints one JSON document.
 const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   store: () => import('./store.ts'),
+  apiserver: () => import('./apiserver.ts'),
 }
 
 const [name, ...args] = process.argv.slice(2)

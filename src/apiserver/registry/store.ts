@@ -380,7 +380,7 @@ export class RegistryStore {
           const existing = current ? this.#decode(current) : undefined
           if (!existing) {
             if (!(o.forceAllowCreate || strategy.allowCreateOnUpdate)) throw notFound(this.qualified, name)
-            const obj = await updated(undefined)
+            const obj = structuredClone(await updated(undefined))
             this.#checkNameMatches(obj, name)
             if (obj.metadata.resourceVersion) throw notFound(this.qualified, name)
             this.#checkNamespace(obj, namespace)
@@ -401,7 +401,8 @@ export class RegistryStore {
             wrote = true
             return this.#encode(obj)
           }
-          const obj = await updated(existing)
+          // A copy: a retry after a conflict starts again from what the caller gave.
+          const obj = structuredClone(await updated(existing))
           this.#checkNameMatches(obj, name)
           this.#checkNamespace(obj, namespace)
           const rv = obj.metadata.resourceVersion ?? ''

@@ -1,0 +1,412 @@
+// The apiserver benchmark: a trivial Node HTTPS server answering a fixed JSON body (the floor on
+// this machine), then k8ts' apiserver: GET, LIST, CREATE, UPDATE and PATCH at 1, 10 and 100
+// concurrent clients, LIST of 1,000 and 10,000 pods, and watch delivery with 1,000 watchers.
+//
+// Each server runs in a child process of its own; the load comes from this process (undici
+// connection pools over keep-alive HTTPS, client certificates as kubectl would use them).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:https'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Agent, Pool, request } from 'undici'
+import { parse } from 'yaml'
+import { newReport, progress, quantile, result, type Result } from './report.ts'
+
+interface Sizes {
+  seconds: number
+  listPods: number[]
+  watchers: number
+  watchEvents: number
+}
+
+const full: Sizes = { seconds: 5, listPods: [1000, 10_000], watchers: 1000, watchEvents: 100 }
+const quick: Sizes = { seconds: 1, listPods: [1000, 10_000], watchers: 1000, watchEvents: 20 }
+const concurrencies = [1, 10, 100]
+
+interface Target {
+  url: string
+  tls: { ca: string; cert: string; key: string }
+}
+
+export async function main(args: string[]): Promise<void> {
+  if (args.includes('--trivial-server'))
+    return trivialServer(args[args.indexOf('--trivial-server') + 1] ?? '')
+  const sizes = args.includes('--quick') ? quick : full
+  const report = newReport('apiserver')
+  const dir = mkdtempSync(join(tmpdir(), 'k8ts-bench-apiserver-'))
+  try {
+    progress('trivial-https: starting')
+    const trivialDir = join(dir, 'trivial')
+    const trivial = await startChild(
+      process.execPath,
+      [join(import.meta.dirname, 'run.ts'), 'apiserver', '--trivial-server', trivialDir],
+      /listening (\S+)/,
+    )
+    const trivialTarget = { url: trivial.match, tls: tlsOf(trivialDir) }
+    let trivialGet = 0
+    try {
+      for (const c of concurrencies) {
+        const r = await load(trivialTarget, c, sizes.seconds, () => ({
+          method: 'GET',
+          path: '/api/v1/namespaces/default/pods/p',
+        }))
+        progress(`trivial-https: GET c=${c}: ${r.perSecond.toFixed(0)}/s p99 ${r.p99.toFixed(1)} ms`)
+        report.results.push(...figures('trivial-https', 'get', c, r))
+        if (c === 100) trivialGet = r.perSecond
+      }
+    } finally {
+      trivial.child.kill('SIGTERM')
+    }
+
+    progress('apiserver: starting')
+    const dataDir = join(dir, 'k8ts')
+    const bin = join(import.meta.dirname, '../bin/k8ts.js')
+    const api = await startChild(
+      process.execPath,
+      [bin, 'apiserver', '--data-dir', dataDir, '--secure-port', '0'],
+      /serving at (\S+)/,
+    )
+    try {
+      const target = { url: api.match, tls: adminTls(join(dataDir, 'admin.kubeconfig')) }
+      report.results.push(...(await measureApiServer(target, sizes, trivialGet)))
+    } finally {
+      api.child.kill('SIGTERM')
+      await new Promise((r) => api.child.once('exit', r))
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.stdout.write(JSON.stringify(report, null, 2) + '\n')
+}
+
+async function measureApiServer(t: Target, sizes: Sizes, trivialGet: number): Promise<Result[]> {
+  const out: Result[] = []
+  const ns = '/api/v1/namespaces/default/pods'
+  const client = pool(t, 100)
+  const call = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
+    const res = await client.request({
+      method,
+      path,
+      headers: { 'content-type': contentType, accept: 'application/json' },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    })
+    const text = await res.body.text()
+    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`)
+    return JSON.parse(text) as { metadata: { resourceVersion: string } }
+  }
+  await call('POST', ns, pod('p'))
+
+  let seq = 0
+  for (const c of concurrencies) {
+    const get = await load(t, c, sizes.seconds, () => ({ method: 'GET', path: `${ns}/p` }))
+    progress(`apiserver: GET c=${c}: ${get.perSecond.toFixed(0)}/s p99 ${get.p99.toFixed(1)} ms`)
+    out.push(...figures('apiserver', 'get', c, get))
+    if (c === 100) {
+      out.push(result('apiserver', 'get_throughput_ratio', trivialGet > 0 ? get.perSecond / trivialGet : 0))
+    }
+    const create = await load(t, c, sizes.seconds, () => ({
+      method: 'POST',
+      path: ns,
+      body: JSON.stringify(pod(`c${c}-${seq++}`)),
+    }))
+    progress(`apiserver: CREATE c=${c}: ${create.perSecond.toFixed(0)}/s p99 ${create.p99.toFixed(1)} ms`)
+    out.push(...figures('apiserver', 'create', c, create))
+
+    // Updates and patches go to c different objects, so optimistic concurrency does not collide.
+    for (let i = 0; i < c; i++) await call('POST', ns, pod(`u${c}-${i}`)).catch(() => undefined)
+    let n = 0
+    const update = await load(t, c, sizes.seconds, () => {
+      const name = `u${c}-${n++ % c}`
+      const body = pod(name)
+      ;(body.metadata as Record<string, unknown>).labels = { app: 'bench', round: String(n) }
+      return { method: 'PUT', path: `${ns}/${name}`, body: JSON.stringify(body) }
+    })
+    progress(`apiserver: UPDATE c=${c}: ${update.perSecond.toFixed(0)}/s p99 ${update.p99.toFixed(1)} ms`)
+    out.push(...figures('apiserver', 'update', c, update))
+    const patch = await load(t, c, sizes.seconds, () => ({
+      method: 'PATCH',
+      path: `${ns}/u${c}-${n++ % c}`,
+      body: JSON.stringify({ metadata: { annotations: { round: String(n) } } }),
+      contentType: 'application/strategic-merge-patch+json',
+    }))
+    progress(`apiserver: PATCH c=${c}: ${patch.perSecond.toFixed(0)}/s p99 ${patch.p99.toFixed(1)} ms`)
+    out.push(...figures('apiserver', 'patch', c, patch))
+  }
+
+  for (const count of sizes.listPods) {
+    const nsPath = `/api/v1/namespaces/list-${count}/pods`
+    await call('POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: `list-${count}` },
+    })
+    progress(`apiserver: creating ${count} pods to list`)
+    let made = 0
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (made < count) {
+          const i = made++
+          await call('POST', nsPath, pod(`l${i}`))
+        }
+      }),
+    )
+    const times: number[] = []
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now()
+      const res = await client.request({
+        method: 'GET',
+        path: nsPath,
+        headers: { accept: 'application/json' },
+      })
+      const body = await res.body.text()
+      times.push(performance.now() - t0)
+      const items = (JSON.parse(body) as { items: unknown[] }).items.length
+      if (items !== count) throw new Error(`LIST returned ${items} pods, not ${count}`)
+    }
+    progress(`apiserver: LIST ${count} pods: ${quantile(times, 0.5).toFixed(1)} ms`)
+    out.push(
+      result(
+        'apiserver',
+        count === 1000 ? 'list_1k_pods_ms' : count === 10_000 ? 'list_10k_pods_ms' : `list_${count}_pods_ms`,
+        quantile(times, 0.5),
+      ),
+    )
+  }
+
+  progress(`apiserver: watch delivery with ${sizes.watchers} watchers`)
+  const watch = await watchLatency(t, sizes, call)
+  out.push(result('apiserver', 'watch_latency_p50_ms', watch.p50))
+  out.push(result('apiserver', 'watch_latency_p99_ms', watch.p99))
+  await client.close()
+  return out
+}
+
+/** Each watcher's delay from issuing a create to receiving its ADDED event. */
+async function watchLatency(
+  t: Target,
+  sizes: Sizes,
+  call: (method: string, path: string, body?: unknown) => Promise<{ metadata: { resourceVersion: string } }>,
+): Promise<{ p50: number; p99: number }> {
+  await call('POST', '/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'watch' },
+  })
+  const path = '/api/v1/namespaces/watch/pods'
+  const rv = (await call('GET', path)).metadata.resourceVersion
+  const issuedAt = new Map<string, number>()
+  const samples: number[] = []
+  let received = 0
+  const agent = new Agent({
+    connections: sizes.watchers,
+    connect: { ...t.tls, rejectUnauthorized: true, servername: 'localhost' },
+  })
+  const ac = new AbortController()
+  let opened = 0
+  const watchers = Array.from({ length: sizes.watchers }, async () => {
+    const res = await request(`${t.url}${path}?watch=true&resourceVersion=${rv}`, {
+      dispatcher: agent,
+      signal: ac.signal,
+      headers: { accept: 'application/json' },
+    })
+    opened++
+    let buf = ''
+    try {
+      for await (const chunk of res.body) {
+        buf += (chunk as Buffer).toString()
+        let nl: number
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl)
+          buf = buf.slice(nl + 1)
+          const now = performance.now()
+          const name = /"name":"([^"]+)"/.exec(line)?.[1]
+          const t0 = name === undefined ? undefined : issuedAt.get(name)
+          if (t0 !== undefined) samples.push(now - t0)
+          received++
+        }
+      }
+    } catch {
+      // aborted at the end
+    }
+  })
+  while (opened < sizes.watchers) await sleep(20)
+  await sleep(200)
+  for (let i = 0; i < sizes.watchEvents; i++) {
+    const name = `w${i}`
+    issuedAt.set(name, performance.now())
+    await call('POST', path, pod(name))
+    await sleep(20)
+  }
+  const deadline = Date.now() + 60_000
+  while (received < sizes.watchers * sizes.watchEvents && Date.now() < deadline) await sleep(20)
+  ac.abort()
+  await Promise.allSettled(watchers)
+  await agent.close()
+  if (received < sizes.watchers * sizes.watchEvents)
+    throw new Error(`watchers received ${received} of ${sizes.watchers * sizes.watchEvents} events`)
+  return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99) }
+}
+
+interface LoadResult {
+  perSecond: number
+  p50: number
+  p99: number
+}
+
+/** `c` clients in a closed loop for `seconds`, each issuing the next request when the last returns. */
+async function load(
+  t: Target,
+  c: number,
+  seconds: number,
+  next: () => { method: string; path: string; body?: string; contentType?: string },
+): Promise<LoadResult> {
+  const p = pool(t, c)
+  const latencies: number[] = []
+  const end = performance.now() + seconds * 1000
+  let errors = 0
+  let firstError = ''
+  await Promise.all(
+    Array.from({ length: c }, async () => {
+      while (performance.now() < end) {
+        const r = next()
+        const t0 = performance.now()
+        const res = await p.request({
+          method: r.method,
+          path: r.path,
+          headers: { accept: 'application/json', 'content-type': r.contentType ?? 'application/json' },
+          ...(r.body !== undefined ? { body: r.body } : {}),
+        })
+        const text = await res.body.text()
+        latencies.push(performance.now() - t0)
+        if (res.statusCode >= 300) {
+          errors++
+          firstError ||= `${r.method} ${r.path}: ${res.statusCode} ${text.slice(0, 200)}`
+        }
+      }
+    }),
+  )
+  await p.close()
+  if (errors > 0) throw new Error(`${errors} requests failed, e.g. ${firstError}`)
+  return {
+    perSecond: latencies.length / seconds,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+  }
+}
+
+function figures(subject: string, verb: string, c: number, r: LoadResult): Result[] {
+  const out = [
+    result(subject, `${verb}_per_s_c${c}`, r.perSecond),
+    result(subject, `${verb}_p50_ms_c${c}`, r.p50),
+    result(subject, `${verb}_p99_ms_c${c}`, r.p99),
+  ]
+  return out
+}
+
+function pool(t: Target, connections: number): Pool {
+  return new Pool(t.url, {
+    connections,
+    pipelining: 1,
+    connect: { ...t.tls, rejectUnauthorized: true, servername: 'localhost' },
+  })
+}
+
+function pod(name: string): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      labels: { app: 'bench', tier: 'web' },
+      annotations: { 'bench.k8ts.io/note': 'a pod of typical size' },
+    },
+    spec: {
+      containers: [
+        {
+          name: 'web',
+          image: 'registry.k8s.io/nginx:1.27',
+          ports: [{ containerPort: 80, name: 'http' }],
+          resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+          env: [
+            { name: 'MODE', value: 'production' },
+            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          ],
+          readinessProbe: { httpGet: { path: '/healthz', port: 80 }, periodSeconds: 5 },
+          volumeMounts: [{ name: 'data', mountPath: '/data' }],
+        },
+      ],
+      volumes: [{ name: 'data', emptyDir: {} }],
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+    },
+  }
+}
+
+/** The client certificate of the admin kubeconfig. */
+function adminTls(path: string): Target['tls'] {
+  const cfg = parse(readFileSync(path, 'utf8')) as {
+    clusters: { cluster: { 'certificate-authority-data': string } }[]
+    users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[]
+  }
+  const b64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString()
+  return {
+    ca: b64(cfg.clusters[0]?.cluster['certificate-authority-data']),
+    cert: b64(cfg.users[0]?.user['client-certificate-data']),
+    key: b64(cfg.users[0]?.user['client-key-data']),
+  }
+}
+
+/** The CA and client certificate the trivial server made in its directory. */
+function tlsOf(d: string): Target['tls'] {
+  return {
+    ca: readFileSync(join(d, 'pki/ca.crt'), 'utf8'),
+    cert: readFileSync(join(d, 'pki/admin.crt'), 'utf8'),
+    key: readFileSync(join(d, 'pki/admin.key'), 'utf8'),
+  }
+}
+
+/** The floor: a Node HTTPS server that answers every request with the same small JSON object. */
+async function trivialServer(dir: string): Promise<void> {
+  const { ensureClusterPki } = await import('../src/pki/index.ts')
+  const pki = await ensureClusterPki(dir, { hosts: [] })
+  await pki.clientCertificate('admin', { commonName: 'bench' })
+  const body = Buffer.from(JSON.stringify(pod('p')))
+  const server = createServer(
+    {
+      cert: pki.serving.certPem,
+      key: pki.serving.keyPem,
+      ca: pki.ca.certPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    (req, res) => {
+      req.resume()
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length })
+      res.end(body)
+    },
+  )
+  server.keepAliveTimeout = 120_000
+  server.listen(0, '127.0.0.1', () => {
+    const a = server.address()
+    process.stdout.write(`listening https://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}\n`)
+  })
+  process.once('SIGTERM', () => process.exit(0))
+}
+
+async function startChild(
+  cmd: string,
+  args: string[],
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: string }> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = ready.exec(out)
+      if (m?.[1]) resolve({ child, match: m[1] })
+    })
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)))
+  })
+}
