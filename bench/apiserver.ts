@@ -5,7 +5,8 @@
 // Each server runs in a child process of its own; the load comes from this process (undici
 // connection pools over keep-alive HTTPS, client certificates as kubectl would use them).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,6 +29,8 @@ const concurrencies = [1, 10, 100]
 interface Target {
   url: string
   tls: { ca: string; cert: string; key: string }
+  /** A bearer token of a system:masters user (wrk cannot present client certificates). */
+  token: string
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -44,7 +47,7 @@ export async function main(args: string[]): Promise<void> {
       [join(import.meta.dirname, 'run.ts'), 'apiserver', '--trivial-server', trivialDir],
       /listening (\S+)/,
     )
-    const trivialTarget = { url: trivial.match, tls: tlsOf(trivialDir) }
+    const trivialTarget = { url: trivial.match, tls: tlsOf(trivialDir), token: 'none' }
     let trivialGet = 0
     try {
       for (const c of concurrencies) {
@@ -63,13 +66,25 @@ export async function main(args: string[]): Promise<void> {
     progress('apiserver: starting')
     const dataDir = join(dir, 'k8ts')
     const bin = join(import.meta.dirname, '../bin/k8ts.js')
+    mkdirSync(dataDir, { recursive: true })
+    const token = randomBytes(16).toString('hex')
+    writeFileSync(join(dir, 'tokens.csv'), `${token},bench,bench,"system:masters"\n`)
     const api = await startChild(
       process.execPath,
-      [bin, 'apiserver', '--data-dir', dataDir, '--secure-port', '0'],
+      [
+        bin,
+        'apiserver',
+        '--data-dir',
+        dataDir,
+        '--secure-port',
+        '0',
+        '--token-auth-file',
+        join(dir, 'tokens.csv'),
+      ],
       /serving at (\S+)/,
     )
     try {
-      const target = { url: api.match, tls: adminTls(join(dataDir, 'admin.kubeconfig')) }
+      const target = { url: api.match, tls: adminTls(join(dataDir, 'admin.kubeconfig')), token }
       report.results.push(...(await measureApiServer(target, sizes, trivialGet)))
     } finally {
       api.child.kill('SIGTERM')
@@ -98,7 +113,6 @@ async function measureApiServer(t: Target, sizes: Sizes, trivialGet: number): Pr
   }
   await call('POST', ns, pod('p'))
 
-  let seq = 0
   for (const c of concurrencies) {
     const get = await load(t, c, sizes.seconds, () => ({ method: 'GET', path: `${ns}/p` }))
     progress(`apiserver: GET c=${c}: ${get.perSecond.toFixed(0)}/s p99 ${get.p99.toFixed(1)} ms`)
@@ -109,7 +123,7 @@ async function measureApiServer(t: Target, sizes: Sizes, trivialGet: number): Pr
     const create = await load(t, c, sizes.seconds, () => ({
       method: 'POST',
       path: ns,
-      body: JSON.stringify(pod(`c${c}-${seq++}`)),
+      body: JSON.stringify(pod(`c${c}-__NAME__`)),
     }))
     progress(`apiserver: CREATE c=${c}: ${create.perSecond.toFixed(0)}/s p99 ${create.p99.toFixed(1)} ms`)
     out.push(...figures('apiserver', 'create', c, create))
@@ -255,45 +269,87 @@ interface LoadResult {
   p99: number
 }
 
-/** `c` clients in a closed loop for `seconds`, each issuing the next request when the last returns. */
-async function load(
-  t: Target,
-  c: number,
-  seconds: number,
-  next: () => { method: string; path: string; body?: string; contentType?: string },
-): Promise<LoadResult> {
-  const p = pool(t, c)
-  const latencies: number[] = []
-  const end = performance.now() + seconds * 1000
-  let errors = 0
-  let firstError = ''
-  await Promise.all(
-    Array.from({ length: c }, async () => {
-      while (performance.now() < end) {
-        const r = next()
-        const t0 = performance.now()
-        const res = await p.request({
-          method: r.method,
-          path: r.path,
-          headers: { accept: 'application/json', 'content-type': r.contentType ?? 'application/json' },
-          ...(r.body !== undefined ? { body: r.body } : {}),
-        })
-        const text = await res.body.text()
-        latencies.push(performance.now() - t0)
-        if (res.statusCode >= 300) {
-          errors++
-          firstError ||= `${r.method} ${r.path}: ${res.statusCode} ${text.slice(0, 200)}`
-        }
-      }
-    }),
-  )
-  await p.close()
-  if (errors > 0) throw new Error(`${errors} requests failed, e.g. ${firstError}`)
-  return {
-    perSecond: latencies.length / seconds,
-    p50: quantile(latencies, 0.5),
-    p99: quantile(latencies, 0.99),
+/**
+ * `c` clients in a closed loop for `seconds`, each sending its next request when the last one
+ * returns: wrk (C, one thread) does the sending, so that the load generator costs far less CPU
+ * than the server it measures on these 2-core machines. Requests come from a Lua function that
+ * makes each one (unique names for creates).
+ */
+async function load(t: Target, c: number, seconds: number, next: () => Req): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'k8ts-wrk-'))
+  try {
+    // A pool of prepared requests the Lua script cycles through (wrk has no way to call back here).
+    const requests = Array.from({ length: Math.max(200, c * 4) }, next)
+    // Bodies holding __NAME__ get a name of their own on every request (creates); the others are
+    // formatted once.
+    const lua = [
+      `local prefix = "r${Math.floor(Math.random() * 1e6)}-"`,
+      // wrk.headers carries Host; a custom header table would leave it out.
+      'wrk.headers["Accept"] = "application/json"',
+      `wrk.headers["Content-Type"] = ${luaString(requests[0]?.contentType ?? 'application/json')}`,
+      `wrk.headers["Authorization"] = ${luaString(`Bearer ${t.token}`)}`,
+      // Requests are formatted in init(): only then does wrk know the Host header.
+      'local reqs = {}',
+      'init = function(args)',
+      ...requests.map((r, i) => {
+        const body = r.body === undefined ? 'nil' : luaString(r.body)
+        return r.body?.includes('__NAME__')
+          ? `reqs[${i + 1}] = { method = ${luaString(r.method)}, path = ${luaString(r.path)}, body = ${body} }`
+          : `reqs[${i + 1}] = wrk.format(${luaString(r.method)}, ${luaString(r.path)}, nil, ${body})`
+      }),
+      'end',
+      'local n = 0',
+      'request = function()',
+      '  n = n + 1',
+      `  local r = reqs[((n - 1) % ${requests.length}) + 1]`,
+      '  if type(r) == "string" then return r end',
+      '  local body = string.gsub(r.body, "__NAME__", prefix .. n)',
+      '  return wrk.format(r.method, r.path, nil, body)',
+      'end',
+      'done = function(summary, latency, requests)',
+      '  io.write(string.format("K8TS %d %d %f %f %d\\n", summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), summary.errors.status))',
+      'end',
+    ].join('\n')
+    const script = join(dir, 'load.lua')
+    writeFileSync(script, lua)
+    const out = await run('wrk', ['-t1', `-c${c}`, `-d${seconds}s`, '-s', script, t.url])
+    const m = /K8TS (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)/.exec(out)
+    if (!m) throw new Error(`wrk gave no summary: ${out}`)
+    const [, total, micros, p50, p99, bad] = m.map(Number) as [number, number, number, number, number, number]
+    if (bad > 0) {
+      const sample = requests[0] ?? { method: '', path: '' }
+      throw new Error(`${bad} of ${total} ${sample.method} ${sample.path} requests failed`)
+    }
+    return { perSecond: total / (micros / 1e6), p50: p50 / 1000, p99: p99 / 1000 }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
+}
+
+interface Req {
+  method: string
+  path: string
+  body?: string
+  contentType?: string
+}
+
+function luaString(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+    child.once('error', (err) =>
+      reject(new Error(`${cmd} could not run (${err.message}); scripts/setup.sh installs it`)),
+    )
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}: ${out}`)),
+    )
+  })
 }
 
 function figures(subject: string, verb: string, c: number, r: LoadResult): Result[] {

@@ -3,7 +3,7 @@
 # Idempotent: run it as often as you like; it only does what is missing.
 #
 #   Debian packages: nodejs + npm (only to bootstrap: the project pins Node 24 as an npm
-#   package), etcd-server (the HA store backend, and its tests).
+#   package), etcd-server (the HA store backend, and its tests), wrk (the benchmarks' load).
 #   npm packages: exactly those in package-lock.json (npm ci), then the build (dist/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ fi
 missing=()
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 [ -x /usr/bin/etcd ] || missing+=(etcd-server)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"

@@ -47,8 +47,21 @@ export function parseMediaType(s: string): MediaType | undefined {
  * An Accept header as a list of media ranges, best first (by q, then by order). An absent or
  * empty header accepts anything.
  */
-export function parseAccept(header: string | undefined): MediaType[] {
-  if (header === undefined || header.trim() === '') return [{ type: '*/*', params: {}, q: 1 }]
+export function parseAccept(header: string | undefined): readonly MediaType[] {
+  if (header === undefined || header.trim() === '') return anything
+  const cached = acceptCache.get(header)
+  if (cached) return cached
+  const parsed = parseAcceptUncached(header)
+  // Clients send few distinct Accept headers; the cache stays small, and is reset if it does not.
+  if (acceptCache.size > 256) acceptCache.clear()
+  acceptCache.set(header, parsed)
+  return parsed
+}
+
+const anything: readonly MediaType[] = [{ type: '*/*', params: {}, q: 1 }]
+const acceptCache = new Map<string, readonly MediaType[]>()
+
+function parseAcceptUncached(header: string): MediaType[] {
   const ranges = splitTopLevel(header)
     .map(parseMediaType)
     .filter((m): m is MediaType => m !== undefined && m.q > 0)

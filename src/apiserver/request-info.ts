@@ -109,19 +109,24 @@ export function requestInfo(method: string, path: string, query: URLSearchParams
 
 /** The path's segments, or undefined for a path that cannot name a resource (empty segments, dot segments). */
 function splitPath(path: string): string[] | undefined {
-  const trimmed = path.replace(/^\/+/, '').replace(/\/+$/, '')
-  if (trimmed === '') return undefined
-  const parts = trimmed.split('/')
+  let start = 0
+  let end = path.length
+  while (start < end && path.charCodeAt(start) === 47) start++
+  while (end > start && path.charCodeAt(end - 1) === 47) end--
+  if (start === end) return undefined
+  const parts = path.slice(start, end).split('/')
+  const encoded = path.includes('%')
   for (let i = 0; i < parts.length; i++) {
-    const p = parts[i] ?? ''
-    let decoded: string
-    try {
-      decoded = decodeURIComponent(p)
-    } catch {
-      return undefined
+    let p = parts[i] ?? ''
+    if (encoded && p.includes('%')) {
+      try {
+        p = decodeURIComponent(p)
+      } catch {
+        return undefined
+      }
+      parts[i] = p
     }
-    if (decoded === '' || decoded === '.' || decoded === '..') return undefined
-    parts[i] = decoded
+    if (p === '' || p === '.' || p === '..') return undefined
   }
   return parts
 }

@@ -37,13 +37,18 @@ export interface PipelineOptions {
   requestTimeoutMs?: number
 }
 
+/** The query of requests without one, shared (handlers only read queries). */
+const noQuery = new URLSearchParams()
+
 /** Paths anyone may read, authenticated or not. */
 const publicPaths = ['/healthz', '/livez', '/readyz', '/version']
 
 export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const maxInFlight = o.maxInFlight ?? 400
   const timeoutMs = o.requestTimeoutMs ?? 60_000
+  const deadlines = new Deadlines(timeoutMs)
   let inFlight = 0
+  o.metrics.inFlightOf = () => inFlight
 
   const route = (info: RequestInfo, path: string): Handler | undefined => {
     if (info.isResourceRequest) return o.resources
@@ -53,21 +58,35 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
     return undefined
   }
 
+  const authenticate = async (r: IncomingMessage, p: string): Promise<UserInfo> => {
+    const user = await o.authenticator.authenticate(r)
+    if (user) return user
+    if (publicPaths.some((pp) => p === pp || p.startsWith(pp + '/'))) return anonymousUser
+    throw unauthorized()
+  }
+
   return (req, res) => {
     const started = performance.now()
     const auditId = randomUUID()
     res.setHeader('Audit-Id', auditId)
-    const url = new URL(req.url ?? '/', 'https://apiserver')
-    const path = url.pathname
-    const info = requestInfo(req.method ?? 'GET', path, url.searchParams)
-    const longRunning = isLongRunning(info, url.searchParams)
-    const ac = new AbortController()
+    const raw = req.url ?? '/'
+    const q = raw.indexOf('?')
+    const path = q < 0 ? raw : raw.slice(0, q)
+    const query = q < 0 ? noQuery : new URLSearchParams(raw.slice(q + 1))
+    const info = requestInfo(req.method ?? 'GET', path, query)
+    const longRunning = isLongRunning(info, query)
     const warnings: string[] = []
-    req.once('close', () => {
-      if (!res.writableFinished) ac.abort(new Error('client went away'))
-    })
-    let ctx: RequestContext | undefined
-    const labels = metricLabels(info)
+    // The signal is made on first use: most requests never look at it.
+    let ac: AbortController | undefined
+    const controller = () => {
+      if (!ac) {
+        const c = (ac = new AbortController())
+        req.once('close', () => {
+          if (!res.writableFinished) c.abort(new Error('client went away'))
+        })
+      }
+      return ac
+    }
 
     const run = async () => {
       if (!longRunning) {
@@ -76,53 +95,92 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
           throw tooManyRequests('Too many requests, please try again later.', 1)
         }
         inFlight++
-        o.metrics.inFlight.inc({
-          request_kind:
-            info.isResourceRequest && info.verb !== 'get' && info.verb !== 'list' ? 'mutating' : 'readOnly',
+        deadlines.add(res, () => {
+          ac?.abort(new Error('request timed out'))
+          if (!res.headersSent)
+            writeError(
+              res,
+              warnings,
+              timeout('request did not complete within the allotted timeout'),
+              o.log,
+              auditId,
+            )
         })
       }
       try {
         const user = await authenticate(req, path)
-        ctx = {
+        const ctx: RequestContext = {
           req,
           res,
           path,
-          query: url.searchParams,
+          query,
           info,
           user,
           auditId,
           log: o.log,
-          signal: ac.signal,
+          get signal() {
+            return controller().signal
+          },
           warnings,
         }
         await authorize(o.authorizer, info, user)
         const handler = route(info, path)
         if (!handler) throw pathNotFound()
-        if (longRunning) return await handler(ctx)
-        await withDeadline(handler(ctx), timeoutMs, ac)
+        await handler(ctx)
       } finally {
         if (!longRunning) {
           inFlight--
-          o.metrics.inFlight.dec({
-            request_kind:
-              info.isResourceRequest && info.verb !== 'get' && info.verb !== 'list' ? 'mutating' : 'readOnly',
-          })
+          deadlines.delete(res)
         }
       }
     }
 
-    const authenticate = async (r: IncomingMessage, p: string): Promise<UserInfo> => {
-      const user = await o.authenticator.authenticate(r)
-      if (user) return user
-      if (publicPaths.some((pp) => p === pp || p.startsWith(pp + '/'))) return anonymousUser
-      throw unauthorized()
-    }
-
     run()
-      .catch((err: unknown) => writeError(res, warnings, err, o.log, auditId))
-      .finally(() => {
-        o.metrics.observe(labels, res.statusCode, (performance.now() - started) / 1000, longRunning)
+      .catch((err: unknown) => {
+        if (!res.writableEnded) writeError(res, warnings, err, o.log, auditId)
       })
+      .finally(() => {
+        o.metrics.observe(info, res.statusCode, (performance.now() - started) / 1000, longRunning)
+      })
+  }
+}
+
+/**
+ * Request deadlines, checked by one coarse timer rather than a timer per request (a
+ * setTimeout per request is a measurable cost at thousands of requests per second).
+ */
+class Deadlines {
+  readonly #ms: number
+  readonly #pending = new Map<ServerResponse, { at: number; expire: () => void }>()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(ms: number) {
+    this.#ms = ms
+  }
+
+  add(res: ServerResponse, expire: () => void): void {
+    this.#pending.set(res, { at: Date.now() + this.#ms, expire })
+    if (!this.#timer) {
+      this.#timer = setInterval(() => this.#sweep(), Math.min(1000, this.#ms))
+      this.#timer.unref()
+    }
+  }
+
+  delete(res: ServerResponse): void {
+    this.#pending.delete(res)
+  }
+
+  #sweep(): void {
+    const now = Date.now()
+    for (const [res, d] of this.#pending) {
+      if (d.at > now) continue
+      this.#pending.delete(res)
+      d.expire()
+    }
+    if (this.#pending.size === 0 && this.#timer) {
+      clearInterval(this.#timer)
+      this.#timer = undefined
+    }
   }
 }
 
@@ -209,43 +267,5 @@ function isLongRunning(info: RequestInfo, query: URLSearchParams): boolean {
       return query.get('follow') === 'true'
     default:
       return false
-  }
-}
-
-async function withDeadline(work: Promise<void>, ms: number, ac: AbortController): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      ac.abort(new Error('request timed out'))
-      reject(timeout('request did not complete within the allotted timeout'))
-    }, ms)
-  })
-  try {
-    await Promise.race([work, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-export interface MetricLabels {
-  verb: string
-  group: string
-  version: string
-  resource: string
-  subresource: string
-  scope: string
-}
-
-function metricLabels(info: RequestInfo): MetricLabels {
-  if (!info.isResourceRequest) {
-    return { verb: info.verb.toUpperCase(), group: '', version: '', resource: '', subresource: '', scope: '' }
-  }
-  return {
-    verb: info.verb.toUpperCase(),
-    group: info.apiGroup,
-    version: info.apiVersion,
-    resource: info.resource,
-    subresource: info.subresource,
-    scope: info.namespace ? 'namespace' : info.name ? 'cluster' : 'resource',
   }
 }

@@ -26,7 +26,7 @@ import {
   parseAccept,
   parseMediaType,
 } from '../media.ts'
-import type { CachedObject } from '../registry/watch-cache.ts'
+import { encoded, type CachedObject } from '../registry/watch-cache.ts'
 import type { DeleteOptions } from '../registry/store.ts'
 import type { ResourceRequestInfo } from '../request-info.ts'
 import { renderTable, renderTableRow } from '../table.ts'
@@ -556,7 +556,7 @@ export class ResourceRequest {
       })
       return
     }
-    writeJson(this.ctx, code, cached ? cached.json : object)
+    writeJson(this.ctx, code, cached ? cached.json : encoded(object))
   }
 }
 

@@ -29,7 +29,7 @@ import {
   type QualifiedResource,
 } from '../errors.ts'
 import { deepEqual, type ResourceStrategy, type StrategyContext } from './strategy.ts'
-import { decodeJson, WatchCache, type CachedObject } from './watch-cache.ts'
+import { decodeJson, encoded, WatchCache, type CachedObject } from './watch-cache.ts'
 import type { Logger } from 'pino'
 
 /**
@@ -132,6 +132,7 @@ export class RegistryStore {
   readonly #admission: AdmissionChain | undefined
   readonly #defaults: ((obj: StoredObject) => void) | undefined
   readonly #fieldManager: FieldManager | undefined
+  readonly #written = new Map<string, { revision: number; object: StoredObject; json: Buffer }>()
 
   constructor(o: RegistryStoreOptions) {
     this.definition = o.definition
@@ -148,6 +149,12 @@ export class RegistryStore {
       prefix: o.prefix,
       namespaced: o.definition.namespaced,
       decode: decodeJson,
+      written: (key, rev) => {
+        const w = this.#written.get(key)
+        if (!w || w.revision !== rev) return undefined
+        this.#written.delete(key)
+        return w
+      },
       log: o.log,
     })
   }
@@ -331,7 +338,7 @@ export class RegistryStore {
         m.name ?? '',
       )
       stored = true
-      return this.#withRevision(obj, kv.modRevision)
+      return this.#handOver(kv.key, obj, kv.modRevision)
     } finally {
       await this.strategy.afterCreate?.(obj, stored && !o.dryRun)
     }
@@ -463,7 +470,7 @@ export class RegistryStore {
       }
       await settle(wrote)
       if (!wrote || !kv) return { object: result, created }
-      return { object: this.#withRevision(result, kv.modRevision), created }
+      return { object: this.#handOver(key, result, kv.modRevision), created }
     } catch (err) {
       await settle(false)
       throw err instanceof ApiError ? err : this.#translate(err, name)
@@ -697,6 +704,18 @@ export class RegistryStore {
     return obj
   }
 
+  /**
+   * Hands a stored object to the watch cache, which would otherwise decode the bytes it just
+   * encoded: the cache takes it when the store's event for that key and revision arrives.
+   */
+  #handOver(key: string, obj: StoredObject, rev: number): StoredObject {
+    const out = this.#withRevision(obj, rev)
+    // Bounded: an entry the cache never asks for (its event was compacted away) must not stay forever.
+    if (this.#written.size > 10_000) this.#written.clear()
+    this.#written.set(key, { revision: rev, object: out, json: encoded(out) })
+    return out
+  }
+
   async #storageCall<T>(fn: () => Promise<T>, name: string): Promise<T> {
     try {
       return await fn()
@@ -740,8 +759,17 @@ function sameObject(a: StoredObject, b: Readonly<StoredObject>): boolean {
   return deepEqual(strip(a), strip(b))
 }
 
+let lastSecond = -1
+let lastStamp = ''
+
+/** RFC 3339 with second precision, as Kubernetes' metav1.Time (the last one is reused within its second). */
 export function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+  const second = Math.floor(ms / 1000)
+  if (second !== lastSecond) {
+    lastSecond = second
+    lastStamp = new Date(second * 1000).toISOString().replace('.000Z', 'Z')
+  }
+  return lastStamp
 }
 
 /** generateName: the prefix and five random characters from Kubernetes' alphabet (no vowels, no look-alikes). */

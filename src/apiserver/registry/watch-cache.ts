@@ -47,6 +47,11 @@ export interface WatchCacheOptions {
   namespaced: boolean
   /** Bytes from the store to an object; throwing skips the key (logged). */
   decode: (bytes: Uint8Array) => StoredObject
+  /**
+   * The object a write of this process stored under `key` at `revision`, already encoded, if the
+   * writer still has it: the cache then takes it as is instead of decoding the bytes again.
+   */
+  written?: (key: string, revision: number) => { object: StoredObject; json: Buffer } | undefined
   log: Logger
   windowCapacity?: number
   maxPending?: number
@@ -57,6 +62,7 @@ export class WatchCache {
   readonly #storage: Storage
   readonly #namespaced: boolean
   readonly #decode: (bytes: Uint8Array) => StoredObject
+  readonly #written: WatchCacheOptions['written']
   readonly #log: Logger
   readonly #capacity: number
   readonly #maxPending: number
@@ -77,6 +83,7 @@ export class WatchCache {
     this.#storage = options.storage
     this.#namespaced = options.namespaced
     this.#decode = options.decode
+    this.#written = options.written
     this.#log = options.log
     this.#capacity = options.windowCapacity ?? 10_000
     this.#maxPending = options.maxPending ?? 10_000
@@ -344,6 +351,8 @@ export class WatchCache {
   }
 
   #cached(key: string, bytes: Uint8Array, rev: number): CachedObject | undefined {
+    const known = this.#written?.(key, rev)
+    if (known) return this.#make(key, rev, known.object, known.json)
     let object: StoredObject
     try {
       object = this.#decode(bytes)
@@ -361,7 +370,7 @@ export class WatchCache {
     return this.#make(o.key, rev, object)
   }
 
-  #make(key: string, rev: number, object: StoredObject): CachedObject {
+  #make(key: string, rev: number, object: StoredObject, json?: Buffer): CachedObject {
     const rest = key.slice(this.prefix.length)
     const slash = this.#namespaced ? rest.indexOf('/') : -1
     return {
@@ -370,7 +379,7 @@ export class WatchCache {
       name: slash < 0 ? rest : rest.slice(slash + 1),
       revision: rev,
       object,
-      json: Buffer.from(JSON.stringify(object)),
+      json: json ?? encoded(object),
     }
   }
 }
@@ -453,6 +462,22 @@ function lowerBound(keys: readonly string[], target: string): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref())
+}
+
+/**
+ * JSON of objects already encoded once, so that the response to a write and the cache share the
+ * bytes instead of encoding the same object twice.
+ */
+const encodings = new WeakMap<object, Buffer>()
+
+/** The object's JSON, from the encoding made when it was written if there is one. */
+export function encoded(object: Readonly<StoredObject>): Buffer {
+  let json = encodings.get(object)
+  if (!json) {
+    json = Buffer.from(JSON.stringify(object))
+    encodings.set(object, json)
+  }
+  return json
 }
 
 /** Parses what the registry stores: JSON objects. */
