@@ -32,70 +32,76 @@ export async function streamWatch(ctx: RequestContext, o: WatchStreamOptions): P
   res.setHeader('Transfer-Encoding', 'chunked')
   res.setHeader('Cache-Control', 'no-cache, private')
   res.flushHeaders()
+  // Events go to the socket as ready-made HTTP chunks: the response object would frame, cork and
+  // copy each one again, and with a thousand watchers per event that is most of the cost. The
+  // response still ends the stream (its terminating chunk) when the watch is over.
+  const socket = res.socket
+  const send = (chunk: Buffer): boolean => (socket && !socket.destroyed ? socket.write(chunk) : false)
   let first = true
-  const body = (c: CachedObject): Buffer => {
-    const b = o.render ? o.render(c, first) : c.json
-    first = false
-    return b
+  // Plain JSON watchers of one event all send the same chunk: it is built once, for the first.
+  const event = (type: WatchEventType, c: CachedObject): Buffer => {
+    if (o.render) {
+      const b = o.render(c, first)
+      first = false
+      return frame(Buffer.concat([openLine[type], b, closeLine]))
+    }
+    return sharedChunk(type, c)
   }
-  const write = (type: string, object: Buffer): boolean =>
-    res.write(Buffer.concat([Buffer.from(`{"type":"${type}","object":`), object, closeLine]))
+  const write = (type: WatchEventType, c: CachedObject): boolean => send(event(type, c))
 
-  const ac = new AbortController()
-  const stop = () => ac.abort()
+  const iterator = o.events[Symbol.asyncIterator]()
+  // Ending the iterator (client gone, timeoutSeconds reached) makes its pending next() finish.
+  let stopped = false
+  let wakeDrain: (() => void) | undefined
+  const stop = () => {
+    stopped = true
+    wakeDrain?.()
+    void iterator.return?.()
+  }
   ctx.signal.addEventListener('abort', stop, { once: true })
   const timer = setTimeout(stop, o.timeoutMs)
   try {
-    for (const c of o.initial ?? []) if (o.matches(c)) write('ADDED', body(c))
-    const iterator = o.events[Symbol.asyncIterator]()
-    const aborted = new Promise<IteratorResult<CacheEvent>>((resolve) =>
-      ac.signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true }),
-    )
+    for (const c of o.initial ?? []) if (o.matches(c)) write('ADDED', c)
     for (;;) {
-      const r = await Promise.race([iterator.next(), aborted])
-      if (r.done) {
-        await iterator.return?.()
-        break
-      }
+      const r = await iterator.next()
+      if (r.done || stopped) break
       const e = r.value
       let ok = true
       switch (e.type) {
         case 'BOOKMARK':
           if (o.bookmarks) {
-            ok = write(
-              'BOOKMARK',
-              Buffer.from(
-                JSON.stringify({
-                  kind: o.kind,
-                  apiVersion: o.apiVersion,
-                  metadata: { resourceVersion: String(e.revision) },
-                }),
-              ),
-            )
+            const bookmark = {
+              kind: o.kind,
+              apiVersion: o.apiVersion,
+              metadata: { resourceVersion: String(e.revision) },
+            }
+            ok = send(frame(Buffer.from(`{"type":"BOOKMARK","object":${JSON.stringify(bookmark)}}\n`)))
           }
           break
         case 'ADDED':
-          if (o.matches(e.current)) ok = write('ADDED', body(e.current))
+          if (o.matches(e.current)) ok = write('ADDED', e.current)
           break
         case 'MODIFIED': {
           const now = o.matches(e.current)
           const before = o.matches(e.previous)
-          if (now && before) ok = write('MODIFIED', body(e.current))
-          else if (now) ok = write('ADDED', body(e.current))
+          if (now && before) ok = write('MODIFIED', e.current)
+          else if (now) ok = write('ADDED', e.current)
           // It left the watcher's view: DELETED, with its previous content at this revision.
-          else if (before) ok = write('DELETED', body(atRevision(e.previous, e.revision)))
+          else if (before) ok = write('DELETED', atRevision(e.previous, e.revision))
           break
         }
         case 'DELETED':
-          if (o.matches(e.previous)) ok = write('DELETED', body(e.previous))
+          if (o.matches(e.previous)) ok = write('DELETED', e.previous)
           break
       }
       if (!ok)
         await new Promise<void>((resolve) => {
-          const done = () => resolve()
-          res.once('drain', done)
-          ac.signal.addEventListener('abort', done, { once: true })
+          wakeDrain = resolve
+          if (socket && !socket.destroyed) socket.once('drain', resolve)
+          else resolve()
         })
+      if (!socket || socket.destroyed) break
+      wakeDrain = undefined
     }
   } finally {
     clearTimeout(timer)
@@ -112,7 +118,31 @@ export function watchError(ctx: RequestContext, err: ApiError): void {
   res.end(JSON.stringify({ type: 'ERROR', object: err.status }) + '\n')
 }
 
+type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED'
+
 const closeLine = Buffer.from('}\n')
+const openLine: Record<WatchEventType, Buffer> = {
+  ADDED: Buffer.from('{"type":"ADDED","object":'),
+  MODIFIED: Buffer.from('{"type":"MODIFIED","object":'),
+  DELETED: Buffer.from('{"type":"DELETED","object":'),
+}
+const chunks = new WeakMap<CachedObject, Partial<Record<WatchEventType, Buffer>>>()
+
+/** The watch event of an object as an HTTP chunk, encoded once and shared by every watcher that sends it. */
+function sharedChunk(type: WatchEventType, c: CachedObject): Buffer {
+  let byType = chunks.get(c)
+  if (!byType) chunks.set(c, (byType = {}))
+  let chunk = byType[type]
+  if (!chunk) byType[type] = chunk = frame(Buffer.concat([openLine[type], c.json, closeLine]))
+  return chunk
+}
+
+/** One HTTP/1.1 chunk: its size in hex, CRLF, the bytes, CRLF. */
+function frame(data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, crlf])
+}
+
+const crlf = Buffer.from('\r\n')
 
 function atRevision(o: CachedObject, rev: number): CachedObject {
   const object = structuredClone(o.object) as CachedObject['object'] & {
