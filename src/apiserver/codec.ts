@@ -1,6 +1,7 @@
 import type { KubeObject } from '../api/object.ts'
+import { decodeProtobuf, ProtobufError } from '../api/protobuf/codec.ts'
 import { duplicateFields, unknownFields } from '../api/unknown-fields.ts'
-import { unsupportedMediaType } from './errors.ts'
+import { badRequest } from './errors.ts'
 import type { ResourceDefinition } from './registry/store.ts'
 
 /** The unknown and duplicate fields of a request body, for fieldValidation. */
@@ -13,7 +14,12 @@ export function unknownFieldWarnings(
   return [...dup, ...unknownFields({ group: def.group, version: def.version, kind: def.kind }, obj)]
 }
 
-/** Protobuf request bodies (application/vnd.kubernetes.protobuf). */
-export function decodeProtobufBody(_body: Buffer): KubeObject {
-  throw unsupportedMediaType('application/vnd.kubernetes.protobuf', ['application/json', 'application/yaml'])
+/** Protobuf request bodies (application/vnd.kubernetes.protobuf), as the JSON a JSON client sends. */
+export function decodeProtobufBody(body: Buffer): KubeObject {
+  try {
+    return decodeProtobuf(body)
+  } catch (err) {
+    if (err instanceof ProtobufError) throw badRequest(err.message)
+    throw err
+  }
 }

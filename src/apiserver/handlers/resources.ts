@@ -27,6 +27,7 @@ import {
   parseMediaType,
 } from '../media.ts'
 import { encoded, type CachedObject } from '../registry/watch-cache.ts'
+import { encodeProtobuf } from '../../api/protobuf/codec.ts'
 import type { DeleteOptions } from '../registry/store.ts'
 import type { ResourceRequestInfo } from '../request-info.ts'
 import { renderTable, renderTableRow } from '../table.ts'
@@ -210,6 +211,16 @@ export class ResourceRequest {
       return
     }
     const def = this.ep.definition
+    if (as === 'Protobuf') {
+      const list = {
+        apiVersion: apiVersionOf(def.group, def.version),
+        kind: def.listKind,
+        metadata: meta,
+        items: result.items.map((o) => o.object),
+      }
+      writeJson(this.ctx, 200, encodeProtobuf(list), PROTOBUF_TYPE)
+      return
+    }
     const head = Buffer.from(
       `{"kind":${JSON.stringify(def.listKind)},"apiVersion":${JSON.stringify(apiVersionOf(def.group, def.version))},"metadata":${JSON.stringify(meta)},"items":[`,
     )
@@ -510,12 +521,15 @@ export class ResourceRequest {
   // --- responses -------------------------------------------------------------------------------
 
   /** The shape the client asked for: a plain object, a Table, or PartialObjectMetadata. */
-  #responseShape(list: boolean): 'Object' | 'Table' | 'PartialObjectMetadata' | 'PartialObjectMetadataList' {
+  #responseShape(
+    list: boolean,
+  ): 'Object' | 'Protobuf' | 'Table' | 'PartialObjectMetadata' | 'PartialObjectMetadataList' {
     for (const range of parseAccept(this.ctx.req.headers.accept)) {
       const as = asKind(range)
       if (as === undefined) {
-        if (admits(range, JSON_TYPE) || admits(range, YAML_TYPE) || admits(range, PROTOBUF_TYPE))
-          return 'Object'
+        // Protobuf only when asked for by name before JSON; JSON answers everything else.
+        if (range.type === PROTOBUF_TYPE) return 'Protobuf'
+        if (admits(range, JSON_TYPE) || admits(range, YAML_TYPE)) return 'Object'
         continue
       }
       if (as.group !== 'meta.k8s.io' || (as.version !== 'v1' && as.version !== 'v1beta1')) continue
@@ -554,6 +568,10 @@ export class ResourceRequest {
         apiVersion: 'meta.k8s.io/v1',
         ...partialMetadata(object),
       })
+      return
+    }
+    if (shape === 'Protobuf') {
+      writeJson(this.ctx, code, encodeProtobuf(object), PROTOBUF_TYPE)
       return
     }
     writeJson(this.ctx, code, cached ? cached.json : encoded(object))
