@@ -1,0 +1,335 @@
+import assert from 'node:assert/strict'
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import {
+  kubectlMissing,
+  startTestApiServer,
+  type KubectlResult,
+  type TestApiServer,
+} from '../support/cluster.ts'
+
+/**
+ * The real kubectl 1.33 against the apiserver on a temporary SQLite store: each step asserts
+ * kubectl's exit code and output. The steps build on each other, in order.
+ */
+describe('kubectl against the apiserver', { skip: kubectlMissing ?? false }, () => {
+  let c: TestApiServer
+  const files = mkdtempSync(join(tmpdir(), 'k8ts-manifests-'))
+  const file = (name: string, content: string) => {
+    const p = join(files, name)
+    writeFileSync(p, content)
+    return p
+  }
+  const ok = async (
+    args: string[],
+    o?: { stdin?: string; env?: Record<string, string> },
+  ): Promise<string> => {
+    const r = await c.kubectl(args, o)
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}${r.stdout}`)
+    return r.stdout
+  }
+  const fails = async (args: string[], stdin?: string): Promise<KubectlResult> => {
+    const r = await c.kubectl(args, stdin === undefined ? {} : { stdin })
+    assert.notEqual(r.code, 0, `kubectl ${args.join(' ')} should have failed: ${r.stdout}`)
+    return r
+  }
+
+  before(async () => {
+    c = await startTestApiServer()
+  })
+  after(async () => {
+    await c.stop()
+  })
+
+  const deployment = (image: string, replicas = 2) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: ${image}
+        ports: [{containerPort: 80}]
+`
+
+  test('version reports the server as Kubernetes v1.35', async () => {
+    const out = await ok(['version'])
+    assert.match(out, /Client Version: v1\.33\.\d+/)
+    assert.match(out, /Server Version: v1\.35\.0/)
+  })
+
+  test('api-resources lists resources with short names, groups and scopes', async () => {
+    const out = await ok(['api-resources'])
+    assert.match(out, /^pods\s+po\s+v1\s+true\s+Pod$/m)
+    assert.match(out, /^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m)
+    assert.match(out, /^namespaces\s+ns\s+v1\s+false\s+Namespace$/m)
+    assert.match(
+      out,
+      /^customresourcedefinitions\s+crd,crds\s+apiextensions\.k8s\.io\/v1\s+false\s+CustomResourceDefinition$/m,
+    )
+  })
+
+  test('api-versions lists the served group-versions', async () => {
+    const out = (await ok(['api-versions'])).split('\n')
+    for (const gv of [
+      'v1',
+      'apps/v1',
+      'batch/v1',
+      'autoscaling/v2',
+      'networking.k8s.io/v1',
+      'rbac.authorization.k8s.io/v1',
+      'policy/v1',
+    ]) {
+      assert.ok(out.includes(gv), `${gv} missing`)
+    }
+  })
+
+  test('cluster-info names the control plane', async () => {
+    assert.match(
+      await ok(['cluster-info']),
+      /Kubernetes control plane is running at https:\/\/127\.0\.0\.1:\d+/,
+    )
+  })
+
+  test('the system namespaces exist from the start', async () => {
+    const names = (await ok(['get', 'namespaces', '-o', 'name'])).trim().split('\n')
+    assert.deepEqual(names, [
+      'namespace/default',
+      'namespace/kube-node-lease',
+      'namespace/kube-public',
+      'namespace/kube-system',
+    ])
+  })
+
+  test('create -f makes an object, and again says it already exists', async () => {
+    const cm = file('cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  a: "1"\n')
+    assert.equal((await ok(['create', '-f', cm])).trim(), 'configmap/cfg created')
+    const again = await fails(['create', '-f', cm])
+    assert.match(
+      again.stderr,
+      /Error from server \(AlreadyExists\): error when creating ".*cm\.yaml": configmaps "cfg" already exists/,
+    )
+  })
+
+  test('apply -f twice creates, then patches what changed', async () => {
+    const f = file('deploy.yaml', deployment('nginx:1.25'))
+    assert.equal((await ok(['apply', '-f', f])).trim(), 'deployment.apps/web created')
+    assert.equal((await ok(['apply', '-f', f])).trim(), 'deployment.apps/web unchanged')
+    writeFileSync(f, deployment('nginx:1.26'))
+    assert.equal((await ok(['apply', '-f', f])).trim(), 'deployment.apps/web configured')
+    const got = await ok([
+      'get',
+      'deploy',
+      'web',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image} {.metadata.generation}',
+    ])
+    assert.equal(got, 'nginx:1.26 2')
+  })
+
+  test('apply --server-side conflicts with the client-side manager, and --force-conflicts takes over', async () => {
+    const f = file('deploy-ssa.yaml', deployment('nginx:1.27'))
+    const r = await fails(['apply', '--server-side', '-f', f])
+    assert.match(
+      r.stderr,
+      /Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps\/v1: \.spec\.template\.spec\.containers\[name="web"\]\.image/,
+    )
+    assert.equal(
+      (await ok(['apply', '--server-side', '--force-conflicts', '-f', f])).trim(),
+      'deployment.apps/web serverside-applied',
+    )
+    const managers = await ok([
+      'get',
+      'deploy',
+      'web',
+      '-o',
+      'jsonpath={.metadata.managedFields[*].manager}',
+      '--show-managed-fields',
+    ])
+    assert.match(managers, /kubectl-client-side-apply/)
+    assert.match(managers, /\bkubectl\b/)
+    assert.equal(
+      await ok(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']),
+      'nginx:1.27',
+    )
+  })
+
+  test('replace puts the whole object with its resourceVersion', async () => {
+    const live = JSON.parse(await ok(['get', 'cm', 'cfg', '-o', 'json'])) as { data: Record<string, string> }
+    live.data = { a: '2', b: '3' }
+    const f = file('cm-replace.json', JSON.stringify(live))
+    assert.equal((await ok(['replace', '-f', f])).trim(), 'configmap/cfg replaced')
+    assert.equal(await ok(['get', 'cm', 'cfg', '-o', 'jsonpath={.data.b}']), '3')
+  })
+
+  test('a replace with a stale resourceVersion is a conflict', async () => {
+    const f = join(files, 'cm-replace.json') // still carries the resourceVersion before the last replace
+    const r = await fails(['replace', '-f', f])
+    assert.match(
+      r.stderr,
+      /Error from server \(Conflict\): error when replacing ".*": Operation cannot be fulfilled on configmaps "cfg": the object has been modified; please apply your changes to the latest version and try again/,
+    )
+  })
+
+  test('patch works with json, merge and strategic patches', async () => {
+    assert.equal(
+      (await ok(['patch', 'cm', 'cfg', '--type', 'merge', '-p', '{"data":{"c":"4"}}'])).trim(),
+      'configmap/cfg patched',
+    )
+    await ok(['patch', 'cm', 'cfg', '--type', 'json', '-p', '[{"op":"remove","path":"/data/a"}]'])
+    assert.equal(await ok(['get', 'cm', 'cfg', '-o', 'jsonpath={.data}']), '{"b":"3","c":"4"}')
+    await ok([
+      'patch',
+      'deploy',
+      'web',
+      '--type',
+      'strategic',
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}}}',
+    ])
+    assert.equal(
+      await ok(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.template.spec.containers[*].name}']),
+      'web sidecar',
+    )
+    const bad = await fails([
+      'patch',
+      'cm',
+      'cfg',
+      '--type',
+      'json',
+      '-p',
+      '[{"op":"test","path":"/data/b","value":"nope"}]',
+    ])
+    assert.match(bad.stderr, /The request is invalid: testing value \/data\/b failed: test operation failed/)
+  })
+
+  test('label and annotate add and remove metadata', async () => {
+    assert.equal((await ok(['label', 'cm', 'cfg', 'env=prod'])).trim(), 'configmap/cfg labeled')
+    assert.equal((await ok(['annotate', 'cm', 'cfg', 'owner=team-a'])).trim(), 'configmap/cfg annotated')
+    assert.equal(
+      await ok(['get', 'cm', 'cfg', '-o', 'jsonpath={.metadata.labels.env} {.metadata.annotations.owner}']),
+      'prod team-a',
+    )
+    await ok(['label', 'cm', 'cfg', 'env-'])
+    assert.equal(await ok(['get', 'cm', 'cfg', '-o', 'jsonpath={.metadata.labels}']), '')
+  })
+
+  test('edit runs $EDITOR on the object and patches the result', async () => {
+    const editor = file('editor.sh', '#!/bin/sh\nsed -i "s/c: \\"4\\"/c: \\"edited\\"/" "$1"\n')
+    chmodSync(editor, 0o755)
+    assert.equal(
+      (await ok(['edit', 'cm', 'cfg'], { env: { EDITOR: editor, KUBE_EDITOR: editor } })).trim(),
+      'configmap/cfg edited',
+    )
+    assert.equal(await ok(['get', 'cm', 'cfg', '-o', 'jsonpath={.data.c}']), 'edited')
+  })
+
+  test('get in its output forms: name, json, yaml, jsonpath, labels, selectors, all namespaces, chunks', async () => {
+    for (let i = 0; i < 5; i++) {
+      await ok(['create', 'configmap', `many-${i}`, '--from-literal', `k=${i}`, '-n', 'kube-public'], {})
+    }
+    await ok(['label', 'cm', '-n', 'kube-public', 'many-1', 'many-3', 'pick=yes'])
+    assert.equal(
+      (await ok(['get', 'cm', '-n', 'kube-public', '-l', 'pick=yes', '-o', 'name'])).trim(),
+      'configmap/many-1\nconfigmap/many-3',
+    )
+    assert.equal(
+      (
+        await ok(['get', 'cm', '-n', 'kube-public', '--field-selector', 'metadata.name=many-2', '-o', 'name'])
+      ).trim(),
+      'configmap/many-2',
+    )
+    const chunked = (await ok(['get', 'cm', '-A', '--chunk-size=2', '-o', 'name'])).trim().split('\n')
+    assert.ok(chunked.length >= 6, chunked.join(' '))
+    const table = await ok(['get', 'cm', '-A', '--show-labels'])
+    assert.match(table, /^NAMESPACE\s+NAME\s+/m)
+    assert.match(table, /^kube-public\s+many-1\s+.*pick=yes/m)
+    const y = await ok(['get', 'cm', 'cfg', '-o', 'yaml'])
+    assert.match(y, /^kind: ConfigMap$/m)
+    assert.match(y, /^ {2}resourceVersion: "\d+"$/m)
+    const j = JSON.parse(await ok(['get', 'cm', '-n', 'kube-public', '-o', 'json'])) as {
+      kind: string
+      items: unknown[]
+    }
+    assert.equal(j.kind, 'List')
+    assert.equal(j.items.length, 5)
+    const wide = await ok(['get', 'deploy', 'web', '-o', 'wide'])
+    assert.match(wide, /^web\s/m)
+    const bad = await fails(['get', 'pods', '--field-selector', 'spec.nothing=x'])
+    assert.match(bad.stderr, /field label not supported: spec\.nothing/)
+  })
+
+  test('explain prints the schema of a field', async () => {
+    const out = await ok(['explain', 'pods.spec.containers'])
+    assert.match(out, /^KIND:\s+Pod$/m)
+    assert.match(out, /^FIELD: containers <\[\]Container>$/m)
+    assert.match(out, /^DESCRIPTION:$/m)
+  })
+
+  test('scale changes the replicas through the scale subresource', async () => {
+    assert.equal((await ok(['scale', 'deploy', 'web', '--replicas=5'])).trim(), 'deployment.apps/web scaled')
+    assert.equal(await ok(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}']), '5')
+    const stale = await fails(['scale', 'deploy', 'web', '--replicas=1', '--current-replicas=3'])
+    assert.match(stale.stderr, /Expected replicas to be 3, was 5/)
+  })
+
+  test('--dry-run=server validates and answers without storing', async () => {
+    const f = file('dry.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dry\n')
+    assert.equal(
+      (await ok(['create', '-f', f, '--dry-run=server'])).trim(),
+      'configmap/dry created (server dry run)',
+    )
+    await fails(['get', 'cm', 'dry'])
+    assert.equal(
+      (await ok(['delete', 'cm', 'cfg', '--dry-run=server'])).trim(),
+      'configmap "cfg" deleted (server dry run)',
+    )
+    await ok(['get', 'cm', 'cfg'])
+  })
+
+  test('a manifest with an unknown field is refused by strict validation', async () => {
+    const f = file(
+      'unknown.yaml',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strict\n  bogusField: 1\n',
+    )
+    const r = await fails(['create', '-f', f])
+    assert.match(r.stderr, /strict decoding error: unknown field "metadata\.bogusField"/)
+  })
+
+  test('get -w streams changes as they happen', async () => {
+    const watch = c.kubectl([
+      'get',
+      'cm',
+      'cfg',
+      '-w',
+      '--request-timeout=4s',
+      '-o',
+      'jsonpath={.data.c}{"\\n"}',
+    ])
+    await new Promise((r) => setTimeout(r, 1000))
+    await ok(['patch', 'cm', 'cfg', '--type', 'merge', '-p', '{"data":{"c":"watched"}}'])
+    const r = await watch
+    assert.match(r.stdout, /^edited\nwatched$/m)
+  })
+
+  test('delete waits for the object to be gone, and wait --for=delete returns at once after', async () => {
+    assert.equal((await ok(['delete', 'cm', 'cfg'])).trim(), 'configmap "cfg" deleted')
+    const r = await fails(['get', 'cm', 'cfg'])
+    assert.match(r.stderr, /Error from server \(NotFound\): configmaps "cfg" not found/)
+    await ok(['create', 'configmap', 'doomed'])
+    const waiting = c.kubectl(['wait', '--for=delete', 'cm/doomed', '--timeout=20s'])
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    await ok(['delete', 'cm', 'doomed', '--wait=false'])
+    const w = await waiting
+    assert.equal(w.code, 0, w.stderr)
+    assert.match(w.stdout, /configmap\/doomed condition met/)
+  })
+})
