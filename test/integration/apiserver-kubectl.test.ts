@@ -304,6 +304,78 @@ spec:
     assert.match(r.stderr, /strict decoding error: unknown field "metadata\.bogusField"/)
   })
 
+  test('an invalid name and an invalid spec are refused with the field causes', async () => {
+    const bad = await fails(['create', 'configmap', 'Bad_Name'])
+    assert.match(
+      bad.stderr,
+      /ConfigMap "Bad_Name" is invalid: metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters/,
+    )
+    const f = file(
+      'invalid-deploy.yaml',
+      deployment('nginx')
+        .replace('selector: {matchLabels: {app: web}}', 'selector: {matchLabels: {app: db}}')
+        .replace('name: web\n  labels', 'name: mismatched\n  labels'),
+    )
+    const r = await fails(['create', '-f', f])
+    assert.match(
+      r.stderr,
+      /The Deployment "mismatched" is invalid: spec\.template\.metadata\.labels: Invalid value: map\[string\]string\{"app":"web"\}: `selector` does not match template `labels`|The Deployment "mismatched" is invalid: spec\.template\.metadata\.labels: Invalid value: \{"app":"web"\}: `selector` does not match template `labels`/,
+    )
+  })
+
+  test('create generators send protobuf bodies and get their objects back', async () => {
+    assert.equal(
+      (await ok(['create', 'deployment', 'gen', '--image=nginx:1.27', '--replicas=2', '--port=80'])).trim(),
+      'deployment.apps/gen created',
+    )
+    const d = JSON.parse(await ok(['get', 'deploy', 'gen', '-o', 'json'])) as {
+      spec: {
+        replicas: number
+        selector: unknown
+        template: { spec: { containers: { image: string; ports: unknown[] }[] } }
+      }
+    }
+    assert.equal(d.spec.replicas, 2)
+    assert.deepEqual(d.spec.selector, { matchLabels: { app: 'gen' } })
+    assert.equal(d.spec.template.spec.containers[0]?.image, 'nginx:1.27')
+    assert.equal(
+      (await ok(['create', 'service', 'clusterip', 'gen', '--tcp=80:8080'])).trim(),
+      'service/gen created',
+    )
+    const ip = await ok(['get', 'svc', 'gen', '-o', 'jsonpath={.spec.clusterIP}'])
+    assert.match(ip, /^10\.(9[6-9]|1[01][0-9]|12[0-7])\.\d+\.\d+$/)
+    assert.equal(
+      (await ok(['create', 'secret', 'generic', 'gen', '--from-literal=password=s3cret'])).trim(),
+      'secret/gen created',
+    )
+    assert.equal(
+      await ok(['get', 'secret', 'gen', '-o', 'jsonpath={.data.password}']),
+      Buffer.from('s3cret').toString('base64'),
+    )
+    assert.equal((await ok(['create', 'namespace', 'gen'])).trim(), 'namespace/gen created')
+    assert.equal(
+      (await ok(['create', 'job', 'gen', '--image=busybox', '--', 'true'])).trim(),
+      'job.batch/gen created',
+    )
+    const job = JSON.parse(await ok(['get', 'job', 'gen', '-o', 'json'])) as {
+      metadata: { uid: string }
+      spec: {
+        selector: { matchLabels: Record<string, string> }
+        template: { metadata: { labels: Record<string, string> } }
+      }
+    }
+    assert.equal(job.spec.selector.matchLabels['batch.kubernetes.io/controller-uid'], job.metadata.uid)
+    assert.equal(job.spec.template.metadata.labels['job-name'], 'gen')
+    assert.equal(
+      (
+        await ok(['create', 'cronjob', 'gen', '--image=busybox', '--schedule=*/5 * * * *', '--', 'true'])
+      ).trim(),
+      'cronjob.batch/gen created',
+    )
+    const bad = await fails(['create', 'cronjob', 'bad', '--image=busybox', '--schedule=every day'])
+    assert.match(bad.stderr, /spec\.schedule: Invalid value: "every day"/)
+  })
+
   test('get -w streams changes as they happen', async () => {
     const watch = c.kubectl([
       'get',

@@ -139,3 +139,108 @@ export function isValidLabelValue(value: string): string[] {
   }
   return errs
 }
+
+/** A name that is one segment of a URL path (RBAC objects, disruption budgets). */
+export function isPathSegmentName(value: string): string[] {
+  if (value === '.' || value === '..') return [`may not be '${value}'`]
+  const errs: string[] = []
+  for (const c of ['/', '%']) if (value.includes(c)) errs.push(`may not contain '${c}'`)
+  return errs
+}
+
+const portNameChars = /^[-a-z0-9]+$/
+const portNameLetter = /[a-z]/
+
+/** A named port (IANA_SVC_NAME): at most 15 lower-case alphanumerics and '-', with a letter. */
+export function isValidPortName(port: string): string[] {
+  const errs: string[] = []
+  if (port.length > 15) errs.push('must be no more than 15 characters')
+  if (!portNameChars.test(port))
+    errs.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)')
+  if (!portNameLetter.test(port)) errs.push('must contain at least one letter (a-z)')
+  if (port.includes('--')) errs.push('must not contain consecutive hyphens')
+  if (port.startsWith('-') || port.endsWith('-')) errs.push('must not begin or end with a hyphen')
+  return errs
+}
+
+export function isValidPortNum(port: number): string[] {
+  return Number.isInteger(port) && port >= 1 && port <= 65535
+    ? []
+    : ['must be between 1 and 65535, inclusive']
+}
+
+const configMapKey = /^[-._a-zA-Z0-9]+$/
+
+/** A key of a ConfigMap or Secret: alphanumerics, '-', '_' or '.', at most 253 characters. */
+export function isConfigMapKey(value: string): string[] {
+  const errs: string[] = []
+  if (value.length > dns1123SubdomainMaxLength) errs.push(maxLenError(dns1123SubdomainMaxLength))
+  if (!configMapKey.test(value)) {
+    errs.push(
+      regexError(
+        "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+        '[-._a-zA-Z0-9]+',
+        ['key.name', 'KEY_NAME', 'key-name'],
+      ),
+    )
+  }
+  if (value === '.') errs.push("must not be '.'")
+  else if (value === '..') errs.push("must not be '..'")
+  else if (value.startsWith('..')) errs.push("must not start with '..'")
+  return errs
+}
+
+/** An environment variable name: printable ASCII other than '=' (relaxed validation, GA in 1.34). */
+export function isEnvVarName(value: string): string[] {
+  if (value.length === 0 || !/^[ -<>-~]+$/.test(value)) {
+    return [
+      "a valid environment variable name must consist only of printable ASCII characters other than '='",
+    ]
+  }
+  return []
+}
+
+/** An IPv4 or IPv6 address in canonical-enough form. */
+export function isValidIP(value: string): string[] {
+  return isIPv4(value) || isIPv6(value)
+    ? []
+    : ['must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)']
+}
+
+export function isIPv4(value: string): boolean {
+  const parts = value.split('.')
+  return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)
+}
+
+export function isIPv6(value: string): boolean {
+  if (!value.includes(':') || !/^[0-9a-fA-F:.]+$/.test(value)) return false
+  const halves = value.split('::')
+  if (halves.length > 2) return false
+  const groups = (h: string): string[] | undefined => {
+    if (h === '') return []
+    const g = h.split(':')
+    const last = g[g.length - 1] ?? ''
+    if (last.includes('.')) {
+      if (!isIPv4(last)) return undefined
+      g.splice(g.length - 1, 1, '0', '0')
+    }
+    return g.every((x) => /^[0-9a-fA-F]{1,4}$/.test(x)) ? g : undefined
+  }
+  const a = groups(halves[0] ?? '')
+  const b = halves.length === 2 ? groups(halves[1] ?? '') : []
+  if (!a || !b) return false
+  return halves.length === 2 ? a.length + b.length < 8 : a.length === 8
+}
+
+/** A CIDR: an address, '/', and a prefix length that fits it. */
+export function isValidCIDR(value: string): string[] {
+  const i = value.indexOf('/')
+  const msg = ['must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)']
+  if (i < 0) return msg
+  const ip = value.slice(0, i)
+  const bits = value.slice(i + 1)
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(bits)) return msg
+  if (isIPv4(ip)) return Number(bits) <= 32 ? [] : msg
+  if (isIPv6(ip)) return Number(bits) <= 128 ? [] : msg
+  return msg
+}

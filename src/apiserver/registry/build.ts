@@ -14,6 +14,7 @@ import { bindingSubresource, evictionSubresource, scaleSubresource } from '../ha
 import { defaultTable } from '../table.ts'
 import type { RangeAllocator } from './allocator.ts'
 import { Endpoints } from './endpoints.ts'
+import { jobStrategy } from './resources/jobs.ts'
 import { plainStrategy, specStatusStrategy, withValidation } from './resources/generic.ts'
 import { defaulterFor } from '../../api/defaults/index.ts'
 import { printerFor } from '../../api/printers/index.ts'
@@ -92,6 +93,8 @@ function strategyFor(r: ResourceInfo, o: BuildOptions): ResourceStrategy {
       return serviceStrategy(o.ips, o.ports)
     case '/pods':
       return podStrategy
+    case 'batch/jobs':
+      return jobStrategy
     case '/events':
     case 'events.k8s.io/events':
       return { ...plainStrategy, ttlSeconds: () => 3600 }

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import {
-  required,
   invalid as invalidField,
   forbidden as forbiddenField,
   type FieldError,
 } from '../../api/field-errors.ts'
 import type { StoredObject } from '../../api/object.ts'
 import { normalizeObject } from '../../api/normalize.ts'
+import {
+  nameRuleFor,
+  validateObjectMeta,
+  validateObjectMetaUpdate,
+  type MetaRules,
+} from '../../api/validation/meta.ts'
 import type { Clock } from '../../base/clock.ts'
 import {
   guaranteedUpdate,
@@ -132,12 +137,17 @@ export class RegistryStore {
   readonly #admission: AdmissionChain | undefined
   readonly #defaults: ((obj: StoredObject) => void) | undefined
   readonly #fieldManager: FieldManager | undefined
+  readonly #metaRules: MetaRules
   readonly #written = new Map<string, { revision: number; object: StoredObject; json: Buffer }>()
 
   constructor(o: RegistryStoreOptions) {
     this.definition = o.definition
     this.qualified = { group: o.definition.group, resource: o.definition.resource }
     this.strategy = o.strategy
+    this.#metaRules = {
+      namespaced: o.definition.namespaced,
+      name: nameRuleFor(o.definition.group, o.definition.resource),
+    }
     this.#storage = o.storage
     this.#prefix = o.prefix
     this.#clock = o.clock
@@ -624,23 +634,11 @@ export class RegistryStore {
   }
 
   #metadataErrors(obj: StoredObject): FieldError[] {
-    const m = obj.metadata
-    const errors: FieldError[] = []
-    if (!m.name) errors.push(required('metadata.name', 'name or generateName is required'))
-    if (this.definition.namespaced && !m.namespace) errors.push(required('metadata.namespace'))
-    return errors
+    return validateObjectMeta(obj.metadata, this.#metaRules)
   }
 
   #metadataUpdateErrors(obj: StoredObject, existing: Readonly<StoredObject>): FieldError[] {
-    const errors: FieldError[] = []
-    const m = obj.metadata
-    const e = existing.metadata
-    const immutable = 'field is immutable'
-    if (m.uid !== e.uid) errors.push(invalidField('metadata.uid', m.uid, immutable))
-    if (m.creationTimestamp !== e.creationTimestamp) {
-      errors.push(invalidField('metadata.creationTimestamp', m.creationTimestamp, immutable))
-    }
-    return errors
+    return validateObjectMetaUpdate(obj.metadata, existing.metadata)
   }
 
   async #admit(
