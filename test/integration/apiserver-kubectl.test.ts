@@ -376,6 +376,64 @@ spec:
     assert.match(bad.stderr, /spec\.schedule: Invalid value: "every day"/)
   })
 
+  test('one object, several versions: autoscaling v1 and v2, core and events.k8s.io events', async () => {
+    assert.equal(
+      (await ok(['autoscale', 'deployment', 'gen', '--min=2', '--max=5', '--cpu-percent=70'])).trim(),
+      'horizontalpodautoscaler.autoscaling/gen autoscaled',
+    )
+    const v1 = JSON.parse(
+      await ok(['get', 'horizontalpodautoscalers.v1.autoscaling', 'gen', '-o', 'json']),
+    ) as {
+      apiVersion: string
+      spec: Record<string, unknown>
+    }
+    assert.equal(v1.apiVersion, 'autoscaling/v1')
+    assert.equal(v1.spec.targetCPUUtilizationPercentage, 70)
+    assert.equal(v1.spec.maxReplicas, 5)
+    await ok([
+      'patch',
+      'horizontalpodautoscalers.v1.autoscaling',
+      'gen',
+      '--type=merge',
+      '-p',
+      '{"spec":{"targetCPUUtilizationPercentage":60}}',
+    ])
+    const v2 = await ok([
+      'get',
+      'horizontalpodautoscalers.v2.autoscaling',
+      'gen',
+      '-o',
+      'jsonpath={.spec.metrics[0].resource.target.averageUtilization}',
+    ])
+    assert.equal(v2, '60')
+    const ev = file(
+      'event.yaml',
+      `apiVersion: v1
+kind: Event
+metadata: {name: gen.1, namespace: default}
+involvedObject: {kind: Deployment, name: gen, namespace: default, apiVersion: apps/v1}
+reason: Tested
+message: seen through both groups
+type: Normal
+count: 3
+`,
+    )
+    await ok(['create', '-f', ev])
+    const e = JSON.parse(await ok(['get', 'events.v1.events.k8s.io', 'gen.1', '-o', 'json'])) as Record<
+      string,
+      unknown
+    >
+    assert.equal(e.apiVersion, 'events.k8s.io/v1')
+    assert.equal(e.note, 'seen through both groups')
+    assert.equal(e.deprecatedCount, 3)
+    assert.deepEqual(e.regarding, {
+      kind: 'Deployment',
+      name: 'gen',
+      namespace: 'default',
+      apiVersion: 'apps/v1',
+    })
+  })
+
   test('get -w streams changes as they happen', async () => {
     const watch = c.kubectl([
       'get',

@@ -16,6 +16,7 @@ import type { RangeAllocator } from './allocator.ts'
 import { Endpoints } from './endpoints.ts'
 import { jobStrategy } from './resources/jobs.ts'
 import { plainStrategy, specStatusStrategy, withValidation } from './resources/generic.ts'
+import { conversionFor } from '../../api/conversion.ts'
 import { defaulterFor } from '../../api/defaults/index.ts'
 import { printerFor } from '../../api/printers/index.ts'
 import { validatorFor } from '../../api/validation/index.ts'
@@ -154,32 +155,31 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
     const key = `${r.group}/${r.resource}`
     if (virtual.has(key)) continue
     const strategy = withValidatorOf(r, strategyFor(r, o))
-    // One store per resource: a resource served in several versions (autoscaling v1 and v2) keeps
-    // one copy of its objects, stored in the first (preferred) version's shape.
-    let store = stores.get(key)
-    if (!store) {
-      store = new RegistryStore({
-        definition: {
-          group: r.group,
-          version: r.version,
-          kind: r.kind,
-          resource: r.resource,
-          namespaced: r.namespaced,
-        },
-        strategy,
-        storage: o.storage,
-        prefix: `/registry/${r.group === '' ? 'core' : r.group}/${r.resource}/`,
-        clock: o.clock,
-        log: o.log,
-        admission: o.admission,
-        fieldManager: fieldManagerFor(r, o.clock),
-        ...defaultsFor(r),
-      })
-      stores.set(key, store)
-    } else {
-      // Other versions of the same resource are served once conversion exists between them.
-      continue
-    }
+    // Versions of one resource share its stored objects (autoscaling v1 and v2, core and
+    // events.k8s.io events), each served through a conversion from the storage version.
+    const served = `${r.group}/${r.version}/${r.resource}`
+    if (stores.has(served)) continue
+    const conversion = conversionFor(r, r.storage)
+    const store = new RegistryStore({
+      definition: {
+        group: r.group,
+        version: r.version,
+        kind: r.kind,
+        resource: r.resource,
+        namespaced: r.namespaced,
+      },
+      strategy,
+      storage: o.storage,
+      prefix: `/registry/${r.storage.group === '' ? 'core' : r.storage.group}/${r.storage.resource}/`,
+      clock: o.clock,
+      log: o.log,
+      admission: o.admission,
+      fieldManager: fieldManagerFor(r, o.clock),
+      ...defaultsFor(r),
+      ...(conversion ? { conversion } : {}),
+    })
+    stores.set(served, store)
+    if (!stores.has(key)) stores.set(key, store)
     const subresources = new Map<string, Subresource>()
     for (const s of r.subresources) {
       const sub = subresourceFor(r, s.name, strategy, deps, stores)

@@ -4,6 +4,7 @@ import {
   forbidden as forbiddenField,
   type FieldError,
 } from '../../api/field-errors.ts'
+import type { Conversion } from '../../api/conversion.ts'
 import type { StoredObject } from '../../api/object.ts'
 import { normalizeObject } from '../../api/normalize.ts'
 import {
@@ -75,6 +76,8 @@ export interface RegistryStoreOptions {
   /** Fills in defaults, as decoding a request does in kube-apiserver. */
   defaults?: (obj: StoredObject) => void
   fieldManager?: FieldManager
+  /** Set when the resource is served in another version than it is stored in. */
+  conversion?: Conversion
 }
 
 export interface WriteOptions {
@@ -138,6 +141,7 @@ export class RegistryStore {
   readonly #defaults: ((obj: StoredObject) => void) | undefined
   readonly #fieldManager: FieldManager | undefined
   readonly #metaRules: MetaRules
+  readonly #conversion: Conversion | undefined
   readonly #written = new Map<string, { revision: number; object: StoredObject; json: Buffer }>()
 
   constructor(o: RegistryStoreOptions) {
@@ -154,11 +158,13 @@ export class RegistryStore {
     this.#admission = o.admission
     this.#defaults = o.defaults
     this.#fieldManager = o.fieldManager
+    this.#conversion = o.conversion
+    const conversion = o.conversion
     this.cache = new WatchCache({
       storage: o.storage,
       prefix: o.prefix,
       namespaced: o.definition.namespaced,
-      decode: decodeJson,
+      decode: conversion ? (bytes) => conversion.fromStored(decodeJson(bytes)) : decodeJson,
       written: (key, rev) => {
         const w = this.#written.get(key)
         if (!w || w.revision !== rev) return undefined
@@ -674,11 +680,13 @@ export class RegistryStore {
 
   /** What is stored: the object without its resourceVersion (the store's revision is the truth). */
   #encode(obj: StoredObject): Uint8Array {
-    return Buffer.from(JSON.stringify(stripResourceVersion(obj)))
+    const stored = this.#conversion ? this.#conversion.toStored(obj) : obj
+    return Buffer.from(JSON.stringify(stripResourceVersion(stored)))
   }
 
   #decode(kv: KeyValue): StoredObject {
-    const o = decodeJson(kv.value)
+    const raw = decodeJson(kv.value)
+    const o = this.#conversion ? this.#conversion.fromStored(raw) : raw
     o.metadata.resourceVersion = String(kv.modRevision)
     return o
   }
