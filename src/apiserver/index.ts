@@ -15,6 +15,7 @@ import { tokenFileAuthenticator } from './authn/token-file.ts'
 import { x509Authenticator } from './authn/x509.ts'
 import { allowAuthenticated, type Authorizer } from './authz/authorizer.ts'
 import { bootstrap } from './bootstrap.ts'
+import { repairServiceAllocations } from './registry/resources/services.ts'
 import type { Handler } from './context.ts'
 import { discoveryHandlers } from './handlers/discovery.ts'
 import { healthHandler, type HealthCheck } from './handlers/health.ts'
@@ -157,6 +158,15 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const host = advertiseAddress.includes(':') ? `[${advertiseAddress}]` : advertiseAddress
   const url = `https://${host}:${port}`
 
+  const services = endpoints.lookup('', 'v1', 'services')?.store
+  if (services) {
+    const all = await services.list('', {})
+    await repairServiceAllocations(
+      all.items.map((c) => c.object),
+      ips,
+      ports,
+    )
+  }
   await bootstrap({
     endpoints,
     log,

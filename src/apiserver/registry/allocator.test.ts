@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { SqliteStorage } from '../../storage/sqlite/sqlite.ts'
 import { ipAllocator, nthAddress, portAllocator } from './allocator.ts'
+import { repairServiceAllocations } from './resources/services.ts'
 
 test('cluster IPs come from the CIDR, never the network or broadcast address, and never twice', async () => {
   const s = SqliteStorage.open({ path: ':memory:' })
@@ -43,5 +44,23 @@ test('repair frees values without an owner and claims the ones services hold', a
   assert.equal(await ports.allocate('30002', 'ns/new'), false)
   assert.equal(await ports.allocate('30005', 'ns/new'), false)
   assert.throws(() => portAllocator(s, '40000-30000'), /invalid port range/)
+  await s.close()
+})
+
+test('at start, the allocations are made to agree with the stored services', async () => {
+  const s = SqliteStorage.open({ path: ':memory:' })
+  const ips = ipAllocator(s, '10.96.0.0/24')
+  const ports = portAllocator(s, '30000-30010')
+  await ips.allocate('10.96.0.9', 'ns/deleted-while-down')
+  await ports.allocate('30009', 'ns/deleted-while-down')
+  const svc = {
+    metadata: { namespace: 'ns', name: 'web' },
+    spec: { clusterIP: '10.96.0.5', clusterIPs: ['10.96.0.5'], ports: [{ port: 80, nodePort: 30003 }] },
+  }
+  await repairServiceAllocations([svc], ips, ports)
+  assert.equal(await ips.allocate('10.96.0.5', 'ns/other'), false, 'the IP the service holds is recorded')
+  assert.equal(await ports.allocate('30003', 'ns/other'), false, 'so is its node port')
+  assert.equal(await ips.allocate('10.96.0.9', 'ns/other'), true, 'the IP of a service that is gone is free')
+  assert.equal(await ports.allocate('30009', 'ns/other'), true)
   await s.close()
 })

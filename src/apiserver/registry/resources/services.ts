@@ -151,3 +151,26 @@ function portKey(p: ServicePort): string {
 function invalidService(s: Readonly<Svc>, errors: FieldError[]): ApiError {
   return invalid({ group: '', kind: 'Service' }, s.metadata.name ?? '', errors)
 }
+
+/**
+ * Makes the allocations agree with the stored Services, as kube-apiserver's repair loops do at
+ * start: values held for a Service that is gone (or no longer wants them) are freed, and values
+ * a Service holds without a record (a crash between the two writes) are recorded.
+ */
+export async function repairServiceAllocations(
+  services: readonly Readonly<StoredObject>[],
+  ips: RangeAllocator,
+  ports: RangeAllocator,
+): Promise<void> {
+  const wantedIps = new Map<string, string>()
+  const wantedPorts = new Map<string, string>()
+  for (const s of services as readonly Readonly<Svc>[]) {
+    const owner = `${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`
+    for (const ip of s.spec?.clusterIPs ?? (s.spec?.clusterIP ? [s.spec.clusterIP] : [])) {
+      if (ip !== 'None') wantedIps.set(ip, owner)
+    }
+    for (const p of s.spec?.ports ?? []) if (p.nodePort) wantedPorts.set(String(p.nodePort), owner)
+  }
+  await ips.repair((v, owner) => wantedIps.get(v) === owner, wantedIps)
+  await ports.repair((v, owner) => wantedPorts.get(v) === owner, wantedPorts)
+}
