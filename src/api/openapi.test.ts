@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto'
 import { test } from 'node:test'
 import { openApiV2Document, openApiV3Document, openApiV3Index, openApiV3IndexDocument } from './openapi.ts'
 import { builtinResources } from './resources.ts'
+import { encodeOpenApiV2 } from './openapi-v2-protobuf.ts'
+import protobuf from 'protobufjs'
 
 type Json = Record<string, unknown>
 
@@ -188,4 +190,59 @@ test('the v2 document keeps only the served group-versions and what they referen
     const [, section, name = ''] = /^#\/(definitions|parameters)\/(.+)$/.exec(ref) ?? []
     assert.ok(section === 'definitions' ? name in definitions : name in parameters, `${ref} does not resolve`)
   }
+})
+
+test('the v2 document in protobuf (gnostic) carries every definition with its extensions', () => {
+  const json = JSON.parse(openApiV2Document().body.toString()) as { definitions: Record<string, Json> }
+  const { body } = encodeOpenApiV2(json)
+  const root = protobuf.Root.fromJSON({
+    nested: {
+      Any: { fields: { yaml: { type: 'string', id: 2 } } },
+      NamedAny: { fields: { name: { type: 'string', id: 1 }, value: { type: 'Any', id: 2 } } },
+      TypeItem: { fields: { value: { rule: 'repeated', type: 'string', id: 1 } } },
+      Schema: {
+        fields: {
+          ref: { type: 'string', id: 1 },
+          type: { type: 'TypeItem', id: 22 },
+          properties: { type: 'Properties', id: 25 },
+          vendorExtension: { rule: 'repeated', type: 'NamedAny', id: 31 },
+        },
+      },
+      NamedSchema: { fields: { name: { type: 'string', id: 1 }, value: { type: 'Schema', id: 2 } } },
+      Properties: { fields: { additionalProperties: { rule: 'repeated', type: 'NamedSchema', id: 1 } } },
+      Document: {
+        fields: { swagger: { type: 'string', id: 1 }, definitions: { type: 'Properties', id: 9 } },
+      },
+    },
+  })
+  type Decoded = {
+    swagger: string
+    definitions: {
+      additionalProperties: {
+        name: string
+        value: {
+          type?: { value: string[] }
+          properties?: { additionalProperties: { name: string }[] }
+          vendorExtension: { name: string; value: { yaml: string } }[]
+        }
+      }[]
+    }
+  }
+  const doc = root.lookupType('Document').toObject(root.lookupType('Document').decode(body), {
+    arrays: true,
+  }) as Decoded
+  assert.equal(doc.swagger, '2.0')
+  const defs = doc.definitions.additionalProperties
+  assert.equal(defs.length, Object.keys(json.definitions).length)
+  const binding = defs.find((d) => d.name === 'io.k8s.api.core.v1.Binding')
+  assert.ok(binding)
+  assert.deepEqual(binding.value.type?.value, ['object'])
+  assert.deepEqual(binding.value.properties?.additionalProperties.map((p) => p.name).sort(), [
+    'apiVersion',
+    'kind',
+    'metadata',
+    'target',
+  ])
+  const gvk = binding.value.vendorExtension.find((e) => e.name === 'x-kubernetes-group-version-kind')
+  assert.deepEqual(JSON.parse(gvk?.value.yaml ?? 'null'), [{ group: '', kind: 'Binding', version: 'v1' }])
 })

@@ -434,6 +434,40 @@ count: 3
     })
   })
 
+  test('componentstatuses report the store and the components, and a Binding places a pod', async () => {
+    const cs = JSON.parse(await ok(['get', 'componentstatuses', '-o', 'json'])) as {
+      items: {
+        metadata: { name: string }
+        conditions: { type: string; status: string; message?: string; error?: string }[]
+      }[]
+    }
+    const byName = new Map(cs.items.map((i) => [i.metadata.name, i.conditions[0]]))
+    assert.deepEqual([...byName.keys()].sort(), ['controller-manager', 'etcd-0', 'scheduler'])
+    assert.deepEqual(byName.get('etcd-0'), { type: 'Healthy', status: 'True', message: 'ok' })
+    assert.equal(byName.get('scheduler')?.type, 'Healthy')
+    const r = await c.kubectl(['get', 'cs', 'etcd-0'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /Warning: v1 ComponentStatus is deprecated in v1\.19\+/)
+    assert.match(r.stdout, /^etcd-0\s/m)
+    await ok(['run', 'placed', '--image=nginx', '--restart=Never'])
+    const b = file(
+      'binding.yaml',
+      'apiVersion: v1\nkind: Binding\nmetadata: {name: placed}\ntarget: {apiVersion: v1, kind: Node, name: node-1}\n',
+    )
+    // The server answers a Binding with a Success Status, as kube-apiserver does.
+    assert.match(await ok(['create', '-f', b]), / created$/m)
+    const bogus = file(
+      'bogus-binding.yaml',
+      'apiVersion: v1\nkind: Binding\nmetadata: {name: placed}\ntarget: {name: n, bogus: 1}\n',
+    )
+    const refused = await fails(['create', '-f', bogus])
+    assert.match(
+      refused.stderr,
+      /ValidationError\(Binding\.target\): unknown field "bogus" in io\.k8s\.api\.core\.v1\.ObjectReference/,
+    )
+    assert.equal(await ok(['get', 'pod', 'placed', '-o', 'jsonpath={.spec.nodeName}']), 'node-1')
+  })
+
   test('get -w streams changes as they happen', async () => {
     const watch = c.kubectl([
       'get',

@@ -1,3 +1,4 @@
+import { encodeOpenApiV2 } from '../../api/openapi-v2-protobuf.ts'
 import { openApiV2Document, openApiV3Document, openApiV3Index } from '../../api/openapi.ts'
 import type { Handler } from '../context.ts'
 import { notAcceptable, pathNotFound } from '../errors.ts'
@@ -27,15 +28,37 @@ export function openapiHandlers(): Map<string, Handler> {
     serve(ctx, doc, ctx.query.get('hash') === doc.hash)
   })
   handlers.set('/openapi/v2', async (ctx) => {
-    // kubectl asks for the protobuf form first and falls back on JSON; only JSON is served.
-    const accept = parseAccept(ctx.req.headers.accept)
-    if (!accept.some((r) => admits(r, 'application/json'))) throw notAcceptable(['application/json'])
+    // kubectl asks for the protobuf form alone (for client-side validation of kinds without a
+    // PATCH in v3, such as Binding); other clients for JSON.
+    const accept = ctx.req.headers.accept ?? ''
+    if (accept.includes(protoOpenApiV2) || accept.includes(protoOpenApiV2Deprecated)) {
+      // The media type answered is the parseable one: '@' is not allowed in a subtype.
+      serve(ctx, openApiV2Protobuf(), false, protoOpenApiV2)
+      return
+    }
+    if (!parseAccept(accept).some((r) => admits(r, 'application/json'))) {
+      throw notAcceptable(['application/json', protoOpenApiV2])
+    }
     serve(ctx, openApiV2Document(), false)
   })
   return handlers
 }
 
-function serve(ctx: Parameters<Handler>[0], doc: { body: Buffer; hash: string }, immutable: boolean): void {
+const protoOpenApiV2 = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf'
+const protoOpenApiV2Deprecated = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf'
+let v2Protobuf: { body: Buffer; hash: string } | undefined
+
+function openApiV2Protobuf(): { body: Buffer; hash: string } {
+  v2Protobuf ??= encodeOpenApiV2(JSON.parse(openApiV2Document().body.toString()) as Record<string, unknown>)
+  return v2Protobuf
+}
+
+function serve(
+  ctx: Parameters<Handler>[0],
+  doc: { body: Buffer; hash: string },
+  immutable: boolean,
+  contentType = 'application/json',
+): void {
   const etag = `"${doc.hash}"`
   const res = ctx.res
   res.setHeader('ETag', etag)
@@ -47,7 +70,7 @@ function serve(ctx: Parameters<Handler>[0], doc: { body: Buffer; hash: string },
     return
   }
   res.statusCode = 200
-  res.setHeader('Content-Type', 'application/json')
+  res.setHeader('Content-Type', contentType)
   res.setHeader('Content-Length', doc.body.length)
   res.end(doc.body)
 }

@@ -179,7 +179,7 @@ export class ResourceRequest {
       this.info.name,
       this.ctx.query.get('resourceVersion') ?? '',
     )
-    this.#respondObject(200, o)
+    this.respondObject(200, o)
   }
 
   async list(): Promise<void> {
@@ -196,6 +196,12 @@ export class ResourceRequest {
     const meta: Record<string, unknown> = { resourceVersion: result.resourceVersion }
     if (result.continue) meta.continue = result.continue
     if (result.remainingItemCount !== undefined) meta.remainingItemCount = result.remainingItemCount
+    this.respondList(result.items, meta)
+  }
+
+  /** A list response in the shape the client asked for. */
+  respondList(items: readonly CachedObject[], meta: Record<string, unknown>): void {
+    const result = { items }
     const as = this.#responseShape(true)
     if (as === 'Table') {
       writeJson(this.ctx, 200, renderTable(this.ep.table, result.items, meta, this.#tableOptions()))
@@ -293,7 +299,7 @@ export class ResourceRequest {
       throw badRequest('the server could not find the requested resource (namespace is required)')
     }
     const stored = await store.create(this.info.namespace, obj, this.#writeOptions())
-    this.#respondObject(201, stored)
+    this.respondObject(201, stored)
   }
 
   async update(): Promise<void> {
@@ -304,7 +310,7 @@ export class ResourceRequest {
       () => obj,
       this.#writeOptions(),
     )
-    this.#respondObject(created ? 201 : 200, object)
+    this.respondObject(created ? 201 : 200, object)
   }
 
   async patch(): Promise<void> {
@@ -342,14 +348,14 @@ export class ResourceRequest {
         fieldsManaged: type === 'apply',
       },
     )
-    this.#respondObject(created ? 201 : 200, object)
+    this.respondObject(created ? 201 : 200, object)
   }
 
   async delete(): Promise<void> {
     const options = await this.#deleteOptions()
     const { object, deleted } = await this.#store.delete(this.info.namespace, this.info.name, options)
     void deleted
-    this.#respondObject(200, object)
+    this.respondObject(200, object)
   }
 
   async deleteCollection(): Promise<void> {
@@ -544,7 +550,7 @@ export class ResourceRequest {
     return { includeObject: this.ctx.query.get('includeObject') ?? 'Metadata', now: this.deps.now() }
   }
 
-  #respondObject(code: number, o: CachedObject | StoredObject): void {
+  respondObject(code: number, o: CachedObject | StoredObject): void {
     const cached = 'json' in o && Buffer.isBuffer(o.json) ? (o as CachedObject) : undefined
     const object = cached ? cached.object : (o as StoredObject)
     const shape = this.#responseShape(false)

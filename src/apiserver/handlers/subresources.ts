@@ -35,13 +35,15 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
       const info = ctx.info as ResourceRequestInfo
       const { obj } = await readObject(ctx, deps, { group: '', version: 'v1', kind: 'Binding' })
       const binding = obj as Binding & StoredObject
+      // POST .../bindings names the pod in the body; .../pods/{name}/binding in the path.
+      const podName = info.name !== '' ? info.name : (binding.metadata.name ?? '')
       const node = binding.target?.name ?? ''
       if (
         binding.target?.kind !== undefined &&
         binding.target.kind !== '' &&
         binding.target.kind !== 'Node'
       ) {
-        throw invalid({ group: '', kind: 'Binding' }, info.name, [
+        throw invalid({ group: '', kind: 'Binding' }, podName, [
           {
             type: 'FieldValueNotSupported',
             field: 'target.kind',
@@ -51,14 +53,14 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
         ])
       }
       if (node === '') {
-        throw invalid({ group: '', kind: 'Binding' }, info.name, [
+        throw invalid({ group: '', kind: 'Binding' }, podName, [
           { type: 'FieldValueRequired', field: 'target.name', detail: '' },
         ])
       }
       const store = storeOf(ep)
       await store.update(
         info.namespace,
-        info.name,
+        podName,
         (current) => {
           const pod: (Pod & StoredObject) | undefined = current ? structuredClone(current) : undefined
           if (!pod)
@@ -67,25 +69,25 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
               apiVersion: 'v1',
               metadata: {},
               status: 'Failure',
-              message: `pods "${info.name}" not found`,
+              message: `pods "${podName}" not found`,
               reason: 'NotFound',
-              details: { name: info.name, kind: 'pods' },
+              details: { name: podName, kind: 'pods' },
               code: 404,
             })
           if (binding.metadata.uid && binding.metadata.uid !== pod.metadata.uid) {
             throw conflict(
               { group: '', resource: 'pods' },
-              info.name,
+              podName,
               `Precondition failed: UID in precondition: ${binding.metadata.uid}, UID in object meta: ${pod.metadata.uid ?? ''}`,
             )
           }
           if (pod.metadata.deletionTimestamp)
-            throw badRequest(`pod ${info.name} is being deleted, cannot be assigned to a host`)
+            throw badRequest(`pod ${podName} is being deleted, cannot be assigned to a host`)
           if (pod.spec?.nodeName) {
             throw conflict(
               { group: '', resource: 'pods' },
-              info.name,
-              `pod ${info.name} is already assigned to node "${pod.spec.nodeName}"`,
+              podName,
+              `pod ${podName} is already assigned to node "${pod.spec.nodeName}"`,
             )
           }
           pod.spec = { ...pod.spec, containers: pod.spec?.containers ?? [], nodeName: node }

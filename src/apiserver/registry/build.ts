@@ -7,9 +7,10 @@ import type { Clock } from '../../base/clock.ts'
 import type { Storage } from '../../storage/index.ts'
 import type { AdmissionChain } from '../admission/admission.ts'
 import type { ResourceEndpoint, Subresource, TableConvertor } from '../endpoint.ts'
-import { ApiError, badRequest, methodNotSupported } from '../errors.ts'
+import { ApiError, badRequest, methodNotSupported, pathNotFound } from '../errors.ts'
 import type { ResourceHandlerDeps } from '../handlers/resources.ts'
 import { statusSubresource } from '../handlers/resources.ts'
+import { componentStatusHandler } from '../handlers/componentstatuses.ts'
 import { bindingSubresource, evictionSubresource, scaleSubresource } from '../handlers/subresources.ts'
 import { defaultTable } from '../table.ts'
 import type { RangeAllocator } from './allocator.ts'
@@ -41,13 +42,10 @@ export interface BuildOptions {
 }
 
 /**
- * Resources that are not stored objects: they answer a question on create (reviews), or are
- * computed (component statuses). Their handlers come with the issues that implement them; until
- * then they are not served.
+ * Reviews: resources that are not stored objects but answer a question on create. They come
+ * with authentication and authorization (the security issue); until then they are not served.
  */
 const virtual = new Set([
-  '/bindings',
-  '/componentstatuses',
   'authentication.k8s.io/tokenreviews',
   'authentication.k8s.io/selfsubjectreviews',
   'authorization.k8s.io/subjectaccessreviews',
@@ -153,6 +151,14 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
   const stores = new Map<string, RegistryStore>()
   for (const r of sorted) {
     const key = `${r.group}/${r.resource}`
+    if (key === '/componentstatuses') {
+      endpoints.add(componentStatusEndpoint(r, deps, o))
+      continue
+    }
+    if (key === '/bindings') {
+      endpoints.add(bindingsEndpoint(r, deps, endpoints))
+      continue
+    }
     if (virtual.has(key)) continue
     const strategy = withValidatorOf(r, strategyFor(r, o))
     // Versions of one resource share its stored objects (autoscaling v1 and v2, core and
@@ -195,6 +201,42 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
     endpoints.add(ep)
   }
   return { endpoints, deps }
+}
+
+function componentStatusEndpoint(
+  r: ResourceInfo,
+  deps: ResourceHandlerDeps,
+  o: BuildOptions,
+): ResourceEndpoint {
+  const handler = componentStatusHandler(deps, { storage: o.storage })
+  const ep: ResourceEndpoint = {
+    definition: r,
+    subresources: new Map(),
+    table: tableFor(r),
+    fields: fieldsOf(r.group, r.resource, r.namespaced),
+    handle: (ctx) => handler(ep)(ctx),
+  }
+  return ep
+}
+
+/** POST /api/v1/namespaces/{ns}/bindings: the older way to bind a pod, named in the body. */
+function bindingsEndpoint(
+  r: ResourceInfo,
+  deps: ResourceHandlerDeps,
+  endpoints: Endpoints,
+): ResourceEndpoint {
+  const binding = bindingSubresource(deps)
+  return {
+    definition: r,
+    subresources: new Map(),
+    table: tableFor(r),
+    fields: fieldsOf(r.group, r.resource, r.namespaced),
+    handle: (ctx) => {
+      const pods = endpoints.lookup('', 'v1', 'pods')
+      if (!pods) throw pathNotFound()
+      return binding.handle(ctx, pods)
+    },
+  }
 }
 
 function subresourceFor(
