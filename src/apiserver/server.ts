@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { anonymousUser, type Authenticator, type UserInfo } from './authn/authenticator.ts'
-import type { Authorizer, Attributes } from './authz/authorizer.ts'
+import { isPublicInfoPath, type Authorizer, type Attributes } from './authz/authorizer.ts'
 import { setWarnings, writeJson, type Handler, type RequestContext } from './context.ts'
 import {
   ApiError,
@@ -41,7 +41,6 @@ export interface PipelineOptions {
 const noQuery = new URLSearchParams()
 
 /** Paths anyone may read, authenticated or not. */
-const publicPaths = ['/healthz', '/livez', '/readyz', '/version']
 
 export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const maxInFlight = o.maxInFlight ?? 400
@@ -61,7 +60,7 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
   const authenticate = async (r: IncomingMessage, p: string): Promise<UserInfo> => {
     const user = await o.authenticator.authenticate(r)
     if (user) return user
-    if (publicPaths.some((pp) => p === pp || p.startsWith(pp + '/'))) return anonymousUser
+    if (isPublicInfoPath(p)) return anonymousUser
     throw unauthorized()
   }
 

@@ -319,11 +319,11 @@ export class RegistryStore {
 
   async #waitForRevision(rev: number): Promise<void> {
     if (this.cache.revision >= rev) return
-    // A revision the store has not reached yet is an error; one it has, the cache will reach.
-    if (rev > (await this.#storage.currentRevision())) {
-      throw timeout(`Too large resource version: ${rev}, current: ${this.cache.revision}`, 1)
-    }
-    if (!(await this.cache.catchUp()) && !(await this.cache.waitFor(rev, 3000))) {
+    // As kube-apiserver's cache does: wait up to 3 s for the revision (a client may have seen a
+    // write this cache has not yet), then answer 504 with Retry-After.
+    await this.cache.catchUp()
+    if (this.cache.revision >= rev) return
+    if (!(await this.cache.waitFor(rev, 3000))) {
       throw timeout(`Too large resource version: ${rev}, current: ${this.cache.revision}`, 1)
     }
   }

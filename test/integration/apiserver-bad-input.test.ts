@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { request } from 'node:https'
+import { after, before, describe, test } from 'node:test'
+import { parse } from 'yaml'
+import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
+
+/**
+ * Bad input gets a Status with Kubernetes' code and reason, never a crash or a hang: bodies that
+ * are too large or malformed in each encoding, the wrong kind or apiVersion for the URL, a name
+ * that does not match the URL, unknown resources, missing credentials, too many requests.
+ */
+interface Reply {
+  code: number
+  headers: Record<string, string | string[] | undefined>
+  body: Record<string, unknown>
+}
+
+describe('the apiserver refuses bad input with a Status', () => {
+  let c: TestApiServer
+  let creds: { cert: Buffer; key: Buffer; ca: Buffer }
+
+  const call = (
+    method: string,
+    path: string,
+    o: { body?: Buffer | string; type?: string; anonymous?: boolean } = {},
+  ): Promise<Reply> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        new URL(path, c.server.url),
+        {
+          method,
+          ca: creds.ca,
+          ...(o.anonymous ? {} : { cert: creds.cert, key: creds.key }),
+          headers: { 'Content-Type': o.type ?? 'application/json', Accept: 'application/json' },
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (d: Buffer) => chunks.push(d))
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString()
+            let body: Record<string, unknown> = {}
+            try {
+              body = JSON.parse(text) as Record<string, unknown>
+            } catch {
+              body = { raw: text }
+            }
+            resolve({ code: res.statusCode ?? 0, headers: res.headers, body })
+          })
+        },
+      )
+      req.on('error', reject)
+      req.end(o.body)
+    })
+
+  const expectStatus = (r: Reply, code: number, reason: string, message?: RegExp) => {
+    assert.equal(r.code, code, JSON.stringify(r.body))
+    assert.equal(r.body.kind, 'Status')
+    assert.equal(r.body.status, 'Failure')
+    assert.equal(r.body.code, code)
+    assert.equal(r.body.reason, reason)
+    if (message) assert.match(String(r.body.message), message)
+  }
+
+  before(async () => {
+    c = await startTestApiServer({ maxRequestsInFlight: 2 })
+    const kc = parse(readFileSync(c.server.adminKubeconfig, 'utf8')) as {
+      clusters: { cluster: { 'certificate-authority-data': string } }[]
+      users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[]
+    }
+    const b64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64')
+    creds = {
+      ca: b64(kc.clusters[0]?.cluster['certificate-authority-data']),
+      cert: b64(kc.users[0]?.user['client-certificate-data']),
+      key: b64(kc.users[0]?.user['client-key-data']),
+    }
+  })
+  after(async () => {
+    await c.stop()
+  })
+
+  const cms = '/api/v1/namespaces/default/configmaps'
+
+  test('a body over 3 MiB is refused with 413', async () => {
+    const big = JSON.stringify({ metadata: { name: 'big' }, data: { k: 'x'.repeat(3 * 1024 * 1024 + 10) } })
+    expectStatus(await call('POST', cms, { body: big }), 413, 'RequestEntityTooLarge')
+  })
+
+  test('malformed JSON, YAML and protobuf are 400 BadRequest', async () => {
+    expectStatus(await call('POST', cms, { body: '{"metadata": {' }), 400, 'BadRequest')
+    expectStatus(
+      await call('POST', cms, { body: 'metadata: [unclosed', type: 'application/yaml' }),
+      400,
+      'BadRequest',
+    )
+    expectStatus(
+      await call('POST', cms, {
+        body: Buffer.from([0x6b, 0x38, 0x73, 0x00, 0xff, 0xff]),
+        type: 'application/vnd.kubernetes.protobuf',
+      }),
+      400,
+      'BadRequest',
+    )
+    expectStatus(await call('POST', cms, { body: 'hello', type: 'text/plain' }), 415, 'UnsupportedMediaType')
+  })
+
+  test('the wrong kind or apiVersion for the URL is 400', async () => {
+    expectStatus(
+      await call('POST', cms, {
+        body: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'k' } }),
+      }),
+      400,
+      'BadRequest',
+      /does not match the expected kind \(ConfigMap\)/,
+    )
+    expectStatus(
+      await call('POST', cms, {
+        body: JSON.stringify({ apiVersion: 'apps/v1', kind: 'ConfigMap', metadata: { name: 'k' } }),
+      }),
+      400,
+      'BadRequest',
+    )
+  })
+
+  test('a name that does not match the URL is 400; an unknown resource 404', async () => {
+    const created = await call('POST', cms, { body: JSON.stringify({ metadata: { name: 'a' } }) })
+    assert.equal(created.code, 201, JSON.stringify(created.body))
+    expectStatus(
+      await call('PUT', `${cms}/a`, { body: JSON.stringify({ metadata: { name: 'b' } }) }),
+      400,
+      'BadRequest',
+      /the name of the object \(b\) does not match the name on the URL \(a\)/,
+    )
+    expectStatus(await call('GET', '/api/v1/namespaces/default/nothings'), 404, 'NotFound')
+    expectStatus(await call('GET', `${cms}/missing`), 404, 'NotFound', /configmaps "missing" not found/)
+  })
+
+  test('requests without credentials get 401, except health and version', async () => {
+    expectStatus(await call('GET', cms, { anonymous: true }), 401, 'Unauthorized')
+    assert.equal((await call('GET', '/version', { anonymous: true })).code, 200)
+    assert.equal((await call('GET', '/healthz', { anonymous: true })).code, 200)
+  })
+
+  test('beyond the in-flight limit, requests get 429 with Retry-After', async () => {
+    // Lists at a resourceVersion the store has not reached wait for it (then time out with 504):
+    // two of them fill the limit of 2.
+    const slow = () => call('GET', `${cms}?resourceVersion=99999999&resourceVersionMatch=NotOlderThan`)
+    const waiting = [slow(), slow()]
+    await new Promise((r) => setTimeout(r, 200))
+    const refused = await call('GET', cms)
+    expectStatus(refused, 429, 'TooManyRequests')
+    assert.equal(refused.headers['retry-after'], '1')
+    for (const r of await Promise.all(waiting)) expectStatus(r, 504, 'Timeout', /Too large resource version/)
+    assert.equal((await call('GET', cms)).code, 200, 'served again once the slow ones are done')
+  })
+})
