@@ -122,6 +122,32 @@ describe('the apiserver refuses bad input with a Status', () => {
     )
   })
 
+  test('fieldValidation: Strict refuses unknown and duplicate fields, Warn warns, Ignore is silent', async () => {
+    const body = '{"metadata":{"name":"fv","name":"fv"},"bogus":1}'
+    const strict = await call('POST', `${cms}?fieldValidation=Strict`, { body })
+    expectStatus(
+      strict,
+      400,
+      'BadRequest',
+      /strict decoding error: duplicate field "metadata\.name", unknown field "bogus"/,
+    )
+    const warn = await call('POST', `${cms}?fieldValidation=Warn`, { body })
+    assert.equal(warn.code, 201)
+    assert.match(String(warn.headers.warning), /299 - "duplicate field \\"metadata\.name\\""/)
+    assert.match(String(warn.headers.warning), /299 - "unknown field \\"bogus\\""/)
+    const ignore = await call('POST', `${cms}?fieldValidation=Ignore`, {
+      body: '{"metadata":{"name":"fv2"},"bogus":1}',
+    })
+    assert.equal(ignore.code, 201)
+    assert.equal(ignore.headers.warning, undefined)
+    expectStatus(
+      await call('POST', `${cms}?fieldValidation=Loose`, { body }),
+      400,
+      'BadRequest',
+      /fieldValidation must be one of/,
+    )
+  })
+
   test('a name that does not match the URL is 400; an unknown resource 404', async () => {
     const created = await call('POST', cms, { body: JSON.stringify({ metadata: { name: 'a' } }) })
     assert.equal(created.code, 201, JSON.stringify(created.body))

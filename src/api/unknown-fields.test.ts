@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { duplicateFields, unknownFields } from './unknown-fields.ts'
+
+const deployment = { group: 'apps', version: 'v1', kind: 'Deployment' }
+
+test('unknown fields are named by their path, through lists and maps', () => {
+  const obj = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'x', labels: { anything: 'goes' }, bogus: 1 },
+    spec: {
+      replicas: 1,
+      template: {
+        spec: { containers: [{ name: 'c', image: 'i', imagePullPolicy: 'Always', colour: 'red' }] },
+      },
+      extra: true,
+    },
+  }
+  assert.deepEqual(unknownFields(deployment, obj), [
+    'unknown field "metadata.bogus"',
+    'unknown field "spec.template.spec.containers[0].colour"',
+    'unknown field "spec.extra"',
+  ])
+})
+
+test('fields that keep unknown content are not checked (embedded objects, raw extensions)', () => {
+  const rev = {
+    apiVersion: 'apps/v1',
+    kind: 'ControllerRevision',
+    metadata: { name: 'r' },
+    revision: 1,
+    data: { whatever: { nested: true } },
+  }
+  assert.deepEqual(unknownFields({ group: 'apps', version: 'v1', kind: 'ControllerRevision' }, rev), [])
+  const crd = {
+    metadata: { name: 'x' },
+    spec: {
+      versions: [{ name: 'v1', schema: { openAPIV3Schema: { type: 'object', default: { anything: 1 } } } }],
+    },
+  }
+  assert.deepEqual(
+    unknownFields({ group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition' }, crd),
+    [],
+  )
+})
+
+test('duplicate fields are found in the JSON text as sent, at any depth', () => {
+  assert.deepEqual(
+    duplicateFields(
+      '{"metadata":{"name":"a","name":"b"},"data":{"k":"1","k":"2","x":"[\\"{"},"list":[{"a":1,"a":2}]}',
+    ),
+    ['duplicate field "metadata.name"', 'duplicate field "data.k"', 'duplicate field "list[0].a"'],
+  )
+  assert.deepEqual(duplicateFields('{"a":{"b":1},"c":{"b":2}}'), [])
+})
