@@ -48,7 +48,7 @@ export interface SqliteStorageOptions {
   sync?: 'full' | 'normal'
   /** Most writes committed in one transaction (default 1000). */
   maxBatch?: number
-  /** Rows examined per compaction step, between which writes go ahead (default 1000). */
+  /** Rows examined per compaction step, between which writes go ahead (default 250). */
   compactBatch?: number
   /** SQLite's page cache (default 64 MiB): big lists read their values from it. */
   cacheMiB?: number
@@ -131,7 +131,7 @@ export class SqliteStorage implements Storage {
       ttlSweepIntervalMs: options.ttlSweepIntervalMs ?? 1000,
       sync: options.sync ?? 'full',
       maxBatch: options.maxBatch ?? 1000,
-      compactBatch: options.compactBatch ?? 1000,
+      compactBatch: options.compactBatch ?? 250,
     }
     this.#db = openDatabase(options.path, this.#options.sync, options.cacheMiB ?? 64)
     try {
