@@ -468,6 +468,41 @@ count: 3
     assert.equal(await ok(['get', 'pod', 'placed', '-o', 'jsonpath={.spec.nodeName}']), 'node-1')
   })
 
+  test('tables print the columns of kube-apiserver, wide ones with -o wide, and stream with -w', async () => {
+    const svc = await ok(['get', 'svc', 'kubernetes'])
+    assert.match(svc, /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE$/m)
+    assert.match(svc, /^kubernetes\s+ClusterIP\s+10\.\d+\.\d+\.\d+\s+<none>\s+443\/TCP\s+\d+s$/m)
+    const deploy = await ok(['get', 'deploy', 'gen', '-o', 'wide'])
+    assert.match(deploy, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR$/m)
+    assert.match(deploy, /^gen\s+0\/2\s+0\s+0\s+\d+s\s+nginx\s+nginx:1\.27\s+app=gen$/m)
+    const pods = await ok(['get', 'pod', 'placed', '-o', 'wide'])
+    assert.match(
+      pods,
+      /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES$/m,
+    )
+    assert.match(pods, /^placed\s+0\/1\s+Pending\s+0\s+\d+s\s+<none>\s+node-1\s+<none>\s+<none>$/m)
+    const cs = await ok(['get', 'cs'])
+    assert.match(cs, /^NAME\s+STATUS\s+MESSAGE\s+ERROR$/m)
+    assert.match(cs, /^etcd-0\s+Healthy\s+ok\s*$/m)
+    const ns = await ok(['get', 'ns', 'kube-system', '--show-labels'])
+    assert.match(ns, /^NAME\s+STATUS\s+AGE\s+LABELS$/m)
+    assert.match(ns, /^kube-system\s+Active\s+\d+s\s+kubernetes\.io\/metadata\.name=kube-system$/m)
+    const watch = c.kubectl(['get', 'cm', '-w', '--request-timeout=3s', '-n', 'kube-public'])
+    await new Promise((r) => setTimeout(r, 1000))
+    await ok([
+      'create',
+      'configmap',
+      'streamed',
+      '-n',
+      'kube-public',
+      '--from-literal=a=1',
+      '--from-literal=b=2',
+    ])
+    const w = await watch
+    assert.match(w.stdout, /^NAME\s+DATA\s+AGE$/m)
+    assert.match(w.stdout, /^streamed\s+2\s+\d+s$/m)
+  })
+
   test('get -w streams changes as they happen', async () => {
     const watch = c.kubectl([
       'get',

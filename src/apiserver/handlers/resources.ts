@@ -65,11 +65,18 @@ const listKinds = new Set(['list', 'watch'])
 
 /** Serves every resource request (/api/v1/..., /apis/{group}/{version}/...). */
 export function resourceHandler(deps: ResourceHandlerDeps): Handler {
-  return async (ctx) => {
-    const info = ctx.info as ResourceRequestInfo
+  return async (original) => {
+    let ctx = original
+    let info = ctx.info as ResourceRequestInfo
     const ep = deps.endpoints.lookup(info.apiGroup, info.apiVersion, info.resource)
     if (!ep) throw pathNotFound()
     const def = ep.definition
+    // /api/v1/namespaces/{name}: the request's namespace is the namespace itself (authorization
+    // sees it so), but the object is cluster-scoped.
+    if (!def.namespaced && def.group === '' && def.resource === 'namespaces' && info.namespace !== '') {
+      info = { ...info, namespace: '' }
+      ctx = { ...ctx, info }
+    }
     // A namespaced resource named without a namespace, or the reverse, is not a path we serve.
     if (def.namespaced && info.namespace === '' && info.name !== '' && info.subresource === '')
       throw pathNotFound()
