@@ -83,8 +83,15 @@ export function recordUpdate(
   }
   const newSet = fieldSetOf(withoutManaged(next), o.schema, notServer)
   const oldSet = prev ? fieldSetOf(withoutManaged(prev), o.schema, notServer) : new FieldSet()
+  // A map or list item itself ('.') changes hands only when it comes into being; its fields
+  // change hands when their values change.
   const changed = FieldSet.of(
-    newSet.paths().filter((p) => !prev || !sameValue(valueAt(next, p), valueAt(prev, p)) || !oldSet.has(p)),
+    newSet
+      .paths()
+      .filter(
+        (p) =>
+          !prev || !oldSet.has(p) || (p.at(-1) !== '.' && !sameValue(valueAt(next, p), valueAt(prev, p))),
+      ),
   )
   const removed = oldSet.minus(newSet)
   const entries = (prev?.metadata.managedFields ?? []).map((e) => ({
