@@ -20,6 +20,7 @@ import {
   objs,
   oneOf,
   positive,
+  quantity,
   requiredName,
   str,
   type Obj,
@@ -457,6 +458,29 @@ export function validateCSIDriverUpdate(next: Obj, prev: Obj): FieldError[] {
   for (const f of ['attachRequired', 'podInfoOnMount', 'volumeLifecycleModes', 'fsGroupPolicy']) {
     if (changed(a[f], b[f])) errs.push(invalid(spec.child(f), a[f], immutable))
   }
+  return errs
+}
+
+export function validateCSIStorageCapacity(o: Obj): FieldError[] {
+  const errs = requiredName(FieldPath.root('storageClassName'), o.storageClassName, isDNS1123Subdomain)
+  errs.push(...labelSelector(FieldPath.root('nodeTopology'), o.nodeTopology))
+  if (o.capacity !== undefined) errs.push(...quantity(FieldPath.root('capacity'), o.capacity))
+  if (o.maximumVolumeSize !== undefined)
+    errs.push(...quantity(FieldPath.root('maximumVolumeSize'), o.maximumVolumeSize))
+  return errs
+}
+
+export function validateVolumeAttributesClass(o: Obj): FieldError[] {
+  const driver = str(o.driverName)
+  if (driver === '') return [required('driverName')]
+  return each(FieldPath.root('driverName'), driver, isDNS1123Subdomain(driver.toLowerCase()))
+}
+
+export function validateVolumeAttributesClassUpdate(next: Obj, prev: Obj): FieldError[] {
+  const errs: FieldError[] = []
+  if (next.driverName !== prev.driverName) errs.push(invalid('driverName', next.driverName, immutable))
+  if (changed(next.parameters, prev.parameters))
+    errs.push(forbidden('parameters', 'updates to parameters are forbidden.'))
   return errs
 }
 

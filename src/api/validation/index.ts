@@ -76,6 +76,11 @@ const validators: Record<string, Validator> = {
   'storage.k8s.io/storageclasses': rules(groups.validateStorageClass, groups.validateStorageClassUpdate),
   'storage.k8s.io/csidrivers': rules(none, groups.validateCSIDriverUpdate),
   'storage.k8s.io/csinodes': rules(groups.validateCSINode),
+  'storage.k8s.io/csistoragecapacities': rules(groups.validateCSIStorageCapacity),
+  'storage.k8s.io/volumeattributesclasses': rules(
+    groups.validateVolumeAttributesClass,
+    groups.validateVolumeAttributesClassUpdate,
+  ),
   'storage.k8s.io/volumeattachments': rules(groups.validateVolumeAttachment, groups.validateSpecUnchanged),
   'node.k8s.io/runtimeclasses': rules(groups.validateRuntimeClass, groups.validateRuntimeClassUpdate),
   'discovery.k8s.io/endpointslices': rules(groups.validateEndpointSlice, groups.validateEndpointSliceUpdate),
