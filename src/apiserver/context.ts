@@ -21,7 +21,7 @@ export interface RequestContext {
 }
 
 /** A handler answers the request (writes the response) or throws an ApiError. */
-export type Handler = (ctx: RequestContext) => Promise<void>
+export type Handler = (ctx: RequestContext) => void | Promise<void>
 
 /** The most a request body may hold, as kube-apiserver's default (3 MiB). */
 export const maxRequestBodyBytes = 3 * 1024 * 1024

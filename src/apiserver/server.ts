@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { anonymousUser, type Authenticator, type UserInfo } from './authn/authenticator.ts'
-import { isPublicInfoPath, type Authorizer, type Attributes } from './authz/authorizer.ts'
+import { isPublicInfoPath, type Authorizer, type Attributes, type Decision } from './authz/authorizer.ts'
 import { setWarnings, writeJson, type Handler, type RequestContext } from './context.ts'
 import {
   ApiError,
@@ -57,11 +57,14 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
     return undefined
   }
 
-  const authenticate = async (r: IncomingMessage, p: string): Promise<UserInfo> => {
-    const user = await o.authenticator.authenticate(r)
-    if (user) return user
-    if (isPublicInfoPath(p)) return anonymousUser
-    throw unauthorized()
+  const authenticate = (r: IncomingMessage, p: string): UserInfo | Promise<UserInfo> => {
+    const known = (user: UserInfo | undefined): UserInfo => {
+      if (user) return user
+      if (isPublicInfoPath(p)) return anonymousUser
+      throw unauthorized()
+    }
+    const user = o.authenticator.authenticate(r)
+    return user instanceof Promise ? user.then(known) : known(user)
   }
 
   return (req, res) => {
@@ -86,14 +89,52 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
       }
       return ac
     }
+    let counted = false
+    const done = () => {
+      if (counted) {
+        inFlight--
+        deadlines.delete(res)
+      }
+      o.metrics.observe(info, res.statusCode, (performance.now() - started) / 1000, longRunning)
+    }
+    const failed = (err: unknown) => {
+      if (!res.writableEnded) writeError(res, warnings, err, o.log, auditId)
+      done()
+    }
+    const serve = (user: UserInfo): void | Promise<void> => {
+      const ctx: RequestContext = {
+        req,
+        res,
+        path,
+        query,
+        info,
+        user,
+        auditId,
+        log: o.log,
+        get signal() {
+          return controller().signal
+        },
+        warnings,
+      }
+      const handle = () => {
+        const handler = route(info, path)
+        if (!handler) throw pathNotFound()
+        return handler(ctx)
+      }
+      const allowed = authorize(o.authorizer, info, user)
+      return allowed instanceof Promise ? allowed.then(handle) : handle()
+    }
 
-    const run = async () => {
+    // Each step goes asynchronous only when it has to: most requests are answered from memory.
+    let result: void | Promise<void>
+    try {
       if (!longRunning) {
         if (inFlight >= maxInFlight) {
           res.setHeader('Retry-After', '1')
           throw tooManyRequests('Too many requests, please try again later.', 1)
         }
         inFlight++
+        counted = true
         deadlines.add(res, () => {
           ac?.abort(new Error('request timed out'))
           if (!res.headersSent)
@@ -106,41 +147,14 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
             )
         })
       }
-      try {
-        const user = await authenticate(req, path)
-        const ctx: RequestContext = {
-          req,
-          res,
-          path,
-          query,
-          info,
-          user,
-          auditId,
-          log: o.log,
-          get signal() {
-            return controller().signal
-          },
-          warnings,
-        }
-        await authorize(o.authorizer, info, user)
-        const handler = route(info, path)
-        if (!handler) throw pathNotFound()
-        await handler(ctx)
-      } finally {
-        if (!longRunning) {
-          inFlight--
-          deadlines.delete(res)
-        }
-      }
+      const user = authenticate(req, path)
+      result = user instanceof Promise ? user.then(serve) : serve(user)
+    } catch (err) {
+      failed(err)
+      return
     }
-
-    run()
-      .catch((err: unknown) => {
-        if (!res.writableEnded) writeError(res, warnings, err, o.log, auditId)
-      })
-      .finally(() => {
-        o.metrics.observe(info, res.statusCode, (performance.now() - started) / 1000, longRunning)
-      })
+    if (result instanceof Promise) result.then(done, failed)
+    else done()
   }
 }
 
@@ -210,7 +224,7 @@ export function writeError(
   writeJson({ res, warnings: [] }, apiErr.code, apiErr.status)
 }
 
-async function authorize(authorizer: Authorizer, info: RequestInfo, user: UserInfo): Promise<void> {
+function authorize(authorizer: Authorizer, info: RequestInfo, user: UserInfo): void | Promise<void> {
   const attrs: Attributes = info.isResourceRequest
     ? {
         user,
@@ -224,7 +238,11 @@ async function authorize(authorizer: Authorizer, info: RequestInfo, user: UserIn
         name: info.name,
       }
     : { user, resourceRequest: false, verb: info.verb, path: info.path }
-  const d = await authorizer.authorize(attrs)
+  const d = authorizer.authorize(attrs)
+  return d instanceof Promise ? d.then((x) => decide(x, info, user)) : decide(d, info, user)
+}
+
+function decide(d: Decision, info: RequestInfo, user: UserInfo): void {
   if (d.decision === 'allow') return
   const reason = d.reason ? `: ${d.reason}` : ''
   if (!info.isResourceRequest) {

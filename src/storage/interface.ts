@@ -149,6 +149,8 @@ export interface Storage {
   watch(prefix: string, options: WatchOptions): AsyncIterable<WatchEvent>
   /** The revision of the latest write. */
   currentRevision(): Promise<Revision>
+  /** The same, at once, for backends that hold it in this process (SQLite); absent for remote ones. */
+  currentRevisionSync?(): Revision
   /**
    * Where the backend can do it exactly: every watch that asked for progress notifications gets
    * one at the current revision right after the events it has yet to receive, so that a cache fed

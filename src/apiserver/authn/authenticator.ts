@@ -22,15 +22,20 @@ export const anonymousUser: UserInfo = { name: 'system:anonymous', groups: ['sys
 
 /** Tries each authenticator in turn; the first that knows the request decides. */
 export function unionAuthenticator(authenticators: readonly Authenticator[]): Authenticator {
-  return {
-    async authenticate(req) {
-      for (const a of authenticators) {
-        const user = await a.authenticate(req)
-        if (user) return withAuthenticatedGroup(user)
+  // Synchronous while the authenticators are (certificates, token files): no promise per request.
+  const from = (i: number, req: IncomingMessage): UserInfo | undefined | Promise<UserInfo | undefined> => {
+    for (; i < authenticators.length; i++) {
+      const a = authenticators[i] as Authenticator
+      const user = a.authenticate(req)
+      if (user instanceof Promise) {
+        const next = i + 1
+        return user.then((u) => (u ? withAuthenticatedGroup(u) : from(next, req)))
       }
-      return undefined
-    },
+      if (user) return withAuthenticatedGroup(user)
+    }
+    return undefined
   }
+  return { authenticate: (req) => from(0, req) }
 }
 
 /** Every authenticated user is in system:authenticated, as in Kubernetes. */

@@ -9,6 +9,7 @@ import {
   invalid,
   methodNotSupported,
   notAcceptable,
+  notFound,
   pathNotFound,
   resourceExpired,
   unsupportedMediaType,
@@ -65,7 +66,7 @@ const listKinds = new Set(['list', 'watch'])
 
 /** Serves every resource request (/api/v1/..., /apis/{group}/{version}/...). */
 export function resourceHandler(deps: ResourceHandlerDeps): Handler {
-  return async (original) => {
+  return (original) => {
     let ctx = original
     let info = ctx.info as ResourceRequestInfo
     const ep = deps.endpoints.lookup(info.apiGroup, info.apiVersion, info.resource)
@@ -180,7 +181,21 @@ export class ResourceRequest {
 
   // --- reads -----------------------------------------------------------------------------------
 
-  async get(): Promise<void> {
+  get(): void | Promise<void> {
+    const rv = this.ctx.query.get('resourceVersion') ?? ''
+    if (rv === '') {
+      // Most reads: the cache is current, and the answer needs no waiting.
+      const hit = this.#store.peek(this.info.namespace, this.info.name)
+      if (hit === null) throw notFound(this.ep.definition, this.info.name)
+      if (hit) {
+        this.respondObject(200, hit)
+        return
+      }
+    }
+    return this.#getFromStore()
+  }
+
+  async #getFromStore(): Promise<void> {
     const o = await this.#store.get(
       this.info.namespace,
       this.info.name,

@@ -185,6 +185,15 @@ export class RegistryStore {
    * One object. Without a resourceVersion the read is consistent (it sees every write that
    * finished before it); with one, any state at least that new will do.
    */
+  /**
+   * A consistent read answered at once when the cache is known to be current: the object, null
+   * when there is none, or undefined when only the asynchronous `get` can tell.
+   */
+  peek(namespace: string, name: string): CachedObject | null | undefined {
+    if (!this.cache.isCurrent()) return undefined
+    return this.cache.get(this.keyFor(namespace, name)) ?? null
+  }
+
   async get(namespace: string, name: string, resourceVersion = ''): Promise<CachedObject> {
     await this.cache.start()
     const key = this.keyFor(namespace, name)

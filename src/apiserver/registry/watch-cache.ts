@@ -74,6 +74,7 @@ export class WatchCache {
   #windowStart = 0
   #revision = 0
   #ready: Promise<void> | undefined
+  #loaded = false
   #waiters: { revision: number; resolve: () => void }[] = []
   readonly #watchers = new Set<CacheWatcher>()
   readonly #stop = new AbortController()
@@ -157,6 +158,15 @@ export class WatchCache {
     return this.waitFor(target, timeoutMs)
   }
 
+  /**
+   * Whether the cache is known, right now and without waiting, to reflect every write the store
+   * has acknowledged (a local store tells its revision at once); false when it cannot tell.
+   */
+  isCurrent(): boolean {
+    if (!this.#loaded || !this.#storage.currentRevisionSync) return false
+    return this.#revision >= this.#storage.currentRevisionSync()
+  }
+
   /** Resolves true once the cache is at `rev` or newer, false after `timeoutMs`. */
   waitFor(rev: number, timeoutMs: number): Promise<boolean> {
     if (this.#revision >= rev) return Promise.resolve(true)
@@ -223,6 +233,7 @@ export class WatchCache {
     this.#windowHead = 0
     this.#revision = at ?? 0
     this.#windowStart = this.#revision
+    this.#loaded = true
     this.#wakeWaiters()
   }
 

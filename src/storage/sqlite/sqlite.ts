@@ -180,6 +180,10 @@ export class SqliteStorage implements Storage {
     })
   }
 
+  currentRevisionSync(): Revision {
+    return revision(this.#revision)
+  }
+
   async currentRevision(): Promise<Revision> {
     return this.#run(() => revision(this.#revision))
   }
