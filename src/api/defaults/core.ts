@@ -1,201 +1,183 @@
+import { defaultPullPolicy } from './image.ts'
+import { child, each, isEmpty, isObj, setIfAbsent, setIfZero, sub, type Obj } from './obj.ts'
+import { defaultPodLevelResources } from './pod-resources.ts'
+import { defaultResourceList } from './quantity.ts'
+
 /**
  * Defaults of the core/v1 kinds and of the pod specs every workload embeds, as kube-apiserver
- * applies them when it decodes a request (k8s.io/kubernetes/pkg/apis/core/v1/defaults.go): a
- * field that is set is never changed.
+ * v1.35 applies them when it decodes a request (k8s.io/kubernetes/pkg/apis/core/v1/defaults.go,
+ * the `+default` markers of k8s.io/api/core/v1 and the generated defaulters that walk every
+ * nested type). A field that is set is never changed; resource quantities are only rewritten in
+ * their canonical form, rounded up to the milli.
  */
 
-export type Obj = Record<string, unknown>
+// --- containers ----------------------------------------------------------------------------------
 
-export function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
+function defaultResources(resources: Obj | undefined): void {
+  defaultResourceList(resources?.limits)
+  defaultResourceList(resources?.requests)
 }
 
-/** The object at `o[key]`, created empty when absent. */
-export function child(o: Obj, key: string): Obj {
-  const v = o[key]
-  if (isObj(v)) return v
-  const created: Obj = {}
-  o[key] = created
-  return created
-}
-
-export function each(v: unknown, fn: (o: Obj) => void): void {
-  if (Array.isArray(v)) for (const x of v) if (isObj(x)) fn(x)
-}
-
-/** Sets a field that is absent (undefined, null or the empty string). */
-export function dflt(o: Obj, key: string, value: unknown): void {
-  const v = o[key]
-  if (v === undefined || v === null || v === '') o[key] = value
-}
-
-/** The field as an object when it is one. */
-export function sub(o: Obj, key: string): Obj | undefined {
-  const v = o[key]
-  return isObj(v) ? v : undefined
-}
-
-// --- containers and pod specs --------------------------------------------------------------------
-
-/** The tag of an image reference: "latest" when it has neither tag nor digest. */
-export function imageTag(image: string): string {
-  if (image.includes('@')) {
-    const beforeDigest = image.slice(0, image.indexOf('@'))
-    const slash = beforeDigest.lastIndexOf('/')
-    const colon = beforeDigest.lastIndexOf(':')
-    return colon > slash ? beforeDigest.slice(colon + 1) : ''
-  }
-  const slash = image.lastIndexOf('/')
-  const colon = image.lastIndexOf(':')
-  return colon > slash ? image.slice(colon + 1) : 'latest'
+function defaultHTTPGet(h: Obj | undefined): void {
+  if (!h) return
+  setIfZero(h, 'path', '/')
+  setIfZero(h, 'scheme', 'HTTP')
 }
 
 function defaultProbe(p: Obj | undefined): void {
   if (!p) return
-  dflt(p, 'timeoutSeconds', 1)
-  dflt(p, 'periodSeconds', 10)
-  dflt(p, 'successThreshold', 1)
-  dflt(p, 'failureThreshold', 3)
-  defaultHandler(p)
+  setIfZero(p, 'timeoutSeconds', 1)
+  setIfZero(p, 'periodSeconds', 10)
+  setIfZero(p, 'successThreshold', 1)
+  setIfZero(p, 'failureThreshold', 3)
+  defaultHTTPGet(sub(p, 'httpGet'))
+  const grpc = sub(p, 'grpc')
+  if (grpc) setIfAbsent(grpc, 'service', '')
 }
 
-function defaultHandler(h: Obj | undefined): void {
-  if (!h) return
-  const http = sub(h, 'httpGet')
-  if (http) {
-    dflt(http, 'path', '/')
-    dflt(http, 'scheme', 'HTTP')
-  }
-  const grpc = sub(h, 'grpc')
-  if (grpc && grpc.service === undefined) grpc.service = ''
+function defaultFieldRef(holder: Obj | undefined): void {
+  const fieldRef = sub(holder, 'fieldRef')
+  if (fieldRef) setIfZero(fieldRef, 'apiVersion', 'v1')
 }
 
+/** Containers, init containers and ephemeral containers alike. */
 export function defaultContainer(c: Obj): void {
-  if (typeof c.image === 'string' && c.image !== '') {
-    dflt(c, 'imagePullPolicy', imageTag(c.image) === 'latest' ? 'Always' : 'IfNotPresent')
-  }
-  dflt(c, 'terminationMessagePath', '/dev/termination-log')
-  dflt(c, 'terminationMessagePolicy', 'File')
-  each(c.ports, (p) => dflt(p, 'protocol', 'TCP'))
+  setIfZero(c, 'imagePullPolicy', defaultPullPolicy(c.image))
+  setIfZero(c, 'terminationMessagePath', '/dev/termination-log')
+  setIfZero(c, 'terminationMessagePolicy', 'File')
+  each(c.ports, (p) => setIfZero(p, 'protocol', 'TCP'))
   each(c.env, (e) => {
-    const fieldRef = sub(sub(e, 'valueFrom') ?? {}, 'fieldRef')
-    if (fieldRef) dflt(fieldRef, 'apiVersion', 'v1')
+    const from = sub(e, 'valueFrom')
+    defaultFieldRef(from)
+    const fileKeyRef = sub(from, 'fileKeyRef')
+    if (fileKeyRef) setIfAbsent(fileKeyRef, 'optional', false)
   })
+  // A struct in Go, so JSON always has it, empty when nothing is asked for.
+  setIfAbsent(c, 'resources', {})
+  defaultResources(sub(c, 'resources'))
   defaultProbe(sub(c, 'livenessProbe'))
   defaultProbe(sub(c, 'readinessProbe'))
   defaultProbe(sub(c, 'startupProbe'))
   const lifecycle = sub(c, 'lifecycle')
-  if (lifecycle) {
-    defaultHandler(sub(lifecycle, 'postStart'))
-    defaultHandler(sub(lifecycle, 'preStop'))
-  }
+  defaultHTTPGet(sub(sub(lifecycle, 'postStart'), 'httpGet'))
+  defaultHTTPGet(sub(sub(lifecycle, 'preStop'), 'httpGet'))
 }
 
+// --- volumes -------------------------------------------------------------------------------------
+
+/** The fields of a VolumeSource; a volume with none of them set is an empty directory. */
 const volumeSources = [
-  'hostPath',
-  'emptyDir',
-  'gcePersistentDisk',
   'awsElasticBlockStore',
-  'gitRepo',
-  'secret',
-  'nfs',
-  'iscsi',
-  'glusterfs',
-  'persistentVolumeClaim',
-  'rbd',
-  'flexVolume',
-  'cinder',
-  'cephfs',
-  'flocker',
-  'downwardAPI',
-  'fc',
-  'azureFile',
-  'configMap',
-  'vsphereVolume',
-  'quobyte',
   'azureDisk',
-  'photonPersistentDisk',
-  'projected',
-  'portworxVolume',
-  'scaleIO',
-  'storageos',
+  'azureFile',
+  'cephfs',
+  'cinder',
+  'configMap',
   'csi',
+  'downwardAPI',
+  'emptyDir',
   'ephemeral',
+  'fc',
+  'flexVolume',
+  'flocker',
+  'gcePersistentDisk',
+  'gitRepo',
+  'glusterfs',
+  'hostPath',
   'image',
+  'iscsi',
+  'nfs',
+  'persistentVolumeClaim',
+  'photonPersistentDisk',
+  'portworxVolume',
+  'projected',
+  'quobyte',
+  'rbd',
+  'scaleIO',
+  'secret',
+  'storageos',
+  'vsphereVolume',
 ]
 
-function defaultItemsFieldRefs(src: Obj): void {
-  each(src.items, (i) => {
-    const fieldRef = sub(i, 'fieldRef')
-    if (fieldRef) dflt(fieldRef, 'apiVersion', 'v1')
-  })
+/** 0644, the mode of files projected into volumes. */
+const defaultFileMode = 0o644
+
+function defaultDownwardAPIItems(source: Obj | undefined): void {
+  each(source?.items, defaultFieldRef)
+}
+
+/** Sources a Volume and a PersistentVolumeSpec share, with the same defaults. */
+function defaultSharedSources(s: Obj): void {
+  const hostPath = sub(s, 'hostPath')
+  if (hostPath) setIfAbsent(hostPath, 'type', '')
+  const iscsi = sub(s, 'iscsi')
+  if (iscsi) setIfZero(iscsi, 'iscsiInterface', 'default')
+  const rbd = sub(s, 'rbd')
+  if (rbd) {
+    setIfZero(rbd, 'pool', 'rbd')
+    setIfZero(rbd, 'user', 'admin')
+    setIfZero(rbd, 'keyring', '/etc/ceph/keyring')
+  }
+  const azureDisk = sub(s, 'azureDisk')
+  if (azureDisk) {
+    setIfAbsent(azureDisk, 'cachingMode', 'ReadWrite')
+    setIfAbsent(azureDisk, 'fsType', 'ext4')
+    setIfAbsent(azureDisk, 'readOnly', false)
+    setIfAbsent(azureDisk, 'kind', 'Shared')
+  }
+  const scaleIO = sub(s, 'scaleIO')
+  if (scaleIO) {
+    setIfZero(scaleIO, 'storageMode', 'ThinProvisioned')
+    setIfZero(scaleIO, 'fsType', 'xfs')
+  }
 }
 
 export function defaultVolume(v: Obj): void {
-  // A volume without a source is an empty directory.
-  if (!volumeSources.some((s) => v[s] !== undefined && v[s] !== null)) v.emptyDir = {}
-  const hostPath = sub(v, 'hostPath')
-  if (hostPath) dflt(hostPath, 'type', '')
+  if (volumeSources.every((s) => v[s] === undefined || v[s] === null)) v.emptyDir = {}
+  defaultSharedSources(v)
+  const image = sub(v, 'image')
+  // ImageVolume is beta and on in v1.35.
+  if (image) setIfZero(image, 'pullPolicy', defaultPullPolicy(image.reference))
   for (const k of ['secret', 'configMap', 'downwardAPI', 'projected']) {
     const s = sub(v, k)
-    if (s && s.defaultMode === undefined) s.defaultMode = 0o644
+    if (s) setIfAbsent(s, 'defaultMode', defaultFileMode)
   }
-  const downward = sub(v, 'downwardAPI')
-  if (downward) defaultItemsFieldRefs(downward)
-  const projected = sub(v, 'projected')
-  if (projected) {
-    each(projected.sources, (s) => {
-      const token = sub(s, 'serviceAccountToken')
-      if (token) dflt(token, 'expirationSeconds', 3600)
-      const d = sub(s, 'downwardAPI')
-      if (d) defaultItemsFieldRefs(d)
-    })
-  }
-  const iscsi = sub(v, 'iscsi')
-  if (iscsi) dflt(iscsi, 'iscsiInterface', 'default')
-  const rbd = sub(v, 'rbd')
-  if (rbd) {
-    dflt(rbd, 'pool', 'rbd')
-    dflt(rbd, 'user', 'admin')
-    dflt(rbd, 'keyring', '/etc/ceph/keyring')
-  }
-  const azureDisk = sub(v, 'azureDisk')
-  if (azureDisk) {
-    dflt(azureDisk, 'cachingMode', 'ReadWrite')
-    dflt(azureDisk, 'fsType', 'ext4')
-    dflt(azureDisk, 'readOnly', false)
-    dflt(azureDisk, 'kind', 'Shared')
-  }
-  const scaleIO = sub(v, 'scaleIO')
-  if (scaleIO) {
-    dflt(scaleIO, 'storageMode', 'ThinProvisioned')
-    dflt(scaleIO, 'fsType', 'xfs')
-  }
-  const ephemeral = sub(sub(v, 'ephemeral') ?? {}, 'volumeClaimTemplate')
-  if (ephemeral) defaultClaimSpec(child(ephemeral, 'spec'))
+  defaultDownwardAPIItems(sub(v, 'downwardAPI'))
+  each(sub(v, 'projected')?.sources, (s) => {
+    defaultDownwardAPIItems(sub(s, 'downwardAPI'))
+    const token = sub(s, 'serviceAccountToken')
+    if (token) setIfAbsent(token, 'expirationSeconds', 3600)
+  })
+  const claimTemplate = sub(sub(v, 'ephemeral'), 'volumeClaimTemplate')
+  if (claimTemplate) defaultClaimSpec(child(claimTemplate, 'spec'))
 }
 
-/** The defaults of a PodSpec wherever it appears (pods and every pod template). */
+// --- pod specs and pods --------------------------------------------------------------------------
+
+/** The defaults of a PodSpec wherever it appears: in pods and in every pod template. */
 export function defaultPodSpec(spec: Obj): void {
-  dflt(spec, 'dnsPolicy', 'ClusterFirst')
-  dflt(spec, 'restartPolicy', 'Always')
-  if (!isObj(spec.securityContext)) spec.securityContext = {}
-  dflt(spec, 'terminationGracePeriodSeconds', 30)
-  dflt(spec, 'schedulerName', 'default-scheduler')
+  setIfZero(spec, 'dnsPolicy', 'ClusterFirst')
+  setIfZero(spec, 'restartPolicy', 'Always')
+  setIfAbsent(spec, 'securityContext', {})
+  setIfAbsent(spec, 'terminationGracePeriodSeconds', 30)
+  setIfZero(spec, 'schedulerName', 'default-scheduler')
+  each(spec.volumes, defaultVolume)
   each(spec.initContainers, defaultContainer)
   each(spec.containers, defaultContainer)
   each(spec.ephemeralContainers, defaultContainer)
-  each(spec.volumes, defaultVolume)
+  defaultResourceList(spec.overhead)
+  defaultResources(sub(spec, 'resources'))
 }
 
-export function defaultPodTemplate(template: unknown): void {
-  if (isObj(template)) defaultPodSpec(child(template, 'spec'))
+/** A PodTemplateSpec: its spec is a struct, so it is defaulted even when left out. */
+export function defaultPodTemplateSpec(template: Obj): void {
+  defaultPodSpec(child(template, 'spec'))
 }
 
-/** Requests default to the limits of the same resources (pods only, not templates). */
+/** A container's requests default to its limits; pods only, templates keep what they say. */
 function requestsFromLimits(c: Obj): void {
   const resources = sub(c, 'resources')
-  const limits = resources && sub(resources, 'limits')
+  const limits = sub(resources, 'limits')
   if (!resources || !limits || Object.keys(limits).length === 0) return
   const requests = child(resources, 'requests')
   for (const [k, v] of Object.entries(limits)) if (requests[k] === undefined) requests[k] = v
@@ -205,115 +187,188 @@ function requestsFromLimits(c: Obj): void {
 function hostNetworkPorts(containers: unknown): void {
   each(containers, (c) =>
     each(c.ports, (p) => {
-      if (p.hostPort === undefined || p.hostPort === 0) p.hostPort = p.containerPort
+      if (typeof p.containerPort === 'number') setIfZero(p, 'hostPort', p.containerPort)
     }),
   )
 }
 
+function defaultContainerStatuses(statuses: unknown): void {
+  each(statuses, (s) => {
+    defaultResourceList(s.allocatedResources)
+    defaultResources(sub(s, 'resources'))
+  })
+}
+
 export function defaultPod(pod: Obj): void {
   const spec = child(pod, 'spec')
-  defaultPodSpec(spec)
   each(spec.containers, requestsFromLimits)
   each(spec.initContainers, requestsFromLimits)
-  dflt(spec, 'enableServiceLinks', true)
+  defaultPodLevelResources(spec)
+  setIfAbsent(spec, 'enableServiceLinks', true)
   if (spec.hostNetwork === true) {
     hostNetworkPorts(spec.containers)
     hostNetworkPorts(spec.initContainers)
   }
+  defaultPodSpec(spec)
+  const status = sub(pod, 'status')
+  if (status) {
+    defaultContainerStatuses(status.initContainerStatuses)
+    defaultContainerStatuses(status.containerStatuses)
+    defaultContainerStatuses(status.ephemeralContainerStatuses)
+    defaultResourceList(status.allocatedResources)
+    defaultResources(sub(status, 'resources'))
+  }
 }
 
-// --- the other core kinds ------------------------------------------------------------------------
+export function defaultPodTemplate(t: Obj): void {
+  defaultPodTemplateSpec(child(t, 'template'))
+}
 
 export function defaultReplicationController(rc: Obj): void {
   const spec = child(rc, 'spec')
   const template = sub(spec, 'template')
-  const labels = template && sub(child(template, 'metadata'), 'labels')
-  if (labels && Object.keys(labels).length > 0) {
-    if (!isObj(spec.selector) || Object.keys(spec.selector).length === 0) spec.selector = { ...labels }
+  const labels = sub(sub(template, 'metadata'), 'labels')
+  if (labels) {
+    if (isEmpty(spec.selector)) spec.selector = { ...labels }
     const meta = child(rc, 'metadata')
-    if (!isObj(meta.labels) || Object.keys(meta.labels).length === 0) meta.labels = { ...labels }
+    if (isEmpty(meta.labels)) meta.labels = { ...labels }
   }
-  dflt(spec, 'replicas', 1)
-  defaultPodTemplate(template)
+  setIfAbsent(spec, 'replicas', 1)
+  if (template) defaultPodTemplateSpec(template)
 }
+
+// --- services ------------------------------------------------------------------------------------
 
 export function defaultService(svc: Obj): void {
   const spec = child(svc, 'spec')
-  dflt(spec, 'sessionAffinity', 'None')
-  dflt(spec, 'type', 'ClusterIP')
+  setIfZero(spec, 'sessionAffinity', 'None')
+  if (spec.sessionAffinity === 'None') delete spec.sessionAffinityConfig
   if (spec.sessionAffinity === 'ClientIP') {
-    const config = child(spec, 'sessionAffinityConfig')
-    const clientIP = child(config, 'clientIP')
-    dflt(clientIP, 'timeoutSeconds', 10800)
+    const timeout = sub(sub(spec, 'sessionAffinityConfig'), 'clientIP')?.timeoutSeconds
+    if (timeout === undefined || timeout === null) {
+      spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: 10800 } }
+    }
   }
+  setIfZero(spec, 'type', 'ClusterIP')
   each(spec.ports, (p) => {
-    dflt(p, 'protocol', 'TCP')
-    if (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === '') p.targetPort = p.port
+    setIfZero(p, 'protocol', 'TCP')
+    setIfZero(p, 'targetPort', p.port ?? 0)
   })
   const type = spec.type
-  if ((type === 'NodePort' || type === 'LoadBalancer') && !spec.externalTrafficPolicy) {
-    spec.externalTrafficPolicy = 'Cluster'
+  // Externally accessible: node ports, load balancers, and cluster IPs with external IPs.
+  const withExternalIPs = Array.isArray(spec.externalIPs) && spec.externalIPs.length > 0
+  if (type === 'NodePort' || type === 'LoadBalancer' || (type === 'ClusterIP' && withExternalIPs)) {
+    setIfZero(spec, 'externalTrafficPolicy', 'Cluster')
   }
-  if (type !== 'ExternalName') {
-    dflt(spec, 'internalTrafficPolicy', 'Cluster')
-    // This cluster is IPv4 single-stack: the families the registry would settle on.
-    dflt(spec, 'ipFamilyPolicy', 'SingleStack')
-    if (!Array.isArray(spec.ipFamilies) || spec.ipFamilies.length === 0) spec.ipFamilies = ['IPv4']
+  if (type === 'ClusterIP' || type === 'NodePort' || type === 'LoadBalancer') {
+    setIfAbsent(spec, 'internalTrafficPolicy', 'Cluster')
   }
-  if (type === 'LoadBalancer') dflt(spec, 'allocateLoadBalancerNodePorts', true)
+  if (type === 'LoadBalancer') {
+    setIfAbsent(spec, 'allocateLoadBalancerNodePorts', true)
+    each(sub(sub(svc, 'status'), 'loadBalancer')?.ingress, (ing) => {
+      if (typeof ing.ip === 'string' && ing.ip !== '') setIfAbsent(ing, 'ipMode', 'VIP')
+    })
+  }
+  if (type !== 'ExternalName') defaultIPFamilies(spec)
 }
 
+/**
+ * The IP families the service registry settles on when the user leaves them out, for this cluster,
+ * which is IPv4 single-stack (kube-apiserver does this when it allocates cluster IPs, not in
+ * defaults.go; k8ts does it here, before validation). A headless service without a selector asks
+ * for every family the cluster has; any other service gets one, unless it lists two.
+ */
+function defaultIPFamilies(spec: Obj): void {
+  const clusterIPs = Array.isArray(spec.clusterIPs) ? spec.clusterIPs : []
+  const families = Array.isArray(spec.ipFamilies) ? spec.ipFamilies : []
+  const headless = spec.clusterIP === 'None' || clusterIPs[0] === 'None'
+  if (spec.ipFamilyPolicy === undefined || spec.ipFamilyPolicy === null) {
+    const dual = clusterIPs.length === 2 || families.length === 2 || (headless && isEmpty(spec.selector))
+    spec.ipFamilyPolicy = dual ? 'RequireDualStack' : 'SingleStack'
+  }
+  if (families.length === 0) spec.ipFamilies = ['IPv4']
+}
+
+export function defaultEndpoints(ep: Obj): void {
+  each(ep.subsets, (s) => each(s.ports, (p) => setIfZero(p, 'protocol', 'TCP')))
+}
+
+// --- storage -------------------------------------------------------------------------------------
+
+/** A PersistentVolumeClaimSpec, in claims, claim templates and ephemeral volumes. */
 export function defaultClaimSpec(spec: Obj): void {
-  dflt(spec, 'volumeMode', 'Filesystem')
+  setIfAbsent(spec, 'volumeMode', 'Filesystem')
+  defaultResources(sub(spec, 'resources'))
 }
 
 export function defaultPersistentVolumeClaim(pvc: Obj): void {
   defaultClaimSpec(child(pvc, 'spec'))
-  dflt(child(pvc, 'status'), 'phase', 'Pending')
+  const status = child(pvc, 'status')
+  setIfZero(status, 'phase', 'Pending')
+  defaultResourceList(status.capacity)
+  defaultResourceList(status.allocatedResources)
+}
+
+/** A PersistentVolumeSpec's sources and capacity (in volumes and inline in volume attachments). */
+export function defaultPersistentVolumeSpec(spec: Obj): void {
+  defaultResourceList(spec.capacity)
+  defaultSharedSources(spec)
 }
 
 export function defaultPersistentVolume(pv: Obj): void {
   const spec = child(pv, 'spec')
-  dflt(spec, 'persistentVolumeReclaimPolicy', 'Retain')
-  dflt(spec, 'volumeMode', 'Filesystem')
-  dflt(child(pv, 'status'), 'phase', 'Pending')
-  const hostPath = sub(spec, 'hostPath')
-  if (hostPath) dflt(hostPath, 'type', '')
+  setIfZero(child(pv, 'status'), 'phase', 'Pending')
+  setIfZero(spec, 'persistentVolumeReclaimPolicy', 'Retain')
+  setIfAbsent(spec, 'volumeMode', 'Filesystem')
+  defaultPersistentVolumeSpec(spec)
 }
 
-export function defaultEndpoints(ep: Obj): void {
-  each(ep.subsets, (s) => each(s.ports, (p) => dflt(p, 'protocol', 'TCP')))
-}
+// --- the other core kinds ------------------------------------------------------------------------
 
 export function defaultSecret(s: Obj): void {
-  dflt(s, 'type', 'Opaque')
+  setIfZero(s, 'type', 'Opaque')
 }
 
+/** Every named namespace carries its name as a label; the status starts Active. */
 export function defaultNamespace(ns: Obj): void {
-  dflt(child(ns, 'status'), 'phase', 'Active')
+  const meta = child(ns, 'metadata')
+  if (typeof meta.name === 'string' && meta.name !== '') {
+    child(meta, 'labels')['kubernetes.io/metadata.name'] = meta.name
+  }
+  setIfZero(child(ns, 'status'), 'phase', 'Active')
 }
 
 export function defaultNode(node: Obj): void {
   const status = sub(node, 'status')
-  if (status && isObj(status.capacity) && !isObj(status.allocatable))
+  if (!status) return
+  if (isObj(status.capacity) && (status.allocatable === undefined || status.allocatable === null)) {
     status.allocatable = { ...status.capacity }
+  }
+  defaultResourceList(status.capacity)
+  defaultResourceList(status.allocatable)
 }
 
 export function defaultLimitRange(lr: Obj): void {
   each(sub(lr, 'spec')?.limits, (item) => {
-    if (item.type !== 'Container') return
-    const max = sub(item, 'max') ?? {}
-    const min = sub(item, 'min') ?? {}
-    const def: Obj = { ...(sub(item, 'default') ?? {}) }
-    const defReq: Obj = { ...(sub(item, 'defaultRequest') ?? {}) }
-    for (const [k, v] of Object.entries(max)) if (def[k] === undefined) def[k] = v
-    for (const [k, v] of Object.entries(def)) if (defReq[k] === undefined) defReq[k] = v
-    for (const [k, v] of Object.entries(min)) if (defReq[k] === undefined) defReq[k] = v
-    if (Object.keys(def).length > 0) item.default = def
-    if (Object.keys(defReq).length > 0) item.defaultRequest = defReq
+    if (item.type === 'Container') {
+      const def = child(item, 'default')
+      const defReq = child(item, 'defaultRequest')
+      // No default limit: the max; no default request: the default limit, else the min.
+      for (const [k, v] of Object.entries(sub(item, 'max') ?? {})) if (!(k in def)) def[k] = v
+      for (const [k, v] of Object.entries(def)) if (!(k in defReq)) defReq[k] = v
+      for (const [k, v] of Object.entries(sub(item, 'min') ?? {})) if (!(k in defReq)) defReq[k] = v
+      if (Object.keys(def).length === 0) delete item.default
+      if (Object.keys(defReq).length === 0) delete item.defaultRequest
+    }
+    for (const k of ['max', 'min', 'default', 'defaultRequest', 'maxLimitRequestRatio']) {
+      defaultResourceList(item[k])
+    }
   })
 }
 
-export function defaultPodTemplateObject(t: Obj): void {
-  defaultPodTemplate(t.template)
+export function defaultResourceQuota(rq: Obj): void {
+  defaultResourceList(sub(rq, 'spec')?.hard)
+  const status = sub(rq, 'status')
+  defaultResourceList(status?.hard)
+  defaultResourceList(status?.used)
 }

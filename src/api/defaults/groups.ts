@@ -1,123 +1,46 @@
-import { child, defaultClaimSpec, defaultPodTemplate, dflt, each, isObj, sub, type Obj } from './core.ts'
+import { defaultPersistentVolumeSpec } from './core.ts'
+import { child, each, isEmpty, isObj, setIfAbsent, setIfZero, sub, type Obj } from './obj.ts'
 
 /**
- * Defaults of the kinds of the other API groups (apps, batch, networking, RBAC, autoscaling,
- * storage, admission, ...), as their defaults.go files in Kubernetes set them.
+ * Defaults of the kinds of the other API groups (networking, RBAC, autoscaling, scheduling,
+ * storage, admission, discovery, flow control, resource, apiextensions, apiregistration), as their
+ * v1 (autoscaling: v1 and v2) defaults.go files set them in v1.35.
  */
 
-export function defaultDeployment(d: Obj): void {
-  const spec = child(d, 'spec')
-  dflt(spec, 'replicas', 1)
-  const strategy = child(spec, 'strategy')
-  dflt(strategy, 'type', 'RollingUpdate')
-  if (strategy.type === 'RollingUpdate') {
-    const ru = child(strategy, 'rollingUpdate')
-    dflt(ru, 'maxUnavailable', '25%')
-    dflt(ru, 'maxSurge', '25%')
-  }
-  dflt(spec, 'revisionHistoryLimit', 10)
-  dflt(spec, 'progressDeadlineSeconds', 600)
-  defaultPodTemplate(spec.template)
-}
-
-export function defaultReplicaSet(rs: Obj): void {
-  const spec = child(rs, 'spec')
-  dflt(spec, 'replicas', 1)
-  defaultPodTemplate(spec.template)
-}
-
-export function defaultDaemonSet(ds: Obj): void {
-  const spec = child(ds, 'spec')
-  const strategy = child(spec, 'updateStrategy')
-  dflt(strategy, 'type', 'RollingUpdate')
-  if (strategy.type === 'RollingUpdate') {
-    const ru = child(strategy, 'rollingUpdate')
-    dflt(ru, 'maxUnavailable', 1)
-    dflt(ru, 'maxSurge', 0)
-  }
-  dflt(spec, 'revisionHistoryLimit', 10)
-  defaultPodTemplate(spec.template)
-}
-
-export function defaultStatefulSet(ss: Obj): void {
-  const spec = child(ss, 'spec')
-  dflt(spec, 'podManagementPolicy', 'OrderedReady')
-  const strategy = child(spec, 'updateStrategy')
-  if (!strategy.type) {
-    strategy.type = 'RollingUpdate'
-    if (!isObj(strategy.rollingUpdate)) strategy.rollingUpdate = {}
-  }
-  const ru = sub(strategy, 'rollingUpdate')
-  if (strategy.type === 'RollingUpdate' && ru) dflt(ru, 'partition', 0)
-  const retention = child(spec, 'persistentVolumeClaimRetentionPolicy')
-  dflt(retention, 'whenDeleted', 'Retain')
-  dflt(retention, 'whenScaled', 'Retain')
-  dflt(spec, 'replicas', 1)
-  dflt(spec, 'revisionHistoryLimit', 10)
-  defaultPodTemplate(spec.template)
-  each(spec.volumeClaimTemplates, (t) => {
-    defaultClaimSpec(child(t, 'spec'))
-    dflt(child(t, 'status'), 'phase', 'Pending')
-  })
-}
-
-export function defaultJob(job: Obj): void {
-  const spec = child(job, 'spec')
-  if (spec.completions === undefined && spec.parallelism === undefined) {
-    spec.completions = 1
-    spec.parallelism = 1
-  }
-  dflt(spec, 'parallelism', 1)
-  if (spec.backoffLimit === undefined)
-    spec.backoffLimit = spec.backoffLimitPerIndex === undefined ? 6 : 2147483647
-  const templateLabels = sub(child(child(spec, 'template'), 'metadata'), 'labels')
-  const meta = child(job, 'metadata')
-  if (templateLabels && (!isObj(meta.labels) || Object.keys(meta.labels).length === 0)) {
-    meta.labels = { ...templateLabels }
-  }
-  dflt(spec, 'completionMode', 'NonIndexed')
-  dflt(spec, 'suspend', false)
-  const pfp = sub(spec, 'podFailurePolicy')
-  if (pfp) each(pfp.rules, (r) => each(r.onPodConditions, (c) => dflt(c, 'status', 'True')))
-  dflt(spec, 'podReplacementPolicy', pfp ? 'Failed' : 'TerminatingOrFailed')
-  defaultPodTemplate(spec.template)
-}
-
-export function defaultCronJob(cj: Obj): void {
-  const spec = child(cj, 'spec')
-  dflt(spec, 'concurrencyPolicy', 'Allow')
-  dflt(spec, 'suspend', false)
-  dflt(spec, 'successfulJobsHistoryLimit', 3)
-  dflt(spec, 'failedJobsHistoryLimit', 1)
-  const jobSpec = sub(sub(spec, 'jobTemplate') ?? {}, 'spec')
-  if (jobSpec) defaultPodTemplate(jobSpec.template)
-}
+// --- networking.k8s.io ---------------------------------------------------------------------------
 
 export function defaultNetworkPolicy(np: Obj): void {
   const spec = child(np, 'spec')
-  for (const dir of ['ingress', 'egress'])
-    each(spec[dir], (r) => each(r.ports, (p) => dflt(p, 'protocol', 'TCP')))
-  if (!Array.isArray(spec.policyTypes) || spec.policyTypes.length === 0) {
-    spec.policyTypes =
-      Array.isArray(spec.egress) && spec.egress.length > 0 ? ['Ingress', 'Egress'] : ['Ingress']
+  for (const direction of ['ingress', 'egress']) {
+    each(spec[direction], (rule) => each(rule.ports, (p) => setIfAbsent(p, 'protocol', 'TCP')))
+  }
+  // A policy that names no types is an ingress policy, and an egress one if it has egress rules.
+  if (isEmpty(spec.policyTypes)) {
+    spec.policyTypes = isEmpty(spec.egress) ? ['Ingress'] : ['Ingress', 'Egress']
   }
 }
 
 export function defaultIngressClass(ic: Obj): void {
-  const params = sub(child(ic, 'spec'), 'parameters')
-  if (params) dflt(params, 'scope', 'Cluster')
+  const parameters = sub(sub(ic, 'spec'), 'parameters')
+  if (parameters) setIfAbsent(parameters, 'scope', 'Cluster')
 }
 
-export function defaultBinding(b: Obj): void {
-  dflt(child(b, 'roleRef'), 'apiGroup', 'rbac.authorization.k8s.io')
+// --- rbac.authorization.k8s.io -------------------------------------------------------------------
+
+/**
+ * Role bindings refer to RBAC roles; users and groups are RBAC subjects. A service account's
+ * group is "", which Go leaves out of the JSON, so it stays absent here too.
+ */
+export function defaultRoleBinding(b: Obj): void {
+  setIfZero(child(b, 'roleRef'), 'apiGroup', 'rbac.authorization.k8s.io')
   each(b.subjects, (s) => {
-    if (s.apiGroup !== undefined && s.apiGroup !== '') return
-    if (s.kind === 'User' || s.kind === 'Group') s.apiGroup = 'rbac.authorization.k8s.io'
-    else if (s.kind === 'ServiceAccount') s.apiGroup = ''
+    if (s.kind === 'User' || s.kind === 'Group') setIfZero(s, 'apiGroup', 'rbac.authorization.k8s.io')
   })
 }
 
-const scaleUpDefaults = {
+// --- autoscaling ---------------------------------------------------------------------------------
+
+const scaleUpRules = {
   stabilizationWindowSeconds: 0,
   selectPolicy: 'Max',
   policies: [
@@ -125,24 +48,26 @@ const scaleUpDefaults = {
     { type: 'Percent', value: 100, periodSeconds: 15 },
   ],
 }
-const scaleDownDefaults = {
+/** Scaling down has no default window: the controller's --horizontal-pod-autoscaler-downscale-stabilization applies. */
+const scaleDownRules = {
   selectPolicy: 'Max',
   policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],
 }
 
+/** The given scaling rules over the defaults, field by field (the defaults when none are given). */
 function scalingRules(given: unknown, defaults: Obj): Obj {
-  const out: Obj = structuredClone(defaults)
-  if (!isObj(given)) return out
+  const rules: Obj = structuredClone(defaults)
+  if (!isObj(given)) return rules
   for (const k of ['selectPolicy', 'stabilizationWindowSeconds', 'policies', 'tolerance']) {
-    if (given[k] !== undefined && given[k] !== null) out[k] = given[k]
+    if (given[k] !== undefined && given[k] !== null) rules[k] = given[k]
   }
-  return out
+  return rules
 }
 
-export function defaultHorizontalPodAutoscalerV2(hpa: Obj): void {
+export function defaultHorizontalPodAutoscaler(hpa: Obj): void {
   const spec = child(hpa, 'spec')
-  dflt(spec, 'minReplicas', 1)
-  if (!Array.isArray(spec.metrics) || spec.metrics.length === 0) {
+  setIfAbsent(spec, 'minReplicas', 1)
+  if (isEmpty(spec.metrics)) {
     spec.metrics = [
       {
         type: 'Resource',
@@ -150,129 +75,177 @@ export function defaultHorizontalPodAutoscalerV2(hpa: Obj): void {
       },
     ]
   }
+  // Behavior, when given, is filled in completely, for both directions.
   const behavior = sub(spec, 'behavior')
   if (behavior) {
-    behavior.scaleUp = scalingRules(behavior.scaleUp, scaleUpDefaults)
-    behavior.scaleDown = scalingRules(behavior.scaleDown, scaleDownDefaults)
+    behavior.scaleUp = scalingRules(behavior.scaleUp, scaleUpRules)
+    behavior.scaleDown = scalingRules(behavior.scaleDown, scaleDownRules)
   }
 }
 
 export function defaultHorizontalPodAutoscalerV1(hpa: Obj): void {
-  dflt(child(hpa, 'spec'), 'minReplicas', 1)
+  setIfAbsent(child(hpa, 'spec'), 'minReplicas', 1)
 }
 
+// --- scheduling.k8s.io, storage.k8s.io -----------------------------------------------------------
+
 export function defaultPriorityClass(pc: Obj): void {
-  dflt(pc, 'preemptionPolicy', 'PreemptLowerPriority')
+  setIfAbsent(pc, 'preemptionPolicy', 'PreemptLowerPriority')
 }
 
 export function defaultStorageClass(sc: Obj): void {
-  dflt(sc, 'reclaimPolicy', 'Delete')
-  dflt(sc, 'volumeBindingMode', 'Immediate')
+  setIfAbsent(sc, 'reclaimPolicy', 'Delete')
+  setIfAbsent(sc, 'volumeBindingMode', 'Immediate')
 }
 
 export function defaultCSIDriver(d: Obj): void {
   const spec = child(d, 'spec')
-  dflt(spec, 'attachRequired', true)
-  dflt(spec, 'podInfoOnMount', false)
-  dflt(spec, 'storageCapacity', false)
-  dflt(spec, 'fsGroupPolicy', 'ReadWriteOnceWithFSType')
-  if (!Array.isArray(spec.volumeLifecycleModes) || spec.volumeLifecycleModes.length === 0) {
-    spec.volumeLifecycleModes = ['Persistent']
-  }
-  dflt(spec, 'requiresRepublish', false)
+  setIfAbsent(spec, 'attachRequired', true)
+  setIfAbsent(spec, 'podInfoOnMount', false)
+  setIfAbsent(spec, 'storageCapacity', false)
+  setIfAbsent(spec, 'fsGroupPolicy', 'ReadWriteOnceWithFSType')
+  if (isEmpty(spec.volumeLifecycleModes)) spec.volumeLifecycleModes = ['Persistent']
+  setIfAbsent(spec, 'requiresRepublish', false)
+  // SELinuxMountReadWriteOncePod is beta and on in v1.35.
+  setIfAbsent(spec, 'seLinuxMount', false)
 }
 
+export function defaultVolumeAttachment(va: Obj): void {
+  const inline = sub(sub(sub(va, 'spec'), 'source'), 'inlineVolumeSpec')
+  if (inline) defaultPersistentVolumeSpec(inline)
+}
+
+// --- admissionregistration.k8s.io ----------------------------------------------------------------
+
 function defaultRules(rules: unknown): void {
-  each(rules, (r) => dflt(r, 'scope', '*'))
+  each(rules, (r) => setIfAbsent(r, 'scope', '*'))
 }
 
 function defaultWebhooks(config: Obj, mutating: boolean): void {
   each(config.webhooks, (w) => {
-    dflt(w, 'failurePolicy', 'Fail')
-    dflt(w, 'matchPolicy', 'Equivalent')
-    if (!isObj(w.namespaceSelector)) w.namespaceSelector = {}
-    if (!isObj(w.objectSelector)) w.objectSelector = {}
-    dflt(w, 'timeoutSeconds', 10)
-    if (mutating) dflt(w, 'reinvocationPolicy', 'Never')
+    setIfAbsent(w, 'failurePolicy', 'Fail')
+    setIfAbsent(w, 'matchPolicy', 'Equivalent')
+    setIfAbsent(w, 'namespaceSelector', {})
+    setIfAbsent(w, 'objectSelector', {})
+    setIfAbsent(w, 'timeoutSeconds', 10)
+    if (mutating) setIfAbsent(w, 'reinvocationPolicy', 'Never')
     defaultRules(w.rules)
-    const service = sub(child(w, 'clientConfig'), 'service')
-    if (service) dflt(service, 'port', 443)
+    const service = sub(sub(w, 'clientConfig'), 'service')
+    if (service) setIfAbsent(service, 'port', 443)
   })
 }
 
-export const defaultValidatingWebhookConfiguration = (c: Obj): void => defaultWebhooks(c, false)
-export const defaultMutatingWebhookConfiguration = (c: Obj): void => defaultWebhooks(c, true)
+export function defaultValidatingWebhookConfiguration(c: Obj): void {
+  defaultWebhooks(c, false)
+}
 
+export function defaultMutatingWebhookConfiguration(c: Obj): void {
+  defaultWebhooks(c, true)
+}
+
+/** MatchResources of admission policies and their bindings. */
+function defaultMatchResources(m: Obj | undefined): void {
+  if (!m) return
+  setIfAbsent(m, 'matchPolicy', 'Equivalent')
+  setIfAbsent(m, 'namespaceSelector', {})
+  setIfAbsent(m, 'objectSelector', {})
+  defaultRules(m.resourceRules)
+  defaultRules(m.excludeResourceRules)
+}
+
+/** ValidatingAdmissionPolicy and MutatingAdmissionPolicy (whose reinvocationPolicy is required). */
 export function defaultAdmissionPolicy(p: Obj): void {
   const spec = child(p, 'spec')
-  dflt(spec, 'failurePolicy', 'Fail')
-  const mc = sub(spec, 'matchConstraints')
-  if (mc) {
-    dflt(mc, 'matchPolicy', 'Equivalent')
-    if (!isObj(mc.namespaceSelector)) mc.namespaceSelector = {}
-    if (!isObj(mc.objectSelector)) mc.objectSelector = {}
-    defaultRules(mc.resourceRules)
-    defaultRules(mc.excludeResourceRules)
-  }
+  setIfAbsent(spec, 'failurePolicy', 'Fail')
+  defaultMatchResources(sub(spec, 'matchConstraints'))
 }
 
-export function defaultMutatingAdmissionPolicy(p: Obj): void {
-  defaultAdmissionPolicy(p)
-  dflt(child(p, 'spec'), 'reinvocationPolicy', 'Never')
-}
-
+/** Bindings of either kind of policy (paramRef.parameterNotFoundAction is required in v1). */
 export function defaultAdmissionPolicyBinding(b: Obj): void {
-  const spec = child(b, 'spec')
-  const ref = sub(spec, 'paramRef')
-  if (ref) dflt(ref, 'parameterNotFoundAction', 'Deny')
-  const mr = sub(spec, 'matchResources')
-  if (mr) {
-    dflt(mr, 'matchPolicy', 'Equivalent')
-    if (!isObj(mr.namespaceSelector)) mr.namespaceSelector = {}
-    if (!isObj(mr.objectSelector)) mr.objectSelector = {}
-    defaultRules(mr.resourceRules)
-    defaultRules(mr.excludeResourceRules)
-  }
+  defaultMatchResources(sub(sub(b, 'spec'), 'matchResources'))
 }
+
+// --- discovery.k8s.io, flowcontrol.apiserver.k8s.io ----------------------------------------------
 
 export function defaultEndpointSlice(s: Obj): void {
   each(s.ports, (p) => {
-    if (p.name === undefined) p.name = ''
-    dflt(p, 'protocol', 'TCP')
+    setIfAbsent(p, 'name', '')
+    setIfAbsent(p, 'protocol', 'TCP')
   })
 }
 
 export function defaultFlowSchema(fs: Obj): void {
-  const spec = child(fs, 'spec')
-  if (spec.matchingPrecedence === undefined || spec.matchingPrecedence === 0) spec.matchingPrecedence = 1000
+  setIfZero(child(fs, 'spec'), 'matchingPrecedence', 1000)
 }
 
 export function defaultPriorityLevelConfiguration(pl: Obj): void {
   const spec = child(pl, 'spec')
   const limited = sub(spec, 'limited')
   if (limited) {
-    dflt(limited, 'nominalConcurrencyShares', 30)
-    dflt(limited, 'lendablePercent', 0)
+    setIfAbsent(limited, 'nominalConcurrencyShares', 30)
+    setIfAbsent(limited, 'lendablePercent', 0)
     const queuing = sub(child(limited, 'limitResponse'), 'queuing')
     if (queuing) {
-      dflt(queuing, 'queues', 64)
-      dflt(queuing, 'handSize', 8)
-      dflt(queuing, 'queueLengthLimit', 50)
+      setIfZero(queuing, 'queues', 64)
+      setIfZero(queuing, 'handSize', 8)
+      setIfZero(queuing, 'queueLengthLimit', 50)
     }
   }
   const exempt = sub(spec, 'exempt')
   if (exempt) {
-    dflt(exempt, 'nominalConcurrencyShares', 0)
-    dflt(exempt, 'lendablePercent', 0)
+    setIfAbsent(exempt, 'nominalConcurrencyShares', 0)
+    setIfAbsent(exempt, 'lendablePercent', 0)
   }
 }
+
+// --- resource.k8s.io -----------------------------------------------------------------------------
+
+/** An exact request or a sub-request: ExactCount of one device, tolerations matching Equal. */
+function defaultDeviceRequest(r: Obj | undefined): void {
+  if (!r) return
+  setIfZero(r, 'allocationMode', 'ExactCount')
+  if (r.allocationMode === 'ExactCount') setIfZero(r, 'count', 1)
+  each(r.tolerations, (t) => setIfZero(t, 'operator', 'Equal'))
+}
+
+function defaultResourceClaimSpec(spec: Obj): void {
+  each(sub(spec, 'devices')?.requests, (r) => {
+    defaultDeviceRequest(sub(r, 'exactly'))
+    each(r.firstAvailable, defaultDeviceRequest)
+  })
+}
+
+export function defaultResourceClaim(rc: Obj): void {
+  defaultResourceClaimSpec(child(rc, 'spec'))
+}
+
+export function defaultResourceClaimTemplate(t: Obj): void {
+  defaultResourceClaimSpec(child(child(t, 'spec'), 'spec'))
+}
+
+// --- apiextensions.k8s.io, apiregistration.k8s.io ------------------------------------------------
 
 export function defaultCustomResourceDefinition(crd: Obj): void {
   const spec = child(crd, 'spec')
   const names = child(spec, 'names')
-  if (typeof names.kind === 'string' && names.kind !== '') {
-    dflt(names, 'singular', names.kind.toLowerCase())
-    dflt(names, 'listKind', `${names.kind}List`)
+  const kind = typeof names.kind === 'string' ? names.kind : ''
+  if (kind !== '') {
+    setIfZero(names, 'singular', kind.toLowerCase())
+    setIfZero(names, 'listKind', `${kind}List`)
   }
-  dflt(child(spec, 'conversion'), 'strategy', 'None')
+  setIfAbsent(spec, 'conversion', { strategy: 'None' })
+  const service = sub(sub(sub(sub(spec, 'conversion'), 'webhook'), 'clientConfig'), 'service')
+  if (service) setIfAbsent(service, 'port', 443)
+  const status = sub(crd, 'status')
+  if (!status || isEmpty(status.storedVersions)) {
+    const storage = Array.isArray(spec.versions)
+      ? spec.versions.find((v): v is Obj => isObj(v) && v.storage === true)
+      : undefined
+    if (typeof storage?.name === 'string') child(crd, 'status').storedVersions = [storage.name]
+  }
+}
+
+export function defaultAPIService(s: Obj): void {
+  const service = sub(sub(s, 'spec'), 'service')
+  if (service) setIfAbsent(service, 'port', 443)
 }
