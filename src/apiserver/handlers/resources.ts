@@ -283,8 +283,7 @@ export class ResourceRequest {
     }
     const ac = new AbortController()
     this.ctx.signal.addEventListener('abort', () => ac.abort(), { once: true })
-    const events = store.cache.watch(from, ac.signal)
-    if (!events) {
+    if (from < store.cache.windowStart) {
       watchError(this.ctx, resourceExpired(`too old resource version: ${from} (${store.cache.windowStart})`))
       return
     }
@@ -293,7 +292,9 @@ export class ResourceRequest {
     try {
       await streamWatch(this.ctx, {
         ...(initial ? { initial } : {}),
-        events,
+        subscribe: (sink) => {
+          if (!store.cache.subscribe(from, ac.signal, sink)) sink.end()
+        },
         matches: (o) =>
           (this.info.namespace === '' || o.namespace === this.info.namespace) && matches.test(o),
         bookmarks: q.get('allowWatchBookmarks') === 'true',

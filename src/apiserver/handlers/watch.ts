@@ -1,6 +1,6 @@
 import type { RequestContext } from '../context.ts'
 import type { ApiError } from '../errors.ts'
-import type { CacheEvent, CachedObject } from '../registry/watch-cache.ts'
+import type { CacheEvent, CachedObject, WatchSink } from '../registry/watch-cache.ts'
 
 /**
  * A watch response: status 200, headers flushed at once (kubectl blocks until it sees them),
@@ -13,7 +13,10 @@ import type { CacheEvent, CachedObject } from '../registry/watch-cache.ts'
 export interface WatchStreamOptions {
   /** Initial state to send as ADDED first (watch from resourceVersion "" or "0"). */
   initial?: readonly CachedObject[]
-  events: AsyncIterable<CacheEvent>
+  /** The events, read one by one... */
+  events?: AsyncIterable<CacheEvent>
+  /** ...or pushed as they happen (the cache's subscribe), which costs far less per watcher. */
+  subscribe?: (sink: WatchSink) => void
   matches: (o: CachedObject) => boolean
   bookmarks: boolean
   /** kind and apiVersion for bookmark objects. */
@@ -48,8 +51,67 @@ export async function streamWatch(ctx: RequestContext, o: WatchStreamOptions): P
     return sharedChunk(type, c)
   }
   const write = (type: WatchEventType, c: CachedObject): boolean => send(event(type, c))
+  /** Sends what the watcher sees of one event; false when the socket's buffer is full. */
+  const deliver = (e: CacheEvent): boolean => {
+    switch (e.type) {
+      case 'BOOKMARK':
+        if (!o.bookmarks) return true
+        return send(
+          frame(
+            Buffer.from(
+              `{"type":"BOOKMARK","object":${JSON.stringify({ kind: o.kind, apiVersion: o.apiVersion, metadata: { resourceVersion: String(e.revision) } })}}\n`,
+            ),
+          ),
+        )
+      case 'ADDED':
+        return o.matches(e.current) ? write('ADDED', e.current) : true
+      case 'MODIFIED': {
+        const now = o.matches(e.current)
+        const before = o.matches(e.previous)
+        if (now && before) return write('MODIFIED', e.current)
+        if (now) return write('ADDED', e.current)
+        // It left the watcher's view: DELETED, with its previous content at this revision.
+        if (before) return write('DELETED', atRevision(e.previous, e.revision))
+        return true
+      }
+      case 'DELETED':
+        return o.matches(e.previous) ? write('DELETED', e.previous) : true
+    }
+  }
 
-  const iterator = o.events[Symbol.asyncIterator]()
+  if (o.subscribe) {
+    const subscribe = o.subscribe
+    // Events are pushed as they happen; a reader whose socket holds more than this much unsent
+    // is too slow, and its watch ends (it resumes from the last revision it saw).
+    const maxBuffered = 16 * 1024 * 1024
+    await new Promise<void>((resolve) => {
+      let over = false
+      const finish = () => {
+        if (over) return
+        over = true
+        clearTimeout(timer)
+        ctx.signal.removeEventListener('abort', finish)
+        resolve()
+      }
+      const timer = setTimeout(finish, o.timeoutMs)
+      ctx.signal.addEventListener('abort', finish, { once: true })
+      for (const c of o.initial ?? []) if (o.matches(c)) write('ADDED', c)
+      subscribe({
+        event: (e) => {
+          if (over || !socket || socket.destroyed) return true
+          deliver(e)
+          return socket.writableLength <= maxBuffered
+        },
+        end: finish,
+      })
+    })
+    if (!res.destroyed) res.end()
+    return
+  }
+
+  const events = o.events
+  if (!events) throw new Error('streamWatch needs events or subscribe')
+  const iterator = events[Symbol.asyncIterator]()
   // Ending the iterator (client gone, timeoutSeconds reached) makes its pending next() finish.
   let stopped = false
   let wakeDrain: (() => void) | undefined
@@ -65,36 +127,7 @@ export async function streamWatch(ctx: RequestContext, o: WatchStreamOptions): P
     for (;;) {
       const r = await iterator.next()
       if (r.done || stopped) break
-      const e = r.value
-      let ok = true
-      switch (e.type) {
-        case 'BOOKMARK':
-          if (o.bookmarks) {
-            const bookmark = {
-              kind: o.kind,
-              apiVersion: o.apiVersion,
-              metadata: { resourceVersion: String(e.revision) },
-            }
-            ok = send(frame(Buffer.from(`{"type":"BOOKMARK","object":${JSON.stringify(bookmark)}}\n`)))
-          }
-          break
-        case 'ADDED':
-          if (o.matches(e.current)) ok = write('ADDED', e.current)
-          break
-        case 'MODIFIED': {
-          const now = o.matches(e.current)
-          const before = o.matches(e.previous)
-          if (now && before) ok = write('MODIFIED', e.current)
-          else if (now) ok = write('ADDED', e.current)
-          // It left the watcher's view: DELETED, with its previous content at this revision.
-          else if (before) ok = write('DELETED', atRevision(e.previous, e.revision))
-          break
-        }
-        case 'DELETED':
-          if (o.matches(e.previous)) ok = write('DELETED', e.previous)
-          break
-      }
-      if (!ok)
+      if (!deliver(r.value))
         await new Promise<void>((resolve) => {
           wakeDrain = resolve
           if (socket && !socket.destroyed) socket.once('drain', resolve)

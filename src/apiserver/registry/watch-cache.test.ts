@@ -120,3 +120,52 @@ test('a watcher that stops reading is ended instead of holding events forever', 
   cache.stop()
   await storage.close()
 })
+
+test('a subscriber gets the backlog at once, then live events pushed; one that cannot keep up is ended', async () => {
+  const { storage, cache } = await setup()
+  await cache.start()
+  const from = cache.revision
+  const a = await storage.create(prefix + 'default/a', obj('default', 'a'))
+  assert.ok(await cache.waitFor(a.modRevision, 1000))
+  const seen: string[] = []
+  let ended = 0
+  const ac = new AbortController()
+  assert.equal(
+    cache.subscribe(from, ac.signal, {
+      event: (e) => {
+        seen.push(
+          `${e.type}:${e.type === 'ADDED' || e.type === 'MODIFIED' ? e.current.name : e.type === 'DELETED' ? e.previous.name : ''}`,
+        )
+        return seen.length < 3
+      },
+      end: () => ended++,
+    }),
+    true,
+  )
+  assert.deepEqual(seen, ['ADDED:a'], 'the backlog is delivered during subscribe')
+  const b = await storage.create(prefix + 'default/b', obj('default', 'b'))
+  assert.ok(await cache.waitFor(b.modRevision, 1000))
+  assert.deepEqual(seen, ['ADDED:a', 'ADDED:b'])
+  const c = await storage.create(prefix + 'default/c', obj('default', 'c'))
+  assert.ok(await cache.waitFor(c.modRevision, 1000))
+  assert.equal(ended, 1, 'the third event found the sink full: the watch ended')
+  const d = await storage.create(prefix + 'default/d', obj('default', 'd'))
+  assert.ok(await cache.waitFor(d.modRevision, 1000))
+  assert.equal(seen.length, 3, 'nothing more after the end')
+
+  // A reader that goes away on its own is detached, not ended.
+  let quiet = 0
+  const gone = new AbortController()
+  cache.subscribe(cache.revision, gone.signal, { event: () => true, end: () => quiet++ })
+  gone.abort()
+  const e = await storage.create(prefix + 'default/e', obj('default', 'e'))
+  assert.ok(await cache.waitFor(e.modRevision, 1000))
+  assert.equal(quiet, 0)
+  assert.equal(
+    cache.subscribe(-1, new AbortController().signal, { event: () => true, end: () => undefined }),
+    false,
+  )
+  ac.abort()
+  cache.stop()
+  await storage.close()
+})

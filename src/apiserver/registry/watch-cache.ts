@@ -206,6 +206,36 @@ export class WatchCache {
     return w.iterable(cleanup)
   }
 
+  /**
+   * The same events pushed to `sink` as they happen, synchronously, with no queue and no promise
+   * per watcher: what a thousand watchers of one event cost is then little more than their socket
+   * writes. The backlog after `after` is pushed at once. `sink.event` answers false when its
+   * reader cannot keep up; the cache then ends it, as it does when it restarts (`sink.end`).
+   * Returns false when `after` is older than the window (the caller answers 410 Expired).
+   */
+  subscribe(after: number, signal: AbortSignal, sink: WatchSink): boolean {
+    if (after < this.#windowStart) return false
+    const w = new CacheWatcher(this.#maxPending, sink)
+    this.#watchers.add(w)
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.#watchers.delete(w)
+        w.detach()
+      },
+      { once: true },
+    )
+    for (let i = this.#windowHead; i < this.#window.length; i++) {
+      const e = this.#window[i]
+      if (e && e.revision > after && !w.push(e)) {
+        this.#watchers.delete(w)
+        w.end()
+        break
+      }
+    }
+    return true
+  }
+
   // --- feeding ---------------------------------------------------------------------------------
 
   async #load(): Promise<void> {
@@ -395,21 +425,35 @@ export class WatchCache {
   }
 }
 
-/** One reader of the cache: a queue of events and a way to wait for the next. */
+/** Where a subscribed watcher's events go (see WatchCache.subscribe). */
+export interface WatchSink {
+  /** Takes one event; false when the reader cannot keep up (the cache then ends the watch). */
+  event(e: CacheEvent): boolean
+  /** The cache ended the watch (the reader fell behind, or the cache restarted). */
+  end(): void
+}
+
+/**
+ * One reader of the cache: either a queue of events and a way to wait for the next (iteration),
+ * or a sink the events are pushed to as they come.
+ */
 class CacheWatcher {
   readonly #max: number
+  readonly #sink: WatchSink | undefined
   #queue: CacheEvent[] = []
   #head = 0
   #ended = false
   #wake: (() => void) | undefined
 
-  constructor(max: number) {
+  constructor(max: number, sink?: WatchSink) {
     this.#max = max
+    this.#sink = sink
   }
 
-  /** Queues an event; false when the watcher has too many waiting (it should be ended). */
+  /** Takes an event; false when the watcher has fallen too far behind (it should be ended). */
   push(e: CacheEvent): boolean {
     if (this.#ended) return true
+    if (this.#sink) return this.#sink.event(e)
     if (this.#queue.length - this.#head >= this.#max) return false
     this.#queue.push(e)
     this.#signal()
@@ -417,6 +461,14 @@ class CacheWatcher {
   }
 
   end(): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#sink?.end()
+    this.#signal()
+  }
+
+  /** Stops delivery without telling the sink (its reader went away on its own). */
+  detach(): void {
     this.#ended = true
     this.#signal()
   }
