@@ -11,6 +11,16 @@ export function obj(v: unknown): Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {}
 }
 
+/** An object field that may be absent: undefined when it is not there (or null). */
+export function optObj(v: unknown): Obj | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined
+}
+
+/** Whether a field is set: Go's pointer is not nil. */
+export function present(v: unknown): boolean {
+  return v !== undefined && v !== null
+}
+
 export function objs(v: unknown): Obj[] {
   return Array.isArray(v) ? v.map(obj) : []
 }
@@ -107,41 +117,47 @@ export function orNone(s: string): string {
 
 /** A map selector (Services, ReplicationControllers) as `a=b,c=d`, keys sorted. */
 export function mapSelector(m: unknown): string {
-  const entries = Object.entries(obj(m)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const entries = Object.entries(obj(m)).sort(([a], [b]) => byString(a, b))
   return entries.map(([k, v]) => `${k}=${str(v)}`).join(',')
 }
 
-/** A metav1.LabelSelector as kubectl prints it: `app=web,tier in (a,b),!x`; `<none>` when empty. */
-export function labelSelector(sel: unknown): string {
+/**
+ * A metav1.LabelSelector as labels.Selector.String() prints it: `app=web,tier in (a,b),!x`, the
+ * requirements in the order of their keys, the values of each sorted; empty when it selects all.
+ */
+export function selectorString(sel: unknown): string {
   const s = obj(sel)
-  const parts: string[] = []
-  for (const [k, v] of Object.entries(obj(s.matchLabels))) parts.push(`${k}=${str(v)}`)
+  const parts: { key: string; text: string }[] = []
+  for (const [key, v] of Object.entries(obj(s.matchLabels))) parts.push({ key, text: `${key}=${str(v)}` })
   for (const e of objs(s.matchExpressions)) {
     const key = str(e.key)
-    const values = strs(e.values).sort()
-    switch (e.operator) {
-      case 'In':
-        parts.push(`${key} in (${values.join(',')})`)
-        break
-      case 'NotIn':
-        parts.push(`${key} notin (${values.join(',')})`)
-        break
-      case 'Exists':
-        parts.push(key)
-        break
-      case 'DoesNotExist':
-        parts.push(`!${key}`)
-        break
+    const values = strs(e.values).sort(byString).join(',')
+    const text: Record<string, string> = {
+      In: `${key} in (${values})`,
+      NotIn: `${key} notin (${values})`,
+      Exists: key,
+      DoesNotExist: `!${key}`,
     }
+    const t = text[str(e.operator)]
+    if (t !== undefined) parts.push({ key, text: t })
   }
-  parts.sort()
-  return parts.length === 0 ? '<none>' : parts.join(',')
+  parts.sort((a, b) => byString(a.key, b.key))
+  return parts.map((p) => p.text).join(',')
 }
 
-/** `a,b,c` of the first `max` values, `+ N more...` after them, as kubectl prints long lists. */
-export function firstOf(values: readonly string[], max: number): string {
-  if (values.length <= max) return values.join(',')
-  return `${values.slice(0, max).join(',')} + ${values.length - max} more...`
+/** A metav1.LabelSelector as metav1.FormatLabelSelector prints it: `<none>` when empty. */
+export function labelSelector(sel: unknown): string {
+  return orNone(selectorString(sel))
+}
+
+/** A label map as labels.FormatLabels prints it: `a=b,c=d`, keys sorted; `<none>` when empty. */
+export function formatLabels(m: unknown): string {
+  return orNone(mapSelector(m))
+}
+
+/** Orders strings as Go's sort.Strings does (by code unit, which is by byte for ASCII). */
+export function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }
 
 /** An int-or-string as printed (`25%`, `1`). */

@@ -7,30 +7,36 @@ import {
   humanDuration,
   int,
   labelSelector,
-  mapSelector,
+  formatLabels,
+  byString,
   name,
   nameOf,
   obj,
   objs,
+  optObj,
   orNone,
+  present,
   since,
   str,
   strs,
   wide,
   type Obj,
 } from './cells.ts'
+import { quantity, quantityOrZero } from './quantity.ts'
 import type { TableConvertor } from './table.ts'
 
 /** Printers of services, networking, nodes, storage, configuration and the API's own kinds. */
 
 // --- services and networking ---------------------------------------------------------------------
 
+/**
+ * The addresses of a load balancer status (a Service's or an Ingress's): each ingress point's IP,
+ * or its hostname without one; sorted, without repeats. Not cut short: the server prints wide.
+ */
 function loadBalancerAddresses(status: unknown): string {
   const ingress = objs(obj(obj(status).loadBalancer).ingress)
-  return ingress
-    .map((i) => str(i.ip) || str(i.hostname))
-    .filter((s) => s !== '')
-    .join(',')
+  const addresses = new Set(ingress.map((i) => str(i.ip) || str(i.hostname)).filter((s) => s !== ''))
+  return [...addresses].sort(byString).join(',')
 }
 
 export function serviceExternalIP(svc: Obj): string {
@@ -74,7 +80,9 @@ const services: TableConvertor = {
   row(o, now) {
     const svc = o as Obj
     const spec = obj(svc.spec)
-    const clusterIP = strs(spec.clusterIPs)[0] ?? str(spec.clusterIP)
+    // spec.clusterIP wins over clusterIPs[0] when they differ, as in conversion to the internal
+    // version, whose first cluster IP is printed.
+    const clusterIP = str(spec.clusterIP) || (strs(spec.clusterIPs)[0] ?? '')
     return [
       nameOf(svc),
       str(spec.type) || 'ClusterIP',
@@ -82,7 +90,7 @@ const services: TableConvertor = {
       serviceExternalIP(svc),
       servicePorts(svc),
       ageOf(svc, now),
-      orNone(mapSelector(spec.selector)),
+      formatLabels(spec.selector),
     ]
   },
 }
@@ -147,7 +155,10 @@ const endpointSlices: TableConvertor = {
   ],
   row(o, now) {
     const s = o as Obj
-    const ports = objs(s.ports).map((p) => (typeof p.port === 'number' ? String(p.port) : str(p.name) || '*'))
+    // A port's number, else its name (even an empty one), else `*`.
+    const portText = (p: Obj) =>
+      typeof p.port === 'number' ? String(p.port) : typeof p.name === 'string' ? p.name : '*'
+    const ports = objs(s.ports).map(portText)
     const addresses = objs(s.endpoints).flatMap((e) => strs(e.addresses))
     return [
       nameOf(s),
@@ -163,9 +174,9 @@ const ingresses: TableConvertor = {
   columns: [
     name,
     col('Class', 'The name of the IngressClass that configures the ingress.'),
-    col('Hosts', 'Hosts that incoming requests are matched against.'),
+    col('Hosts', 'The hosts of the ingress rules.'),
     col('Address', 'The addresses the load balancer serves the ingress at.'),
-    col('Ports', 'Ports of TLS configurations that open'),
+    col('Ports', 'The ports the ingress serves: 80, and 443 with TLS.'),
     age,
   ],
   row(o, now) {
@@ -194,15 +205,15 @@ const ingresses: TableConvertor = {
 const ingressClasses: TableConvertor = {
   columns: [
     name,
-    col('Controller', 'Controller that is responsible for handling this class'),
-    col('Parameters', 'A reference to a resource with additional parameters'),
+    col('Controller', 'The controller that implements the class.'),
+    col('Parameters', 'The resource holding the parameters of the class.'),
     age,
   ],
   row(o, now) {
     const c = o as Obj
     const spec = obj(c.spec)
     let parameters = '<none>'
-    if (spec.parameters !== undefined) {
+    if (present(spec.parameters)) {
       const p = obj(spec.parameters)
       parameters = str(p.kind)
       if (typeof p.apiGroup === 'string') parameters += `.${p.apiGroup}`
@@ -227,7 +238,7 @@ const ipAddresses: TableConvertor = {
   row(o) {
     const ref = obj((o as Obj).spec).parentRef
     let parent = '<none>'
-    if (ref !== undefined) {
+    if (present(ref)) {
       const r = obj(ref)
       parent = (str(r.group) === '' ? str(r.resource) : `${str(r.resource)}.${str(r.group)}`).toLowerCase()
       if (str(r.namespace) !== '') parent += `/${str(r.namespace)}`
@@ -241,7 +252,8 @@ const ipAddresses: TableConvertor = {
 
 export function nodeStatus(node: Obj): string {
   const status: string[] = []
-  const ready = objs(obj(node.status).conditions).find((c) => c.type === 'Ready')
+  // The last Ready condition counts, should there be more than one.
+  const ready = objs(obj(node.status).conditions).findLast((c) => c.type === 'Ready')
   if (ready) status.push(ready.status === 'True' ? 'Ready' : 'NotReady')
   if (status.length === 0) status.push('Unknown')
   if (obj(node.spec).unschedulable === true) status.push('SchedulingDisabled')
@@ -262,8 +274,8 @@ export function nodeRoles(node: Obj): string {
 const nodes: TableConvertor = {
   columns: [
     name,
-    col('Status', 'The status of the node'),
-    col('Roles', 'The roles of the node'),
+    col('Status', 'Whether the node is ready, and whether it takes new pods.'),
+    col('Roles', 'The roles the node labels name.'),
     age,
     col('Version', 'The kubelet version of the node.'),
     wide('Internal-IP', 'The internal address of the node.'),
@@ -295,7 +307,7 @@ const nodes: TableConvertor = {
 }
 
 const namespaces: TableConvertor = {
-  columns: [name, col('Status', 'The status of the namespace'), age],
+  columns: [name, col('Status', 'The phase of the namespace.'), age],
   row: (o, now) => [nameOf(o), str(obj((o as Obj).status).phase), ageOf(o, now)],
 }
 
@@ -324,7 +336,7 @@ const events: TableConvertor = {
     const first = e.firstTimestamp ? since(e.firstTimestamp, now) : since(e.eventTime, now)
     let last = e.lastTimestamp ? since(e.lastTimestamp, now) : first
     let count = int(e.count)
-    const series = e.series === undefined || e.series === null ? undefined : obj(e.series)
+    const series = optObj(e.series)
     if (series) {
       last = since(series.lastObservedTime, now)
       count = int(series.count)
@@ -355,9 +367,9 @@ const events: TableConvertor = {
 const componentStatuses: TableConvertor = {
   columns: [
     name,
-    col('Status', 'Status of the component conditions'),
-    col('Message', 'Message of the component conditions'),
-    col('Error', 'Error of the component conditions'),
+    col('Status', 'Whether the component is healthy.'),
+    col('Message', 'What the health check said.'),
+    col('Error', 'The error of the health check.'),
   ],
   row(o) {
     const cs = o as Obj
@@ -396,10 +408,6 @@ const serviceAccounts: TableConvertor = {
   row: (o, now) => [nameOf(o), objs((o as Obj).secrets).length, ageOf(o, now)],
 }
 
-function quantityText(v: unknown): string {
-  return typeof v === 'number' ? String(v) : str(v)
-}
-
 const resourceQuotas: TableConvertor = {
   columns: [
     name,
@@ -415,7 +423,7 @@ const resourceQuotas: TableConvertor = {
     const requests: string[] = []
     const limits: string[] = []
     for (const r of Object.keys(hard).sort()) {
-      const text = `${r}: ${used[r] === undefined ? '0' : quantityText(used[r])}/${quantityText(hard[r])}`
+      const text = `${r}: ${quantityOrZero(used[r])}/${quantityOrZero(hard[r])}`
       if (r.split('.')[0] === 'limits' && r.includes('.')) limits.push(text)
       else requests.push(text)
     }
@@ -438,7 +446,7 @@ function bindingRow(o: Obj, now: number): unknown[] {
   const of = (kind: string) =>
     subjects
       .filter((s) => s.kind === kind)
-      .map((s) => (kind === 'ServiceAccount' ? `${str(s.namespace)}:${str(s.name)}` : str(s.name)))
+      .map((s) => (kind === 'ServiceAccount' ? `${str(s.namespace)}/${str(s.name)}` : str(s.name)))
       .join(', ')
   return [
     nameOf(o),
@@ -484,7 +492,7 @@ const certificateSigningRequests: TableConvertor = {
     return [
       nameOf(csr),
       ageOf(csr, now),
-      str(spec.signerName),
+      orNone(str(spec.signerName)),
       str(spec.username),
       typeof exp === 'number' ? humanDuration(exp * 1000) : '<none>',
       csrCondition(csr),
@@ -507,13 +515,7 @@ const priorityClasses: TableConvertor = {
   ],
   row(o, now) {
     const pc = o as Obj
-    return [
-      nameOf(pc),
-      int(pc.value),
-      pc.globalDefault === true,
-      ageOf(pc, now),
-      typeof pc.preemptionPolicy === 'string' ? pc.preemptionPolicy : '<unset>',
-    ]
+    return [nameOf(pc), int(pc.value), pc.globalDefault === true, ageOf(pc, now), str(pc.preemptionPolicy)]
   },
 }
 
@@ -525,7 +527,7 @@ const runtimeClasses: TableConvertor = {
 const webhookConfigurations: TableConvertor = {
   columns: [
     name,
-    col('Webhooks', 'Webhooks indicates the number of webhooks registered in this configuration', {
+    col('Webhooks', 'The number of webhooks of the configuration.', {
       type: 'integer',
     }),
     age,
@@ -535,17 +537,35 @@ const webhookConfigurations: TableConvertor = {
 
 function paramKind(spec: Obj): string {
   const pk = spec.paramKind
-  if (pk === undefined) return '<unset>'
+  if (!present(pk)) return '<unset>'
   return `${str(obj(pk).apiVersion)}/${str(obj(pk).kind)}`
 }
 
+/**
+ * The parameters of a policy binding: `namespace/name`, `*` for the namespace when it is not
+ * given; else the selector, in the form Go's generated String() of a LabelSelector takes.
+ */
 function paramRef(spec: Obj): string {
-  const ref = spec.paramRef
-  if (ref === undefined) return '<unset>'
-  const r = obj(ref)
-  const ns = str(r.namespace)
-  const n = str(r.name) === '' ? '*' : str(r.name)
-  return ns === '' ? n : `${ns}/${n}`
+  if (!present(spec.paramRef)) return '<unset>'
+  const r = obj(spec.paramRef)
+  if (str(r.name) !== '') return `${str(r.namespace) || '*'}/${str(r.name)}`
+  if (present(r.selector)) return goLabelSelector(obj(r.selector))
+  return '<unset>'
+}
+
+/** `&LabelSelector{MatchLabels:map[string]string{a: b,},MatchExpressions:[]LabelSelectorRequirement{...},}` */
+function goLabelSelector(sel: Obj): string {
+  const labels = Object.entries(obj(sel.matchLabels))
+    .sort(([a], [b]) => byString(a, b))
+    .map(([k, v]) => `${k}: ${str(v)},`)
+    .join('')
+  const expressions = objs(sel.matchExpressions)
+    .map(
+      (e) =>
+        `LabelSelectorRequirement{Key:${str(e.key)},Operator:${str(e.operator)},Values:[${strs(e.values).join(' ')}],},`,
+    )
+    .join('')
+  return `&LabelSelector{MatchLabels:map[string]string{${labels}},MatchExpressions:[]LabelSelectorRequirement{${expressions}},}`
 }
 
 const admissionPolicies = (what: 'validations' | 'mutations'): TableConvertor => ({
@@ -554,7 +574,7 @@ const admissionPolicies = (what: 'validations' | 'mutations'): TableConvertor =>
     col(what === 'validations' ? 'Validations' : 'Mutations', `The number of ${what} of the policy.`, {
       type: 'integer',
     }),
-    col('ParamKind', 'ParamKind specifies the kind of resources used to parameterize this policy'),
+    col('ParamKind', 'The kind of the parameter resources of the policy.'),
     age,
   ],
   row(o, now) {
@@ -583,12 +603,12 @@ const flowSchemas: TableConvertor = {
     col('MatchingPrecedence', 'The order in which schemas are matched.'),
     col('DistinguisherMethod', 'How flows are told apart.'),
     age,
-    col('MissingPL', 'references a broken or non-existent PriorityLevelConfiguration'),
+    col('MissingPL', 'Whether the priority level the schema names is missing.'),
   ],
   row(o, now) {
     const fs = o as Obj
     const spec = obj(fs.spec)
-    const dm = spec.distinguisherMethod === undefined ? '<none>' : str(obj(spec.distinguisherMethod).type)
+    const dm = !present(spec.distinguisherMethod) ? '<none>' : str(obj(spec.distinguisherMethod).type)
     const dangling = objs(obj(fs.status).conditions).find((c) => c.type === 'Dangling')
     return [
       nameOf(fs),
@@ -614,16 +634,18 @@ const priorityLevels: TableConvertor = {
   row(o, now) {
     const pl = o as Obj
     const spec = obj(pl.spec)
-    const limited = spec.limited === undefined ? undefined : obj(spec.limited)
-    const queuing = limited ? obj(obj(limited.limitResponse).queuing) : undefined
+    const limited = present(spec.limited) ? obj(spec.limited) : undefined
+    const queuingValue = limited ? obj(limited.limitResponse).queuing : undefined
+    const queuing = present(queuingValue) ? obj(queuingValue) : undefined
+    // Numbers where the level is limited (and queues), `<none>` where it is not.
     const none = '<none>'
     return [
       nameOf(pl),
       str(spec.type),
-      limited ? String(int(limited.nominalConcurrencyShares)) : none,
-      queuing && Object.keys(queuing).length > 0 ? String(int(queuing.queues)) : none,
-      queuing && Object.keys(queuing).length > 0 ? String(int(queuing.handSize)) : none,
-      queuing && Object.keys(queuing).length > 0 ? String(int(queuing.queueLengthLimit)) : none,
+      limited ? int(limited.nominalConcurrencyShares) : none,
+      queuing ? int(queuing.queues) : none,
+      queuing ? int(queuing.handSize) : none,
+      queuing ? int(queuing.queueLengthLimit) : none,
       ageOf(pl, now),
     ]
   },
@@ -639,11 +661,13 @@ const apiServices: TableConvertor = {
   row(o, now) {
     const a = o as Obj
     const svc = obj(a.spec).service
-    const service =
-      svc === undefined || svc === null ? 'Local' : `${str(obj(svc).namespace)}/${str(obj(svc).name)}`
+    const service = !present(svc) ? 'Local' : `${str(obj(svc).namespace)}/${str(obj(svc).name)}`
     const cond = objs(obj(a.status).conditions).find((c) => c.type === 'Available')
     let available = 'Unknown'
-    if (cond) available = cond.status === 'True' ? 'True' : `${str(cond.status)} (${str(cond.reason)})`
+    if (cond) {
+      const status = str(cond.status)
+      available = status === 'True' || str(cond.reason) === '' ? status : `${status} (${str(cond.reason)})`
+    }
     return [nameOf(a), service, available, ageOf(a, now)]
   },
 }
@@ -655,56 +679,51 @@ const hpaConversion = conversionFor(
   { group: 'autoscaling', version: 'v2' },
 )
 
-/** TARGETS of an autoscaler: `cpu: 45%/80%`, current over target per metric, two at most. */
+/**
+ * One metric of an autoscaler's TARGETS, current over target. Its status is the current metric at
+ * the same index, if it is of the same source; `<unknown>` stands for a current value not known.
+ */
+function hpaTarget(m: Obj, st: Obj): string {
+  const unknown = '<unknown>'
+  switch (m.type) {
+    case 'External':
+    case 'Object': {
+      const key = m.type === 'External' ? 'external' : 'object'
+      const target = obj(obj(m[key]).target)
+      const cur = present(st[key]) ? obj(obj(st[key]).current) : undefined
+      if (present(target.averageValue)) {
+        const current = cur && present(cur.averageValue) ? quantity(cur.averageValue) : unknown
+        return `${current}/${quantity(target.averageValue)} (avg)`
+      }
+      return `${cur ? quantity(cur.value) : unknown}/${quantity(target.value)}`
+    }
+    case 'Pods': {
+      const cur = present(st.pods) ? quantity(obj(obj(st.pods).current).averageValue) : unknown
+      return `${cur}/${quantity(obj(obj(m.pods).target).averageValue)}`
+    }
+    case 'Resource':
+    case 'ContainerResource': {
+      const key = m.type === 'Resource' ? 'resource' : 'containerResource'
+      const spec = obj(m[key])
+      const target = obj(spec.target)
+      const cur = present(st[key]) ? obj(obj(st[key]).current) : undefined
+      if (present(target.averageValue)) {
+        const current = cur ? quantity(cur.averageValue) : unknown
+        return `${str(spec.name)}: ${current}/${quantity(target.averageValue)}`
+      }
+      const percent = (v: unknown) => (typeof v === 'number' ? `${v}%` : undefined)
+      const current = (cur && percent(cur.averageUtilization)) ?? unknown
+      return `${str(spec.name)}: ${current}/${percent(target.averageUtilization) ?? '<auto>'}`
+    }
+    default:
+      return '<unknown type>'
+  }
+}
+
+/** TARGETS of an autoscaler: `cpu: 45%/80%`, one entry per metric, two at most. */
 export function hpaTargets(specs: Obj[], statuses: Obj[]): string {
   if (specs.length === 0) return '<none>'
-  const list: string[] = []
-  const q = (v: unknown) => quantityText(v)
-  specs.forEach((m, i) => {
-    const st = statuses[i] ?? {}
-    const valueOrAvg = (spec: Obj, cur: Obj | undefined) => {
-      const target = obj(spec.target)
-      const current = obj(cur?.current)
-      if (target.averageValue !== undefined) {
-        return `${current.averageValue === undefined ? '<unknown>' : q(current.averageValue)}/${q(target.averageValue)} (avg)`
-      }
-      return `${current.value === undefined ? '<unknown>' : q(current.value)}/${q(target.value)}`
-    }
-    switch (m.type) {
-      case 'External':
-        list.push(valueOrAvg(obj(m.external), st.external === undefined ? undefined : obj(st.external)))
-        break
-      case 'Object':
-        list.push(valueOrAvg(obj(m.object), st.object === undefined ? undefined : obj(st.object)))
-        break
-      case 'Pods': {
-        const cur = st.pods === undefined ? '<unknown>' : q(obj(obj(st.pods).current).averageValue)
-        list.push(`${cur}/${q(obj(obj(m.pods).target).averageValue)}`)
-        break
-      }
-      case 'Resource':
-      case 'ContainerResource': {
-        const key = m.type === 'Resource' ? 'resource' : 'containerResource'
-        const spec = obj(m[key])
-        const target = obj(spec.target)
-        const cur = st[key] === undefined ? undefined : obj(obj(st[key]).current)
-        const label = str(spec.name)
-        if (target.averageValue !== undefined) {
-          const current = cur?.averageValue === undefined ? '<unknown>' : q(cur.averageValue)
-          list.push(`${label}: ${current}/${q(target.averageValue)}`)
-        } else {
-          const current =
-            typeof cur?.averageUtilization === 'number' ? `${cur.averageUtilization}%` : '<unknown>'
-          const want =
-            typeof target.averageUtilization === 'number' ? `${target.averageUtilization}%` : '<auto>'
-          list.push(`${label}: ${current}/${want}`)
-        }
-        break
-      }
-      default:
-        list.push('<unknown type>')
-    }
-  })
+  const list = specs.map((m, i) => hpaTarget(m, statuses[i] ?? {}))
   if (list.length > 2) return `${list.slice(0, 2).join(', ')} + ${list.length - 2} more...`
   return list.join(', ')
 }
@@ -753,9 +772,12 @@ function accessModes(modes: unknown): string {
     .join(',')
 }
 
+/** The class of a volume or claim: the beta annotation first, then spec.storageClassName. */
 function storageClassOf(spec: Obj, meta: Obj): string {
-  if (typeof spec.storageClassName === 'string') return spec.storageClassName
-  return str(obj(meta.annotations)['volume.beta.kubernetes.io/storage-class'])
+  const annotations = obj(meta.annotations)
+  const beta = 'volume.beta.kubernetes.io/storage-class'
+  if (typeof annotations[beta] === 'string') return annotations[beta]
+  return str(spec.storageClassName)
 }
 
 const persistentVolumes: TableConvertor = {
@@ -766,8 +788,8 @@ const persistentVolumes: TableConvertor = {
     col('Reclaim Policy', 'What happens to the volume when its claim goes.'),
     col('Status', 'The phase of the volume.'),
     col('Claim', 'The claim bound to the volume.'),
-    col('StorageClass', 'StorageClass of the pv'),
-    col('VolumeAttributesClass', 'VolumeAttributesClass of the pv'),
+    col('StorageClass', 'The storage class of the volume.'),
+    col('VolumeAttributesClass', 'The volume attributes class of the volume.'),
     col('Reason', 'Why the volume is in its phase.'),
     age,
     wide('VolumeMode', 'Filesystem or Block.'),
@@ -777,13 +799,12 @@ const persistentVolumes: TableConvertor = {
     const spec = obj(pv.spec)
     const meta = obj(pv.metadata)
     const status = obj(pv.status)
-    const claim =
-      spec.claimRef === undefined
-        ? ''
-        : `${str(obj(spec.claimRef).namespace)}/${str(obj(spec.claimRef).name)}`
+    const claim = !present(spec.claimRef)
+      ? ''
+      : `${str(obj(spec.claimRef).namespace)}/${str(obj(spec.claimRef).name)}`
     return [
       nameOf(pv),
-      quantityText(obj(spec.capacity).storage),
+      quantityOrZero(obj(spec.capacity).storage),
       accessModes(spec.accessModes),
       str(spec.persistentVolumeReclaimPolicy),
       meta.deletionTimestamp ? 'Terminating' : str(status.phase),
@@ -804,8 +825,8 @@ const persistentVolumeClaims: TableConvertor = {
     col('Volume', 'The volume bound to the claim.'),
     col('Capacity', 'The size of the bound volume.'),
     col('Access Modes', 'How the bound volume can be mounted.'),
-    col('StorageClass', 'StorageClass of the pvc'),
-    col('VolumeAttributesClass', 'VolumeAttributesClass of the pvc'),
+    col('StorageClass', 'The storage class of the claim.'),
+    col('VolumeAttributesClass', 'The volume attributes class of the claim.'),
     age,
     wide('VolumeMode', 'Filesystem or Block.'),
   ],
@@ -819,7 +840,7 @@ const persistentVolumeClaims: TableConvertor = {
       nameOf(pvc),
       meta.deletionTimestamp ? 'Terminating' : str(status.phase),
       str(spec.volumeName),
-      bound ? quantityText(obj(status.capacity).storage) : '',
+      bound ? quantityOrZero(obj(status.capacity).storage) : '',
       bound ? accessModes(status.accessModes) : '',
       storageClassOf(spec, meta),
       typeof spec.volumeAttributesClassName === 'string' ? spec.volumeAttributesClassName : '<unset>',
@@ -849,7 +870,7 @@ const storageClasses: TableConvertor = {
       str(sc.provisioner),
       str(sc.reclaimPolicy) || 'Delete',
       str(sc.volumeBindingMode) || 'Immediate',
-      String(sc.allowVolumeExpansion === true),
+      sc.allowVolumeExpansion === true,
       ageOf(sc, now),
     ]
   },
@@ -857,7 +878,11 @@ const storageClasses: TableConvertor = {
 
 const volumeAttributesClasses: TableConvertor = {
   columns: [name, col('DriverName', 'The CSI driver of the class.'), age],
-  row: (o, now) => [nameOf(o), str((o as Obj).driverName), ageOf(o, now)],
+  row(o, now) {
+    const annotations = obj(obj((o as Obj).metadata).annotations)
+    const isDefault = annotations['volumeattributesclass.alpha.kubernetes.io/is-default-class'] === 'true'
+    return [isDefault ? `${nameOf(o)} (default)` : nameOf(o), str((o as Obj).driverName), ageOf(o, now)]
+  },
 }
 
 const csiDrivers: TableConvertor = {
@@ -874,14 +899,19 @@ const csiDrivers: TableConvertor = {
   row(o, now) {
     const d = o as Obj
     const spec = obj(d.spec)
-    const audiences = objs(spec.tokenRequests).map((t) => str(t.audience))
+    // Audiences of the token requests; `<unset>` only when there is no list at all.
+    const audiences = Array.isArray(spec.tokenRequests)
+      ? objs(spec.tokenRequests)
+          .map((t) => str(t.audience))
+          .join(',')
+      : '<unset>'
     const modes = strs(spec.volumeLifecycleModes).join(',')
     return [
       nameOf(d),
       spec.attachRequired !== false,
       spec.podInfoOnMount === true,
       spec.storageCapacity === true,
-      audiences.length === 0 ? '<unset>' : audiences.join(','),
+      audiences,
       spec.requiresRepublish === true,
       modes === '' ? '<none>' : modes,
       ageOf(d, now),
@@ -890,11 +920,7 @@ const csiDrivers: TableConvertor = {
 }
 
 const csiNodes: TableConvertor = {
-  columns: [
-    name,
-    col('Drivers', 'Drivers indicates the number of CSI drivers registered on the node', { type: 'integer' }),
-    age,
-  ],
+  columns: [name, col('Drivers', 'The number of CSI drivers on the node.', { type: 'integer' }), age],
   row: (o, now) => [nameOf(o), objs(obj((o as Obj).spec).drivers).length, ageOf(o, now)],
 }
 
@@ -906,11 +932,7 @@ const csiStorageCapacities: TableConvertor = {
   ],
   row(o) {
     const c = o as Obj
-    return [
-      nameOf(c),
-      str(c.storageClassName),
-      c.capacity === undefined ? '<unset>' : quantityText(c.capacity),
-    ]
+    return [nameOf(c), str(c.storageClassName), present(c.capacity) ? quantity(c.capacity) : '<unset>']
   },
 }
 
@@ -963,14 +985,17 @@ const resourceSlices: TableConvertor = {
 }
 
 const resourceClaims: TableConvertor = {
-  columns: [name, col('State', 'A summary of the current state (allocated, pending, reserved, etc.).'), age],
+  columns: [name, col('State', 'Where the claim stands: pending, allocated, reserved, deleted.'), age],
   row(o, now) {
     const status = obj((o as Obj).status)
-    const states: string[] = []
-    if (obj((o as Obj).metadata).deletionTimestamp) states.push('deleted')
-    if (status.allocation === undefined) states.push('pending')
-    else states.push('allocated')
-    if (objs(status.reservedFor).length > 0) states.push('reserved')
+    const deleted = present(obj((o as Obj).metadata).deletionTimestamp)
+    const states: string[] = deleted ? ['deleted'] : []
+    if (!present(status.allocation)) {
+      if (!deleted) states.push('pending')
+    } else {
+      states.push('allocated')
+      if (objs(status.reservedFor).length > 0) states.push('reserved')
+    }
     return [nameOf(o), states.join(','), ageOf(o, now)]
   },
 }

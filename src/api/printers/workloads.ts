@@ -6,12 +6,15 @@ import {
   int,
   intOrString,
   labelSelector,
-  mapSelector,
+  formatLabels,
   name,
   nameOf,
   obj,
   objs,
+  optObj,
   orNone,
+  present,
+  selectorString,
   since,
   humanDuration,
   str,
@@ -22,15 +25,9 @@ import type { TableConvertor } from './table.ts'
 
 /** Printers of pods and the workloads that run them, with kube-apiserver's columns and cells. */
 
-const containersCol = wide('Containers', 'Names of each container in the template.')
-const imagesCol = wide('Images', 'Images referenced by each container in the template.')
+const containersCol = wide('Containers', 'The containers of the pod template.')
+const imagesCol = wide('Images', 'The images of the containers of the pod template.')
 const selectorCol = wide('Selector', 'The label selector of the pods.')
-
-/** A LabelSelector as labels.Selector.String() prints it: empty when it selects everything. */
-function selectorString(sel: unknown): string {
-  const s = labelSelector(sel)
-  return s === '<none>' ? '' : s
-}
 
 // --- pods ----------------------------------------------------------------------------------------
 
@@ -43,8 +40,9 @@ function laterOf(a: number, finishedAt: unknown): number {
   return Number.isNaN(t) ? a : Math.max(a, t)
 }
 
-function hasCondition(status: Obj, type: string): boolean {
-  return objs(status.conditions).some((c) => c.type === type && c.status === 'True')
+/** Whether the first condition of a type is true (how most printers read conditions). */
+function conditionTrue(status: Obj, type: string): boolean {
+  return objs(status.conditions).find((c) => c.type === type)?.status === 'True'
 }
 
 /** READY, STATUS and RESTARTS of a pod, with the reason logic of kubectl's pod printer. */
@@ -63,15 +61,16 @@ export function podSummary(pod: Obj, now: number): { ready: string; reason: stri
   for (const c of objs(status.conditions)) {
     if (c.type === 'PodScheduled' && c.reason === 'SchedulingGated') reason = 'SchedulingGated'
   }
-  const initSpecs = new Map(objs(spec.initContainers).map((c) => [str(c.name), c]))
-  for (const c of initSpecs.values()) if (isRestartable(c)) total++
+  const initContainers = objs(spec.initContainers)
+  const initSpecs = new Map(initContainers.map((c) => [str(c.name), c]))
+  total += initContainers.filter(isRestartable).length
   const initStatuses = objs(status.initContainerStatuses)
   let initializing = false
   for (let i = 0; i < initStatuses.length; i++) {
     const c = initStatuses[i] ?? {}
     const state = obj(c.state)
-    const terminated = state.terminated === undefined ? undefined : obj(state.terminated)
-    const waiting = state.waiting === undefined ? undefined : obj(state.waiting)
+    const terminated = optObj(state.terminated)
+    const waiting = optObj(state.waiting)
     const lastTerminated = obj(obj(c.lastState).terminated)
     restarts += int(c.restartCount)
     lastRestart = laterOf(lastRestart, lastTerminated.finishedAt)
@@ -95,12 +94,12 @@ export function podSummary(pod: Obj, now: number): { ready: string; reason: stri
     } else if (waiting && str(waiting.reason) !== '' && waiting.reason !== 'PodInitializing') {
       reason = `Init:${str(waiting.reason)}`
     } else {
-      reason = `Init:${i}/${initSpecs.size}`
+      reason = `Init:${i}/${initContainers.length}`
     }
     initializing = true
     break
   }
-  if (!initializing || hasCondition(status, 'Initialized')) {
+  if (!initializing || conditionTrue(status, 'Initialized')) {
     restarts = sidecarRestarts
     lastRestart = lastSidecarRestart
     let hasRunning = false
@@ -110,8 +109,8 @@ export function podSummary(pod: Obj, now: number): { ready: string; reason: stri
       const state = obj(c.state)
       restarts += int(c.restartCount)
       lastRestart = laterOf(lastRestart, obj(obj(c.lastState).terminated).finishedAt)
-      const waiting = state.waiting === undefined ? undefined : obj(state.waiting)
-      const terminated = state.terminated === undefined ? undefined : obj(state.terminated)
+      const waiting = optObj(state.waiting)
+      const terminated = optObj(state.terminated)
       if (waiting && str(waiting.reason) !== '') reason = str(waiting.reason)
       else if (terminated && str(terminated.reason) !== '') reason = str(terminated.reason)
       else if (terminated) {
@@ -119,15 +118,19 @@ export function podSummary(pod: Obj, now: number): { ready: string; reason: stri
           int(terminated.signal) !== 0
             ? `Signal:${int(terminated.signal)}`
             : `ExitCode:${int(terminated.exitCode)}`
-      } else if (c.ready === true && state.running !== undefined) {
+      } else if (c.ready === true && present(state.running)) {
         hasRunning = true
         ready++
       }
     }
-    if (reason === 'Completed' && hasRunning) reason = hasCondition(status, 'Ready') ? 'Running' : 'NotReady'
+    if (reason === 'Completed' && hasRunning) {
+      const podReady = objs(status.conditions).some((c) => c.type === 'Ready' && c.status === 'True')
+      reason = podReady ? 'Running' : 'NotReady'
+    }
   }
-  if (meta.deletionTimestamp && status.reason === 'NodeLost') reason = 'Unknown'
-  else if (meta.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed') reason = 'Terminating'
+  const deleting = present(meta.deletionTimestamp)
+  if (deleting && status.reason === 'NodeLost') reason = 'Unknown'
+  else if (deleting && phase !== 'Succeeded' && phase !== 'Failed') reason = 'Terminating'
   let restartText = String(restarts)
   if (restarts !== 0 && lastRestart !== 0)
     restartText = `${restarts} (${humanDuration(now - lastRestart)} ago)`
@@ -137,12 +140,9 @@ export function podSummary(pod: Obj, now: number): { ready: string; reason: stri
 const pods: TableConvertor = {
   columns: [
     name,
-    col('Ready', 'The aggregate readiness state of this pod for accepting traffic.'),
-    col('Status', 'The aggregate status of the containers in this pod.'),
-    col(
-      'Restarts',
-      'The number of times the containers in this pod have been restarted, and when the last one was.',
-    ),
+    col('Ready', 'Ready containers, of all.'),
+    col('Status', 'The status of the pod, summed up from its phase and its containers.'),
+    col('Restarts', 'Container restarts, with how long ago the last one was.'),
     age,
     wide('IP', 'The IP address of the pod.'),
     wide('Node', 'The node the pod runs on.'),
@@ -154,7 +154,9 @@ const pods: TableConvertor = {
     const spec = obj(pod.spec)
     const status = obj(pod.status)
     const s = podSummary(pod, now)
-    const ip = str(obj(objs(status.podIPs)[0]).ip) || str(status.podIP)
+    // The first pod IP; podIP wins over podIPs[0] when they differ, as in conversion to the
+    // internal version.
+    const ip = str(status.podIP) || str(obj(objs(status.podIPs)[0]).ip)
     const gates = objs(spec.readinessGates)
     let readiness = '<none>'
     if (gates.length > 0) {
@@ -181,15 +183,14 @@ const pods: TableConvertor = {
 const podTemplates: TableConvertor = {
   columns: [
     name,
-    col('Containers', 'Names of each container in the template.'),
-    col('Images', 'Images referenced by each container in the template.'),
-    col('Pod Labels', 'The labels for the pod template.'),
+    col('Containers', 'The containers of the pod template.'),
+    col('Images', 'The images of the containers of the pod template.'),
+    col('Pod Labels', 'The labels of the pod template.'),
   ],
   row(o) {
     const t = obj((o as Obj).template)
     const [containers, images] = containersAndImages(t)
-    const labels = mapSelector(obj(t.metadata).labels)
-    return [nameOf(o), containers, images, orNone(labels)]
+    return [nameOf(o), containers, images, formatLabels(obj(t.metadata).labels)]
   },
 }
 
@@ -221,7 +222,7 @@ const replicationControllers: TableConvertor = {
       ageOf(rc, now),
       containers,
       images,
-      orNone(mapSelector(spec.selector)),
+      formatLabels(spec.selector),
     ]
   },
 }
@@ -241,7 +242,7 @@ const replicaSets: TableConvertor = {
       ageOf(rs, now),
       containers,
       images,
-      selectorString(spec.selector),
+      labelSelector(spec.selector),
     ]
   },
 }
@@ -249,7 +250,7 @@ const replicaSets: TableConvertor = {
 const deployments: TableConvertor = {
   columns: [
     name,
-    col('Ready', 'Number of the pod with ready state'),
+    col('Ready', 'Ready pods, of those wanted.'),
     col('Up-to-date', 'Number of pods running the newest template.'),
     col('Available', 'Number of available pods (ready for at least minReadySeconds).'),
     age,
@@ -276,7 +277,7 @@ const deployments: TableConvertor = {
 }
 
 const statefulSets: TableConvertor = {
-  columns: [name, col('Ready', 'Number of the pod with ready state'), age, containersCol, imagesCol],
+  columns: [name, col('Ready', 'Ready pods, of those wanted.'), age, containersCol, imagesCol],
   row(o, now) {
     const s = o as Obj
     const spec = obj(s.spec)
@@ -317,11 +318,11 @@ const daemonSets: TableConvertor = {
       int(status.numberReady),
       int(status.updatedNumberScheduled),
       int(status.numberAvailable),
-      orNone(mapSelector(obj(obj(spec.template).spec).nodeSelector)),
+      formatLabels(obj(obj(spec.template).spec).nodeSelector),
       ageOf(ds, now),
       containers,
       images,
-      selectorString(spec.selector),
+      labelSelector(spec.selector),
     ]
   },
 }
@@ -329,7 +330,7 @@ const daemonSets: TableConvertor = {
 /** A Job's STATUS column: its terminal or current condition. */
 export function jobStatus(job: Obj): string {
   const status = obj(job.status)
-  const has = (t: string) => hasCondition(status, t)
+  const has = (t: string) => conditionTrue(status, t)
   if (has('Complete')) return 'Complete'
   if (has('Failed')) return 'Failed'
   if (obj(job.metadata).deletionTimestamp) return 'Terminating'
@@ -342,9 +343,9 @@ export function jobStatus(job: Obj): string {
 const jobs: TableConvertor = {
   columns: [
     name,
-    col('Status', 'Status of the job.'),
+    col('Status', 'Where the job stands: Running, Complete, Failed, Suspended, ...'),
     col('Completions', 'The number of pods that succeeded, of those wanted.'),
-    col('Duration', 'Time required to complete the job.'),
+    col('Duration', 'How long the job ran, or has run so far.'),
     age,
     containersCol,
     imagesCol,
@@ -373,7 +374,7 @@ const jobs: TableConvertor = {
       ageOf(job, now),
       containers,
       images,
-      selectorString(spec.selector),
+      labelSelector(spec.selector),
     ]
   },
 }
@@ -416,7 +417,7 @@ const cronJobs: TableConvertor = {
 const controllerRevisions: TableConvertor = {
   columns: [
     name,
-    col('Controller', 'Controller of the object'),
+    col('Controller', 'The controller that owns the revision.'),
     col('Revision', 'The revision number.'),
     age,
   ],
@@ -437,9 +438,9 @@ const controllerRevisions: TableConvertor = {
 const podDisruptionBudgets: TableConvertor = {
   columns: [
     name,
-    col('Min Available', 'The minimum number of pods that must be available.'),
-    col('Max Unavailable', 'The maximum number of pods that may be unavailable.'),
-    col('Allowed Disruptions', 'Calculated number of pods that may be disrupted at this time.', {
+    col('Min Available', 'Pods that must stay available.'),
+    col('Max Unavailable', 'Pods that may be unavailable at most.'),
+    col('Allowed Disruptions', 'Pods that may be disrupted now.', {
       type: 'integer',
     }),
     age,
@@ -449,8 +450,8 @@ const podDisruptionBudgets: TableConvertor = {
     const spec = obj(pdb.spec)
     return [
       nameOf(pdb),
-      spec.minAvailable === undefined ? 'N/A' : intOrString(spec.minAvailable),
-      spec.maxUnavailable === undefined ? 'N/A' : intOrString(spec.maxUnavailable),
+      !present(spec.minAvailable) ? 'N/A' : intOrString(spec.minAvailable),
+      !present(spec.maxUnavailable) ? 'N/A' : intOrString(spec.maxUnavailable),
       int(obj(pdb.status).disruptionsAllowed),
       ageOf(pdb, now),
     ]
