@@ -53,6 +53,8 @@ export interface ApiServerOptions {
   log?: Logger
   /** Requests that are not long-running may run at most this many at once (default 400). */
   maxRequestsInFlight?: number
+  /** Deadline of requests that are not long-running (default 60 s, as kube-apiserver's). */
+  requestTimeoutMs?: number
 }
 
 export interface ApiServer {
@@ -134,6 +136,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     log,
     metrics,
     ...(o.maxRequestsInFlight !== undefined ? { maxInFlight: o.maxRequestsInFlight } : {}),
+    ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
   })
   const server: Server = createServer(
     {

@@ -136,6 +136,10 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
         inFlight++
         counted = true
         deadlines.add(res, () => {
+          // The answer is a timeout from now on, and the request no longer counts as in flight
+          // (the handler may still be winding down), as kube-apiserver's timeout filter does.
+          counted = false
+          inFlight--
           ac?.abort(new Error('request timed out'))
           if (!res.headersSent)
             writeError(

@@ -63,7 +63,7 @@ describe('the apiserver refuses bad input with a Status', () => {
   }
 
   before(async () => {
-    c = await startTestApiServer({ maxRequestsInFlight: 2 })
+    c = await startTestApiServer({ maxRequestsInFlight: 2, requestTimeoutMs: 1000 })
     const kc = parse(readFileSync(c.server.adminKubeconfig, 'utf8')) as {
       clusters: { cluster: { 'certificate-authority-data': string } }[]
       users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[]
@@ -167,16 +167,27 @@ describe('the apiserver refuses bad input with a Status', () => {
     assert.equal((await call('GET', '/healthz', { anonymous: true })).code, 200)
   })
 
+  test('a request that runs past the deadline gets 504 Timeout', async () => {
+    // The deadline is 1 s here (60 s by default); a list at a revision the store has not reached
+    // would wait 3 s for it.
+    const t0 = performance.now()
+    const r = await call('GET', `${cms}?resourceVersion=99999999&resourceVersionMatch=NotOlderThan`)
+    expectStatus(r, 504, 'Timeout', /request did not complete within the allotted timeout/)
+    assert.ok(performance.now() - t0 < 2900, 'answered at the deadline, not after the 3 s wait')
+  })
+
   test('beyond the in-flight limit, requests get 429 with Retry-After', async () => {
-    // Lists at a resourceVersion the store has not reached wait for it (then time out with 504):
-    // two of them fill the limit of 2.
+    // Lists at a resourceVersion the store has not reached wait for it (and meet the 1 s
+    // deadline): two of them fill the limit of 2.
     const slow = () => call('GET', `${cms}?resourceVersion=99999999&resourceVersionMatch=NotOlderThan`)
     const waiting = [slow(), slow()]
     await new Promise((r) => setTimeout(r, 200))
     const refused = await call('GET', cms)
     expectStatus(refused, 429, 'TooManyRequests')
     assert.equal(refused.headers['retry-after'], '1')
-    for (const r of await Promise.all(waiting)) expectStatus(r, 504, 'Timeout', /Too large resource version/)
+    for (const r of await Promise.all(waiting)) {
+      expectStatus(r, 504, 'Timeout', /request did not complete within the allotted timeout/)
+    }
     assert.equal((await call('GET', cms)).code, 200, 'served again once the slow ones are done')
   })
 })
