@@ -53,4 +53,9 @@ test('duplicate fields are found in the JSON text as sent, at any depth', () => 
     ['duplicate field "metadata.name"', 'duplicate field "data.k"', 'duplicate field "list[0].a"'],
   )
   assert.deepEqual(duplicateFields('{"a":{"b":1},"c":{"b":2}}'), [])
+  // Escapes: a key written two ways is one key; quotes and backslashes inside strings are skipped.
+  assert.deepEqual(duplicateFields('{"ab":1, "a\\u0062" : 2, "s":"x\\"y\\\\", "t":[true,null,-1.5e3]}'), [
+    'duplicate field "ab"',
+  ])
+  assert.deepEqual(duplicateFields('{"a":'), [], 'not JSON: nothing to report')
 })

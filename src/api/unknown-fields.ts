@@ -55,72 +55,100 @@ function walk(node: SchemaNode, value: unknown, path: string, out: string[]): vo
 /** Keys that appear more than once in the same JSON object of `text`, as `duplicate field "path"`. */
 export function duplicateFields(text: string): string[] {
   const out: string[] = []
+  // The path to the current value, as segments; joined only when a duplicate is reported.
+  const path: string[] = []
+  const joined = (key: string): string => {
+    let p = ''
+    for (const seg of path) p = seg.startsWith('[') || p === '' ? p + seg : `${p}.${seg}`
+    return p === '' ? key : `${p}.${key}`
+  }
   let i = 0
+  const n = text.length
   const ws = () => {
-    while (i < text.length && /\s/.test(text.charAt(i))) i++
-  }
-  const str = (): string => {
-    const start = i
-    i++ // opening quote
-    while (i < text.length) {
-      const ch = text.charAt(i)
-      if (ch === '\\') i += 2
-      else if (ch === '"') {
-        i++
-        return JSON.parse(text.slice(start, i)) as string
-      } else i++
+    for (;;) {
+      const c = text.charCodeAt(i)
+      if (c === 32 || c === 10 || c === 13 || c === 9) i++
+      else return
     }
-    throw new Error('unterminated string')
   }
-  const value = (path: string): void => {
+  /** Skips a string at i (its opening quote); returns its raw contents. */
+  const str = (): string => {
+    const start = i + 1
+    let escaped = false
+    let j = start
+    for (;;) {
+      j = text.indexOf('"', j)
+      if (j < 0) throw new Error('unterminated string')
+      // A quote preceded by an odd number of backslashes is escaped.
+      let k = j - 1
+      while (k >= start && text.charCodeAt(k) === 92) k--
+      if ((j - 1 - k) % 2 === 0) break
+      escaped = true
+      j++
+    }
+    i = j + 1
+    const raw = text.slice(start, j)
+    return escaped || raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw
+  }
+  const value = (): void => {
     ws()
-    const ch = text.charAt(i)
-    if (ch === '{') {
+    const c = text.charCodeAt(i)
+    if (c === 123) {
+      // {
       i++
-      const seen = new Set<string>()
       ws()
-      if (text.charAt(i) === '}') {
+      if (text.charCodeAt(i) === 125) {
         i++
         return
       }
+      const seen = new Set<string>()
       for (;;) {
         ws()
         const key = str()
-        const p = path === '' ? key : `${path}.${key}`
-        if (seen.has(key)) out.push(`duplicate field ${JSON.stringify(p)}`)
+        if (seen.has(key)) out.push(`duplicate field ${JSON.stringify(joined(key))}`)
         seen.add(key)
         ws()
         i++ // ':'
-        value(p)
+        path.push(key)
+        value()
+        path.pop()
         ws()
-        const sep = text.charAt(i++)
-        if (sep === '}') return
-        if (sep !== ',') throw new Error('bad object')
+        const sep = text.charCodeAt(i++)
+        if (sep === 125) return
+        if (sep !== 44) throw new Error('bad object')
       }
     }
-    if (ch === '[') {
+    if (c === 91) {
+      // [
       i++
       ws()
-      if (text.charAt(i) === ']') {
+      if (text.charCodeAt(i) === 93) {
         i++
         return
       }
-      for (let n = 0; ; n++) {
-        value(`${path}[${n}]`)
+      for (let k = 0; ; k++) {
+        path.push(`[${k}]`)
+        value()
+        path.pop()
         ws()
-        const sep = text.charAt(i++)
-        if (sep === ']') return
-        if (sep !== ',') throw new Error('bad array')
+        const sep = text.charCodeAt(i++)
+        if (sep === 93) return
+        if (sep !== 44) throw new Error('bad array')
       }
     }
-    if (ch === '"') {
+    if (c === 34) {
       str()
       return
     }
-    while (i < text.length && !/[\s,\]}]/.test(text.charAt(i))) i++
+    // A number, true, false or null: up to the next delimiter.
+    while (i < n) {
+      const d = text.charCodeAt(i)
+      if (d === 44 || d === 93 || d === 125 || d === 32 || d === 10 || d === 13 || d === 9) return
+      i++
+    }
   }
   try {
-    value('')
+    value()
   } catch {
     return [] // not well-formed JSON: the decoder reports that
   }
