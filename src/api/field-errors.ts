@@ -151,10 +151,29 @@ export function aggregateMessage(errors: readonly FieldError[]): string {
   return messages.length === 1 ? (messages[0] ?? '') : `[${messages.join(', ')}]`
 }
 
-/** Values as Go's %v/%q print them in field errors: strings quoted, numbers and booleans bare. */
+/** A value for a field error that Go would print as a map[string]string (labels, selectors). */
+export class StringMapValue {
+  readonly entries: Readonly<Record<string, string>>
+  constructor(entries: Readonly<Record<string, string>>) {
+    this.entries = entries
+  }
+}
+
+/**
+ * Values as Go prints them in field errors: strings quoted, numbers and booleans bare, string
+ * lists and maps in %#v form (`[]string{"a", "b"}`, `map[string]string{"app":"web"}`, keys
+ * sorted); anything else, which Go would print as its struct, as JSON.
+ */
 export function formatValue(v: unknown): string {
   if (v === null || v === undefined) return 'null'
   if (typeof v === 'string') return JSON.stringify(v)
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) {
+    return `[]string{${v.map((x) => JSON.stringify(x)).join(', ')}}`
+  }
+  if (v instanceof StringMapValue) {
+    const entries = Object.entries(v.entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `map[string]string{${entries.map(([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x)}`).join(', ')}}`
+  }
   return JSON.stringify(v)
 }

@@ -6,6 +6,7 @@ import {
   notSupported,
   required,
   tooLong,
+  StringMapValue,
   type FieldError,
 } from '../field-errors.ts'
 import { validateLabels } from './meta.ts'
@@ -71,7 +72,7 @@ export function validateReplicationController(o: Obj): FieldError[] {
       errs.push(
         invalid(
           spec.child('template', 'metadata', 'labels'),
-          labels,
+          new StringMapValue(labels),
           '`selector` does not match template `labels`',
         ),
       )

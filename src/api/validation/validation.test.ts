@@ -236,7 +236,7 @@ describe('services', () => {
         svc({ clusterIP: '10.0.0.2', clusterIPs: ['10.0.0.2'], ports: [{ port: 80 }] }),
         svc({ clusterIP: '10.0.0.1', clusterIPs: ['10.0.0.1'], ports: [{ port: 80 }] }),
       ),
-      ['spec.clusterIPs[0]: Invalid value: ["10.0.0.2"]: may not change once set'],
+      ['spec.clusterIPs[0]: Invalid value: []string{"10.0.0.2"}: may not change once set'],
     )
   })
 })
@@ -252,7 +252,7 @@ describe('workloads', () => {
     assert.deepEqual(
       messages('apps', 'deployments', dep({ selector: { matchLabels: { app: 'db' } }, template })),
       [
-        'spec.template.metadata.labels: Invalid value: {"app":"web"}: `selector` does not match template `labels`',
+        'spec.template.metadata.labels: Invalid value: map[string]string{"app":"web"}: `selector` does not match template `labels`',
       ],
     )
     assert.deepEqual(messages('apps', 'deployments', dep({ template })), ['spec.selector: Required value'])

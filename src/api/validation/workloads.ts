@@ -1,4 +1,12 @@
-import { FieldPath, forbidden, invalid, notSupported, required, type FieldError } from '../field-errors.ts'
+import {
+  FieldPath,
+  forbidden,
+  invalid,
+  notSupported,
+  required,
+  StringMapValue,
+  type FieldError,
+} from '../field-errors.ts'
 import { validateLabels } from './meta.ts'
 import { validateClaimSpec } from './core.ts'
 import { validatePodTemplate } from './pod.ts'
@@ -66,7 +74,7 @@ function selectorAndTemplate(s: Obj, kind: string, restart: readonly string[]): 
     errs.push(
       invalid(
         spec.child('template', 'metadata', 'labels'),
-        labels,
+        new StringMapValue(labels),
         '`selector` does not match template `labels`',
       ),
     )
@@ -285,7 +293,7 @@ function jobSpec(s: Obj, p: FieldPath): FieldError[] {
       errs.push(
         invalid(
           p.child('template', 'metadata', 'labels'),
-          labels,
+          new StringMapValue(labels),
           '`selector` does not match template `labels`',
         ),
       )
