@@ -18,10 +18,18 @@ export const maxJsonPatchOperations = 10000
 /**
  * RFC 6902 JSON patch: an array of operations (add, remove, replace, move, copy, test) applied
  * in order; all or nothing. The input is not changed.
+ *
+ * A patch that is not a list of operation objects is a 'decode' error (400); an operation that
+ * does not fit the document (a failed test, a path that does not exist, an unknown op) an 'apply'
+ * error (422) worded as kube-apiserver's JSON patch library words it.
  */
 export function applyJsonPatch<T>(doc: T, patch: unknown): T {
-  if (!Array.isArray(patch))
-    throw new PatchError('decode', 'json: cannot unmarshal object into Go value of type jsonpatch.Patch')
+  if (!Array.isArray(patch)) {
+    throw new PatchError(
+      'decode',
+      `json: cannot unmarshal ${goJsonType(patch)} into Go value of type jsonpatch.Patch`,
+    )
+  }
   if (patch.length > maxJsonPatchOperations) {
     throw new PatchError(
       'apply',
@@ -29,17 +37,57 @@ export function applyJsonPatch<T>(doc: T, patch: unknown): T {
     )
   }
   for (const [i, op] of patch.entries()) {
-    if (op === null || typeof op !== 'object' || typeof (op as { op?: unknown }).op !== 'string') {
-      throw new PatchError('decode', `invalid JSON patch operation at index ${i}: missing "op"`)
+    if (op === null || typeof op !== 'object' || Array.isArray(op)) {
+      throw new PatchError(
+        'decode',
+        `json: cannot unmarshal ${goJsonType(op)} into Go value of type jsonpatch.Operation (operation ${i})`,
+      )
     }
+    if (typeof (op as { op?: unknown }).op !== 'string')
+      throw new PatchError('decode', `invalid JSON patch operation at index ${i}: missing "op"`)
   }
   try {
     return fastJsonPatch.applyPatch(structuredClone(doc), patch as Operation[], true, false).newDocument
   } catch (err) {
-    const e = err as { name?: string; message?: string; operation?: Operation }
-    const message = (e.message ?? String(err)).split('\n')[0] ?? ''
-    if (e.name === 'TEST_OPERATION_FAILED')
-      throw new PatchError('apply', `testing value ${e.operation?.path ?? ''} failed: test operation failed`)
-    throw new PatchError('apply', message)
+    throw new PatchError('apply', describeFailure(err))
   }
+}
+
+/** The failure of one operation, in the words of evanphx/json-patch where it has them. */
+function describeFailure(err: unknown): string {
+  const e = err as {
+    name?: string
+    message?: string
+    operation?: Partial<Record<'op' | 'path' | 'from', unknown>>
+  }
+  const text = (v: unknown) => (typeof v === 'string' ? v : '')
+  const op = text(e.operation?.op)
+  const path = text(e.operation?.path)
+  const from = text(e.operation?.from)
+  switch (e.name) {
+    case 'TEST_OPERATION_FAILED':
+      return `testing value ${path} failed: test failed`
+    case 'OPERATION_PATH_UNRESOLVABLE':
+    case 'OPERATION_PATH_CANNOT_ADD':
+      if (op === 'move' && path.startsWith(`${from}/`))
+        return `move operation does not apply: cannot move "${from}" into its own child "${path}"`
+      return `${op} operation does not apply: doc is missing path: "${path}": missing value`
+    case 'OPERATION_FROM_UNRESOLVABLE':
+      return `${op} operation does not apply: doc is missing from path: "${from}": missing value`
+    case 'OPERATION_VALUE_OUT_OF_BOUNDS':
+      return `error in ${op} for path: '${path}': Unable to access invalid index: ${path.split('/').at(-1) ?? ''}: invalid index referenced`
+    case 'OPERATION_OP_INVALID':
+      return `Unexpected kind: ${op}`
+    default: {
+      const message = (e.message ?? String(err)).split('\n')[0] ?? ''
+      return e.operation ? `${message}: ${JSON.stringify(e.operation)}` : message
+    }
+  }
+}
+
+function goJsonType(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'array'
+  if (typeof v === 'boolean') return 'bool'
+  return typeof v
 }

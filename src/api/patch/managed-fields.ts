@@ -117,37 +117,69 @@ export function listKind(
   return { kind: 'atomic' }
 }
 
-/** The `k:` element of an associative list item. */
-export function keyElement(item: Record<string, unknown>, keys: readonly string[]): PathElement {
+/**
+ * The `k:` element of an associative list item: its key fields, sorted by name. A key field the
+ * item leaves out takes its default (a port's protocol is TCP), as structured-merge-diff does, so
+ * an applied port without a protocol is the live port with protocol TCP.
+ */
+export function keyElement(
+  item: Record<string, unknown>,
+  keys: readonly string[],
+  itemField: ResolvedField | undefined,
+): PathElement {
   const k: Record<string, unknown> = {}
-  for (const name of [...keys].sort()) if (item[name] !== undefined) k[name] = item[name]
+  for (const name of [...keys].sort()) {
+    const v = item[name] ?? keyDefault(itemField, name)
+    if (v !== undefined) k[name] = v
+  }
   return `k:${JSON.stringify(k)}`
 }
 
+/**
+ * Defaults of list-map key fields, from the `+default` markers of the Go types, for as long as
+ * the generated schema does not carry them.
+ */
+const keyFieldDefaults: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  'io.k8s.api.core.v1.ContainerPort': { protocol: 'TCP' },
+  'io.k8s.api.core.v1.ServicePort': { protocol: 'TCP' },
+}
+
+function keyDefault(itemField: ResolvedField | undefined, name: string): unknown {
+  if (!itemField) return undefined
+  const fromSchema = field(itemField.node, name)?.node.default
+  if (fromSchema !== undefined) return fromSchema
+  const defaults = itemField.ref === undefined ? undefined : keyFieldDefaults[itemField.ref]
+  return defaults && Object.hasOwn(defaults, name) ? defaults[name] : undefined
+}
+
+/** The field of a kind's root, to start a walk from. */
+export function rootField(node: SchemaNode): ResolvedField {
+  return {
+    node,
+    ref: undefined,
+    patchStrategy: undefined,
+    patchMergeKey: undefined,
+    listType: undefined,
+    listMapKeys: undefined,
+    mapType: undefined,
+  }
+}
+
+export interface FieldSetOptions {
+  /** Paths left out, with everything below them. */
+  ignore: (p: FieldPath) => boolean
+  /**
+   * Whose set it is. An Apply owns what its configuration sets (structured-merge-diff's
+   * ToFieldSet): leaves, list items and the entries of maps, but not a map field itself. An
+   * Update also owns the maps it creates, so its entries read `f:labels: {.: {}, f:app: {}}`.
+   */
+  operation: 'Apply' | 'Update'
+}
+
 /** Every field path an object sets, under the schema of its kind. */
-export function fieldSetOf(
-  value: unknown,
-  schema: SchemaNode | undefined,
-  ignore: (p: FieldPath) => boolean,
-): FieldSet {
+export function fieldSetOf(value: unknown, schema: SchemaNode | undefined, o: FieldSetOptions): FieldSet {
   const s = new FieldSet()
-  walkValue(
-    value,
-    schema === undefined
-      ? undefined
-      : {
-          node: schema,
-          ref: undefined,
-          patchStrategy: undefined,
-          patchMergeKey: undefined,
-          listType: undefined,
-          listMapKeys: undefined,
-          mapType: undefined,
-        },
-    [],
-    s,
-    ignore,
-  )
+  walkValue(value, schema === undefined ? undefined : rootField(schema), [], s, o)
   return s
 }
 
@@ -156,9 +188,9 @@ function walkValue(
   f: ResolvedField | undefined,
   path: PathElement[],
   out: FieldSet,
-  ignore: (p: FieldPath) => boolean,
+  o: FieldSetOptions,
 ): void {
-  if (path.length > 0 && ignore(path)) return
+  if (path.length > 0 && o.ignore(path)) return
   if (v === null || v === undefined) return
   if (Array.isArray(v)) {
     const lk = listKind(f)
@@ -173,10 +205,10 @@ function walkValue(
         continue
       }
       if (x === null || typeof x !== 'object' || Array.isArray(x)) continue
-      const e = keyElement(x as Record<string, unknown>, lk.keys)
+      const e = keyElement(x as Record<string, unknown>, lk.keys, item)
       out.add([...path, e, '.'])
       for (const [k, xv] of Object.entries(x as Record<string, unknown>)) {
-        walkValue(xv, item ? field(item.node, k) : undefined, [...path, e, `f:${k}`], out, ignore)
+        walkValue(xv, item ? field(item.node, k) : undefined, [...path, e, `f:${k}`], out, o)
       }
     }
     return
@@ -201,45 +233,79 @@ function walkValue(
       out.add(path)
       return
     }
-    if (isMap && path.length > 0) out.add([...path, '.'])
+    if (isMap && path.length > 0 && o.operation === 'Update') out.add([...path, '.'])
     for (const [k, x] of entries) {
       const child = node ? (isMap ? mapValues(f?.node ?? {}) : field(f?.node ?? {}, k)) : undefined
-      walkValue(x, child, [...path, `f:${k}`], out, ignore)
+      const childPath = [...path, `f:${k}`]
+      const before = out.size
+      walkValue(x, child, childPath, out, o)
+      // An applied map entry is owned itself, whatever its value (ToFieldSet's visitMapItems).
+      if (isMap && o.operation === 'Apply' && !out.has(childPath) && !o.ignore(childPath))
+        out.add(out.size > before ? [...childPath, '.'] : childPath)
     }
     return
   }
   if (path.length > 0) out.add(path)
 }
 
-/** The value at a path of an object (undefined when the object does not have it). */
-export function valueAt(v: unknown, path: FieldPath): unknown {
+/**
+ * The value at a path of an object (undefined when the object does not have it). With the schema
+ * of the object's kind, list items are found by their keys as `keyElement` makes them (defaults
+ * included); without, by the key fields they hold.
+ */
+export function valueAt(v: unknown, path: FieldPath, schema?: SchemaNode): unknown {
   let cur: unknown = v
+  let f: ResolvedField | undefined = schema === undefined ? undefined : rootField(schema)
   for (const e of path) {
     if (e === '.') continue
     if (cur === null || cur === undefined) return undefined
     if (e.startsWith('f:')) {
-      cur =
-        typeof cur === 'object' && !Array.isArray(cur)
-          ? (cur as Record<string, unknown>)[e.slice(2)]
-          : undefined
+      const name = e.slice(2)
+      cur = isPlainObject(cur) && Object.hasOwn(cur, name) ? cur[name] : undefined
+      f = f ? field(f.node, name) : undefined
     } else if (e.startsWith('k:')) {
       if (!Array.isArray(cur)) return undefined
-      const key = JSON.parse(e.slice(2)) as Record<string, unknown>
-      cur = cur.find(
-        (x) =>
-          x !== null &&
-          typeof x === 'object' &&
-          Object.entries(key).every(
-            ([k, kv]) => JSON.stringify((x as Record<string, unknown>)[k]) === JSON.stringify(kv),
-          ),
-      )
+      const lk = listKind(f)
+      const item = f ? items(f.node) : undefined
+      if (lk.kind === 'map') {
+        cur = cur.find((x) => isPlainObject(x) && keyElement(x, lk.keys, item) === e)
+      } else {
+        const key = JSON.parse(e.slice(2)) as Record<string, unknown>
+        cur = cur.find(
+          (x) =>
+            isPlainObject(x) &&
+            Object.entries(key).every(([k, kv]) => JSON.stringify(x[k]) === JSON.stringify(kv)),
+        )
+      }
+      f = item
     } else if (e.startsWith('v:')) {
       if (!Array.isArray(cur)) return undefined
       const want = e.slice(2)
       cur = cur.find((x) => JSON.stringify(x) === want)
+      f = f ? items(f.node) : undefined
     } else return undefined
   }
   return cur
+}
+
+/**
+ * The order structured-merge-diff lists a set of paths in (conflicts are reported in it): at
+ * each level the fields that end there first, then the deeper ones, each group by name.
+ */
+export function comparePaths(a: FieldPath, b: FieldPath): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const aEnds = a.length === i + 1
+    const bEnds = b.length === i + 1
+    if (aEnds !== bEnds) return aEnds ? -1 : 1
+    const ea = a[i] ?? ''
+    const eb = b[i] ?? ''
+    if (ea !== eb) return ea < eb ? -1 : 1
+  }
+  return a.length - b.length
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
 /** A path as Kubernetes prints it in conflicts: `.spec.containers[name="web"].image`. */

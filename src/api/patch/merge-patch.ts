@@ -7,23 +7,38 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
   const out: Record<string, unknown> = isObject(target) ? structuredClone(target) : {}
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k]
-    else out[k] = applyMergePatch(out[k], v)
+    else setOwn(out, k, applyMergePatch(ownValue(out, k), v))
   }
   return out
+}
+
+/** The value of an object's own key (never one it inherits, such as `__proto__`). */
+export function ownValue(m: Readonly<Record<string, unknown>>, k: string): unknown {
+  return Object.hasOwn(m, k) ? m[k] : undefined
+}
+
+/**
+ * Sets an own key. A key named `__proto__` (a valid ConfigMap key) becomes a field like any
+ * other instead of replacing the object's prototype.
+ */
+export function setOwn(m: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__')
+    Object.defineProperty(m, k, { value: v, writable: true, enumerable: true, configurable: true })
+  else m[k] = v
 }
 
 /** The merge patch that turns `original` into `modified` (null for removed keys). */
 export function createMergePatch(original: unknown, modified: unknown): unknown {
   if (!isObject(original) || !isObject(modified)) return structuredClone(modified)
   const patch: Record<string, unknown> = {}
-  for (const k of Object.keys(original)) if (!(k in modified)) patch[k] = null
+  for (const k of Object.keys(original)) if (!Object.hasOwn(modified, k)) setOwn(patch, k, null)
   for (const [k, v] of Object.entries(modified)) {
-    const o = original[k]
+    const o = ownValue(original, k)
     if (isObject(o) && isObject(v)) {
       const sub = createMergePatch(o, v)
-      if (isObject(sub) && Object.keys(sub).length > 0) patch[k] = sub
+      if (isObject(sub) && Object.keys(sub).length > 0) setOwn(patch, k, sub)
     } else if (JSON.stringify(o) !== JSON.stringify(v)) {
-      patch[k] = structuredClone(v)
+      setOwn(patch, k, structuredClone(v))
     }
   }
   return patch
