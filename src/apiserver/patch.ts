@@ -75,7 +75,7 @@ export function applyPatch(
         details: {
           causes: err.conflicts.map((c) => ({
             reason: 'FieldManagerConflict',
-            message: `conflict with ${JSON.stringify(c.manager)} using ${c.apiVersion}`,
+            message: `conflict with ${c.managerDescription}`,
             field: c.field,
           })),
         },

@@ -154,7 +154,10 @@ spec:
       'jsonpath={.metadata.managedFields[*].manager}',
       '--show-managed-fields',
     ])
-    assert.match(managers, /kubectl-client-side-apply/)
+    // kubectl moves the client-side manager's fields over to its own (upgrading to server-side
+    // apply); the last-applied annotation stays with kubectl-last-applied.
+    assert.doesNotMatch(managers, /kubectl-client-side-apply/)
+    assert.match(managers, /kubectl-last-applied/)
     assert.match(managers, /\bkubectl\b/)
     assert.equal(
       await ok(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']),
@@ -197,7 +200,8 @@ spec:
     ])
     assert.equal(
       await ok(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.template.spec.containers[*].name}']),
-      'web sidecar',
+      // A strategic merge puts the patch's items first, as the kubectl patch task page shows.
+      'sidecar web',
     )
     const bad = await fails([
       'patch',
@@ -208,7 +212,7 @@ spec:
       '-p',
       '[{"op":"test","path":"/data/b","value":"nope"}]',
     ])
-    assert.match(bad.stderr, /The request is invalid: testing value \/data\/b failed: test operation failed/)
+    assert.match(bad.stderr, /The request is invalid: testing value \/data\/b failed: test failed/)
   })
 
   test('label and annotate add and remove metadata', async () => {
