@@ -7,7 +7,14 @@ import {
   required,
   type FieldError,
 } from '../field-errors.ts'
-import { isDNS1123Label, isDNS1123Subdomain, isValidCIDR, isValidIP, isValidPortNum } from './names.ts'
+import {
+  isDNS1123Label,
+  isDNS1123Subdomain,
+  isPathSegmentName,
+  isValidCIDR,
+  isValidIP,
+  isValidPortNum,
+} from './names.ts'
 import { port } from './pod.ts'
 import { intOrPercent } from './workloads.ts'
 import {
@@ -334,7 +341,7 @@ export function validateHorizontalPodAutoscaler(o: Obj): FieldError[] {
   const rp = spec.child('scaleTargetRef')
   if (str(ref.kind) === '') errs.push(required(rp.child('kind')))
   if (str(ref.name) === '') errs.push(required(rp.child('name')))
-  else errs.push(...each(rp.child('name'), str(ref.name), isPathSegment(str(ref.name))))
+  else errs.push(...each(rp.child('name'), str(ref.name), isPathSegmentName(str(ref.name))))
   const min = num(s.minReplicas)
   const max = num(s.maxReplicas) ?? 0
   if (min !== undefined && min < 1)
@@ -367,11 +374,6 @@ export function validateHorizontalPodAutoscaler(o: Obj): FieldError[] {
     }
   })
   return errs
-}
-
-function isPathSegment(v: string): string[] {
-  if (v === '.' || v === '..') return [`may not be '${v}'`]
-  return ['/', '%'].filter((c) => v.includes(c)).map((c) => `may not contain '${c}'`)
 }
 
 const highestUserPriority = 1_000_000_000
