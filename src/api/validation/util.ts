@@ -1,6 +1,6 @@
 import { FieldPath, invalid, notSupported, required, type FieldError } from '../field-errors.ts'
 import { quantityPattern, quantityValue } from '../quantity.ts'
-import { isValidLabelValue, isQualifiedName } from './names.ts'
+import { labelSelectorFromObject, SelectorError, validateLabelSelector } from '../selectors/label-selector.ts'
 
 /** Plain-JSON access for validators, which see objects before anything has checked their shape. */
 export type Obj = Record<string, unknown>
@@ -75,66 +75,20 @@ export function quantity(path: FieldPath, value: unknown): FieldError[] {
   return q < 0 ? [invalid(path, value, 'must be greater than or equal to 0')] : []
 }
 
-/** A metav1.LabelSelector: keys, values, operators. */
+/** A metav1.LabelSelector: keys, values, operators (the selectors module's rules). */
 export function labelSelector(path: FieldPath, value: unknown): FieldError[] {
   const sel = obj(value)
-  if (!sel) return []
-  const errs: FieldError[] = []
-  for (const [k, v] of Object.entries(strMap(sel.matchLabels))) {
-    errs.push(...each(path.child('matchLabels'), k, isQualifiedName(k)))
-    errs.push(...each(path.child('matchLabels'), v, isValidLabelValue(v)))
-  }
-  objs(sel.matchExpressions).forEach((e, i) => {
-    const p = path.child('matchExpressions').index(i)
-    errs.push(...requiredName(p.child('key'), e.key, isQualifiedName))
-    const op = str(e.operator)
-    const values = list(e.values)
-    if (op === 'In' || op === 'NotIn') {
-      if (values.length === 0) {
-        errs.push(required(p.child('values'), "must be specified when `operator` is 'In' or 'NotIn'"))
-      }
-    } else if (op === 'Exists' || op === 'DoesNotExist') {
-      if (values.length > 0) {
-        errs.push(
-          invalid(
-            p.child('values'),
-            values,
-            "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-          ),
-        )
-      }
-    } else {
-      errs.push(invalid(p.child('operator'), op, 'not a valid selector operator'))
-    }
-  })
-  return errs
+  return sel ? validateLabelSelector(sel, String(path)) : []
 }
 
-/** Whether a LabelSelector selects a set of labels. */
+/** Whether a LabelSelector selects a set of labels (false for one that is not valid). */
 export function selectorMatches(selector: Obj, labels: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(strMap(selector.matchLabels))) if (labels[k] !== v) return false
-  for (const e of objs(selector.matchExpressions)) {
-    const k = str(e.key)
-    const values = list(e.values).map(str)
-    const has = k in labels
-    switch (str(e.operator)) {
-      case 'In':
-        if (!has || !values.includes(labels[k] ?? '')) return false
-        break
-      case 'NotIn':
-        if (has && values.includes(labels[k] ?? '')) return false
-        break
-      case 'Exists':
-        if (!has) return false
-        break
-      case 'DoesNotExist':
-        if (has) return false
-        break
-      default:
-        return false
-    }
+  try {
+    return labelSelectorFromObject(selector).matches(labels)
+  } catch (err) {
+    if (err instanceof SelectorError) return false
+    throw err
   }
-  return true
 }
 
 export function isEmptySelector(selector: Obj): boolean {
