@@ -1,5 +1,5 @@
 import { each, isObj, sub, type Obj } from './obj.ts'
-import { addQuantities, formatQuantity, parseQuantity, type Quantity } from './quantity.ts'
+import { addQuantities, formatQuantity, parseQuantity, type Quantity } from '../quantity.ts'
 
 /**
  * Pod-level resources (PodLevelResources, beta and on since v1.34), defaulted on pods only, after

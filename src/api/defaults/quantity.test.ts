@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { addQuantities, defaultResourceList, formatQuantity, parseQuantity, roundUp } from './quantity.ts'
+import { addQuantities, formatQuantity, parseQuantity, roundUp } from '../quantity.ts'
+import { defaultResourceList } from './quantity.ts'
 
 /** The canonical form apimachinery writes after rounding up to the milli. */
 function canonical(v: unknown): string | undefined {

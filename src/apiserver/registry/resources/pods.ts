@@ -1,3 +1,4 @@
+import { compareQuantities, parseQuantity } from '../../../api/quantity.ts'
 import type {
   Container,
   Pod,
@@ -79,39 +80,12 @@ export function setPodCondition(pod: Pod, c: PodCondition, now: string): void {
 }
 
 function isZero(q: string | number): boolean {
-  return /^[+]?0*(\.0*)?([a-zA-Z]*|[eE][+-]?\d+)?$/.test(String(q))
+  return parseQuantity(q)?.nanos === 0n
 }
 
 /** Quantities compared by value ("1" and "1000m" are the same CPU). */
 function sameQuantity(a: string | number, b: string | number): boolean {
-  return quantityValue(String(a)) === quantityValue(String(b))
-}
-
-const suffixes: Record<string, number> = {
-  '': 1,
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-}
-
-function quantityValue(q: string): number {
-  const m = /^([+-]?[0-9.]+)([eE][+-]?\d+|[a-zA-Z]*)$/.exec(q.trim())
-  if (!m) return NaN
-  const n = Number(m[1])
-  const s = m[2] ?? ''
-  if (/^[eE]/.test(s)) return n * 10 ** Number(s.slice(1))
-  const f = suffixes[s]
-  return f === undefined ? NaN : n * f
+  const x = parseQuantity(a)
+  const y = parseQuantity(b)
+  return x !== undefined && y !== undefined && compareQuantities(x, y) === 0
 }
