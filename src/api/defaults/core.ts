@@ -1,4 +1,5 @@
 import { defaultPullPolicy } from './image.ts'
+import { volumeSourceFields } from '../volumes.ts'
 import { child, each, isEmpty, isObj, setIfAbsent, setIfZero, sub, type Obj } from './obj.ts'
 import { defaultPodLevelResources } from './pod-resources.ts'
 import { defaultResourceList } from './quantity.ts'
@@ -66,38 +67,6 @@ export function defaultContainer(c: Obj): void {
 // --- volumes -------------------------------------------------------------------------------------
 
 /** The fields of a VolumeSource; a volume with none of them set is an empty directory. */
-const volumeSources = [
-  'awsElasticBlockStore',
-  'azureDisk',
-  'azureFile',
-  'cephfs',
-  'cinder',
-  'configMap',
-  'csi',
-  'downwardAPI',
-  'emptyDir',
-  'ephemeral',
-  'fc',
-  'flexVolume',
-  'flocker',
-  'gcePersistentDisk',
-  'gitRepo',
-  'glusterfs',
-  'hostPath',
-  'image',
-  'iscsi',
-  'nfs',
-  'persistentVolumeClaim',
-  'photonPersistentDisk',
-  'portworxVolume',
-  'projected',
-  'quobyte',
-  'rbd',
-  'scaleIO',
-  'secret',
-  'storageos',
-  'vsphereVolume',
-]
 
 /** 0644, the mode of files projected into volumes. */
 const defaultFileMode = 0o644
@@ -133,7 +102,7 @@ function defaultSharedSources(s: Obj): void {
 }
 
 export function defaultVolume(v: Obj): void {
-  if (volumeSources.every((s) => v[s] === undefined || v[s] === null)) v.emptyDir = {}
+  if (volumeSourceFields.every((s) => v[s] === undefined || v[s] === null)) v.emptyDir = {}
   defaultSharedSources(v)
   const image = sub(v, 'image')
   // ImageVolume is beta and on in v1.35.

@@ -1,3 +1,4 @@
+import { volumeSourceFields } from '../volumes.ts'
 import {
   duplicate,
   FieldPath,
@@ -48,39 +49,6 @@ const dnsPolicies = ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None
 const terminationMessagePolicies = ['File', 'FallbackToLogsOnError']
 const tolerationOperators = ['Equal', 'Exists']
 const taintEffects = ['NoExecute', 'NoSchedule', 'PreferNoSchedule']
-
-const volumeSources = [
-  'hostPath',
-  'emptyDir',
-  'gcePersistentDisk',
-  'awsElasticBlockStore',
-  'gitRepo',
-  'secret',
-  'nfs',
-  'iscsi',
-  'glusterfs',
-  'persistentVolumeClaim',
-  'rbd',
-  'flexVolume',
-  'cinder',
-  'cephfs',
-  'flocker',
-  'downwardAPI',
-  'fc',
-  'azureFile',
-  'configMap',
-  'vsphereVolume',
-  'quobyte',
-  'azureDisk',
-  'photonPersistentDisk',
-  'projected',
-  'portworxVolume',
-  'scaleIO',
-  'storageos',
-  'csi',
-  'ephemeral',
-  'image',
-]
 
 export function validatePodSpec(spec: Obj, path: FieldPath): FieldError[] {
   const errs: FieldError[] = []
@@ -136,7 +104,7 @@ function validateVolumes(volumes: Obj[], path: FieldPath, errs: FieldError[]): M
     errs.push(...nameErrs)
     if (byName.has(name)) errs.push(duplicate(p.child('name'), name))
     else if (nameErrs.length === 0) byName.set(name, v)
-    const sources = volumeSources.filter((s) => v[s] !== undefined && v[s] !== null)
+    const sources = volumeSourceFields.filter((s) => v[s] !== undefined && v[s] !== null)
     if (sources.length === 0) errs.push(required(p, 'must specify a volume type'))
     else if (sources.length > 1) {
       errs.push(forbidden(p.child(sources[1] ?? ''), 'may not specify more than 1 volume type'))
