@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { Logger } from 'pino'
 import type { UserInfo } from './authn/authenticator.ts'
 import { requestEntityTooLarge } from './errors.ts'
@@ -47,6 +47,23 @@ export async function readBody(req: IncomingMessage, limit = maxRequestBodyBytes
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
 }
 
+/** Node's own way of sending a response's headers when the handler did not call writeHead. */
+const nodeResponse = ServerResponse.prototype as unknown as { _implicitHeader(this: ServerResponse): void }
+
+/**
+ * The apiserver's responses: each carries its request's Audit-Id. Most answers (writeJson) send
+ * all their headers in one writeHead, which costs far less than a setHeader per header; any other
+ * response gets the Audit-Id added just before its headers go out.
+ */
+export class ApiResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+  auditId = ''
+
+  _implicitHeader(): void {
+    if (this.auditId !== '' && !this.hasHeader('Audit-Id')) this.setHeader('Audit-Id', this.auditId)
+    nodeResponse._implicitHeader.call(this)
+  }
+}
+
 /** Writes a JSON answer (an object, or bytes already encoded). */
 export function writeJson(
   ctx: Pick<RequestContext, 'res' | 'warnings'>,
@@ -56,6 +73,18 @@ export function writeJson(
 ): void {
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body))
   const res = ctx.res
+  if (res instanceof ApiResponse && ctx.warnings.length === 0 && res.getHeaderNames().length === 0) {
+    res.writeHead(code, [
+      'Audit-Id',
+      res.auditId,
+      'Content-Type',
+      contentType,
+      'Content-Length',
+      String(bytes.length),
+    ])
+    res.end(bytes)
+    return
+  }
   res.statusCode = code
   res.setHeader('Content-Type', contentType)
   res.setHeader('Content-Length', bytes.length)

@@ -9,6 +9,7 @@ import { createLogger } from '../base/log.ts'
 import { ensureClusterPki, writeKubeconfig } from '../pki/index.ts'
 import { openStorage, parseDatastore, startCompactor, type Storage } from '../storage/index.ts'
 import { AdmissionChain } from './admission/admission.ts'
+import { ApiResponse } from './context.ts'
 import { namespaceLifecycle } from './admission/namespace-lifecycle.ts'
 import { unionAuthenticator, type Authenticator } from './authn/authenticator.ts'
 import { tokenFileAuthenticator } from './authn/token-file.ts'
@@ -146,6 +147,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       requestCert: true,
       rejectUnauthorized: false,
       keepAliveTimeout: 120_000,
+      ServerResponse: ApiResponse,
     },
     handle,
   )

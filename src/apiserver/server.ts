@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { anonymousUser, type Authenticator, type UserInfo } from './authn/authenticator.ts'
 import { isPublicInfoPath, type Authorizer, type Attributes, type Decision } from './authz/authorizer.ts'
-import { setWarnings, writeJson, type Handler, type RequestContext } from './context.ts'
+import { ApiResponse, setWarnings, writeJson, type Handler, type RequestContext } from './context.ts'
 import {
   ApiError,
   forbidden,
@@ -70,7 +70,8 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
   return (req, res) => {
     const started = performance.now()
     const auditId = randomUUID()
-    res.setHeader('Audit-Id', auditId)
+    if (res instanceof ApiResponse) res.auditId = auditId
+    else res.setHeader('Audit-Id', auditId)
     const raw = req.url ?? '/'
     const q = raw.indexOf('?')
     const path = q < 0 ? raw : raw.slice(0, q)

@@ -76,7 +76,11 @@ export function resourceHandler(deps: ResourceHandlerDeps): Handler {
     // sees it so), but the object is cluster-scoped.
     if (!def.namespaced && def.group === '' && def.resource === 'namespaces' && info.namespace !== '') {
       info = { ...info, namespace: '' }
-      ctx = { ...ctx, info }
+      // A copy that keeps the lazy signal getter (spreading would make the signal at once).
+      ctx = Object.defineProperties({} as RequestContext, {
+        ...Object.getOwnPropertyDescriptors(ctx),
+        info: { value: info },
+      })
     }
     // A namespaced resource named without a namespace, or the reverse, is not a path we serve.
     if (def.namespaced && info.namespace === '' && info.name !== '' && info.subresource === '')
