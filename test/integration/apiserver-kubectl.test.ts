@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -41,6 +41,7 @@ describe('kubectl against the apiserver', { skip: kubectlMissing ?? false }, () 
   })
   after(async () => {
     await c.stop()
+    rmSync(files, { recursive: true, force: true })
   })
 
   const deployment = (image: string, replicas = 2) => `apiVersion: apps/v1
