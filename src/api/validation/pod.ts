@@ -1,3 +1,4 @@
+import { deepEqual } from '../object.ts'
 import { volumeSourceFields } from '../volumes.ts'
 import {
   duplicate,
@@ -418,47 +419,36 @@ export function validatePodTemplate(template: Obj | undefined, p: FieldPath): Fi
  * added tolerations, a terminationGracePeriodSeconds, scheduling gates being removed.
  */
 export function validatePodSpecUpdate(next: Obj, prev: Obj): FieldError[] {
-  const a = structuredClone(next)
-  const b = structuredClone(prev)
+  // The new spec with what may change taken from the old one must equal the old spec. Shallow
+  // copies: nothing here writes into the objects themselves.
+  const a: Obj = { ...next }
+  const b = prev
   for (const key of ['containers', 'initContainers'] as const) {
     const bs = objs(b[key])
-    objs(a[key]).forEach((c, i) => {
-      const old = bs[i]
-      if (old) c.image = old.image
-    })
+    if (Array.isArray(a[key])) {
+      a[key] = objs(a[key]).map((c, i) => {
+        const old = bs[i]
+        return old ? { ...c, image: old.image } : c
+      })
+    }
   }
   a.activeDeadlineSeconds = b.activeDeadlineSeconds
   a.terminationGracePeriodSeconds = b.terminationGracePeriodSeconds
   const oldTolerations = list(b.tolerations)
   const newTolerations = list(a.tolerations)
-  const tolerationsOk = oldTolerations.every((t) =>
-    newTolerations.some((n) => JSON.stringify(n) === JSON.stringify(t)),
-  )
+  const tolerationsOk = oldTolerations.every((t) => newTolerations.some((n) => deepEqual(n, t)))
   if (tolerationsOk) a.tolerations = b.tolerations
-  const oldGates = list(b.schedulingGates).map((g) => JSON.stringify(g))
-  if (list(a.schedulingGates).every((g) => oldGates.includes(JSON.stringify(g))))
+  const oldGates = list(b.schedulingGates)
+  if (list(a.schedulingGates).every((g) => oldGates.some((o) => deepEqual(o, g))))
     a.schedulingGates = b.schedulingGates
   if (!a.nodeName && b.nodeName) a.nodeName = b.nodeName
-  if (sameJson(a, b)) return []
+  if (deepEqual(a, b)) return []
   return [
     forbidden(
       'spec',
       'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
     ),
   ]
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b))
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys)
-  const o = obj(v)
-  if (!o) return v
-  const out: Obj = {}
-  for (const k of Object.keys(o).sort()) if (o[k] !== undefined) out[k] = sortKeys(o[k])
-  return out
 }
 
 export { FieldPath }

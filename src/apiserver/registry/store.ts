@@ -5,7 +5,7 @@ import {
   type FieldError,
 } from '../../api/field-errors.ts'
 import type { Conversion } from '../../api/conversion.ts'
-import type { StoredObject } from '../../api/object.ts'
+import { deepEqual, type StoredObject } from '../../api/object.ts'
 import { normalizeObject } from '../../api/normalize.ts'
 import {
   nameRuleFor,
@@ -34,7 +34,7 @@ import {
   timeout,
   type QualifiedResource,
 } from '../errors.ts'
-import { deepEqual, type ResourceStrategy, type StrategyContext } from './strategy.ts'
+import { type ResourceStrategy, type StrategyContext } from './strategy.ts'
 import { decodeJson, encoded, WatchCache, type CachedObject } from './watch-cache.ts'
 import type { Logger } from 'pino'
 

@@ -1,3 +1,4 @@
+import { deepEqual } from '../../api/object.ts'
 import type { FieldError } from '../../api/field-errors.ts'
 import type { KubeObject, StoredObject } from '../../api/object.ts'
 import type { UserInfo } from '../authn/authenticator.ts'
@@ -125,18 +126,4 @@ function specChanged(next: KubeObject, prev: Readonly<KubeObject>): boolean {
     if (!deepEqual(next[k], prev[k])) return true
   }
   return false
-}
-
-/** Structural equality of JSON values. */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false
-  if (Array.isArray(a) !== Array.isArray(b)) return false
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]))
-  }
-  const ak = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined)
-  const bk = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined)
-  if (ak.length !== bk.length) return false
-  return ak.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
 }
