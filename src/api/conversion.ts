@@ -94,17 +94,18 @@ function putAnnotation(meta: StoredObject['metadata'], key: string, value: unkno
   meta.annotations = { ...(meta.annotations ?? {}), [key]: JSON.stringify(value) }
 }
 
+/** The fields autoscaling/v1 and v2 share, unchanged. */
+const same = (names: readonly string[]) => names.map((n) => [n, n] as const)
+const hpaSpecFields = same(['scaleTargetRef', 'minReplicas', 'maxReplicas'])
+const hpaStatusFields = same(['observedGeneration', 'lastScaleTime', 'currentReplicas', 'desiredReplicas'])
+
 const hpaConversion: Conversion = {
   toStored(o) {
     const meta = structuredClone(o.metadata)
     const spec = obj(o.spec) ?? {}
     const status = obj(o.status)
     const outSpec: Obj = {}
-    rename(spec, outSpec, [
-      ['scaleTargetRef', 'scaleTargetRef'],
-      ['minReplicas', 'minReplicas'],
-      ['maxReplicas', 'maxReplicas'],
-    ])
+    rename(spec, outSpec, hpaSpecFields)
     const metrics: unknown[] = []
     if (typeof spec.targetCPUUtilizationPercentage === 'number') {
       metrics.push({
@@ -130,12 +131,7 @@ const hpaConversion: Conversion = {
     }
     if (status) {
       const s: Obj = {}
-      rename(status, s, [
-        ['observedGeneration', 'observedGeneration'],
-        ['lastScaleTime', 'lastScaleTime'],
-        ['currentReplicas', 'currentReplicas'],
-        ['desiredReplicas', 'desiredReplicas'],
-      ])
+      rename(status, s, hpaStatusFields)
       const currentMetrics: unknown[] = []
       if (typeof status.currentCPUUtilizationPercentage === 'number') {
         currentMetrics.push({
@@ -155,11 +151,7 @@ const hpaConversion: Conversion = {
     const spec = obj(o.spec) ?? {}
     const status = obj(o.status)
     const outSpec: Obj = {}
-    rename(spec, outSpec, [
-      ['scaleTargetRef', 'scaleTargetRef'],
-      ['minReplicas', 'minReplicas'],
-      ['maxReplicas', 'maxReplicas'],
-    ])
+    rename(spec, outSpec, hpaSpecFields)
     const others: unknown[] = []
     for (const m of Array.isArray(spec.metrics) ? (spec.metrics as unknown[]) : []) {
       const cpu = isCpuUtilization(obj(m) ?? {}, 'target')
@@ -177,12 +169,7 @@ const hpaConversion: Conversion = {
     }
     if (status) {
       const s: Obj = {}
-      rename(status, s, [
-        ['observedGeneration', 'observedGeneration'],
-        ['lastScaleTime', 'lastScaleTime'],
-        ['currentReplicas', 'currentReplicas'],
-        ['desiredReplicas', 'desiredReplicas'],
-      ])
+      rename(status, s, hpaStatusFields)
       const rest: unknown[] = []
       for (const m of Array.isArray(status.currentMetrics) ? (status.currentMetrics as unknown[]) : []) {
         const cpu = isCpuUtilization(obj(m) ?? {}, 'current')

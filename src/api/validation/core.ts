@@ -3,10 +3,8 @@ import {
   FieldPath,
   forbidden,
   invalid,
-  notSupported,
   required,
   tooLong,
-  StringMapValue,
   type FieldError,
 } from '../field-errors.ts'
 import { validateLabels } from './meta.ts'
@@ -21,6 +19,8 @@ import {
 } from './names.ts'
 import {
   port,
+  selectorMismatch,
+  templateRestartPolicy,
   validatePodSpec,
   validatePodSpecUpdate,
   validatePodTemplate,
@@ -69,19 +69,10 @@ export function validateReplicationController(o: Obj): FieldError[] {
   else {
     const labels = strMap(obj(template.metadata)?.labels)
     if (!Object.entries(selector).every(([k, v]) => labels[k] === v)) {
-      errs.push(
-        invalid(
-          spec.child('template', 'metadata', 'labels'),
-          new StringMapValue(labels),
-          '`selector` does not match template `labels`',
-        ),
-      )
+      errs.push(selectorMismatch(spec.child('template'), labels))
     }
     errs.push(...validatePodTemplate(template, spec.child('template')))
-    const restart = obj(template.spec)?.restartPolicy
-    if (restart !== undefined && restart !== 'Always') {
-      errs.push(notSupported(spec.child('template', 'spec', 'restartPolicy'), restart, ['Always']))
-    }
+    errs.push(...templateRestartPolicy(template, spec.child('template'), ['Always']))
   }
   return errs
 }

@@ -8,6 +8,7 @@ import {
   notFound,
   notSupported,
   required,
+  StringMapValue,
   type FieldError,
 } from '../field-errors.ts'
 import { quantityValue } from '../quantity.ts'
@@ -403,6 +404,27 @@ function validateToleration(t: Obj, p: FieldPath): FieldError[] {
   }
   errs.push(...oneOf(p.child('effect'), t.effect, taintEffects))
   return errs
+}
+
+/** The error of a controller whose selector does not select its own pod template. */
+export function selectorMismatch(template: FieldPath, labels: Record<string, string>): FieldError {
+  return invalid(
+    template.child('metadata', 'labels'),
+    new StringMapValue(labels),
+    '`selector` does not match template `labels`',
+  )
+}
+
+/** A pod template's restartPolicy must be one the controller runs pods with. */
+export function templateRestartPolicy(
+  template: Obj,
+  path: FieldPath,
+  allowed: readonly string[],
+): FieldError[] {
+  const policy = obj(template.spec)?.restartPolicy
+  return policy !== undefined && !allowed.includes(str(policy))
+    ? [notSupported(path.child('spec', 'restartPolicy'), policy, allowed)]
+    : []
 }
 
 /** A PodTemplateSpec: labels, and the spec. */

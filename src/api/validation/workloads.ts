@@ -1,15 +1,7 @@
-import {
-  FieldPath,
-  forbidden,
-  invalid,
-  notSupported,
-  required,
-  StringMapValue,
-  type FieldError,
-} from '../field-errors.ts'
+import { FieldPath, forbidden, invalid, required, type FieldError } from '../field-errors.ts'
 import { validateLabels } from './meta.ts'
 import { validateClaimSpec } from './core.ts'
-import { validatePodTemplate } from './pod.ts'
+import { selectorMismatch, templateRestartPolicy, validatePodTemplate } from './pod.ts'
 import {
   isEmptySelector,
   labelSelector,
@@ -71,19 +63,10 @@ function selectorAndTemplate(s: Obj, kind: string, restart: readonly string[]): 
   }
   const labels = strMap(obj(template.metadata)?.labels)
   if (selector && !isEmptySelector(selector) && !selectorMatches(selector, labels)) {
-    errs.push(
-      invalid(
-        spec.child('template', 'metadata', 'labels'),
-        new StringMapValue(labels),
-        '`selector` does not match template `labels`',
-      ),
-    )
+    errs.push(selectorMismatch(spec.child('template'), labels))
   }
   errs.push(...validatePodTemplate(template, spec.child('template')))
-  const policy = obj(template.spec)?.restartPolicy
-  if (policy !== undefined && !restart.includes(str(policy))) {
-    errs.push(notSupported(spec.child('template', 'spec', 'restartPolicy'), policy, restart))
-  }
+  errs.push(...templateRestartPolicy(template, spec.child('template'), restart))
   return errs
 }
 
@@ -284,20 +267,10 @@ function jobSpec(s: Obj, p: FieldPath): FieldError[] {
   if (!template) errs.push(required(p.child('template')))
   else {
     errs.push(...validatePodTemplate(template, p.child('template')))
-    const policy = obj(template.spec)?.restartPolicy
-    if (policy !== undefined && policy !== 'OnFailure' && policy !== 'Never') {
-      errs.push(notSupported(p.child('template', 'spec', 'restartPolicy'), policy, ['OnFailure', 'Never']))
-    }
+    errs.push(...templateRestartPolicy(template, p.child('template'), ['OnFailure', 'Never']))
     const labels = strMap(obj(template.metadata)?.labels)
-    if (selector && !selectorMatches(selector, labels)) {
-      errs.push(
-        invalid(
-          p.child('template', 'metadata', 'labels'),
-          new StringMapValue(labels),
-          '`selector` does not match template `labels`',
-        ),
-      )
-    }
+    if (selector && !selectorMatches(selector, labels))
+      errs.push(selectorMismatch(p.child('template'), labels))
   }
   return errs
 }
