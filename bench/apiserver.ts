@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connect as tlsConnect } from 'node:tls'
 import { Pool } from 'undici'
-import { parse } from 'yaml'
+import { readKubeconfigCredentials } from '../src/pki/index.ts'
 import { newReport, progress, quantile, result, type Result } from './report.ts'
 
 interface Sizes {
@@ -38,6 +38,8 @@ export async function main(args: string[]): Promise<void> {
   if (args.includes('--trivial-server'))
     return trivialServer(args[args.indexOf('--trivial-server') + 1] ?? '')
   const sizes = args.includes('--quick') ? quick : full
+  // The apiserver's own default unless --workers says otherwise.
+  const workers = args.includes('--workers') ? ['--workers', args[args.indexOf('--workers') + 1] ?? ''] : []
   const report = newReport('apiserver')
   const dir = mkdtempSync(join(tmpdir(), 'k8ts-bench-apiserver-'))
   try {
@@ -83,11 +85,16 @@ export async function main(args: string[]): Promise<void> {
         '0',
         '--token-auth-file',
         join(dir, 'tokens.csv'),
+        ...workers,
       ],
       /serving at (\S+)/,
     )
     try {
-      const target = { url: api.match, tls: adminTls(join(dataDir, 'admin.kubeconfig')), token }
+      const target = {
+        url: api.match,
+        tls: readKubeconfigCredentials(join(dataDir, 'admin.kubeconfig')),
+        token,
+      }
       report.results.push(...(await measureApiServer(target, sizes, trivialGet)))
     } finally {
       api.child.kill('SIGTERM')
@@ -413,20 +420,6 @@ function pod(name: string): Record<string, unknown> {
       volumes: [{ name: 'data', emptyDir: {} }],
       nodeSelector: { 'kubernetes.io/os': 'linux' },
     },
-  }
-}
-
-/** The client certificate of the admin kubeconfig. */
-function adminTls(path: string): Target['tls'] {
-  const cfg = parse(readFileSync(path, 'utf8')) as {
-    clusters: { cluster: { 'certificate-authority-data': string } }[]
-    users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[]
-  }
-  const b64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString()
-  return {
-    ca: b64(cfg.clusters[0]?.cluster['certificate-authority-data']),
-    cert: b64(cfg.users[0]?.user['client-certificate-data']),
-    key: b64(cfg.users[0]?.user['client-key-data']),
   }
 }
 

@@ -1,33 +1,18 @@
 import { mkdirSync } from 'node:fs'
-import { createServer, type Server } from 'node:https'
+import { createServer as createNetServer } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import type { AddressInfo } from 'node:net'
+import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
 import { realClock, type Clock } from '../base/clock.ts'
 import { createLogger } from '../base/log.ts'
 import { ensureClusterPki, writeKubeconfig } from '../pki/index.ts'
 import { openStorage, parseDatastore, startCompactor, type Storage } from '../storage/index.ts'
-import { AdmissionChain } from './admission/admission.ts'
-import { ApiResponse } from './context.ts'
-import { namespaceLifecycle } from './admission/namespace-lifecycle.ts'
-import { unionAuthenticator, type Authenticator } from './authn/authenticator.ts'
-import { tokenFileAuthenticator } from './authn/token-file.ts'
-import { x509Authenticator } from './authn/x509.ts'
-import { allowAuthenticated, type Authorizer } from './authz/authorizer.ts'
-import { bootstrap } from './bootstrap.ts'
-import { repairServiceAllocations } from './registry/resources/services.ts'
-import type { Handler } from './context.ts'
-import { discoveryHandlers } from './handlers/discovery.ts'
-import { healthHandler, type HealthCheck } from './handlers/health.ts'
-import { metricsHandler } from './handlers/metrics.ts'
-import { openapiHandlers } from './handlers/openapi.ts'
-import { resourceHandler } from './handlers/resources.ts'
-import { versionHandler } from './handlers/version.ts'
-import { ApiMetrics } from './metrics.ts'
-import { ipAllocator, nthAddress, portAllocator } from './registry/allocator.ts'
-import { buildEndpoints } from './registry/build.ts'
-import { createPipeline } from './server.ts'
+import { serveStorage } from '../storage/remote.ts'
+import { startFrontend, type FrontendOptions } from './frontend.ts'
+import { nthAddress } from './registry/allocator.ts'
+import type { FromWorker, ToWorker, WorkerOptions } from './worker.ts'
 
 export interface ApiServerOptions {
   /** Certificates, the admin kubeconfig and (by default) the SQLite store live here. */
@@ -52,10 +37,15 @@ export interface ApiServerOptions {
   compactionIntervalMs?: number
   clock?: Clock
   log?: Logger
-  /** Requests that are not long-running may run at most this many at once (default 400). */
+  /** Requests that are not long-running may run at most this many at once, in all (default 400). */
   maxRequestsInFlight?: number
   /** Deadline of requests that are not long-running (default 60 s, as kube-apiserver's). */
   requestTimeoutMs?: number
+  /**
+   * Serve from this many worker threads, which share the store (served by this thread) and the
+   * port; 0 (the default) serves from this thread. Workers use real time (`clock` is ignored).
+   */
+  workers?: number
 }
 
 export interface ApiServer {
@@ -69,7 +59,8 @@ export interface ApiServer {
   stop(): Promise<void>
 }
 
-const k8tsVersion = '0.1.0'
+/** The serving part of the options, the same for every front. */
+type CommonOptions = Omit<FrontendOptions, 'storage' | 'clock' | 'log' | 'port' | 'reusePort' | 'bootstrap'>
 
 /** Starts kube-apiserver: the store, the REST and watch API over HTTPS, and the objects every cluster has. */
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
@@ -79,6 +70,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const advertiseAddress =
     o.advertiseAddress ?? (bindAddress === '0.0.0.0' || bindAddress === '::' ? '127.0.0.1' : bindAddress)
   const serviceRange = o.serviceClusterIPRange ?? '10.96.0.0/12'
+  const workers = o.workers ?? 0
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 })
 
   const pki = await ensureClusterPki(o.dataDir, {
@@ -88,98 +80,39 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     o.storage ??
     (await openStorage(parseDatastore(o.datastore ?? 'sqlite://state.db', { dataDir: o.dataDir })))
   const ownsStorage = o.storage === undefined
-  const metrics = new ApiMetrics()
-
-  const ips = ipAllocator(storage, serviceRange)
-  const ports = portAllocator(storage, o.serviceNodePortRange ?? '30000-32767')
-  const admission = new AdmissionChain([
-    namespaceLifecycle(() => endpoints.lookup('', 'v1', 'namespaces')?.store),
-  ])
-  const { endpoints, deps } = buildEndpoints({ storage, clock, log, admission, ips, ports })
-  await Promise.all(endpoints.all().map(async (ep) => ep.store?.cache.start()))
-
-  const authenticators: Authenticator[] = [x509Authenticator()]
-  if (o.tokenAuthFile) authenticators.push(tokenFileAuthenticator(o.tokenAuthFile))
-  const authorizer: Authorizer = allowAuthenticated
-
-  let bootstrapped = false
-  const checks: HealthCheck[] = [
-    { name: 'ping', check: async () => undefined },
-    { name: 'log', check: async () => undefined },
-    {
-      name: 'etcd',
-      check: async () => {
-        await storage.currentRevision()
-      },
-    },
-    {
-      name: 'poststarthook/bootstrap-controller',
-      check: async () => (bootstrapped ? undefined : Promise.reject(new Error('not yet'))),
-    },
-  ]
-  const paths = new Map<string, Handler>([
-    ['/version', versionHandler(k8tsVersion)],
-    ['/healthz', healthHandler('healthz', checks)],
-    ['/healthz/', healthHandler('healthz', checks)],
-    ['/livez', healthHandler('livez', checks.slice(0, 3))],
-    ['/livez/', healthHandler('livez', checks.slice(0, 3))],
-    ['/readyz', healthHandler('readyz', checks)],
-    ['/readyz/', healthHandler('readyz', checks)],
-    ['/metrics', metricsHandler(metrics)],
-    ...discoveryHandlers({ endpoints, serverAddress: '' }),
-    ...openapiHandlers(),
-  ])
-  const handle = createPipeline({
-    authenticator: unionAuthenticator(authenticators),
-    authorizer,
-    paths,
-    resources: resourceHandler(deps),
-    log,
-    metrics,
-    ...(o.maxRequestsInFlight !== undefined ? { maxInFlight: o.maxRequestsInFlight } : {}),
+  const maxInFlight = o.maxRequestsInFlight ?? 400
+  const common: CommonOptions = {
+    tls: { cert: pki.serving.certPem, key: pki.serving.keyPem, ca: pki.ca.certPem },
+    bindAddress,
+    advertiseAddress,
+    serviceClusterIPRange: serviceRange,
+    serviceNodePortRange: o.serviceNodePortRange ?? '30000-32767',
+    maxRequestsInFlight: workers > 0 ? Math.ceil(maxInFlight / workers) : maxInFlight,
+    ...(o.tokenAuthFile ? { tokenAuthFile: o.tokenAuthFile } : {}),
     ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
-  })
-  const server: Server = createServer(
-    {
-      cert: pki.serving.certPem,
-      key: pki.serving.keyPem,
-      ca: pki.ca.certPem,
-      requestCert: true,
-      rejectUnauthorized: false,
-      keepAliveTimeout: 120_000,
-      ServerResponse: ApiResponse,
-    },
-    handle,
-  )
-  server.headersTimeout = 60_000
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(o.securePort ?? 6443, bindAddress, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const port = (server.address() as AddressInfo).port
+  }
+
+  let fronts: { port: number; stop(): Promise<void> }
+  try {
+    fronts =
+      workers > 0
+        ? await startWorkers(workers, storage, common, o.securePort ?? 6443, log)
+        : await startFrontend({
+            ...common,
+            storage,
+            clock,
+            log,
+            port: o.securePort ?? 6443,
+            reusePort: false,
+            bootstrap: true,
+          })
+  } catch (err) {
+    if (ownsStorage) await storage.close()
+    throw err
+  }
+  const port = fronts.port
   const host = advertiseAddress.includes(':') ? `[${advertiseAddress}]` : advertiseAddress
   const url = `https://${host}:${port}`
-
-  const services = endpoints.lookup('', 'v1', 'services')?.store
-  if (services) {
-    const all = await services.list('', {})
-    await repairServiceAllocations(
-      all.items.map((c) => c.object),
-      ips,
-      ports,
-    )
-  }
-  await bootstrap({
-    endpoints,
-    log,
-    kubernetesServiceIP: nthAddress(serviceRange, 0),
-    advertiseAddress,
-    securePort: port,
-  })
-  bootstrapped = true
   const compactor = startCompactor(storage, {
     clock,
     ...(o.compactionIntervalMs !== undefined ? { intervalMs: o.compactionIntervalMs } : {}),
@@ -201,7 +134,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     clientKeyPem: admin.keyPem,
     userName: 'kubernetes-admin',
   })
-  log.info({ url }, 'apiserver serving')
+  log.info({ url, workers }, 'apiserver serving')
 
   return {
     url,
@@ -211,10 +144,126 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     storage,
     async stop() {
       compactor.stop()
-      for (const ep of endpoints.all()) ep.store?.cache.stop()
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await fronts.stop()
       if (ownsStorage) await storage.close()
     },
   }
 }
+
+/**
+ * `n` fronts in worker threads on one port. The first picks the port (when asked for 0) and
+ * bootstraps the cluster before the others start. A worker that dies is logged and replaced.
+ * /metrics asked of any worker answers for all of them, summed as prom-client's cluster
+ * aggregation does.
+ */
+async function startWorkers(
+  n: number,
+  storage: Storage,
+  common: CommonOptions,
+  port: number,
+  log: Logger,
+): Promise<{ port: number; stop(): Promise<void> }> {
+  const served = serveStorage(storage)
+  const running = new Set<Worker>()
+  let stopping = false
+  let nextCollect = 1
+  const collecting = new Map<number, { want: number; got: Collected[]; done: (all: Collected[]) => void }>()
+
+  const metricsOfAll = async (): Promise<string> => {
+    const id = nextCollect++
+    const all = await new Promise<Collected[]>((resolve) => {
+      collecting.set(id, { want: running.size, got: [], done: resolve })
+      for (const w of running) w.postMessage({ collect: id } satisfies ToWorker)
+    })
+    collecting.delete(id)
+    return AggregatorRegistry.aggregate(all).metrics()
+  }
+
+  const start = (bootstrap: boolean, at: number): Promise<{ worker: Worker; port: number }> => {
+    const options: WorkerOptions = {
+      ...common,
+      link: served.link(),
+      port: at,
+      reusePort: true,
+      bootstrap,
+      logLevel: log.level,
+    }
+    const worker = new Worker(workerModule, { workerData: options, transferList: [options.link.port] })
+    running.add(worker)
+    return new Promise((resolve, reject) => {
+      let ready = false
+      worker.on('message', (m: FromWorker) => {
+        if ('ready' in m) {
+          ready = true
+          resolve({ worker, port: m.ready })
+        } else if ('failed' in m) {
+          reject(new Error(`apiserver worker failed to start: ${m.failed}`))
+        } else if ('metricsOf' in m) {
+          void metricsOfAll().then((text) =>
+            worker.postMessage({ metricsText: m.metricsOf, text } satisfies ToWorker),
+          )
+        } else {
+          const c = collecting.get(m.collected)
+          if (!c) return
+          c.got.push(m.json as Collected)
+          if (c.got.length >= c.want) c.done(c.got)
+        }
+      })
+      worker.on('error', (err) => log.error({ err }, 'apiserver worker failed'))
+      worker.once('exit', (code) => {
+        running.delete(worker)
+        for (const c of collecting.values()) if (c.got.length >= --c.want) c.done(c.got)
+        if (!ready) return reject(new Error(`apiserver worker exited with ${code} before serving`))
+        if (stopping) return
+        log.error({ code }, 'apiserver worker exited; starting another')
+        setTimeout(
+          () =>
+            void start(false, servingPort).catch((err: unknown) =>
+              log.error({ err }, 'cannot restart an apiserver worker'),
+            ),
+          1000,
+        ).unref()
+      })
+    })
+  }
+
+  const stop = async () => {
+    stopping = true
+    await Promise.all(
+      [...running].map(async (w) => {
+        const exited = new Promise((r) => w.once('exit', r))
+        w.postMessage({ stop: true } satisfies ToWorker)
+        await exited
+      }),
+    )
+    served.stop()
+  }
+
+  let servingPort = port
+  try {
+    // Sharing the port must not extend to another process: a port someone else holds is refused
+    // here, as kube-apiserver refuses it, before the workers bind it with SO_REUSEPORT.
+    if (port !== 0) await probePort(common.bindAddress, port)
+    servingPort = (await start(true, port)).port
+    await Promise.all(Array.from({ length: n - 1 }, () => start(false, servingPort)))
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { port: servingPort, stop }
+}
+
+/** Fails with EADDRINUSE (or whatever else stops a bind) when the port cannot be had. */
+function probePort(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer()
+    probe.once('error', reject)
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()))
+  })
+}
+
+/** The worker's module, beside this one (.ts when run from the sources, .js from dist/). */
+const workerModule = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
+
+/** One worker's metrics, as registry.getMetricsAsJSON() gives them. */
+type Collected = MetricObjectWithValues<MetricValue<string>>[]

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { createLogger } from '../base/log.ts'
 import { startApiServer } from '../apiserver/index.ts'
 import { defaultDataDir, defaultDatastore } from './defaults.ts'
@@ -12,6 +13,7 @@ export interface ApiServerCommandOptions {
   tokenAuthFile?: string
   serviceClusterIpRange: string
   serviceNodePortRange: string
+  workers: number
 }
 
 export const apiServerDefaults = (): ApiServerCommandOptions => ({
@@ -21,6 +23,8 @@ export const apiServerDefaults = (): ApiServerCommandOptions => ({
   securePort: 6443,
   serviceClusterIpRange: '10.96.0.0/12',
   serviceNodePortRange: '30000-32767',
+  // The store keeps the main thread; a serving thread for each other core (at least one, at most four).
+  workers: Math.max(1, Math.min(availableParallelism() - 1, 4)),
 })
 
 /** `k8ts apiserver`: kube-apiserver alone, until SIGINT or SIGTERM. */
@@ -36,6 +40,7 @@ export async function apiserver(o: ApiServerCommandOptions, signal: AbortSignal)
     ...(o.tokenAuthFile ? { tokenAuthFile: o.tokenAuthFile } : {}),
     serviceClusterIPRange: o.serviceClusterIpRange,
     serviceNodePortRange: o.serviceNodePortRange,
+    workers: o.workers,
     log,
   })
   const ms = Math.round(performance.now() - started)

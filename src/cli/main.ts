@@ -51,6 +51,18 @@ function serverFlags(cmd: CommandType): CommandType {
     .option('--token-auth-file <file>', 'static bearer tokens: token,user,uid,"group1,group2"')
     .option('--service-cluster-ip-range <cidr>', 'cluster IPs of Services', d.serviceClusterIpRange)
     .option('--service-node-port-range <range>', 'NodePorts of Services', d.serviceNodePortRange)
+    .option(
+      '--workers <n>',
+      'serve from this many threads sharing the store and the port (0: the main thread)',
+      count,
+      d.workers,
+    )
+}
+
+function count(v: string): number {
+  const n = Number(v)
+  if (!/^\d+$/.test(v) || n > 64) throw new InvalidArgumentError(`${v} is not a number from 0 to 64`)
+  return n
 }
 
 function port(v: string): number {

@@ -8,4 +8,9 @@ export {
   type IssueOptions,
 } from './certificates.ts'
 export { ensureClusterPki, kubernetesServiceNames, type ClusterPki } from './cluster-pki.ts'
-export { kubeconfig, writeKubeconfig, type KubeconfigOptions } from './kubeconfig.ts'
+export {
+  kubeconfig,
+  writeKubeconfig,
+  readKubeconfigCredentials,
+  type KubeconfigOptions,
+} from './kubeconfig.ts'

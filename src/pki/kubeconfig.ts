@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs'
-import { stringify } from 'yaml'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { parse, stringify } from 'yaml'
 
 /**
  * A kubeconfig file (clientcmd v1) for one cluster, one user and one context, with the
@@ -47,4 +47,18 @@ export function kubeconfig(o: KubeconfigOptions): string {
 /** Writes a kubeconfig readable only by its owner (it holds a private key or a token). */
 export function writeKubeconfig(path: string, o: KubeconfigOptions): void {
   writeFileSync(path, kubeconfig(o), { mode: 0o600 })
+}
+
+/** The CA and client certificate (PEM) of a kubeconfig's first cluster and user, as written above. */
+export function readKubeconfigCredentials(path: string): { ca: string; cert: string; key: string } {
+  const cfg = parse(readFileSync(path, 'utf8')) as {
+    clusters?: { cluster?: { 'certificate-authority-data'?: string } }[]
+    users?: { user?: { 'client-certificate-data'?: string; 'client-key-data'?: string } }[]
+  }
+  const pem = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString()
+  return {
+    ca: pem(cfg.clusters?.[0]?.cluster?.['certificate-authority-data']),
+    cert: pem(cfg.users?.[0]?.user?.['client-certificate-data']),
+    key: pem(cfg.users?.[0]?.user?.['client-key-data']),
+  }
 }

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { after, before, describe, test } from 'node:test'
-import { parse } from 'yaml'
+import { readKubeconfigCredentials } from '../../src/pki/index.ts'
 import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
 
 /**
@@ -18,7 +17,7 @@ interface Reply {
 
 describe('the apiserver refuses bad input with a Status', () => {
   let c: TestApiServer
-  let creds: { cert: Buffer; key: Buffer; ca: Buffer }
+  let creds: { cert: string; key: string; ca: string }
 
   const call = (
     method: string,
@@ -64,16 +63,7 @@ describe('the apiserver refuses bad input with a Status', () => {
 
   before(async () => {
     c = await startTestApiServer({ maxRequestsInFlight: 2, requestTimeoutMs: 1000 })
-    const kc = parse(readFileSync(c.server.adminKubeconfig, 'utf8')) as {
-      clusters: { cluster: { 'certificate-authority-data': string } }[]
-      users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[]
-    }
-    const b64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64')
-    creds = {
-      ca: b64(kc.clusters[0]?.cluster['certificate-authority-data']),
-      cert: b64(kc.users[0]?.user['client-certificate-data']),
-      key: b64(kc.users[0]?.user['client-key-data']),
-    }
+    creds = readKubeconfigCredentials(c.server.adminKubeconfig)
   })
   after(async () => {
     await c.stop()

@@ -59,6 +59,11 @@ const bad = [
     args: ['up', '--datastore', 'mysql://x'],
     err: /^k8ts: invalid datastore "mysql:\/\/x": unknown scheme/,
   },
+  {
+    name: 'a worker count that is not a number',
+    args: ['up', '--workers', 'many'],
+    err: /^error: option '--workers <n>' argument 'many' is invalid\. many is not a number from 0 to 64/,
+  },
   { name: 'an unknown command', args: ['frobnicate'], err: /unknown command 'frobnicate'/ },
   { name: 'an unknown flag', args: ['up', '--no-such-flag'], err: /unknown option '--no-such-flag'/ },
 ]

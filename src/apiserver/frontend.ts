@@ -1,0 +1,180 @@
+import { createServer, type Server } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import type { Clock } from '../base/clock.ts'
+import type { Storage } from '../storage/index.ts'
+import { AdmissionChain } from './admission/admission.ts'
+import { namespaceLifecycle } from './admission/namespace-lifecycle.ts'
+import { unionAuthenticator, type Authenticator } from './authn/authenticator.ts'
+import { tokenFileAuthenticator } from './authn/token-file.ts'
+import { x509Authenticator } from './authn/x509.ts'
+import { allowAuthenticated, type Authorizer } from './authz/authorizer.ts'
+import { bootstrap } from './bootstrap.ts'
+import { ApiResponse, type Handler } from './context.ts'
+import { discoveryHandlers } from './handlers/discovery.ts'
+import { healthHandler, type HealthCheck } from './handlers/health.ts'
+import { metricsHandler } from './handlers/metrics.ts'
+import { openapiHandlers } from './handlers/openapi.ts'
+import { resourceHandler } from './handlers/resources.ts'
+import { versionHandler } from './handlers/version.ts'
+import { ApiMetrics } from './metrics.ts'
+import { ipAllocator, nthAddress, portAllocator } from './registry/allocator.ts'
+import { buildEndpoints } from './registry/build.ts'
+import { repairServiceAllocations } from './registry/resources/services.ts'
+import { createPipeline } from './server.ts'
+
+/**
+ * One HTTPS front of the apiserver: the registry with its watch caches, the request pipeline and
+ * the listening socket. A server runs one in its own thread, or several in worker threads that
+ * share the store and the port (SO_REUSEPORT: the kernel spreads connections over them), the way
+ * several kube-apiservers share one etcd: each keeps its own caches, fed by its own store watches,
+ * and everything they must agree on (resource versions, allocated IPs and ports) is decided by
+ * the store.
+ */
+export interface FrontendOptions {
+  storage: Storage
+  tls: { cert: string; key: string; ca: string }
+  bindAddress: string
+  /** The address the `kubernetes` Service points at. */
+  advertiseAddress: string
+  /** 0 picks a free port. */
+  port: number
+  /** Share the port with the other fronts of this server. */
+  reusePort: boolean
+  /**
+   * Repair the Service IP and port allocations and create the objects every cluster has: done by
+   * exactly one front, before the others start.
+   */
+  bootstrap: boolean
+  tokenAuthFile?: string
+  serviceClusterIPRange: string
+  serviceNodePortRange: string
+  clock: Clock
+  log: Logger
+  maxRequestsInFlight?: number
+  requestTimeoutMs?: number
+  /** The text of /metrics (default: this front's own metrics). */
+  metricsText?: (own: ApiMetrics) => Promise<string>
+}
+
+export interface Frontend {
+  readonly port: number
+  readonly metrics: ApiMetrics
+  stop(): Promise<void>
+}
+
+export const k8tsVersion = '0.1.0'
+
+export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
+  const { storage, log } = o
+  const metrics = new ApiMetrics()
+  const ips = ipAllocator(storage, o.serviceClusterIPRange)
+  const ports = portAllocator(storage, o.serviceNodePortRange)
+  const admission = new AdmissionChain([
+    namespaceLifecycle(() => endpoints.lookup('', 'v1', 'namespaces')?.store),
+  ])
+  const { endpoints, deps } = buildEndpoints({ storage, clock: o.clock, log, admission, ips, ports })
+  await Promise.all(endpoints.all().map(async (ep) => ep.store?.cache.start()))
+
+  const authenticators: Authenticator[] = [x509Authenticator()]
+  if (o.tokenAuthFile) authenticators.push(tokenFileAuthenticator(o.tokenAuthFile))
+  const authorizer: Authorizer = allowAuthenticated
+
+  let bootstrapped = !o.bootstrap
+  const checks: HealthCheck[] = [
+    { name: 'ping', check: async () => undefined },
+    { name: 'log', check: async () => undefined },
+    {
+      name: 'etcd',
+      check: async () => {
+        await storage.currentRevision()
+      },
+    },
+    {
+      name: 'poststarthook/bootstrap-controller',
+      check: async () => (bootstrapped ? undefined : Promise.reject(new Error('not yet'))),
+    },
+  ]
+  const paths = new Map<string, Handler>([
+    ['/version', versionHandler(k8tsVersion)],
+    ['/healthz', healthHandler('healthz', checks)],
+    ['/healthz/', healthHandler('healthz', checks)],
+    ['/livez', healthHandler('livez', checks.slice(0, 3))],
+    ['/livez/', healthHandler('livez', checks.slice(0, 3))],
+    ['/readyz', healthHandler('readyz', checks)],
+    ['/readyz/', healthHandler('readyz', checks)],
+    ['/metrics', metricsHandler(metrics, o.metricsText)],
+    ...discoveryHandlers({ endpoints, serverAddress: '' }),
+    ...openapiHandlers(),
+  ])
+  const handle = createPipeline({
+    authenticator: unionAuthenticator(authenticators),
+    authorizer,
+    paths,
+    resources: resourceHandler(deps),
+    log,
+    metrics,
+    ...(o.maxRequestsInFlight !== undefined ? { maxInFlight: o.maxRequestsInFlight } : {}),
+    ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
+  })
+  const server: Server = createServer(
+    {
+      cert: o.tls.cert,
+      key: o.tls.key,
+      ca: o.tls.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+      keepAliveTimeout: 120_000,
+      ServerResponse: ApiResponse,
+    },
+    handle,
+  )
+  server.headersTimeout = 60_000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ port: o.port, host: o.bindAddress, reusePort: o.reusePort }, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  const stopCaches = () => {
+    for (const ep of endpoints.all()) ep.store?.cache.stop()
+  }
+
+  if (o.bootstrap) {
+    try {
+      const services = endpoints.lookup('', 'v1', 'services')?.store
+      if (services) {
+        const all = await services.list('', {})
+        await repairServiceAllocations(
+          all.items.map((c) => c.object),
+          ips,
+          ports,
+        )
+      }
+      await bootstrap({
+        endpoints,
+        log,
+        kubernetesServiceIP: nthAddress(o.serviceClusterIPRange, 0),
+        advertiseAddress: o.advertiseAddress,
+        securePort: port,
+      })
+    } catch (err) {
+      stopCaches()
+      server.close()
+      throw err
+    }
+    bootstrapped = true
+  }
+
+  return {
+    port,
+    metrics,
+    async stop() {
+      stopCaches()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
