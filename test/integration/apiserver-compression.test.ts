@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict'
+import { request } from 'node:https'
+import { after, before, describe, test } from 'node:test'
+import { gunzipSync } from 'node:zlib'
+import { readKubeconfigCredentials } from '../../src/pki/index.ts'
+import { kubectlMissing, startTestApiServer, type TestApiServer } from '../support/cluster.ts'
+
+/**
+ * Large responses are gzipped for clients that ask for it (APIResponseCompression): kubectl's
+ * transport asks, and reads them unchanged; small ones and clients that do not ask get plain JSON.
+ */
+describe('response compression', () => {
+  let c: TestApiServer
+  let creds: { cert: string; key: string; ca: string }
+
+  const get = (
+    path: string,
+    acceptEncoding?: string,
+  ): Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        new URL(path, c.server.url),
+        {
+          ...creds,
+          headers: {
+            Accept: 'application/json',
+            ...(acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (d: Buffer) => chunks.push(d))
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }))
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
+
+  before(async () => {
+    c = await startTestApiServer()
+    creds = readKubeconfigCredentials(c.server.adminKubeconfig)
+    // 40 ConfigMaps of 4 KiB each: a list of them is well over the 128 KiB threshold.
+    for (let i = 0; i < 40; i++) {
+      const r = await c.kubectl([
+        'create',
+        'configmap',
+        `big-${i}`,
+        `--from-literal=data=${'x'.repeat(4096)}`,
+      ])
+      assert.equal(r.code, 0, r.stderr)
+    }
+  })
+  after(async () => {
+    await c.stop()
+  })
+
+  const list = '/api/v1/namespaces/default/configmaps'
+  const names = (json: Buffer) =>
+    (JSON.parse(json.toString()) as { items: { metadata: { name: string } }[] }).items.map(
+      (o) => o.metadata.name,
+    )
+
+  test('a large list is gzipped when the client accepts gzip', async () => {
+    const r = await get(list, 'gzip')
+    assert.equal(r.headers['content-encoding'], 'gzip')
+    assert.equal(r.headers.vary, 'Accept-Encoding')
+    assert.equal(Number(r.headers['content-length']), r.body.length)
+    assert.ok(r.body.length < 128 * 1024)
+    assert.equal(names(gunzipSync(r.body)).filter((n) => n.startsWith('big-')).length, 40)
+  })
+
+  test('the same list is plain JSON without Accept-Encoding, or with gzip;q=0', async () => {
+    for (const ae of [undefined, 'gzip;q=0']) {
+      const r = await get(list, ae)
+      assert.equal(r.headers['content-encoding'], undefined)
+      assert.ok(r.body.length > 128 * 1024)
+      assert.equal(names(r.body).filter((n) => n.startsWith('big-')).length, 40)
+    }
+  })
+
+  test('a small answer is never compressed', async () => {
+    const r = await get(`${list}/big-0`, 'gzip')
+    assert.equal(r.headers['content-encoding'], undefined)
+    assert.equal((JSON.parse(r.body.toString()) as { metadata: { name: string } }).metadata.name, 'big-0')
+  })
+
+  test('kubectl reads compressed lists as it reads any', { skip: kubectlMissing ?? false }, async () => {
+    const r = await c.kubectl(['get', 'configmaps', '-o', 'name'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('configmap/big-')).length, 40)
+  })
+})
