@@ -77,7 +77,8 @@ export function writeJson(
   if (bytes.length > gzipThresholdBytes && acceptsGzip(res.req?.headers['accept-encoding'])) {
     // Compressed off the event loop (zlib's thread pool): a large LIST does not hold up other requests.
     gzip(bytes, { level: 1 }, (err, zipped) => {
-      if (res.destroyed) return
+      // The request may have timed out (its 504 is out) or the client gone while this compressed.
+      if (res.destroyed || res.headersSent) return
       if (err) return writeBytes(res, ctx.warnings, code, bytes, contentType)
       res.setHeader('Content-Encoding', 'gzip')
       res.setHeader('Vary', 'Accept-Encoding')
