@@ -44,7 +44,9 @@ async function run(parent: NonNullable<typeof parentPort>, o: WorkerOptions): Pr
         parent.close()
       })()
     } else if ('collect' in m) {
-      void (async () => send({ collected: m.collect, json: await own?.registry.getMetricsAsJSON() }))()
+      // A worker still starting has no metrics yet: it adds nothing to the sum.
+      void (async () =>
+        send({ collected: m.collect, json: own ? await own.registry.getMetricsAsJSON() : [] }))()
     } else {
       pendingText.get(m.metricsText)?.(m.text)
       pendingText.delete(m.metricsText)
