@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict'
-import { request } from 'node:https'
 import { after, before, describe, test } from 'node:test'
-import { readKubeconfigCredentials } from '../../src/pki/index.ts'
 import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
 
 /**
@@ -17,40 +15,26 @@ interface Reply {
 
 describe('the apiserver refuses bad input with a Status', () => {
   let c: TestApiServer
-  let creds: { cert: string; key: string; ca: string }
 
-  const call = (
+  const call = async (
     method: string,
     path: string,
     o: { body?: Buffer | string; type?: string; anonymous?: boolean } = {},
-  ): Promise<Reply> =>
-    new Promise((resolve, reject) => {
-      const req = request(
-        new URL(path, c.server.url),
-        {
-          method,
-          ca: creds.ca,
-          ...(o.anonymous ? {} : { cert: creds.cert, key: creds.key }),
-          headers: { 'Content-Type': o.type ?? 'application/json', Accept: 'application/json' },
-        },
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (d: Buffer) => chunks.push(d))
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString()
-            let body: Record<string, unknown> = {}
-            try {
-              body = JSON.parse(text) as Record<string, unknown>
-            } catch {
-              body = { raw: text }
-            }
-            resolve({ code: res.statusCode ?? 0, headers: res.headers, body })
-          })
-        },
-      )
-      req.on('error', reject)
-      req.end(o.body)
+  ): Promise<Reply> => {
+    const r = await c.request(method, path, {
+      ...(o.body !== undefined ? { body: o.body } : {}),
+      ...(o.anonymous ? { anonymous: true } : {}),
+      headers: { 'Content-Type': o.type ?? 'application/json', Accept: 'application/json' },
     })
+    const text = r.body.toString()
+    let body: Record<string, unknown> = {}
+    try {
+      body = JSON.parse(text) as Record<string, unknown>
+    } catch {
+      body = { raw: text }
+    }
+    return { code: r.code, headers: r.headers, body }
+  }
 
   const expectStatus = (r: Reply, code: number, reason: string, message?: RegExp) => {
     assert.equal(r.code, code, JSON.stringify(r.body))
@@ -63,7 +47,6 @@ describe('the apiserver refuses bad input with a Status', () => {
 
   before(async () => {
     c = await startTestApiServer({ maxRequestsInFlight: 2, requestTimeoutMs: 1000 })
-    creds = readKubeconfigCredentials(c.server.adminKubeconfig)
   })
   after(async () => {
     await c.stop()

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
-import { request } from 'node:https'
 import { after, before, describe, test } from 'node:test'
 import { gunzipSync } from 'node:zlib'
-import { readKubeconfigCredentials } from '../../src/pki/index.ts'
 import { kubectlMissing, startTestApiServer, type TestApiServer } from '../support/cluster.ts'
 
 /**
@@ -11,35 +9,17 @@ import { kubectlMissing, startTestApiServer, type TestApiServer } from '../suppo
  */
 describe('response compression', () => {
   let c: TestApiServer
-  let creds: { cert: string; key: string; ca: string }
 
-  const get = (
-    path: string,
-    acceptEncoding?: string,
-  ): Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }> =>
-    new Promise((resolve, reject) => {
-      const req = request(
-        new URL(path, c.server.url),
-        {
-          ...creds,
-          headers: {
-            Accept: 'application/json',
-            ...(acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (d: Buffer) => chunks.push(d))
-          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }))
-        },
-      )
-      req.on('error', reject)
-      req.end()
+  const get = (path: string, acceptEncoding?: string) =>
+    c.request('GET', path, {
+      headers: {
+        Accept: 'application/json',
+        ...(acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {}),
+      },
     })
 
   before(async () => {
     c = await startTestApiServer()
-    creds = readKubeconfigCredentials(c.server.adminKubeconfig)
     // 40 ConfigMaps of 4 KiB each: a list of them is well over the 128 KiB threshold.
     for (let i = 0; i < 40; i++) {
       const r = await c.kubectl([

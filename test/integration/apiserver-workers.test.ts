@@ -2,8 +2,6 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { Agent, request } from 'node:https'
-import { readKubeconfigCredentials } from '../../src/pki/index.ts'
 import { kubectlMissing, startTestApiServer, type TestApiServer } from '../support/cluster.ts'
 
 /**
@@ -13,45 +11,30 @@ import { kubectlMissing, startTestApiServer, type TestApiServer } from '../suppo
  */
 describe('the apiserver with two worker threads', () => {
   let c: TestApiServer
-  let creds: { cert: string; key: string; ca: string }
 
   /** One request on a connection of its own, so that requests spread over the workers. */
-  const call = (
+  const call = async (
     method: string,
     path: string,
     body?: unknown,
-  ): Promise<{ code: number; body: Record<string, unknown>; text: string }> =>
-    new Promise((resolve, reject) => {
-      const req = request(
-        new URL(path, c.server.url),
-        {
-          method,
-          ...creds,
-          agent: new Agent({ keepAlive: false }),
-          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        },
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (d: Buffer) => chunks.push(d))
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString()
-            let parsed: Record<string, unknown> = {}
-            try {
-              parsed = JSON.parse(text) as Record<string, unknown>
-            } catch {
-              parsed = {}
-            }
-            resolve({ code: res.statusCode ?? 0, body: parsed, text })
-          })
-        },
-      )
-      req.on('error', reject)
-      req.end(body === undefined ? undefined : JSON.stringify(body))
+  ): Promise<{ code: number; body: Record<string, unknown>; text: string }> => {
+    const r = await c.request(method, path, {
+      freshConnection: true,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     })
+    const text = r.body.toString()
+    let parsed: Record<string, unknown> = {}
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>
+    } catch {
+      parsed = {}
+    }
+    return { code: r.code, body: parsed, text }
+  }
 
   before(async () => {
     c = await startTestApiServer({ workers: 2 })
-    creds = readKubeconfigCredentials(c.server.adminKubeconfig)
   })
   after(async () => {
     await c.stop()

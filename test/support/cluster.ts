@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { Agent, request } from 'node:https'
+import type { IncomingHttpHeaders } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../src/apiserver/index.ts'
+import { readKubeconfigCredentials } from '../../src/pki/index.ts'
 
 /** The real kubectl the tests drive (v1.33, as shipped with the Google Cloud SDK on these machines). */
 export const kubectlPath = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33'
@@ -17,6 +20,22 @@ export interface KubectlResult {
   stderr: string
 }
 
+export interface RawReply {
+  code: number
+  headers: IncomingHttpHeaders
+  /** The body as it came, not decoded. */
+  body: Buffer
+}
+
+export interface RequestOptions {
+  body?: Buffer | string
+  headers?: Record<string, string>
+  /** Without the admin client certificate. */
+  anonymous?: boolean
+  /** On a connection of its own (with several worker threads, connections spread over them). */
+  freshConnection?: boolean
+}
+
 export interface TestApiServer {
   readonly server: ApiServer
   readonly dataDir: string
@@ -25,6 +44,8 @@ export interface TestApiServer {
     args: readonly string[],
     o?: { stdin?: string; env?: Record<string, string> },
   ): Promise<KubectlResult>
+  /** One HTTPS request with the admin client certificate (unless `anonymous`). */
+  request(method: string, path: string, o?: RequestOptions): Promise<RawReply>
   /** Stops the apiserver; its data directory is removed unless `keepData`. */
   stop(o?: { keepData?: boolean }): Promise<void>
 }
@@ -39,9 +60,32 @@ export async function startTestApiServer(options: Partial<ApiServerOptions> = {}
     ...options,
   })
   const cacheDir = join(dataDir, 'kubectl-cache')
+  const creds = readKubeconfigCredentials(server.adminKubeconfig)
   return {
     server,
     dataDir,
+    request: (method, path, o = {}) =>
+      new Promise((resolve, reject) => {
+        const req = request(
+          new URL(path, server.url),
+          {
+            method,
+            ca: creds.ca,
+            ...(o.anonymous ? {} : { cert: creds.cert, key: creds.key }),
+            ...(o.freshConnection ? { agent: new Agent({ keepAlive: false }) } : {}),
+            headers: o.headers ?? {},
+          },
+          (res) => {
+            const chunks: Buffer[] = []
+            res.on('data', (d: Buffer) => chunks.push(d))
+            res.on('end', () =>
+              resolve({ code: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+            )
+          },
+        )
+        req.on('error', reject)
+        req.end(o.body)
+      }),
     kubectl: (args, o = {}) =>
       new Promise((resolve, reject) => {
         const child = spawn(
