@@ -63,7 +63,7 @@ export interface Frontend {
   stop(): Promise<void>
 }
 
-export const k8tsVersion = '0.1.0'
+const k8tsVersion = '0.1.0'
 
 export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   const { storage, log } = o
