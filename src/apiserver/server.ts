@@ -6,6 +6,7 @@ import { isPublicInfoPath, type Authorizer, type Attributes, type Decision } fro
 import { ApiResponse, setWarnings, writeJson, type Handler, type RequestContext } from './context.ts'
 import {
   ApiError,
+  badRequest,
   forbidden,
   internalError,
   isApiError,
@@ -69,7 +70,10 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
 
   return (req, res) => {
     const started = performance.now()
-    const auditId = randomUUID()
+    // A client may name its request (kube-apiserver's Audit-ID header); the name is echoed back.
+    const given = req.headers['audit-id']
+    const validId = typeof given === 'string' && isValidAuditId(given)
+    const auditId = validId ? given : randomUUID()
     if (res instanceof ApiResponse) res.auditId = auditId
     else res.setHeader('Audit-Id', auditId)
     const raw = req.url ?? '/'
@@ -129,6 +133,11 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
     // Each step goes asynchronous only when it has to: most requests are answered from memory.
     let result: void | Promise<void>
     try {
+      if (given !== undefined && given !== '' && !validId) {
+        throw badRequest(
+          'the Audit-ID header must be at most 256 letters, digits and hyphens, starting and ending with a letter or digit',
+        )
+      }
       if (!longRunning) {
         if (inFlight >= maxInFlight) {
           res.setHeader('Retry-After', '1')
@@ -161,6 +170,12 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
     if (result instanceof Promise) result.then(done, failed)
     else done()
   }
+}
+
+const auditIdPattern = /^[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]$/
+
+function isValidAuditId(id: string): boolean {
+  return id.length <= 256 && auditIdPattern.test(id)
 }
 
 /**

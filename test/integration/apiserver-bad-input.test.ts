@@ -19,12 +19,12 @@ describe('the apiserver refuses bad input with a Status', () => {
   const call = async (
     method: string,
     path: string,
-    o: { body?: Buffer | string; type?: string; anonymous?: boolean } = {},
+    o: { body?: Buffer | string; type?: string; anonymous?: boolean; headers?: Record<string, string> } = {},
   ): Promise<Reply> => {
     const r = await c.request(method, path, {
       ...(o.body !== undefined ? { body: o.body } : {}),
       ...(o.anonymous ? { anonymous: true } : {}),
-      headers: { 'Content-Type': o.type ?? 'application/json', Accept: 'application/json' },
+      headers: { 'Content-Type': o.type ?? 'application/json', Accept: 'application/json', ...o.headers },
     })
     const text = r.body.toString()
     let body: Record<string, unknown> = {}
@@ -132,6 +132,19 @@ describe('the apiserver refuses bad input with a Status', () => {
     )
     expectStatus(await call('GET', '/api/v1/namespaces/default/nothings'), 404, 'NotFound')
     expectStatus(await call('GET', `${cms}/missing`), 404, 'NotFound', /configmaps "missing" not found/)
+  })
+
+  test('an Audit-ID the client names is echoed back; a malformed one is 400', async () => {
+    const named = await call('GET', `${cms}`, { headers: { 'Audit-ID': 'bench-42-a' } })
+    assert.equal(named.code, 200)
+    assert.equal(named.headers['audit-id'], 'bench-42-a')
+    const own = await call('GET', `${cms}`)
+    assert.match(String(own.headers['audit-id']), /^[0-9a-f-]{36}$/)
+    for (const bad of ['-lead', 'has space', 'x'.repeat(257), 'trail-']) {
+      const r = await call('GET', cms, { headers: { 'Audit-ID': bad } })
+      expectStatus(r, 400, 'BadRequest', /Audit-ID/)
+      assert.notEqual(r.headers['audit-id'], bad)
+    }
   })
 
   test('requests without credentials get 401, except health and version', async () => {
