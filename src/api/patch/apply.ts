@@ -107,7 +107,11 @@ export function recordUpdate(
 ): void {
   const base = startingEntries(next, prev, o)
   if (o.manager === '') {
-    setManaged(next, structuredClone([...base]))
+    // Entries are only ever replaced, never changed in place: copies of the entries will do.
+    setManaged(
+      next,
+      base.map((e) => ({ ...e })),
+    )
     return
   }
   const setOptions = { ignore: notServer, operation: 'Update' } as const

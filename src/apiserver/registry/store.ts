@@ -399,6 +399,7 @@ export class RegistryStore {
       else await this.strategy.afterCreate?.(p.obj, stored)
     }
     const cached = this.cache.get(key)
+    const cachedKv = cached ? cachedKeyValue(key, cached) : undefined
     let wrote = false
     try {
       const kv = await guaranteedUpdate(
@@ -409,7 +410,11 @@ export class RegistryStore {
           created = false
           deletedByUpdate = false
           wrote = false
-          const existing = current ? this.#decode(current) : undefined
+          const existing = current
+            ? current === cachedKv
+              ? decodeJson(current.value) // the cache's encoding: already converted, with its resourceVersion
+              : this.#decode(current)
+            : undefined
           if (!existing) {
             if (!(o.forceAllowCreate || strategy.allowCreateOnUpdate)) throw notFound(this.qualified, name)
             const obj = structuredClone(await updated(undefined))
@@ -479,7 +484,7 @@ export class RegistryStore {
           wrote = true
           return this.#encode(obj)
         },
-        cached ? { cached: cachedKeyValue(key, cached) } : {},
+        cachedKv ? { cached: cachedKv } : {},
       )
       if (!result) throw notFound(this.qualified, name)
       if (deletedByUpdate) {
@@ -746,11 +751,16 @@ export class RegistryStore {
   }
 }
 
-/** A cached object as the store's KeyValue, so an update can start from it without a read. */
+/**
+ * A cached object as the store's KeyValue, so an update can start from it without a read. Its
+ * value is the cache's own encoding (made once per object and shared with every reader): the
+ * served form, with its resourceVersion, which update() decodes as such. It never equals bytes
+ * an update produces, which only means an update that changes nothing is told by sameObject.
+ */
 function cachedKeyValue(key: string, c: CachedObject): KeyValue {
   return {
     key,
-    value: Buffer.from(JSON.stringify(stripResourceVersion(c.object))),
+    value: encoded(c.object),
     createRevision: revision(0),
     modRevision: revision(c.revision),
     version: 0,
