@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml'
 import { apiVersionOf, isKubeObject, type KubeObject, type StoredObject } from '../../api/object.ts'
-import { readBody, writeJson, type Handler, type RequestContext } from '../context.ts'
+import { JsonPieces, readBody, writeJson, type Handler, type RequestContext } from '../context.ts'
 import type { EndpointRegistry, ResourceEndpoint, Subresource } from '../endpoint.ts'
 import type { ResourceStrategy } from '../registry/strategy.ts'
 import {
@@ -262,7 +262,7 @@ export class ResourceRequest {
       parts.push(o.json)
     })
     parts.push(closeList)
-    writeJson(this.ctx, 200, Buffer.concat(parts))
+    writeJson(this.ctx, 200, new JsonPieces(parts))
   }
 
   async watch(): Promise<void> {
