@@ -1,0 +1,170 @@
+import type { Event, ObjectReference } from '../api/generated/types/core-v1.ts'
+import { realClock, type Clock } from '../base/clock.ts'
+import type { Logger } from '../base/log.ts'
+import { ApiStatusError, isNotFound } from './errors.ts'
+import type { ResourceClient, ObjectLike } from './resource.ts'
+import { TokenBucket } from './token-bucket.ts'
+
+export type EventType = 'Normal' | 'Warning'
+
+export interface EventRecorderOptions {
+  /** source.component and reportingComponent: kube-controller-manager, default-scheduler, kubelet. */
+  component: string
+  /** source.host and reportingInstance. */
+  host: string
+  clock?: Clock
+  log?: Logger
+}
+
+/**
+ * Records core/v1 Events about objects, as client-go's EventRecorder with its correlator does:
+ *
+ * - the same event again (same object, type, reason and message) within 10 minutes bumps the
+ *   count and lastTimestamp of the Event already written, instead of writing another;
+ * - more than 10 different messages with one reason for one object within 10 minutes are
+ *   combined: later ones become one Event "(combined from similar events): <message>";
+ * - each object may cause 25 writes in a burst, then one per 5 minutes (the spam filter); what
+ *   the filter holds back is dropped, as upstream does.
+ *
+ * Recording never blocks or throws: writes go out in order in the background; `flush()` waits
+ * for them (tests, shutdown).
+ */
+export class EventRecorder {
+  readonly #events: ResourceClient<Event>
+  readonly #o: EventRecorderOptions
+  readonly #clock: Clock
+  readonly #seen = new Map<
+    string,
+    { name: string; namespace: string; count: number; first: string; at: number }
+  >()
+  readonly #similar = new Map<string, { messages: Set<string>; at: number }>()
+  readonly #spam = new Map<string, TokenBucket>()
+  #queue: Promise<void> = Promise.resolve()
+
+  constructor(events: ResourceClient<Event>, o: EventRecorderOptions) {
+    this.#events = events
+    this.#o = o
+    this.#clock = o.clock ?? realClock
+  }
+
+  /** An event about `obj`: `reason` is UpperCamelCase (SuccessfulCreate), `message` a sentence for humans. */
+  event(obj: ObjectLike, type: EventType, reason: string, message: string): void {
+    const ref = referenceTo(obj)
+    const now = this.#clock.now()
+    const objectKey = [ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion].join('\0')
+    let bucket = this.#spam.get(objectKey)
+    if (!bucket) this.#spam.set(objectKey, (bucket = new TokenBucket(1 / 300, 25, this.#clock)))
+    if (bucket.reserve() > 0) {
+      // Over the limit: the token is given back by not using it; the event is dropped.
+      this.#o.log?.debug(
+        { reason, object: `${ref.namespace}/${ref.name}` },
+        'event dropped by the spam filter',
+      )
+      return
+    }
+    // Aggregation: many different messages for one reason become one combined event.
+    const similarKey = `${objectKey}\0${type}\0${reason}`
+    let similar = this.#similar.get(similarKey)
+    if (!similar || now - similar.at > windowMs)
+      this.#similar.set(similarKey, (similar = { messages: new Set(), at: now }))
+    similar.messages.add(message)
+    similar.at = now
+    const combined = similar.messages.size > maxSimilar
+    const text = combined ? `(combined from similar events): ${message}` : message
+    const key = combined ? `${similarKey}\0(combined)` : `${similarKey}\0${message}`
+    this.#queue = this.#queue.then(() => this.#write(key, ref, type, reason, text, now))
+  }
+
+  /** Resolves when every event recorded so far has been written (or given up on). */
+  flush(): Promise<void> {
+    return this.#queue
+  }
+
+  async #write(
+    key: string,
+    ref: ObjectReference,
+    type: string,
+    reason: string,
+    message: string,
+    now: number,
+  ): Promise<void> {
+    const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z')
+    const prior = this.#seen.get(key)
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        if (prior && now - prior.at <= windowMs) {
+          try {
+            await this.#events.patch(prior.namespace, prior.name, 'strategic', {
+              count: prior.count + 1,
+              lastTimestamp: stamp,
+              message,
+            })
+            prior.count++
+            prior.at = now
+            return
+          } catch (err) {
+            if (!isNotFound(err)) throw err
+            // The Event is gone (expired): write it anew.
+          }
+        }
+        const namespace = ref.namespace || 'default'
+        const created = await this.#events.create({
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { name: `${ref.name ?? ''}.${eventSuffix(now)}`, namespace },
+          involvedObject: ref,
+          reason,
+          message,
+          type,
+          count: 1,
+          firstTimestamp: stamp,
+          lastTimestamp: stamp,
+          source: { component: this.#o.component, host: this.#o.host },
+          reportingComponent: this.#o.component,
+          reportingInstance: this.#o.host,
+        })
+        this.#seen.set(key, { name: created.metadata.name ?? '', namespace, count: 1, first: stamp, at: now })
+        this.#forgetOld(now)
+        return
+      } catch (err) {
+        // A refusal (invalid, forbidden) will not change on retry; an outage might.
+        if (err instanceof ApiStatusError && err.code < 500 && err.code !== 429) {
+          this.#o.log?.warn({ reason, err: err.message }, 'cannot write an event')
+          return
+        }
+        if (attempt === 2) {
+          this.#o.log?.warn({ reason, err: (err as Error).message }, 'cannot write an event; giving up')
+          return
+        }
+        await this.#clock.sleep(1000 * (attempt + 1))
+      }
+    }
+  }
+
+  #forgetOld(now: number): void {
+    if (this.#seen.size < 4096) return
+    for (const [k, v] of this.#seen) if (now - v.at > windowMs) this.#seen.delete(k)
+    for (const [k, v] of this.#similar) if (now - v.at > windowMs) this.#similar.delete(k)
+  }
+}
+
+const windowMs = 10 * 60 * 1000
+const maxSimilar = 10
+
+/** The ObjectReference of an object, as events and owner lookups name it. */
+export function referenceTo(obj: ObjectLike): ObjectReference {
+  const m = obj.metadata ?? {}
+  return {
+    ...(obj.kind ? { kind: obj.kind } : {}),
+    ...(m.namespace ? { namespace: m.namespace } : {}),
+    ...(m.name ? { name: m.name } : {}),
+    ...(m.uid ? { uid: m.uid } : {}),
+    ...(obj.apiVersion ? { apiVersion: obj.apiVersion } : {}),
+    ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
+  }
+}
+
+/** The hex of the time in nanoseconds, as client-go names events (`<object>.<hex>`). */
+function eventSuffix(ms: number): string {
+  return (BigInt(ms) * 1_000_000n + BigInt(Math.floor(Math.random() * 1_000_000))).toString(16)
+}
