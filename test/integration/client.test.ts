@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import type { ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
 import type { ConfigMap, Event } from '../../src/api/generated/types/core-v1.ts'
 import type { Lease } from '../../src/api/generated/types/coordination-v1.ts'
 import { parseLabelSelector } from '../../src/api/selectors/label-selector.ts'
@@ -75,6 +76,43 @@ describe('the client against a real apiserver', () => {
     assert.deepEqual(json.data, { j: 'c' })
     await cms.delete('default', 'rw')
     await assert.rejects(cms.get('default', 'rw'), (err) => isNotFound(err))
+  })
+
+  test('a PUT to the status subresource changes only the status; one to the object, all but the status', async () => {
+    const rss = new ResourceClient<ReplicaSet>(rest, builtin('apps', 'v1', 'replicasets'))
+    const created = await rss.create({
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'status', namespace: 'default' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 's' } },
+        template: {
+          metadata: { labels: { app: 's' } },
+          spec: { containers: [{ name: 'c', image: 'nginx' }] },
+        },
+      },
+    })
+    const withStatus = await rss.updateStatus({
+      ...created,
+      spec: { ...(created.spec as NonNullable<ReplicaSet['spec']>), replicas: 9 },
+      status: { replicas: 1, readyReplicas: 1 },
+    })
+    assert.deepEqual(withStatus.status, { replicas: 1, readyReplicas: 1 })
+    assert.equal(withStatus.spec?.replicas, 2, 'the spec is not changed through status')
+    assert.equal(withStatus.metadata?.generation, 1)
+    const updated = await rss.update({
+      ...withStatus,
+      spec: { ...withStatus.spec, replicas: 3 },
+      status: { replicas: 7 },
+    })
+    assert.equal(updated.spec?.replicas, 3)
+    assert.deepEqual(
+      updated.status,
+      { replicas: 1, readyReplicas: 1 },
+      'the status is not changed through the object',
+    )
+    assert.equal(updated.metadata?.generation, 2)
   })
 
   test('failures are ApiStatusErrors carrying the Status', async () => {

@@ -335,7 +335,7 @@ export class ResourceRequest {
       this.info.namespace,
       this.info.name,
       () => obj,
-      this.#writeOptions(),
+      this.#updateOptions(),
     )
     this.respondObject(created ? 201 : 200, object)
   }
