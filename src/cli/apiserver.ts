@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { createLogger } from '../base/log.ts'
-import { startApiServer } from '../apiserver/index.ts'
+import { startApiServer, type ApiServer } from '../apiserver/index.ts'
+import type { Logger } from '../base/log.ts'
 import { defaultDataDir, defaultDatastore } from './defaults.ts'
 import { untilAborted } from './signals.ts'
 
@@ -29,8 +30,15 @@ export const apiServerDefaults = (): ApiServerCommandOptions => ({
   workers: availableParallelism() >= 4 ? Math.min(availableParallelism() - 1, 4) : 0,
 })
 
-/** `k8ts apiserver`: kube-apiserver alone, until SIGINT or SIGTERM. */
-export async function apiserver(o: ApiServerCommandOptions, signal: AbortSignal): Promise<void> {
+/** Components that run beside the apiserver in one process (`k8ts up`); stopped before it. */
+export type Alongside = (server: ApiServer, log: Logger) => { stop(): Promise<void> }
+
+/** `k8ts apiserver`: kube-apiserver alone (or with `alongside`), until SIGINT or SIGTERM. */
+export async function apiserver(
+  o: ApiServerCommandOptions,
+  signal: AbortSignal,
+  alongside?: Alongside,
+): Promise<void> {
   const log = createLogger()
   const started = performance.now()
   const server = await startApiServer({
@@ -50,9 +58,11 @@ export async function apiserver(o: ApiServerCommandOptions, signal: AbortSignal)
     `k8ts: apiserver serving at ${server.url} (${ms} ms)\n` +
       `k8ts: kubectl --kubeconfig ${server.adminKubeconfig} get namespaces\n`,
   )
+  const others = alongside?.(server, log)
   try {
     await untilAborted(signal)
   } finally {
+    await others?.stop()
     await server.stop()
     process.stdout.write('k8ts: stopped\n')
   }

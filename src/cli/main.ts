@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, type Command as CommandType } from 'commander'
 import { readFileSync } from 'node:fs'
 import { apiserver, apiServerDefaults, type ApiServerCommandOptions } from './apiserver.ts'
+import { controllerManager, type ControllerManagerCommandOptions } from './controller-manager.ts'
 import { oneLine } from './errors.ts'
 import { stopSignal } from './signals.ts'
 import { up } from './up.ts'
@@ -23,6 +24,20 @@ export async function main(argv: string[]): Promise<number> {
   serverFlags(program.command('apiserver').description('run kube-apiserver alone')).action(
     async (opts: ApiServerCommandOptions) => apiserver(opts, stopSignal()),
   )
+
+  program
+    .command('controller-manager')
+    .description('run kube-controller-manager alone, against the apiserver of a kubeconfig')
+    .exitOverride()
+    .requiredOption('--kubeconfig <file>', 'how to reach the apiserver, and as whom')
+    .option(
+      '--controllers <list>',
+      'controllers to run: * for all, names, -name to leave one out',
+      (v: string) => v.split(',').map((s) => s.trim()),
+      ['*'],
+    )
+    .option('--leader-elect <bool>', 'run only while holding the leader lease', bool, true)
+    .action(async (opts: ControllerManagerCommandOptions) => controllerManager(opts, stopSignal()))
 
   try {
     await program.parseAsync(argv, { from: 'user' })
@@ -57,6 +72,12 @@ function serverFlags(cmd: CommandType): CommandType {
       count,
       d.workers,
     )
+}
+
+function bool(v: string): boolean {
+  if (v === 'true') return true
+  if (v === 'false') return false
+  throw new InvalidArgumentError(`${v} is not true or false`)
 }
 
 function count(v: string): number {

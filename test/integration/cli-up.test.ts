@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
+import { builtin, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
 
 const bin = join(import.meta.dirname, '../../bin/k8ts.js')
 const dir = mkdtempSync(join(tmpdir(), 'k8ts-cli-'))
@@ -47,6 +48,16 @@ test('k8ts up serves the API with an admin kubeconfig, and stops cleanly on SIGT
   assert.match(second.stderr, /^k8ts: sqlite store .*state\.db: the file is in use by another process/)
   assert.equal(second.stderr.trim().split('\n').length, 1)
 
+  // The controller-manager runs beside the apiserver: the default namespace gets its ServiceAccount.
+  const rest = new RestClient(loadKubeconfig(join(dataDir, 'admin.kubeconfig')))
+  const sas = new ResourceClient(rest, builtin('', 'v1', 'serviceaccounts'))
+  const deadline = Date.now() + 15_000
+  while (!(await sas.get('default', 'default').catch(() => undefined))) {
+    assert.ok(Date.now() < deadline, `no default ServiceAccount: ${output()}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  await rest.close()
+
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
   child.kill('SIGTERM')
   assert.equal(await exited, 0)
@@ -66,10 +77,36 @@ const bad = [
   },
   { name: 'an unknown command', args: ['frobnicate'], err: /unknown command 'frobnicate'/ },
   { name: 'an unknown flag', args: ['up', '--no-such-flag'], err: /unknown option '--no-such-flag'/ },
+  {
+    name: 'a controller-manager without a kubeconfig',
+    args: ['controller-manager'],
+    err: /^error: required option '--kubeconfig <file>' not specified/,
+  },
+  {
+    name: 'a controller-manager with a kubeconfig that is not there',
+    args: ['controller-manager', '--kubeconfig', '/nonexistent/kubeconfig'],
+    err: /^k8ts: cannot read kubeconfig \/nonexistent\/kubeconfig: ENOENT/,
+  },
+  {
+    name: 'a controller-manager asked for an unknown controller',
+    args: [
+      'controller-manager',
+      '--kubeconfig',
+      join(import.meta.dirname, 'fixtures/kubeconfig.yaml'),
+      '--controllers',
+      'replicaset,warpdrive',
+    ],
+    err: /^k8ts: "warpdrive" is not a known controller \(known: serviceaccount, replicaset, replicationcontroller\)/,
+  },
+  {
+    name: 'a controller-manager with --leader-elect maybe',
+    args: ['controller-manager', '--kubeconfig', 'x', '--leader-elect', 'maybe'],
+    err: /argument 'maybe' is invalid\. maybe is not true or false/,
+  },
 ]
 for (const c of bad) {
   test(`${c.name} gets one line on stderr and exit status 1`, () => {
-    const r = k8ts([...c.args, '--data-dir', join(dir, 'bad')])
+    const r = k8ts(c.args[0] === 'up' ? [...c.args, '--data-dir', join(dir, 'bad')] : c.args)
     assert.equal(r.status, 1)
     assert.match(r.stderr, c.err)
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Event } from '../api/generated/types/core-v1.ts'
+import type { Lease } from '../api/generated/types/coordination-v1.ts'
+import { realClock, type Clock } from '../base/clock.ts'
+import { createLogger, type Logger } from '../base/log.ts'
+import {
+  builtin,
+  EventRecorder,
+  InformerFactory,
+  LeaderElector,
+  ResourceClient,
+  RestClient,
+  type ClientConfig,
+  type ObjectLike,
+  type ResourceRef,
+} from '../client/index.ts'
+import type { ControllerContext, ControllerDefinition } from './controller.ts'
+import { replicaSetController, replicationController } from './replicaset/replicaset.ts'
+import { serviceAccountController } from './serviceaccount.ts'
+
+/** Every controller k8ts has, in the order they start. */
+export const allControllers: readonly ControllerDefinition[] = [
+  serviceAccountController,
+  replicaSetController,
+  replicationController,
+]
+
+export interface ControllerManagerOptions {
+  /** How to reach the apiserver. */
+  client: ClientConfig
+  /**
+   * Which controllers run, as kube-controller-manager's --controllers: names, `*` for all,
+   * `-name` to leave one out (default: all).
+   */
+  controllers?: readonly string[]
+  /** Run only while holding the kube-system/kube-controller-manager Lease (default true). */
+  leaderElect?: boolean
+  /** This instance's name in the Lease (default: hostname_uuid). */
+  identity?: string
+  leaseDurationMs?: number
+  renewDeadlineMs?: number
+  retryPeriodMs?: number
+  clock?: Clock
+  log?: Logger
+}
+
+export interface ControllerManager {
+  /** Resolves when the manager stops: stop() was called, or leadership was lost. */
+  readonly done: Promise<void>
+  /** Whether this instance stopped because it lost the lease (not because it was told to). */
+  readonly lostLeadership: boolean
+  stop(): Promise<void>
+}
+
+/** The user agent the apiserver names our writes after: managedFields say kube-controller-manager. */
+const userAgent = 'kube-controller-manager/v1.35.0 (linux/amd64) k8ts'
+
+/**
+ * kube-controller-manager: runs the selected controllers against the apiserver, one leader at a
+ * time when leader election is on. Controllers share informers (one watch per resource).
+ */
+export function startControllerManager(o: ControllerManagerOptions): ControllerManager {
+  const clock = o.clock ?? realClock
+  const log = o.log ?? createLogger()
+  const selected = selectControllers(o.controllers ?? ['*'])
+  const rest = new RestClient({ userAgent, ...o.client }, { clock })
+  const client = <T extends ObjectLike>(ref: ResourceRef) => new ResourceClient<T>(rest, ref)
+  const events = client<Event>(builtin('', 'v1', 'events'))
+  const host = hostname()
+  const recorders: EventRecorder[] = []
+  const stopping = new AbortController()
+  let lost = false
+
+  const lead = async (signal: AbortSignal): Promise<void> => {
+    const informers = new InformerFactory(rest, { clock, log })
+    const runs = selected.map((d) => {
+      const recorder = new EventRecorder(events, { component: d.eventSource, host, clock, log })
+      recorders.push(recorder)
+      const ctx: ControllerContext = {
+        rest,
+        informers,
+        recorder,
+        clock,
+        log: log.child({ controller: d.name }),
+        client,
+      }
+      return d.setup(ctx)
+    })
+    informers.start(signal)
+    try {
+      await informers.waitForSync(signal)
+    } catch {
+      return // stopped before the caches filled
+    }
+    log.info({ controllers: selected.map((d) => d.name) }, 'caches synced; controllers running')
+    await Promise.all(runs.map((run) => run(signal)))
+    await informers.stopped()
+  }
+
+  let done: Promise<void>
+  if (o.leaderElect ?? true) {
+    const elector = new LeaderElector(client<Lease>(builtin('coordination.k8s.io', 'v1', 'leases')), {
+      namespace: 'kube-system',
+      name: 'kube-controller-manager',
+      identity: o.identity ?? `${host}_${randomUUID()}`,
+      ...(o.leaseDurationMs !== undefined ? { leaseDurationMs: o.leaseDurationMs } : {}),
+      ...(o.renewDeadlineMs !== undefined ? { renewDeadlineMs: o.renewDeadlineMs } : {}),
+      ...(o.retryPeriodMs !== undefined ? { retryPeriodMs: o.retryPeriodMs } : {}),
+      clock,
+      log,
+    })
+    done = elector.run(stopping.signal, {
+      onStartedLeading: lead,
+      onStoppedLeading: () => {
+        if (!stopping.signal.aborted) lost = true
+      },
+    })
+  } else {
+    done = lead(stopping.signal)
+  }
+  done = done.finally(async () => {
+    await Promise.all(recorders.map((r) => r.flush()))
+    await rest.close()
+  })
+
+  return {
+    done,
+    get lostLeadership() {
+      return lost
+    },
+    async stop() {
+      stopping.abort(new Error('stopping'))
+      await done
+    },
+  }
+}
+
+/** kube-controller-manager's --controllers: `*`, names, and `-name` to leave one out. */
+export function selectControllers(spec: readonly string[]): ControllerDefinition[] {
+  const known = new Set(allControllers.map((d) => d.name))
+  for (const s of spec) {
+    const name = s.startsWith('-') ? s.slice(1) : s
+    if (name !== '*' && !known.has(name)) {
+      throw new Error(`"${name}" is not a known controller (known: ${[...known].join(', ')})`)
+    }
+  }
+  const all = spec.includes('*')
+  return allControllers.filter((d) => !spec.includes(`-${d.name}`) && (all || spec.includes(d.name)))
+}
