@@ -20,6 +20,7 @@ export {
   ResourceClient,
   type ListOptions,
   type ObjectList,
+  type ObjectLike,
   type PatchOptions,
   type PatchType,
   type ResourceRef,
