@@ -16,6 +16,7 @@ import {
   type ResourceRef,
 } from '../client/index.ts'
 import type { ControllerContext, ControllerDefinition } from './controller.ts'
+import { deploymentController } from './deployment/deployment.ts'
 import { replicaSetController, replicationController } from './replicaset/replicaset.ts'
 import { serviceAccountController } from './serviceaccount.ts'
 
@@ -24,6 +25,7 @@ export const allControllers: readonly ControllerDefinition[] = [
   serviceAccountController,
   replicaSetController,
   replicationController,
+  deploymentController,
 ]
 
 export interface ControllerManagerOptions {

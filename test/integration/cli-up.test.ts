@@ -96,7 +96,7 @@ const bad = [
       '--controllers',
       'replicaset,warpdrive',
     ],
-    err: /^k8ts: "warpdrive" is not a known controller \(known: serviceaccount, replicaset, replicationcontroller\)/,
+    err: /^k8ts: "warpdrive" is not a known controller \(known: serviceaccount, replicaset, replicationcontroller, /,
   },
   {
     name: 'a controller-manager with --leader-elect maybe',
