@@ -17,6 +17,7 @@ import {
 } from '../client/index.ts'
 import type { ControllerContext, ControllerDefinition } from './controller.ts'
 import { deploymentController } from './deployment/deployment.ts'
+import { namespaceController } from './namespace.ts'
 import { replicaSetController, replicationController } from './replicaset/replicaset.ts'
 import { serviceAccountController } from './serviceaccount.ts'
 
@@ -26,6 +27,7 @@ export const allControllers: readonly ControllerDefinition[] = [
   replicaSetController,
   replicationController,
   deploymentController,
+  namespaceController,
 ]
 
 export interface ControllerManagerOptions {
