@@ -17,6 +17,7 @@ import {
 } from '../client/index.ts'
 import type { ControllerContext, ControllerDefinition } from './controller.ts'
 import { deploymentController } from './deployment/deployment.ts'
+import { garbageCollectorController } from './garbagecollector/garbagecollector.ts'
 import { namespaceController } from './namespace.ts'
 import { replicaSetController, replicationController } from './replicaset/replicaset.ts'
 import { serviceAccountController } from './serviceaccount.ts'
@@ -28,6 +29,7 @@ export const allControllers: readonly ControllerDefinition[] = [
   replicationController,
   deploymentController,
   namespaceController,
+  garbageCollectorController,
 ]
 
 export interface ControllerManagerOptions {
