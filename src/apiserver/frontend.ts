@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { Clock } from '../base/clock.ts'
 import type { Storage } from '../storage/index.ts'
 import { AdmissionChain } from './admission/admission.ts'
+import { defaultTolerationSecondsPlugin } from './admission/default-toleration-seconds.ts'
 import { namespaceLifecycle } from './admission/namespace-lifecycle.ts'
 import { unionAuthenticator, type Authenticator } from './authn/authenticator.ts'
 import { tokenFileAuthenticator } from './authn/token-file.ts'
@@ -72,6 +73,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   const ports = portAllocator(storage, o.serviceNodePortRange)
   const admission = new AdmissionChain([
     namespaceLifecycle(() => endpoints.lookup('', 'v1', 'namespaces')?.store),
+    defaultTolerationSecondsPlugin,
   ])
   const { endpoints, deps } = buildEndpoints({ storage, clock: o.clock, log, admission, ips, ports })
   await Promise.all(endpoints.all().map(async (ep) => ep.store?.cache.start()))
