@@ -19,18 +19,48 @@ import type { ControllerContext, ControllerDefinition } from './controller.ts'
 import { deploymentController } from './deployment/deployment.ts'
 import { garbageCollectorController } from './garbagecollector/garbagecollector.ts'
 import { namespaceController } from './namespace.ts'
+import { nodeIpamController } from './node-ipam.ts'
+import { nodeLifecycleController } from './node-lifecycle.ts'
+import { podGCController } from './podgc.ts'
 import { replicaSetController, replicationController } from './replicaset/replicaset.ts'
 import { serviceAccountController } from './serviceaccount.ts'
+import { ttlAfterFinishedController } from './ttl-after-finished.ts'
+
+/** The settings of kube-controller-manager's flags that controllers take. */
+export interface ControllerSettings {
+  /** --cluster-cidr: the pod network, cut into one subnet per node (default 10.42.0.0/16). */
+  clusterCIDR?: string
+  /** --node-cidr-mask-size (default 24). */
+  nodeCIDRMaskSize?: number
+  /** --node-monitor-grace-period: a node silent this long is Unknown (default 40 s). */
+  nodeMonitorGracePeriodMs?: number
+  /** --node-monitor-period (default 5 s). */
+  nodeMonitorPeriodMs?: number
+}
 
 /** Every controller k8ts has, in the order they start. */
-export const allControllers: readonly ControllerDefinition[] = [
-  serviceAccountController,
-  replicaSetController,
-  replicationController,
-  deploymentController,
-  namespaceController,
-  garbageCollectorController,
-]
+export function controllerDefinitions(s: ControllerSettings = {}): readonly ControllerDefinition[] {
+  return [
+    serviceAccountController,
+    replicaSetController,
+    replicationController,
+    deploymentController,
+    namespaceController,
+    garbageCollectorController,
+    nodeIpamController({
+      ...(s.clusterCIDR !== undefined ? { clusterCIDR: s.clusterCIDR } : {}),
+      ...(s.nodeCIDRMaskSize !== undefined ? { nodeCIDRMaskSize: s.nodeCIDRMaskSize } : {}),
+    }),
+    nodeLifecycleController({
+      ...(s.nodeMonitorGracePeriodMs !== undefined ? { gracePeriodMs: s.nodeMonitorGracePeriodMs } : {}),
+      ...(s.nodeMonitorPeriodMs !== undefined ? { monitorPeriodMs: s.nodeMonitorPeriodMs } : {}),
+    }),
+    podGCController,
+    ttlAfterFinishedController,
+  ]
+}
+
+export const allControllers: readonly ControllerDefinition[] = controllerDefinitions()
 
 export interface ControllerManagerOptions {
   /** How to reach the apiserver. */
@@ -47,6 +77,8 @@ export interface ControllerManagerOptions {
   leaseDurationMs?: number
   renewDeadlineMs?: number
   retryPeriodMs?: number
+  /** Settings of the controllers themselves. */
+  settings?: ControllerSettings
   clock?: Clock
   log?: Logger
 }
@@ -69,7 +101,7 @@ const userAgent = 'kube-controller-manager/v1.35.0 (linux/amd64) k8ts'
 export function startControllerManager(o: ControllerManagerOptions): ControllerManager {
   const clock = o.clock ?? realClock
   const log = o.log ?? createLogger()
-  const selected = selectControllers(o.controllers ?? ['*'])
+  const selected = selectControllers(o.controllers ?? ['*'], controllerDefinitions(o.settings))
   const rest = new RestClient({ userAgent, ...o.client }, { clock })
   const client = <T extends ObjectLike>(ref: ResourceRef) => new ResourceClient<T>(rest, ref)
   const events = client<Event>(builtin('', 'v1', 'events'))
@@ -143,8 +175,11 @@ export function startControllerManager(o: ControllerManagerOptions): ControllerM
 }
 
 /** kube-controller-manager's --controllers: `*`, names, and `-name` to leave one out. */
-export function selectControllers(spec: readonly string[]): ControllerDefinition[] {
-  const known = new Set(allControllers.map((d) => d.name))
+export function selectControllers(
+  spec: readonly string[],
+  definitions: readonly ControllerDefinition[] = allControllers,
+): ControllerDefinition[] {
+  const known = new Set(definitions.map((d) => d.name))
   for (const s of spec) {
     const name = s.startsWith('-') ? s.slice(1) : s
     if (name !== '*' && !known.has(name)) {
@@ -152,5 +187,5 @@ export function selectControllers(spec: readonly string[]): ControllerDefinition
     }
   }
   const all = spec.includes('*')
-  return allControllers.filter((d) => !spec.includes(`-${d.name}`) && (all || spec.includes(d.name)))
+  return definitions.filter((d) => !spec.includes(`-${d.name}`) && (all || spec.includes(d.name)))
 }
