@@ -17,6 +17,8 @@ import {
 } from '../client/index.ts'
 import type { ControllerContext, ControllerDefinition } from './controller.ts'
 import { deploymentController } from './deployment/deployment.ts'
+import { endpointsController } from './endpointslice/endpoints.ts'
+import { endpointSliceController } from './endpointslice/endpointslice.ts'
 import { garbageCollectorController } from './garbagecollector/garbagecollector.ts'
 import { namespaceController } from './namespace.ts'
 import { nodeIpamController } from './node-ipam.ts'
@@ -47,6 +49,8 @@ export function controllerDefinitions(s: ControllerSettings = {}): readonly Cont
     deploymentController,
     namespaceController,
     garbageCollectorController,
+    endpointSliceController,
+    endpointsController,
     nodeIpamController({
       ...(s.clusterCIDR !== undefined ? { clusterCIDR: s.clusterCIDR } : {}),
       ...(s.nodeCIDRMaskSize !== undefined ? { nodeCIDRMaskSize: s.nodeCIDRMaskSize } : {}),

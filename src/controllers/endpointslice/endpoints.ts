@@ -11,6 +11,7 @@ import type { Clock } from '../../base/clock.ts'
 import type { Logger } from '../../base/log.ts'
 import {
   builtin,
+  isAlreadyExists,
   isConflict,
   isNotFound,
   objectKey,
@@ -193,8 +194,9 @@ export class EndpointsController implements Reconciler {
       const before = current.metadata?.resourceVersion
       if (before && updated.metadata?.resourceVersion !== before) this.#replaced.set(key, before)
     } catch (err) {
-      // A conflict means our cache is behind: the retry sees the newer object.
-      if (!isConflict(err)) {
+      // A conflict, or our own create not yet seen, means the cache is behind: the retry sees
+      // the newer object, and is no failure to tell users about.
+      if (!isConflict(err) && !isAlreadyExists(err)) {
         this.#o.recorder.event(
           next,
           'Warning',
