@@ -6,6 +6,10 @@ export interface ControllerManagerCommandOptions {
   kubeconfig: string
   controllers: string[]
   leaderElect: boolean
+  clusterCidr: string
+  nodeCidrMaskSize: number
+  nodeMonitorGracePeriod: number
+  nodeMonitorPeriod: number
 }
 
 /**
@@ -22,6 +26,12 @@ export async function controllerManager(
     client: loadKubeconfig(o.kubeconfig),
     controllers: o.controllers,
     leaderElect: o.leaderElect,
+    settings: {
+      clusterCIDR: o.clusterCidr,
+      nodeCIDRMaskSize: o.nodeCidrMaskSize,
+      nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriod,
+      nodeMonitorPeriodMs: o.nodeMonitorPeriod,
+    },
     log,
   })
   const onStop = () => void manager.stop()

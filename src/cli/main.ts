@@ -37,6 +37,10 @@ export async function main(argv: string[]): Promise<number> {
       ['*'],
     )
     .option('--leader-elect <bool>', 'run only while holding the leader lease', bool, true)
+    .option('--cluster-cidr <cidr>', 'the pod network, one subnet of it per node', '10.42.0.0/16')
+    .option('--node-cidr-mask-size <bits>', 'the size of each node subnet', maskSize, 24)
+    .option('--node-monitor-grace-period <duration>', 'a node silent this long is Unknown', duration, 40_000)
+    .option('--node-monitor-period <duration>', 'how often node health is checked', duration, 5_000)
     .action(async (opts: ControllerManagerCommandOptions) => controllerManager(opts, stopSignal()))
 
   try {
@@ -72,6 +76,27 @@ function serverFlags(cmd: CommandType): CommandType {
       count,
       d.workers,
     )
+}
+
+/** A Go duration as Kubernetes flags take them (40s, 5m, 1m30s, 500ms), in milliseconds. */
+export function duration(v: string): number {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+  let total = 0
+  let rest = v
+  while (rest !== '') {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest)
+    if (!m) throw new InvalidArgumentError(`${v} is not a duration (like 40s, 5m or 1m30s)`)
+    total += Number(m[1]) * (units[m[2] ?? 's'] ?? 1000)
+    rest = rest.slice(m[0].length)
+  }
+  if (v === '') throw new InvalidArgumentError('an empty duration')
+  return total
+}
+
+function maskSize(v: string): number {
+  const n = Number(v)
+  if (!/^\d+$/.test(v) || n > 32) throw new InvalidArgumentError(`${v} is not a mask size from 0 to 32`)
+  return n
 }
 
 function bool(v: string): boolean {

@@ -164,11 +164,15 @@ export class NodeIpamController implements Reconciler {
 export function nodeIpamController(
   o: { clusterCIDR?: string; nodeCIDRMaskSize?: number } = {},
 ): ControllerDefinition {
+  const cidr = o.clusterCIDR ?? defaultClusterCIDR
+  const maskSize = o.nodeCIDRMaskSize ?? 24
+  // Bad settings are refused now, at start, not when (or if) leadership comes.
+  new CidrSet(cidr, maskSize)
   return {
     name: 'nodeipam',
     eventSource: 'cidrAllocator',
     setup(ctx) {
-      const cidrs = new CidrSet(o.clusterCIDR ?? defaultClusterCIDR, o.nodeCIDRMaskSize ?? 24)
+      const cidrs = new CidrSet(cidr, maskSize)
       const nodes = ctx.informers.informer<Node>(builtin('', 'v1', 'nodes'))
       const client = ctx.client<Node>(nodes.resource)
       const controller = new NodeIpamController({

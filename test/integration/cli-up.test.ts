@@ -99,6 +99,22 @@ const bad = [
     err: /^k8ts: "warpdrive" is not a known controller \(known: serviceaccount, replicaset, replicationcontroller, /,
   },
   {
+    name: 'a controller-manager with a grace period that is not a duration',
+    args: ['controller-manager', '--kubeconfig', 'x', '--node-monitor-grace-period', 'forty'],
+    err: /argument 'forty' is invalid\. forty is not a duration \(like 40s, 5m or 1m30s\)/,
+  },
+  {
+    name: 'a controller-manager with a cluster CIDR that is not one',
+    args: [
+      'controller-manager',
+      '--kubeconfig',
+      join(import.meta.dirname, 'fixtures/kubeconfig.yaml'),
+      '--cluster-cidr',
+      '10.42.0.0',
+    ],
+    err: /^k8ts: 10\.42\.0\.0 is not an IPv4 CIDR/,
+  },
+  {
     name: 'a controller-manager with --leader-elect maybe',
     args: ['controller-manager', '--kubeconfig', 'x', '--leader-elect', 'maybe'],
     err: /argument 'maybe' is invalid\. maybe is not true or false/,
