@@ -241,4 +241,54 @@ describe('the deployment controller, with kubectl rollout', { skip: kubectlMissi
     assert.equal(overlap, false, 'old and new pods never ran together')
     assert.deepEqual([...images].sort(), ['busybox:1', 'busybox:2'])
   })
+  test('kubectl delete deployment leaves what Kubernetes leaves, for each cascade', async () => {
+    const pods = new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods'))
+    const live = async (app: string) => ({
+      rss: (await replicaSets.list('default', { labelSelector: `app=${app}` })).items.filter(
+        (r) => !r.metadata?.deletionTimestamp,
+      ),
+      pods: (await pods.list('default', { labelSelector: `app=${app}` })).items.filter(
+        (p) => !p.metadata?.deletionTimestamp,
+      ),
+    })
+    for (const cascade of ['background', 'foreground', 'orphan']) {
+      const name = `del-${cascade}`
+      const d = deployment(name, 'nginx:1.27')
+      d.spec = { ...(d.spec as NonNullable<Deployment['spec']>), replicas: 2 }
+      await deployments.create(d)
+      await until(
+        async () => (await deployments.get('default', name)).status?.availableReplicas === 2,
+        20_000,
+        `${name} ready`,
+      )
+      const r = await c.kubectl(['delete', 'deployment', name, `--cascade=${cascade}`])
+      assert.equal(r.code, 0, r.stderr)
+      assert.match(r.stdout, new RegExp(`deployment.apps "${name}" deleted`))
+      await assert.rejects(deployments.get('default', name), /not found/)
+      if (cascade === 'orphan') {
+        // The ReplicaSet and its pods stay, no longer owned by anything.
+        const left = await until(
+          async () => {
+            const l = await live(name)
+            return l.rss.length === 1 && (l.rss[0]?.metadata?.ownerReferences ?? []).length === 0
+              ? l
+              : undefined
+          },
+          20_000,
+          'the orphaned ReplicaSet',
+        )
+        assert.equal(left.pods.length, 2)
+      } else {
+        // The ReplicaSet and its pods go with it.
+        await until(
+          async () => {
+            const l = await live(name)
+            return l.rss.length === 0 && l.pods.length === 0
+          },
+          20_000,
+          `the ${cascade} cascade`,
+        )
+      }
+    }
+  })
 })

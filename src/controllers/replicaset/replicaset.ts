@@ -203,7 +203,15 @@ export class ReplicaSetController implements Reconciler {
     const now = this.#o.clock.now()
     const status = computeStatus(owner, pods, failure, now)
     let updated = owner
-    if (!deepEqual(status, owner.status ?? {})) updated = await this.#updateStatus(owner, status)
+    if (!deepEqual(status, owner.status ?? {})) {
+      try {
+        updated = await this.#updateStatus(owner, status)
+      } catch (err) {
+        // Deleted meanwhile: its informer's delete event ends the story.
+        if (isNotFound(err)) return undefined
+        throw err
+      }
+    }
     if (failure) throw failure.error
     // Pods ready but not yet available: look again when they will be.
     const minReady = owner.spec?.minReadySeconds ?? 0
