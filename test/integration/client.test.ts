@@ -115,6 +115,19 @@ describe('the client against a real apiserver', () => {
     assert.equal(updated.metadata?.generation, 2)
   })
 
+  test('a delete asking for Background takes back an earlier Orphan; other finalizers stay', async () => {
+    await cms.create({
+      ...configMap('held', {}),
+      metadata: { name: 'held', namespace: 'default', finalizers: ['example.com/hold'] },
+    })
+    const orphaning = (await cms.delete('default', 'held', { propagationPolicy: 'Orphan' })) as ConfigMap
+    assert.deepEqual(orphaning.metadata?.finalizers?.sort(), ['example.com/hold', 'orphan'])
+    const background = (await cms.delete('default', 'held', { propagationPolicy: 'Background' })) as ConfigMap
+    assert.deepEqual(background.metadata?.finalizers, ['example.com/hold'])
+    await cms.patch('default', 'held', 'merge', { metadata: { finalizers: null } })
+    await assert.rejects(cms.get('default', 'held'), (err) => isNotFound(err))
+  })
+
   test('failures are ApiStatusErrors carrying the Status', async () => {
     await cms.create(configMap('dup', {}))
     await assert.rejects(

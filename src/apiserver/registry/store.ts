@@ -548,6 +548,10 @@ export class RegistryStore {
       } else if (o.propagationPolicy === 'Foreground') {
         finalizers.add('foregroundDeletion')
         finalizers.delete('orphan')
+      } else if (o.propagationPolicy === 'Background') {
+        // Asked for explicitly, background deletion takes back an earlier orphan or foreground one.
+        finalizers.delete('orphan')
+        finalizers.delete('foregroundDeletion')
       }
       const grace = this.strategy.gracePeriodSeconds?.(existing, o.gracePeriodSeconds) ?? 0
       const alreadyDeleting = m.deletionTimestamp !== undefined
