@@ -6,6 +6,9 @@ export interface ControllerManagerCommandOptions {
   kubeconfig: string
   controllers: string[]
   leaderElect: boolean
+  leaderElectLeaseDuration: number
+  leaderElectRenewDeadline: number
+  leaderElectRetryPeriod: number
   clusterCidr: string
   nodeCidrMaskSize: number
   nodeMonitorGracePeriod: number
@@ -26,6 +29,9 @@ export async function controllerManager(
     client: loadKubeconfig(o.kubeconfig),
     controllers: o.controllers,
     leaderElect: o.leaderElect,
+    leaseDurationMs: o.leaderElectLeaseDuration,
+    renewDeadlineMs: o.leaderElectRenewDeadline,
+    retryPeriodMs: o.leaderElectRetryPeriod,
     settings: {
       clusterCIDR: o.clusterCidr,
       nodeCIDRMaskSize: o.nodeCidrMaskSize,

@@ -37,6 +37,24 @@ export async function main(argv: string[]): Promise<number> {
       ['*'],
     )
     .option('--leader-elect <bool>', 'run only while holding the leader lease', bool, true)
+    .option(
+      '--leader-elect-lease-duration <duration>',
+      'how long a lease holds without renewal',
+      duration,
+      15_000,
+    )
+    .option(
+      '--leader-elect-renew-deadline <duration>',
+      'how long the leader retries renewing',
+      duration,
+      10_000,
+    )
+    .option(
+      '--leader-elect-retry-period <duration>',
+      'how often candidates try and the leader renews',
+      duration,
+      2_000,
+    )
     .option('--cluster-cidr <cidr>', 'the pod network, one subnet of it per node', '10.42.0.0/16')
     .option('--node-cidr-mask-size <bits>', 'the size of each node subnet', maskSize, 24)
     .option('--node-monitor-grace-period <duration>', 'a node silent this long is Unknown', duration, 40_000)

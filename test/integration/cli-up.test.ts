@@ -115,6 +115,17 @@ const bad = [
     err: /^k8ts: 10\.42\.0\.0 is not an IPv4 CIDR/,
   },
   {
+    name: 'a controller-manager whose renew deadline is not shorter than its lease',
+    args: [
+      'controller-manager',
+      '--kubeconfig',
+      join(import.meta.dirname, 'fixtures/kubeconfig.yaml'),
+      '--leader-elect-renew-deadline',
+      '20s',
+    ],
+    err: /^k8ts: the renew deadline must be shorter than the lease duration/,
+  },
+  {
     name: 'a controller-manager with --leader-elect maybe',
     args: ['controller-manager', '--kubeconfig', 'x', '--leader-elect', 'maybe'],
     err: /argument 'maybe' is invalid\. maybe is not true or false/,
