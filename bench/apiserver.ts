@@ -470,6 +470,22 @@ function pod(name: string): Record<string, unknown> {
       ],
       volumes: [{ name: 'data', emptyDir: {} }],
       nodeSelector: { 'kubernetes.io/os': 'linux' },
+      // What DefaultTolerationSeconds gives every pod: with them in the body, an update (PUT of the
+      // whole pod) does not read as removing them, which Kubernetes forbids.
+      tolerations: [
+        {
+          key: 'node.kubernetes.io/not-ready',
+          operator: 'Exists',
+          effect: 'NoExecute',
+          tolerationSeconds: 300,
+        },
+        {
+          key: 'node.kubernetes.io/unreachable',
+          operator: 'Exists',
+          effect: 'NoExecute',
+          tolerationSeconds: 300,
+        },
+      ],
     },
   }
 }
