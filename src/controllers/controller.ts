@@ -18,7 +18,7 @@ export interface Recorder {
 export interface ControllerContext {
   readonly rest: RestClient
   /** Shared by every controller of the process: one watch per resource. */
-  readonly informers: InformerFactory
+  readonly informers: Pick<InformerFactory, 'informer'>
   readonly recorder: Recorder
   readonly clock: Clock
   readonly log: Logger

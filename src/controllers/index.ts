@@ -12,6 +12,7 @@ import {
   ResourceClient,
   RestClient,
   type ClientConfig,
+  type Informer,
   type ObjectLike,
   type ResourceRef,
 } from '../client/index.ts'
@@ -119,24 +120,36 @@ export function startControllerManager(o: ControllerManagerOptions): ControllerM
     const runs = selected.map((d) => {
       const recorder = new EventRecorder(events, { component: d.eventSource, host, clock, log })
       recorders.push(recorder)
+      // Each controller starts once the informers it uses have synced, so a resource that cannot
+      // be listed holds back only the controllers that need it.
+      const mine: Informer<ObjectLike>[] = []
       const ctx: ControllerContext = {
         rest,
-        informers,
+        informers: {
+          informer: <T extends ObjectLike>(ref: ResourceRef) => {
+            const i = informers.informer<T>(ref)
+            mine.push(i as unknown as Informer<ObjectLike>)
+            return i
+          },
+        },
         recorder,
         clock,
         log: log.child({ controller: d.name }),
         client,
       }
-      return d.setup(ctx)
+      const run = d.setup(ctx)
+      return async () => {
+        try {
+          await Promise.all(mine.map((i) => i.waitForSync(signal)))
+        } catch {
+          return // stopped before its caches filled
+        }
+        ctx.log.info('caches synced; controller running')
+        await run(signal)
+      }
     })
     informers.start(signal)
-    try {
-      await informers.waitForSync(signal)
-    } catch {
-      return // stopped before the caches filled
-    }
-    log.info({ controllers: selected.map((d) => d.name) }, 'caches synced; controllers running')
-    await Promise.all(runs.map((run) => run(signal)))
+    await Promise.all(runs.map((run) => run()))
     await informers.stopped()
   }
 
