@@ -5,23 +5,12 @@ import { after, test } from 'node:test'
 import * as k8s from '@kubernetes/client-node'
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite.ts'
 import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
+import { until } from '../support/until.ts'
 
 let current: TestApiServer | undefined
 after(async () => {
   await current?.stop()
 })
-
-function until(done: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (done()) return resolve()
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`))
-      setTimeout(tick, 20)
-    }
-    tick()
-  })
-}
 
 test('@kubernetes/client-node lists, and its informer follows changes and relists after a 410', async () => {
   const first = await startTestApiServer()

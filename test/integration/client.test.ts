@@ -20,15 +20,7 @@ import {
 } from '../../src/client/index.ts'
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite.ts'
 import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
-
-/** Polls until `done` holds; fails naming `what` after `ms`. */
-async function until(done: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+import { until } from '../support/until.ts'
 
 const configMap = (
   name: string,

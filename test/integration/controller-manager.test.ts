@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { pino } from 'pino'
 import type { ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
 import type { Event, Pod, ServiceAccount } from '../../src/api/generated/types/core-v1.ts'
 import type { Lease } from '../../src/api/generated/types/coordination-v1.ts'
 import { builtin, isNotFound, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
 import { startControllerManager, type ControllerManager } from '../../src/controllers/index.ts'
-import { kubectlMissing, startTestApiServer, type TestApiServer } from '../support/cluster.ts'
+import { kubectlMissing, startTestApiServer, type TestApiServer, testLog } from '../support/cluster.ts'
 import { markPodsReady } from '../support/ready-pods.ts'
+import { until } from '../support/until.ts'
 
-async function until<T>(probe: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-const quiet = pino({ level: process.env.K8TS_TEST_LOG ?? 'silent' })
 const fastElection = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 }
 
 const replicaSet = (name: string, replicas: number): ReplicaSet => ({
@@ -55,7 +44,7 @@ describe('the controller-manager against a real apiserver', () => {
     rest = new RestClient(config)
     rss = new ResourceClient(rest, builtin('apps', 'v1', 'replicasets'))
     pods = new ResourceClient(rest, builtin('', 'v1', 'pods'))
-    manager = startControllerManager({ client: config, log: quiet, identity: 'first', ...fastElection })
+    manager = startControllerManager({ client: config, log: testLog, identity: 'first', ...fastElection })
     kubelets = markPodsReady(rest)
     const namespaces = new ResourceClient(rest, builtin('', 'v1', 'namespaces'))
     await namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'work' } })
@@ -181,7 +170,7 @@ describe('the controller-manager against a real apiserver', () => {
   test('a second controller-manager waits; when the leader stops, it takes over and acts', async () => {
     const second = startControllerManager({
       client: loadKubeconfig(c.server.adminKubeconfig),
-      log: quiet,
+      log: testLog,
       identity: 'second',
       ...fastElection,
     })

@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { pino } from 'pino'
 import type { Deployment, ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
 import type { Pod } from '../../src/api/generated/types/core-v1.ts'
 import { builtin, Informer, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
 import { startControllerManager, type ControllerManager } from '../../src/controllers/index.ts'
-import { kubectlMissing, startTestApiServer, type TestApiServer } from '../support/cluster.ts'
+import { kubectlMissing, startTestApiServer, type TestApiServer, testLog } from '../support/cluster.ts'
 import { markPodsReady } from '../support/ready-pods.ts'
-
-async function until<T>(probe: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
+import { until } from '../support/until.ts'
 
 const deployment = (name: string, image: string): Deployment => ({
   apiVersion: 'apps/v1',
@@ -66,7 +56,7 @@ describe('the deployment controller, with kubectl rollout', { skip: kubectlMissi
     replicaSets = new ResourceClient(rest, builtin('apps', 'v1', 'replicasets'))
     manager = startControllerManager({
       client: config,
-      log: pino({ level: process.env.K8TS_TEST_LOG ?? 'silent' }),
+      log: testLog,
       identity: 'test',
     })
     kubelets = markPodsReady(rest)

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { pino } from 'pino'
 import type { ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
 import type { Endpoints, Pod, Service } from '../../src/api/generated/types/core-v1.ts'
 import type { EndpointSlice } from '../../src/api/generated/types/discovery-v1.ts'
@@ -10,20 +9,10 @@ import {
   startControllerManager,
   type ControllerManager,
 } from '../../src/controllers/index.ts'
-import { kubectlMissing, startTestApiServer, type TestApiServer } from '../support/cluster.ts'
+import { kubectlMissing, startTestApiServer, type TestApiServer, testLog } from '../support/cluster.ts'
 import { markPodsReady } from '../support/ready-pods.ts'
+import { until } from '../support/until.ts'
 
-async function until<T>(probe: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-const quiet = pino({ level: process.env.K8TS_TEST_LOG ?? 'silent' })
 const ns = 'shop'
 
 const replicaSet = (replicas: number): ReplicaSet => ({
@@ -86,7 +75,7 @@ describe('the EndpointSlice and Endpoints controllers against a real apiserver',
     services = new ResourceClient(rest, builtin('', 'v1', 'services'))
     endpoints = new ResourceClient(rest, builtin('', 'v1', 'endpoints'))
     slices = new ResourceClient(rest, builtin('discovery.k8s.io', 'v1', 'endpointslices'))
-    manager = startControllerManager({ client: config, log: quiet, leaderElect: false })
+    manager = startControllerManager({ client: config, log: testLog, leaderElect: false })
     kubelets = markPodsReady(rest)
     const namespaces = new ResourceClient(rest, builtin('', 'v1', 'namespaces'))
     await namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })

@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { pino } from 'pino'
 import type { ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
 import type { ConfigMap, Pod } from '../../src/api/generated/types/core-v1.ts'
 import { builtin, isNotFound, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
 import { startControllerManager, type ControllerManager } from '../../src/controllers/index.ts'
-import { kubectlMissing, startTestApiServer, type TestApiServer } from '../support/cluster.ts'
+import { kubectlMissing, startTestApiServer, type TestApiServer, testLog } from '../support/cluster.ts'
 import { markPodsReady } from '../support/ready-pods.ts'
+import { until } from '../support/until.ts'
 
-async function until<T>(probe: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-const quiet = pino({ level: process.env.K8TS_TEST_LOG ?? 'silent' })
 const ns = 'gc'
 
 const replicaSet = (name: string): ReplicaSet => ({
@@ -69,7 +58,7 @@ describe('the garbage collector against a real apiserver', () => {
     await namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })
     manager = startControllerManager({
       client: config,
-      log: quiet,
+      log: testLog,
       leaderElect: false,
       controllers: ['replicaset', 'garbagecollector'],
     })

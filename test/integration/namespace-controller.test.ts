@@ -1,24 +1,12 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { pino } from 'pino'
 import type { ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
 import type { ConfigMap, Namespace, Pod, Secret, Service } from '../../src/api/generated/types/core-v1.ts'
 import { builtin, isNotFound, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
 import { startControllerManager, type ControllerManager } from '../../src/controllers/index.ts'
-import { kubectlMissing, startTestApiServer, type TestApiServer } from '../support/cluster.ts'
+import { kubectlMissing, startTestApiServer, type TestApiServer, testLog } from '../support/cluster.ts'
 import { markPodsReady } from '../support/ready-pods.ts'
-
-async function until<T>(probe: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
-const quiet = pino({ level: process.env.K8TS_TEST_LOG ?? 'silent' })
+import { until } from '../support/until.ts'
 
 /**
  * The namespace controller against a real apiserver, with the ReplicaSet controller running too
@@ -48,7 +36,7 @@ describe('the namespace controller against a real apiserver', { skip: kubectlMis
     configMaps = new ResourceClient(rest, builtin('', 'v1', 'configmaps'))
     manager = startControllerManager({
       client: config,
-      log: quiet,
+      log: testLog,
       leaderElect: false,
       controllers: ['namespace', 'replicaset'],
     })

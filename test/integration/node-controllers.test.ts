@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { pino } from 'pino'
 import type { ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
 import type { Lease } from '../../src/api/generated/types/coordination-v1.ts'
 import type { Node, Pod } from '../../src/api/generated/types/core-v1.ts'
 import { builtin, loadKubeconfig, microTime, ResourceClient, RestClient } from '../../src/client/index.ts'
 import { startControllerManager, type ControllerManager } from '../../src/controllers/index.ts'
-import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
-
-async function until<T>(probe: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
+import { startTestApiServer, type TestApiServer, testLog } from '../support/cluster.ts'
+import { until } from '../support/until.ts'
 
 /**
  * Node IPAM and node lifecycle against a real apiserver, with simulated nodes: Node objects that
@@ -84,7 +74,7 @@ describe('the node controllers', () => {
       controllers: ['nodeipam', 'nodelifecycle', 'replicaset'],
       settings: { nodeMonitorGracePeriodMs: 2000, nodeMonitorPeriodMs: 200 },
       leaderElect: false,
-      log: pino({ level: process.env.K8TS_TEST_LOG ?? 'silent' }),
+      log: testLog,
     })
   })
   after(async () => {

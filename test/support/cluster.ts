@@ -8,6 +8,9 @@ import { pino } from 'pino'
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../src/apiserver/index.ts'
 import { readKubeconfigCredentials } from '../../src/pki/index.ts'
 
+/** The logger components get in tests: silent unless K8TS_TEST_LOG names a level. */
+export const testLog = pino({ level: process.env.K8TS_TEST_LOG ?? 'silent' })
+
 /** The real kubectl the tests drive (v1.33, as shipped with the Google Cloud SDK on these machines). */
 export const kubectlPath = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33'
 export const kubectlMissing = existsSync(kubectlPath)
@@ -56,7 +59,7 @@ export async function startTestApiServer(options: Partial<ApiServerOptions> = {}
   const server = await startApiServer({
     dataDir,
     securePort: 0,
-    log: pino({ level: process.env.K8TS_TEST_LOG ?? 'silent' }),
+    log: testLog,
     ...options,
   })
   const cacheDir = join(dataDir, 'kubectl-cache')
