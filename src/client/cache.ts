@@ -35,6 +35,13 @@ export class IndexedCache<T extends ObjectLike> {
     this.addIndex(namespaceIndex, (o) => [o.metadata?.namespace ?? ''])
   }
 
+  /** A cache holding these objects (tests fill informer caches this way). */
+  static of<T extends ObjectLike>(objects: Iterable<Readonly<T>>): IndexedCache<T> {
+    const cache = new IndexedCache<T>()
+    for (const o of objects) cache.set(o)
+    return cache
+  }
+
   /** Adds an index; objects already in the cache are indexed at once. */
   addIndex(name: string, fn: IndexFunc<T>): void {
     if (this.#indexers.has(name)) throw new Error(`index ${name} exists already`)

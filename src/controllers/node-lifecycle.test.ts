@@ -33,11 +33,9 @@ function node(
 
 function setup(nodes: Node[], pods: Pod[] = []) {
   const clock = new FakeClock(T0)
-  const nodeCache = new IndexedCache<Node>()
-  for (const n of nodes) nodeCache.set(n)
+  const nodeCache = IndexedCache.of<Node>(nodes)
   const leaseCache = new IndexedCache<Lease>()
-  const podCache = new IndexedCache<Pod>()
-  for (const p of pods) podCache.set(p)
+  const podCache = IndexedCache.of<Pod>(pods)
   const writes: string[] = []
   const statuses: Node[] = []
   const controller = new NodeLifecycleController({

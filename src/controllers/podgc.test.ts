@@ -22,10 +22,8 @@ function pod(
 }
 
 function setup(pods: Pod[], nodes: Node[], o: { threshold?: number; liveNodes?: string[] } = {}) {
-  const podCache = new IndexedCache<Pod>()
-  for (const p of pods) podCache.set(p)
-  const nodeCache = new IndexedCache<Node>()
-  for (const n of nodes) nodeCache.set(n)
+  const podCache = IndexedCache.of<Pod>(pods)
+  const nodeCache = IndexedCache.of<Node>(nodes)
   const clock = new FakeClock()
   const log: string[] = []
   const gc = new PodGC({

@@ -95,10 +95,8 @@ class FakeControl implements DeploymentControl {
 function setup(d: Deployment, rss: ReplicaSet[], pods: Pod[] = []) {
   const deployments = new IndexedCache<Deployment>()
   deployments.set(d)
-  const rsCache = new IndexedCache<ReplicaSet>()
-  for (const rs of rss) rsCache.set(rs)
-  const podCache = new IndexedCache<Pod>()
-  for (const p of pods) podCache.set(p)
+  const rsCache = IndexedCache.of<ReplicaSet>(rss)
+  const podCache = IndexedCache.of<Pod>(pods)
   const control = new FakeControl()
   const events: string[] = []
   const controller = new DeploymentController({

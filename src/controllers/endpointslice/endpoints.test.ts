@@ -100,10 +100,8 @@ class FakeControl implements EndpointsControl {
 function setup(o: { services?: Service[]; pods?: Pod[]; endpoints?: Endpoints[] }) {
   const services = new IndexedCache<Service>()
   for (const s of o.services ?? [makeService()]) services.set(s)
-  const pods = new IndexedCache<Pod>()
-  for (const p of o.pods ?? []) pods.set(p)
-  const endpoints = new IndexedCache<Endpoints>()
-  for (const e of o.endpoints ?? []) endpoints.set(e)
+  const pods = IndexedCache.of<Pod>(o.pods ?? [])
+  const endpoints = IndexedCache.of<Endpoints>(o.endpoints ?? [])
   const control = new FakeControl()
   const events: string[] = []
   const controller = new EndpointsController({

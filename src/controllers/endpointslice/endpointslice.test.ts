@@ -131,12 +131,9 @@ class FakeControl implements EndpointSliceControl {
 function setup(o: { services?: Service[]; pods?: Pod[]; slices?: EndpointSlice[]; nodes?: Node[] }) {
   const services = new IndexedCache<Service>()
   for (const s of o.services ?? [makeService()]) services.set(s)
-  const pods = new IndexedCache<Pod>()
-  for (const p of o.pods ?? []) pods.set(p)
-  const slices = new IndexedCache<EndpointSlice>()
-  for (const s of o.slices ?? []) slices.set(s)
-  const nodes = new IndexedCache<Node>()
-  for (const n of o.nodes ?? []) nodes.set(n)
+  const pods = IndexedCache.of<Pod>(o.pods ?? [])
+  const slices = IndexedCache.of<EndpointSlice>(o.slices ?? [])
+  const nodes = IndexedCache.of<Node>(o.nodes ?? [])
   const control = new FakeControl()
   const events: string[] = []
   const controller = new EndpointSliceController({

@@ -129,8 +129,7 @@ function setup(owner: ReplicaSet | ReplicationController, pods: Pod[], kind = re
   const c = clock()
   const owners = new IndexedCache<ReplicaSet | ReplicationController>()
   owners.set(owner)
-  const podCache = new IndexedCache<Pod>()
-  for (const p of pods) podCache.set(p)
+  const podCache = IndexedCache.of<Pod>(pods)
   const control = new FakeControl()
   control.owner = owner
   const events: string[] = []
