@@ -13,6 +13,7 @@ import {
   type Requeue,
 } from '../client/index.ts'
 import type { ControllerDefinition, Recorder } from './controller.ts'
+import { disruptionTargetPatch } from './pod-state.ts'
 
 export const taintNotReady = 'node.kubernetes.io/not-ready'
 export const taintUnreachable = 'node.kubernetes.io/unreachable'
@@ -289,25 +290,12 @@ export function nodeLifecycleController(
           evict: async (pod) => {
             const ns = pod.metadata?.namespace ?? ''
             const name = pod.metadata?.name ?? ''
-            await podClient.patch(
-              ns,
-              name,
-              'strategic',
-              {
-                status: {
-                  conditions: [
-                    {
-                      type: 'DisruptionTarget',
-                      status: 'True',
-                      reason: 'DeletionByTaintManager',
-                      message: 'Taint manager: deleting due to NoExecute taint',
-                      lastTransitionTime: iso(ctx.clock.now()),
-                    },
-                  ],
-                },
-              },
-              { subresource: 'status' },
-            )
+            const patch = disruptionTargetPatch({
+              reason: 'DeletionByTaintManager',
+              message: 'Taint manager: deleting due to NoExecute taint',
+              now: iso(ctx.clock.now()),
+            })
+            await podClient.patch(ns, name, 'strategic', patch, { subresource: 'status' })
             await podClient.delete(ns, name)
           },
         },

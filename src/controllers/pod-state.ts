@@ -53,3 +53,29 @@ export function compareForDeletion(a: Readonly<Pod>, b: Readonly<Pod>): number {
   const created = (p: Readonly<Pod>) => Date.parse(p.metadata?.creationTimestamp ?? '') || 0
   return created(b) - created(a)
 }
+
+/**
+ * The status patch that marks a pod as disrupted before a controller deletes it (the
+ * DisruptionTarget condition, and phase Failed where the pod will not finish by itself).
+ */
+export function disruptionTargetPatch(o: {
+  reason: string
+  message: string
+  now: string
+  failed?: boolean
+}): unknown {
+  return {
+    status: {
+      ...(o.failed ? { phase: 'Failed' } : {}),
+      conditions: [
+        {
+          type: 'DisruptionTarget',
+          status: 'True',
+          reason: o.reason,
+          message: o.message,
+          lastTransitionTime: o.now,
+        },
+      ],
+    },
+  }
+}

@@ -3,6 +3,7 @@ import type { Clock } from '../base/clock.ts'
 import type { Logger } from '../base/log.ts'
 import { builtin, isNotFound, type Lister } from '../client/index.ts'
 import type { ControllerDefinition } from './controller.ts'
+import { disruptionTargetPatch } from './pod-state.ts'
 
 /** The pod garbage collector's writes: the apiserver in production, a recording fake in tests. */
 export interface PodGCControl {
@@ -150,26 +151,10 @@ export const podGCController: ControllerDefinition = {
       control: {
         markFailed: async (pod, message) => {
           const now = new Date(ctx.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z')
-          await podClient.patch(
-            pod.metadata?.namespace ?? '',
-            pod.metadata?.name ?? '',
-            'strategic',
-            {
-              status: {
-                phase: 'Failed',
-                conditions: [
-                  {
-                    type: 'DisruptionTarget',
-                    status: 'True',
-                    reason: 'DeletionByPodGC',
-                    message,
-                    lastTransitionTime: now,
-                  },
-                ],
-              },
-            },
-            { subresource: 'status' },
-          )
+          const patch = disruptionTargetPatch({ reason: 'DeletionByPodGC', message, now, failed: true })
+          await podClient.patch(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', 'strategic', patch, {
+            subresource: 'status',
+          })
         },
         forceDelete: async (ns, name) => {
           await podClient.delete(ns, name, { gracePeriodSeconds: 0 })

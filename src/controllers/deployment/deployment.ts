@@ -420,19 +420,12 @@ export class DeploymentController implements Reconciler {
     if ((next.spec?.minReadySeconds ?? 0) !== minReady && next.spec) next.spec.minReadySeconds = minReady
     if (deepEqual(next, rs)) return rs
     const updated = await this.#o.control.updateReplicaSet(next)
-    if (current < revision && hasProgressDeadline(d)) {
-      const status = structuredClone(d.status ?? {})
-      setCondition(
-        status,
-        makeCondition(
-          conditionProgressing,
-          'True',
-          reasonFoundNewReplicaSet,
-          `Found new replica set "${rs.metadata?.name ?? ''}"`,
-          this.#now(),
-        ),
+    if (current < revision) {
+      await this.#markProgressing(
+        d,
+        reasonFoundNewReplicaSet,
+        `Found new replica set "${rs.metadata?.name ?? ''}"`,
       )
-      await this.#writeStatus(d, status)
     }
     return updated
   }
@@ -496,21 +489,16 @@ export class DeploymentController implements Reconciler {
         `Scaled up replica set ${name} from 0 to ${rsReplicas(created)}`,
       )
     }
-    if (hasProgressDeadline(d)) {
-      const status = structuredClone(d.status ?? {})
-      setCondition(
-        status,
-        makeCondition(
-          conditionProgressing,
-          'True',
-          reasonNewReplicaSetCreated,
-          `Created new replica set "${name}"`,
-          this.#now(),
-        ),
-      )
-      await this.#writeStatus(d, status)
-    }
+    await this.#markProgressing(d, reasonNewReplicaSetCreated, `Created new replica set "${name}"`)
     return created
+  }
+
+  /** Progressing True with this reason, for Deployments that have a progress deadline. */
+  async #markProgressing(d: Deployment, reason: string, message: string): Promise<void> {
+    if (!hasProgressDeadline(d)) return
+    const status = structuredClone(d.status ?? {})
+    setCondition(status, makeCondition(conditionProgressing, 'True', reason, message, this.#now()))
+    await this.#writeStatus(d, status)
   }
 
   /** The Deployment's revision annotation follows its new ReplicaSet's. */
