@@ -3,10 +3,16 @@ import { after, before, describe, test } from 'node:test'
 import type { ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
 import type { Event, Pod, ServiceAccount } from '../../src/api/generated/types/core-v1.ts'
 import type { Lease } from '../../src/api/generated/types/coordination-v1.ts'
-import { builtin, isNotFound, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
-import { startControllerManager, type ControllerManager } from '../../src/controllers/index.ts'
-import { kubectlMissing, startTestApiServer, type TestApiServer, testLog } from '../support/cluster.ts'
-import { markPodsReady } from '../support/ready-pods.ts'
+import {
+  builtin,
+  isNotFound,
+  loadKubeconfig,
+  ResourceClient,
+  type RestClient,
+} from '../../src/client/index.ts'
+import { startControllerManager } from '../../src/controllers/index.ts'
+import { kubectlMissing, type TestApiServer, testLog } from '../support/cluster.ts'
+import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.ts'
 import { until } from '../support/until.ts'
 
 const fastElection = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 }
@@ -28,8 +34,7 @@ const replicaSet = (name: string, replicas: number): ReplicaSet => ({
 describe('the controller-manager against a real apiserver', () => {
   let c: TestApiServer
   let rest: RestClient
-  let manager: ControllerManager
-  let kubelets: { stop(): Promise<void> }
+  let cp: TestControlPlane
   let rss: ResourceClient<ReplicaSet>
   let pods: ResourceClient<Pod>
 
@@ -39,21 +44,14 @@ describe('the controller-manager against a real apiserver', () => {
     )
 
   before(async () => {
-    c = await startTestApiServer()
-    const config = loadKubeconfig(c.server.adminKubeconfig)
-    rest = new RestClient(config)
-    rss = new ResourceClient(rest, builtin('apps', 'v1', 'replicasets'))
-    pods = new ResourceClient(rest, builtin('', 'v1', 'pods'))
-    manager = startControllerManager({ client: config, log: testLog, identity: 'first', ...fastElection })
-    kubelets = markPodsReady(rest)
-    const namespaces = new ResourceClient(rest, builtin('', 'v1', 'namespaces'))
-    await namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'work' } })
+    cp = await startTestControlPlane({ identity: 'first', ...fastElection, namespaces: ['work'] })
+    c = cp.api
+    rest = cp.rest
+    rss = cp.client('apps', 'v1', 'replicasets')
+    pods = cp.client('', 'v1', 'pods')
   })
   after(async () => {
-    await kubelets.stop()
-    await manager.stop()
-    await rest.close()
-    await c.stop()
+    await cp.stop()
   })
 
   test('every namespace gets a default ServiceAccount, again after it is deleted', async () => {
@@ -178,8 +176,8 @@ describe('the controller-manager against a real apiserver', () => {
       const leases = new ResourceClient<Lease>(rest, builtin('coordination.k8s.io', 'v1', 'leases'))
       const lease = await leases.get('kube-system', 'kube-controller-manager')
       assert.equal(lease.spec?.holderIdentity, 'first')
-      await manager.stop()
-      assert.equal(manager.lostLeadership, false)
+      await cp.manager.stop()
+      assert.equal(cp.manager.lostLeadership, false)
       await until(
         async () =>
           (await leases.get('kube-system', 'kube-controller-manager')).spec?.holderIdentity === 'second',
@@ -189,7 +187,7 @@ describe('the controller-manager against a real apiserver', () => {
       await rss.create(replicaSet('after', 2))
       await until(async () => (await podsOf('after')).length === 2, 20_000, 'the new leader to create pods')
     } finally {
-      manager = second
+      cp.manager = second
     }
   })
 })

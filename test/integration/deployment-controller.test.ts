@@ -2,10 +2,9 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { Deployment, ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
 import type { Pod } from '../../src/api/generated/types/core-v1.ts'
-import { builtin, Informer, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
-import { startControllerManager, type ControllerManager } from '../../src/controllers/index.ts'
-import { kubectlMissing, startTestApiServer, type TestApiServer, testLog } from '../support/cluster.ts'
-import { markPodsReady } from '../support/ready-pods.ts'
+import { builtin, Informer, ResourceClient, type RestClient } from '../../src/client/index.ts'
+import { kubectlMissing, type TestApiServer } from '../support/cluster.ts'
+import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.ts'
 import { until } from '../support/until.ts'
 
 const deployment = (name: string, image: string): Deployment => ({
@@ -26,8 +25,7 @@ const deployment = (name: string, image: string): Deployment => ({
 describe('the deployment controller, with kubectl rollout', { skip: kubectlMissing ?? false }, () => {
   let c: TestApiServer
   let rest: RestClient
-  let manager: ControllerManager
-  let kubelets: { stop(): Promise<void> }
+  let cp: TestControlPlane
   let deployments: ResourceClient<Deployment>
   let replicaSets: ResourceClient<ReplicaSet>
 
@@ -49,23 +47,14 @@ describe('the deployment controller, with kubectl rollout', { skip: kubectlMissi
     )
 
   before(async () => {
-    c = await startTestApiServer()
-    const config = loadKubeconfig(c.server.adminKubeconfig)
-    rest = new RestClient(config)
+    cp = await startTestControlPlane({ identity: 'test' })
+    c = cp.api
+    rest = cp.rest
     deployments = new ResourceClient(rest, builtin('apps', 'v1', 'deployments'))
     replicaSets = new ResourceClient(rest, builtin('apps', 'v1', 'replicasets'))
-    manager = startControllerManager({
-      client: config,
-      log: testLog,
-      identity: 'test',
-    })
-    kubelets = markPodsReady(rest)
   })
   after(async () => {
-    await kubelets.stop()
-    await manager.stop()
-    await rest.close()
-    await c.stop()
+    await cp.stop()
   })
 
   test('a Deployment of 10 becomes available through a ReplicaSet named after its template', async () => {

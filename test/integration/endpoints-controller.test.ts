@@ -3,14 +3,10 @@ import { after, before, describe, test } from 'node:test'
 import type { ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
 import type { Endpoints, Pod, Service } from '../../src/api/generated/types/core-v1.ts'
 import type { EndpointSlice } from '../../src/api/generated/types/discovery-v1.ts'
-import { builtin, isNotFound, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
-import {
-  allControllers,
-  startControllerManager,
-  type ControllerManager,
-} from '../../src/controllers/index.ts'
-import { kubectlMissing, startTestApiServer, type TestApiServer, testLog } from '../support/cluster.ts'
-import { markPodsReady } from '../support/ready-pods.ts'
+import { builtin, isNotFound, ResourceClient, type RestClient } from '../../src/client/index.ts'
+import { allControllers } from '../../src/controllers/index.ts'
+import { kubectlMissing, type TestApiServer } from '../support/cluster.ts'
+import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.ts'
 import { until } from '../support/until.ts'
 
 const ns = 'shop'
@@ -50,8 +46,7 @@ const service = (name: string, selector?: Record<string, string>): Service => ({
 describe('the EndpointSlice and Endpoints controllers against a real apiserver', () => {
   let c: TestApiServer
   let rest: RestClient
-  let manager: ControllerManager
-  let kubelets: { stop(): Promise<void> }
+  let cp: TestControlPlane
   let pods: ResourceClient<Pod>
   let services: ResourceClient<Service>
   let endpoints: ResourceClient<Endpoints>
@@ -68,23 +63,16 @@ describe('the EndpointSlice and Endpoints controllers against a real apiserver',
     (s?.endpoints ?? []).filter((e) => e.conditions?.ready).map((e) => e.targetRef?.name ?? '')
 
   before(async () => {
-    c = await startTestApiServer()
-    const config = loadKubeconfig(c.server.adminKubeconfig)
-    rest = new RestClient(config)
+    cp = await startTestControlPlane({ leaderElect: false, namespaces: [ns] })
+    c = cp.api
+    rest = cp.rest
     pods = new ResourceClient(rest, builtin('', 'v1', 'pods'))
     services = new ResourceClient(rest, builtin('', 'v1', 'services'))
     endpoints = new ResourceClient(rest, builtin('', 'v1', 'endpoints'))
     slices = new ResourceClient(rest, builtin('discovery.k8s.io', 'v1', 'endpointslices'))
-    manager = startControllerManager({ client: config, log: testLog, leaderElect: false })
-    kubelets = markPodsReady(rest)
-    const namespaces = new ResourceClient(rest, builtin('', 'v1', 'namespaces'))
-    await namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })
   })
   after(async () => {
-    await kubelets.stop()
-    await manager.stop()
-    await rest.close()
-    await c.stop()
+    await cp.stop()
   })
 
   test('three ready pods behind a Service make one EndpointSlice and one Endpoints; scaled to five, the same slice grows', async () => {

@@ -3,10 +3,9 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import type { ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
 import type { ConfigMap, Pod } from '../../src/api/generated/types/core-v1.ts'
-import { builtin, isNotFound, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
-import { startControllerManager, type ControllerManager } from '../../src/controllers/index.ts'
-import { kubectlMissing, startTestApiServer, type TestApiServer, testLog } from '../support/cluster.ts'
-import { markPodsReady } from '../support/ready-pods.ts'
+import { builtin, isNotFound, ResourceClient, type RestClient } from '../../src/client/index.ts'
+import { kubectlMissing, type TestApiServer } from '../support/cluster.ts'
+import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.ts'
 import { until } from '../support/until.ts'
 
 const ns = 'gc'
@@ -28,8 +27,7 @@ const replicaSet = (name: string): ReplicaSet => ({
 describe('the garbage collector against a real apiserver', () => {
   let c: TestApiServer
   let rest: RestClient
-  let manager: ControllerManager
-  let kubelets: { stop(): Promise<void> }
+  let cp: TestControlPlane
   let rss: ResourceClient<ReplicaSet>
   let pods: ResourceClient<Pod>
   let configMaps: ResourceClient<ConfigMap>
@@ -48,27 +46,19 @@ describe('the garbage collector against a real apiserver', () => {
   }
 
   before(async () => {
-    c = await startTestApiServer()
-    const config = loadKubeconfig(c.server.adminKubeconfig)
-    rest = new RestClient(config)
+    cp = await startTestControlPlane({
+      leaderElect: false,
+      controllers: ['replicaset', 'garbagecollector'],
+      namespaces: [ns],
+    })
+    c = cp.api
+    rest = cp.rest
     rss = new ResourceClient(rest, builtin('apps', 'v1', 'replicasets'))
     pods = new ResourceClient(rest, builtin('', 'v1', 'pods'))
     configMaps = new ResourceClient(rest, builtin('', 'v1', 'configmaps'))
-    const namespaces = new ResourceClient(rest, builtin('', 'v1', 'namespaces'))
-    await namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })
-    manager = startControllerManager({
-      client: config,
-      log: testLog,
-      leaderElect: false,
-      controllers: ['replicaset', 'garbagecollector'],
-    })
-    kubelets = markPodsReady(rest)
   })
   after(async () => {
-    await kubelets.stop()
-    await manager.stop()
-    await rest.close()
-    await c.stop()
+    await cp.stop()
   })
 
   test('background: the ReplicaSet goes at once, its pods follow', async () => {

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
 import type { ConfigMap, Namespace, Pod, Secret, Service } from '../../src/api/generated/types/core-v1.ts'
-import { builtin, isNotFound, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
-import { startControllerManager, type ControllerManager } from '../../src/controllers/index.ts'
-import { kubectlMissing, startTestApiServer, type TestApiServer, testLog } from '../support/cluster.ts'
-import { markPodsReady } from '../support/ready-pods.ts'
+import { builtin, isNotFound, ResourceClient, type RestClient } from '../../src/client/index.ts'
+import { kubectlMissing, type TestApiServer } from '../support/cluster.ts'
+import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.ts'
 import { until } from '../support/until.ts'
 
 /**
@@ -16,8 +15,7 @@ import { until } from '../support/until.ts'
 describe('the namespace controller against a real apiserver', { skip: kubectlMissing ?? false }, () => {
   let c: TestApiServer
   let rest: RestClient
-  let manager: ControllerManager
-  let kubelets: { stop(): Promise<void> }
+  let cp: TestControlPlane
   let namespaces: ResourceClient<Namespace>
   let configMaps: ResourceClient<ConfigMap>
 
@@ -29,24 +27,14 @@ describe('the namespace controller against a real apiserver', { skip: kubectlMis
   }
 
   before(async () => {
-    c = await startTestApiServer()
-    const config = loadKubeconfig(c.server.adminKubeconfig)
-    rest = new RestClient(config)
+    cp = await startTestControlPlane({ leaderElect: false, controllers: ['namespace', 'replicaset'] })
+    c = cp.api
+    rest = cp.rest
     namespaces = new ResourceClient(rest, builtin('', 'v1', 'namespaces'))
     configMaps = new ResourceClient(rest, builtin('', 'v1', 'configmaps'))
-    manager = startControllerManager({
-      client: config,
-      log: testLog,
-      leaderElect: false,
-      controllers: ['namespace', 'replicaset'],
-    })
-    kubelets = markPodsReady(rest)
   })
   after(async () => {
-    await kubelets.stop()
-    await manager.stop()
-    await rest.close()
-    await c.stop()
+    await cp.stop()
   })
 
   /** A namespace full of the usual things: ConfigMaps, a Secret, a Service, a ReplicaSet and its pods. */
