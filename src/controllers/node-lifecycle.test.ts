@@ -4,7 +4,8 @@ import type { Lease } from '../api/generated/types/coordination-v1.ts'
 import type { Node, Pod, Taint, Toleration } from '../api/generated/types/core-v1.ts'
 import { FakeClock } from '../base/clock.ts'
 import { IndexedCache, Lister } from '../client/index.ts'
-import { desiredTaints, evictionTime, NodeLifecycleController, tolerates } from './node-lifecycle.ts'
+import { tolerates } from '../api/taints.ts'
+import { desiredTaints, evictionTime, NodeLifecycleController } from './node-lifecycle.ts'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
 

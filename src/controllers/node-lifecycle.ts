@@ -1,6 +1,7 @@
 import type { Lease } from '../api/generated/types/coordination-v1.ts'
-import type { Node, NodeCondition, Pod, Taint, Toleration } from '../api/generated/types/core-v1.ts'
+import type { Node, NodeCondition, Pod, Taint } from '../api/generated/types/core-v1.ts'
 import { deepEqual } from '../api/object.ts'
+import { tolerates } from '../api/taints.ts'
 import type { Clock } from '../base/clock.ts'
 import type { Logger } from '../base/log.ts'
 import {
@@ -222,15 +223,6 @@ export function desiredTaints(node: Readonly<Node>): Taint[] {
 
 function sameTaint(a: Readonly<Taint>, b: Readonly<Taint>): boolean {
   return a.key === b.key && a.effect === b.effect && (a.value ?? '') === (b.value ?? '')
-}
-
-/** A toleration tolerates a taint (Kubernetes' ToleratesTaint). */
-export function tolerates(t: Readonly<Toleration>, taint: Readonly<Taint>): boolean {
-  if (t.effect && t.effect !== taint.effect) return false
-  if (t.key && t.key !== taint.key) return false
-  if (!t.key && t.operator !== 'Exists') return false
-  if ((t.operator ?? 'Equal') === 'Exists') return true
-  return (t.value ?? '') === (taint.value ?? '')
 }
 
 /**
