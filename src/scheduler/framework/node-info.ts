@@ -1,0 +1,175 @@
+import type { Container, Node, Pod } from '../../api/generated/types/core-v1.ts'
+import { parseQuantity } from '../../api/quantity.ts'
+
+/**
+ * Resources as the scheduler adds them up: CPU in millicores, memory and ephemeral storage in
+ * bytes, pods as a count, and extended resources (nvidia.com/gpu, hugepages-2Mi, ...) by name.
+ * Plain numbers: the filters compare thousands of these per pod, and every value involved fits a
+ * double exactly.
+ */
+export interface Resources {
+  milliCPU: number
+  memory: number
+  ephemeralStorage: number
+  /** Extended and hugepage resources, by name. */
+  scalar: Map<string, number>
+}
+
+export function emptyResources(): Resources {
+  return { milliCPU: 0, memory: 0, ephemeralStorage: 0, scalar: new Map() }
+}
+
+/** A resource list (requests, allocatable) as numbers; quantities that do not parse count as 0. */
+export function resourcesOf(list: Readonly<Record<string, unknown>> | undefined): Resources {
+  const r = emptyResources()
+  for (const [name, v] of Object.entries(list ?? {})) {
+    const q = parseQuantity(v)
+    if (!q) continue
+    if (name === 'cpu') r.milliCPU = Number((q.nanos + 999_999n) / 1_000_000n)
+    else if (name === 'memory') r.memory = Number((q.nanos + 999_999_999n) / 1_000_000_000n)
+    else if (name === 'ephemeral-storage')
+      r.ephemeralStorage = Number((q.nanos + 999_999_999n) / 1_000_000_000n)
+    else if (name !== 'pods') r.scalar.set(name, Number((q.nanos + 999_999_999n) / 1_000_000_000n))
+  }
+  return r
+}
+
+function add(into: Resources, r: Readonly<Resources>, sign = 1): void {
+  into.milliCPU += sign * r.milliCPU
+  into.memory += sign * r.memory
+  into.ephemeralStorage += sign * r.ephemeralStorage
+  for (const [k, v] of r.scalar) into.scalar.set(k, (into.scalar.get(k) ?? 0) + sign * v)
+}
+
+function max(into: Resources, r: Readonly<Resources>): void {
+  into.milliCPU = Math.max(into.milliCPU, r.milliCPU)
+  into.memory = Math.max(into.memory, r.memory)
+  into.ephemeralStorage = Math.max(into.ephemeralStorage, r.ephemeralStorage)
+  for (const [k, v] of r.scalar) into.scalar.set(k, Math.max(into.scalar.get(k) ?? 0, v))
+}
+
+function copy(r: Readonly<Resources>): Resources {
+  return { ...r, scalar: new Map(r.scalar) }
+}
+
+/** What scoring assumes of a container that requests nothing (Kubernetes' DefaultMilliCPURequest and DefaultMemoryRequest). */
+export const defaultMilliCPURequest = 100
+export const defaultMemoryRequest = 200 * 1024 * 1024
+
+/**
+ * A pod's effective requests, as Kubernetes computes them (resource.PodRequests): the sum over
+ * its containers; init containers run one at a time before them, so each counts alone (plus the
+ * sidecars started before it), and the pod needs the larger of the two; sidecars (init containers
+ * with restartPolicy Always) keep running, so they add to the containers' sum; the RuntimeClass
+ * overhead comes on top. `nonZero` counts the defaults above for containers that request no CPU
+ * or memory, as scoring does.
+ */
+export function podRequests(pod: Readonly<Pod>, o: { nonZero?: boolean } = {}): Resources {
+  const of = (c: Readonly<Container>): Resources => {
+    const r = resourcesOf(c.resources?.requests)
+    if (o.nonZero) {
+      if (!c.resources?.requests?.cpu) r.milliCPU = defaultMilliCPURequest
+      if (!c.resources?.requests?.memory) r.memory = defaultMemoryRequest
+    }
+    return r
+  }
+  const reqs = emptyResources()
+  for (const c of pod.spec?.containers ?? []) add(reqs, of(c))
+  const sidecars = emptyResources()
+  const initMax = emptyResources()
+  for (const c of pod.spec?.initContainers ?? []) {
+    const r = of(c)
+    if (c.restartPolicy === 'Always') {
+      add(reqs, r)
+      add(sidecars, r)
+      max(initMax, sidecars)
+    } else {
+      const alongside = copy(r)
+      add(alongside, sidecars)
+      max(initMax, alongside)
+    }
+  }
+  max(reqs, initMax)
+  if (pod.spec?.overhead) add(reqs, resourcesOf(pod.spec.overhead))
+  return reqs
+}
+
+/** One pod on a node, with its requests worked out once. */
+export interface PodInfo {
+  readonly pod: Readonly<Pod>
+  readonly requests: Readonly<Resources>
+  readonly nonZeroRequests: Readonly<Resources>
+}
+
+export function podInfo(pod: Readonly<Pod>): PodInfo {
+  return { pod, requests: podRequests(pod), nonZeroRequests: podRequests(pod, { nonZero: true }) }
+}
+
+/** A host port in use: protocol, IP (0.0.0.0 for all) and port. */
+export interface HostPort {
+  readonly protocol: string
+  readonly ip: string
+  readonly port: number
+}
+
+/**
+ * A node and what is on it, as one scheduling cycle sees it (Kubernetes' NodeInfo): its pods
+ * (bound, or assumed by this scheduler), the sum of their requests, the host ports they use.
+ */
+export class NodeInfo {
+  readonly node: Readonly<Node>
+  readonly allocatable: Readonly<Resources>
+  /** How many pods the node takes (allocatable pods). */
+  readonly allowedPods: number
+  readonly pods: PodInfo[] = []
+  readonly requested: Resources = emptyResources()
+  readonly nonZeroRequested: Resources = emptyResources()
+  readonly usedPorts: HostPort[] = []
+
+  constructor(node: Readonly<Node>) {
+    this.node = node
+    const allocatable = node.status?.allocatable ?? {}
+    this.allocatable = resourcesOf(allocatable)
+    this.allowedPods = Number(allocatable.pods ?? 110)
+  }
+
+  get name(): string {
+    return this.node.metadata?.name ?? ''
+  }
+
+  addPod(p: PodInfo): void {
+    this.pods.push(p)
+    add(this.requested, p.requests)
+    add(this.nonZeroRequested, p.nonZeroRequests)
+    for (const port of hostPortsOf(p.pod)) this.usedPorts.push(port)
+  }
+
+  /** Removes a pod by uid; false when it is not here. */
+  removePod(uid: string): boolean {
+    const i = this.pods.findIndex((p) => p.pod.metadata?.uid === uid)
+    if (i < 0) return false
+    const [p] = this.pods.splice(i, 1)
+    if (!p) return false
+    add(this.requested, p.requests, -1)
+    add(this.nonZeroRequested, p.nonZeroRequests, -1)
+    for (const port of hostPortsOf(p.pod)) {
+      const j = this.usedPorts.findIndex(
+        (u) => u.port === port.port && u.protocol === port.protocol && u.ip === port.ip,
+      )
+      if (j >= 0) this.usedPorts.splice(j, 1)
+    }
+    return true
+  }
+}
+
+/** The host ports a pod's containers ask for. */
+export function hostPortsOf(pod: Readonly<Pod>): HostPort[] {
+  const out: HostPort[] = []
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) {
+      if (!p.hostPort) continue
+      out.push({ protocol: p.protocol ?? 'TCP', ip: p.hostIP || '0.0.0.0', port: p.hostPort })
+    }
+  }
+  return out
+}

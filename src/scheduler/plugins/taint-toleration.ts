@@ -1,0 +1,57 @@
+import type { Pod, Toleration } from '../../api/generated/types/core-v1.ts'
+import { tolerates, untoleratedTaint } from '../../api/taints.ts'
+import { stateKey, type CycleState } from '../framework/cycle-state.ts'
+import {
+  maxNodeScore,
+  type FilterPlugin,
+  type NodeScore,
+  type PreScorePlugin,
+  type ScorePlugin,
+} from '../framework/interfaces.ts'
+import type { NodeInfo } from '../framework/node-info.ts'
+import { success, unresolvable, type Status } from '../framework/status.ts'
+
+const preferNoScheduleKey = stateKey<readonly Toleration[]>('TaintToleration/PreScore')
+
+/**
+ * TaintToleration: a node's NoSchedule and NoExecute taints keep away the pods that do not
+ * tolerate them ("node(s) had untolerated taint {key: value}"); among the nodes that fit, those
+ * with fewer PreferNoSchedule taints the pod does not tolerate score higher.
+ */
+export const taintToleration: FilterPlugin & PreScorePlugin & ScorePlugin = {
+  name: 'TaintToleration',
+
+  filter(_state, pod: Readonly<Pod>, node: NodeInfo): Status {
+    const taint = untoleratedTaint(node.node.spec?.taints ?? [], pod.spec?.tolerations ?? [], [
+      'NoSchedule',
+      'NoExecute',
+    ])
+    if (!taint) return success
+    return unresolvable(`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`)
+  },
+
+  preScore(state: CycleState, pod: Readonly<Pod>): Status {
+    // Only tolerations that could tolerate PreferNoSchedule taints matter to the score.
+    const tolerations = (pod.spec?.tolerations ?? []).filter(
+      (t) => !t.effect || t.effect === 'PreferNoSchedule',
+    )
+    state.write(preferNoScheduleKey, tolerations)
+    return success
+  },
+
+  score(state: CycleState, _pod, node: NodeInfo): number {
+    const tolerations = state.read(preferNoScheduleKey)
+    let intolerable = 0
+    for (const taint of node.node.spec?.taints ?? []) {
+      if (taint.effect === 'PreferNoSchedule' && !tolerations.some((t) => tolerates(t, taint))) intolerable++
+    }
+    return intolerable
+  },
+
+  /** Fewer intolerable taints is better: the counts are reversed into 0..100 by the largest. */
+  normalizeScores(_state, _pod, scores: NodeScore[]): void {
+    const most = Math.max(0, ...scores.map((s) => s.score))
+    for (const s of scores)
+      s.score = most === 0 ? maxNodeScore : Math.floor(maxNodeScore - (s.score * maxNodeScore) / most)
+  },
+}
