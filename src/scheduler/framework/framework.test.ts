@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { Node, Pod, Taint } from '../../api/generated/types/core-v1.ts'
+import { nodeName } from '../plugins/node-name.ts'
+import { nodeResourcesFit } from '../plugins/node-resources-fit.ts'
+import { nodeUnschedulable } from '../plugins/node-unschedulable.ts'
+import { taintToleration } from '../plugins/taint-toleration.ts'
+import { FitError, fitErrorMessage, Framework, numFeasibleNodesToFind, type Profile } from './framework.ts'
+import { NodeInfo, podInfo } from './node-info.ts'
+import { unresolvable } from './status.ts'
+
+const profile: Profile = {
+  schedulerName: 'default-scheduler',
+  preFilter: [nodeResourcesFit],
+  filter: [nodeUnschedulable, nodeName, taintToleration, nodeResourcesFit],
+  preScore: [taintToleration],
+  score: [
+    { plugin: taintToleration, weight: 3 },
+    { plugin: nodeResourcesFit, weight: 1 },
+  ],
+}
+
+function node(name: string, o: { cpu?: string; taints?: Taint[] } = {}): NodeInfo {
+  const n: Node = {
+    metadata: { name },
+    spec: o.taints ? { taints: o.taints } : {},
+    status: { allocatable: { cpu: o.cpu ?? '2', memory: '4Gi', pods: '110' } },
+  }
+  return new NodeInfo(n)
+}
+
+const pod = (cpu: string, name = 'p'): Pod => ({
+  metadata: { name, uid: `${name}-uid`, namespace: 'default' },
+  spec: { containers: [{ name: 'c', resources: { requests: { cpu } } }] },
+})
+
+test('the number of nodes searched: all below 100, then a shrinking share, never fewer than 100', () => {
+  assert.equal(numFeasibleNodesToFind(50), 50)
+  assert.equal(numFeasibleNodesToFind(500), 230) // 50% − 4%
+  assert.equal(numFeasibleNodesToFind(5000), 500) // 50% − 40% = 10%
+  assert.equal(numFeasibleNodesToFind(100_000), 5000) // at least 5%
+  assert.equal(numFeasibleNodesToFind(1000, 1), 100) // never fewer than 100
+  assert.equal(numFeasibleNodesToFind(5000, 100), 5000)
+})
+
+test('the pod goes to the node that fits and scores best', () => {
+  const busy = node('busy', { cpu: '4' })
+  busy.addPod(podInfo(pod('3', 'a')))
+  const nodes = [
+    node('tainted', { taints: [{ key: 'gpu', effect: 'NoSchedule' }] }),
+    busy,
+    node('free', { cpu: '4' }),
+  ]
+  const f = new Framework(profile)
+  const r = f.schedule(pod('500m'), nodes)
+  assert.equal(r.nodeName, 'free')
+  assert.equal(r.feasible, 2)
+})
+
+test('no node fits: a FitError worded as kube-scheduler words it', () => {
+  const full = node('full')
+  full.addPod(podInfo(pod('2', 'a')))
+  const nodes = [
+    node('t1', { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] }),
+    full,
+    node('small', { cpu: '1' }),
+  ]
+  const f = new Framework(profile)
+  assert.throws(
+    () => f.schedule(pod('1500m'), nodes),
+    (err) => {
+      assert.ok(err instanceof FitError)
+      assert.equal(
+        err.message,
+        '0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 Insufficient cpu.',
+      )
+      assert.equal(err.statuses.get('t1')?.plugin, 'TaintToleration')
+      return true
+    },
+  )
+})
+
+test('reasons are counted per node and sorted as strings', () => {
+  const statuses = new Map([
+    ['a', unresolvable("node(s) didn't match the requested node name")],
+    ['b', unresolvable("node(s) didn't match the requested node name")],
+    ['c', unresolvable('node(s) were unschedulable')],
+  ])
+  assert.equal(
+    fitErrorMessage(3, statuses),
+    "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match the requested node name.",
+  )
+})
+
+test('equal scores are broken at random, and the search rotates over a large cluster', () => {
+  const nodes = Array.from({ length: 300 }, (_, i) => node(`n${i}`))
+  let call = 0
+  const f = new Framework(profile, { random: () => (call++ % 2 === 0 ? 0.99 : 0) })
+  const first = f.schedule(pod('100m'), nodes)
+  assert.equal(first.evaluated, 144, '48% (50% − 300/125) of 300 feasible nodes are found, then scored')
+  const second = f.schedule(pod('100m'), nodes)
+  assert.notEqual(first.nodeName, second.nodeName)
+  assert.equal(
+    Number(second.nodeName.slice(1)) >= 144,
+    true,
+    'the second search starts where the first stopped',
+  )
+})

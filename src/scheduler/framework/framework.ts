@@ -1,0 +1,163 @@
+import type { Pod } from '../../api/generated/types/core-v1.ts'
+import { CycleState } from './cycle-state.ts'
+import type { FilterPlugin, NodeScore, PreFilterPlugin, PreScorePlugin, ScorePlugin } from './interfaces.ts'
+import type { NodeInfo } from './node-info.ts'
+import type { Status } from './status.ts'
+
+/** A scheduler profile's plugins for the scheduling cycle, in the order they run. */
+export interface Profile {
+  /** Pods with this spec.schedulerName are this profile's (default-scheduler). */
+  readonly schedulerName: string
+  readonly preFilter: readonly PreFilterPlugin[]
+  readonly filter: readonly FilterPlugin[]
+  readonly preScore: readonly PreScorePlugin[]
+  readonly score: readonly { plugin: ScorePlugin; weight: number }[]
+  /** percentageOfNodesToScore; undefined: adaptive, as Kubernetes' default. */
+  readonly percentageOfNodesToScore?: number
+}
+
+/** Fewer nodes than this are always all searched (minFeasibleNodesToFind). */
+const minFeasibleNodes = 100
+const minFeasiblePercentage = 5
+const basePercentage = 50
+
+/**
+ * How many feasible nodes to look for before scoring (Kubernetes' numFeasibleNodesToFind): all of
+ * a small cluster; in a large one a percentage that shrinks as the cluster grows (50% − nodes/125,
+ * at least 5%), and never fewer than 100 nodes.
+ */
+export function numFeasibleNodesToFind(allNodes: number, percentage?: number): number {
+  if (allNodes < minFeasibleNodes || percentage === 100) return allNodes
+  let p = percentage ?? 0
+  if (p <= 0) p = Math.max(minFeasiblePercentage, basePercentage - Math.floor(allNodes / 125))
+  return Math.max(minFeasibleNodes, Math.floor((allNodes * p) / 100))
+}
+
+/** Why a pod fits no node: each node's rejection, for the FailedScheduling event. */
+export class FitError extends Error {
+  override readonly name = 'FitError'
+  readonly statuses: ReadonlyMap<string, Status>
+  readonly allNodes: number
+
+  constructor(allNodes: number, statuses: ReadonlyMap<string, Status>) {
+    super(fitErrorMessage(allNodes, statuses))
+    this.allNodes = allNodes
+    this.statuses = statuses
+  }
+}
+
+/**
+ * Kubernetes' FailedScheduling wording: "0/3 nodes are available: 1 node(s) had untolerated
+ * taint {dedicated: gpu}, 2 Insufficient cpu." — each reason with the number of nodes that gave
+ * it, sorted as strings.
+ */
+export function fitErrorMessage(allNodes: number, statuses: ReadonlyMap<string, Status>): string {
+  const counts = new Map<string, number>()
+  for (const s of statuses.values()) for (const r of s.reasons) counts.set(r, (counts.get(r) ?? 0) + 1)
+  const parts = [...counts].map(([reason, n]) => `${n} ${reason}`).sort()
+  return `0/${allNodes} nodes are available: ${parts.join(', ')}.`
+}
+
+export type ScheduleResult = { nodeName: string; feasible: number; evaluated: number }
+
+/**
+ * One profile's scheduling cycle for one pod over a snapshot of nodes: PreFilter, Filter until
+ * enough feasible nodes are found (starting where the last cycle stopped, so the search rotates
+ * over the cluster), PreScore, Score with normalisation and weights, and the best node (ties
+ * broken at random). Throws a FitError when no node fits, an Error when a plugin fails.
+ */
+export class Framework {
+  readonly profile: Profile
+  readonly #random: () => number
+  #nextStart = 0
+
+  constructor(profile: Profile, o: { random?: () => number } = {}) {
+    this.profile = profile
+    this.#random = o.random ?? Math.random
+  }
+
+  schedule(pod: Readonly<Pod>, nodes: readonly NodeInfo[], state = new CycleState()): ScheduleResult {
+    if (nodes.length === 0) throw new FitError(0, new Map())
+    let candidates: readonly NodeInfo[] = nodes
+    const statuses = new Map<string, Status>()
+    for (const p of this.profile.preFilter) {
+      const r = p.preFilter(state, pod, nodes)
+      if (r.status.code === 'Error') throw new Error(`${p.name}: ${r.status.reasons.join(', ')}`)
+      if (r.status.rejected) {
+        const s = r.status.withPlugin(p.name)
+        for (const n of nodes) statuses.set(n.name, s)
+        throw new FitError(nodes.length, statuses)
+      }
+      if (r.nodeNames) {
+        const only = r.nodeNames
+        candidates = candidates.filter((n) => only.has(n.name))
+      }
+    }
+    const { feasible, evaluated } = this.#findFeasible(state, pod, candidates, statuses)
+    if (feasible.length === 0) throw new FitError(nodes.length, statuses)
+    if (feasible.length === 1) return { nodeName: (feasible[0] as NodeInfo).name, feasible: 1, evaluated }
+    for (const p of this.profile.preScore) {
+      const s = p.preScore(state, pod, feasible)
+      if (s.code === 'Error') throw new Error(`${p.name}: ${s.reasons.join(', ')}`)
+    }
+    const totals = this.#prioritize(state, pod, feasible)
+    return { nodeName: this.#selectHost(totals), feasible: feasible.length, evaluated }
+  }
+
+  #findFeasible(
+    state: CycleState,
+    pod: Readonly<Pod>,
+    nodes: readonly NodeInfo[],
+    statuses: Map<string, Status>,
+  ): { feasible: NodeInfo[]; evaluated: number } {
+    const want = numFeasibleNodesToFind(nodes.length, this.profile.percentageOfNodesToScore)
+    const feasible: NodeInfo[] = []
+    let evaluated = 0
+    const start = nodes.length === 0 ? 0 : this.#nextStart % nodes.length
+    for (let i = 0; i < nodes.length && feasible.length < want; i++) {
+      const node = nodes[(start + i) % nodes.length] as NodeInfo
+      evaluated++
+      let rejected: Status | undefined
+      for (const p of this.profile.filter) {
+        const s = p.filter(state, pod, node)
+        if (s.ok) continue
+        if (s.code === 'Error') throw new Error(`${p.name}: ${s.reasons.join(', ')}`)
+        rejected = s.withPlugin(p.name)
+        break
+      }
+      if (rejected) statuses.set(node.name, rejected)
+      else feasible.push(node)
+    }
+    this.#nextStart = nodes.length === 0 ? 0 : (start + evaluated) % nodes.length
+    return { feasible, evaluated }
+  }
+
+  #prioritize(state: CycleState, pod: Readonly<Pod>, feasible: readonly NodeInfo[]): NodeScore[] {
+    const totals: NodeScore[] = feasible.map((n) => ({ name: n.name, score: 0 }))
+    for (const { plugin, weight } of this.profile.score) {
+      const scores: NodeScore[] = feasible.map((n) => ({ name: n.name, score: plugin.score(state, pod, n) }))
+      plugin.normalizeScores?.(state, pod, scores)
+      scores.forEach((s, i) => {
+        const t = totals[i]
+        if (t) t.score += s.score * weight
+      })
+    }
+    return totals
+  }
+
+  /** The highest score; among equals, each is picked with the same chance (reservoir sampling). */
+  #selectHost(scores: readonly NodeScore[]): string {
+    let best = scores[0] as NodeScore
+    let ties = 1
+    for (const s of scores.slice(1)) {
+      if (s.score > best.score) {
+        best = s
+        ties = 1
+      } else if (s.score === best.score) {
+        ties++
+        if (this.#random() * ties < 1) best = s
+      }
+    }
+    return best.name
+  }
+}
