@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { Pod } from '../api/generated/types/core-v1.ts'
+import { FakeClock } from '../base/clock.ts'
+import { SchedulingQueue } from './queue.ts'
+
+const pod = (name: string, priority = 0): Pod => ({
+  metadata: { name, namespace: 'default', uid: `${name}-uid` },
+  spec: { containers: [], priority },
+})
+
+const names = async (q: SchedulingQueue, n: number) => {
+  const out: string[] = []
+  for (let i = 0; i < n; i++) out.push((await q.pop())?.pod.metadata?.name ?? '')
+  return out
+}
+
+test('higher priority first, then first come first served', async () => {
+  const clock = new FakeClock()
+  const q = new SchedulingQueue({ clock })
+  q.add(pod('a'))
+  clock.advance(1)
+  q.add(pod('b', 10))
+  clock.advance(1)
+  q.add(pod('c'))
+  clock.advance(1)
+  q.add(pod('d', 10))
+  assert.deepEqual(await names(q, 4), ['b', 'd', 'a', 'c'])
+})
+
+test('a pod that failed waits as unschedulable until a cluster event, then backs off 1 s, then 2 s', async () => {
+  const clock = new FakeClock()
+  const q = new SchedulingQueue({ clock })
+  q.add(pod('p'))
+  let item = await q.pop()
+  assert.ok(item)
+  q.failed(item, q.cycle)
+  assert.deepEqual(q.sizes, { active: 0, backoff: 0, unschedulable: 1 })
+  q.moveAllToActiveOrBackoff()
+  assert.deepEqual(q.sizes, { active: 0, backoff: 1, unschedulable: 0 }, 'its 1 s back-off is not over')
+  clock.advance(999)
+  q.flush()
+  assert.equal(q.sizes.active, 0)
+  clock.advance(1)
+  q.flush()
+  assert.equal(q.sizes.active, 1)
+  item = await q.pop()
+  assert.equal(item?.attempts, 2)
+  // Second failure: 2 s.
+  if (item) q.failed(item, q.cycle)
+  q.moveAllToActiveOrBackoff()
+  clock.advance(1999)
+  q.flush()
+  assert.equal(q.sizes.backoff, 1)
+  clock.advance(1)
+  q.flush()
+  assert.equal(q.sizes.active, 1)
+})
+
+test('an event while a pod was being scheduled sends its failure to back-off, not to wait for another', async () => {
+  const clock = new FakeClock()
+  const q = new SchedulingQueue({ clock })
+  q.add(pod('p'))
+  const item = await q.pop()
+  const cycle = q.cycle
+  q.moveAllToActiveOrBackoff() // a node was added while the pod was in its cycle
+  if (item) q.failed(item, cycle)
+  assert.deepEqual(q.sizes, { active: 0, backoff: 1, unschedulable: 0 })
+})
+
+test('the back-off stops growing at 10 s; unschedulable pods are retried after 5 minutes anyway', async () => {
+  const clock = new FakeClock()
+  const q = new SchedulingQueue({ clock })
+  q.add(pod('p'))
+  for (let i = 0; i < 6; i++) {
+    const item = await q.pop()
+    if (item) q.failed(item, q.cycle)
+    clock.advance(5 * 60_000)
+    q.flush() // after 5 minutes: back to active (any back-off is long over)
+    q.flush()
+  }
+  const item = await q.pop()
+  assert.equal(item?.attempts, 7)
+  if (item) q.failed(item, q.cycle - 1) // an event arrived after its cycle began
+  q.moveAllToActiveOrBackoff()
+  clock.advance(9_999)
+  q.flush()
+  assert.equal(q.sizes.backoff, 1, 'back-off is capped at 10 s, not 64 s')
+  clock.advance(1)
+  q.flush()
+  assert.equal(q.sizes.active, 1)
+})
+
+test('a changed unschedulable pod is tried again; a deleted one is forgotten; pop waits for an add', async () => {
+  const clock = new FakeClock()
+  const q = new SchedulingQueue({ clock })
+  q.add(pod('p'))
+  const item = await q.pop()
+  if (item) q.failed(item, q.cycle)
+  clock.advance(5000)
+  q.update({ ...pod('p'), metadata: { ...pod('p').metadata, labels: { fixed: 'yes' } } })
+  assert.equal(q.sizes.active, 1)
+  const again = await q.pop()
+  assert.deepEqual(again?.pod.metadata?.labels, { fixed: 'yes' })
+  q.add(pod('gone'))
+  q.delete(pod('gone'))
+  const waiting = q.pop()
+  q.add(pod('late'))
+  assert.equal((await waiting)?.pod.metadata?.name, 'late')
+  q.close()
+  assert.equal(await q.pop(), undefined)
+})

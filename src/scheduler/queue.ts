@@ -1,0 +1,266 @@
+import type { Pod } from '../api/generated/types/core-v1.ts'
+import type { Clock } from '../base/clock.ts'
+
+/** A pod waiting to be scheduled, with what the queue knows of its history. */
+export interface QueuedPod {
+  pod: Readonly<Pod>
+  /** How many scheduling attempts it has had. */
+  attempts: number
+  /** When it first entered the queue (for the e2e scheduling latency). */
+  readonly initialAt: number
+  /** When it last entered the active queue (the tie-breaker among equal priorities). */
+  enqueuedAt: number
+}
+
+export interface SchedulingQueueOptions {
+  clock: Clock
+  /** Back-off after the first failure, doubling per attempt (1 s). */
+  initialBackoffMs?: number
+  /** The longest back-off (10 s). */
+  maxBackoffMs?: number
+  /** Longest a pod stays unschedulable before it is tried again anyway (5 min). */
+  maxUnschedulableMs?: number
+}
+
+/**
+ * kube-scheduler's scheduling queue, three parts:
+ *
+ *   add ──▶ active (by priority, then by time) ──pop──▶ scheduling cycle
+ *              ▲                                  │ fails
+ *              │ back-off over (1 s doubling      ▼
+ *              │ to 10 s per attempt)      unschedulable ── a cluster event that may help,
+ *              └────────── backoff ◀─────────────────────── or 5 minutes ──┘
+ *
+ * A pod whose attempt failed goes to unschedulable, unless a cluster event arrived while it was
+ * being scheduled (that event might have helped: it goes to backoff and is retried). Cluster
+ * events (a node added, a pod deleted) move every unschedulable pod back: to backoff if its
+ * back-off is not over, else to active. Each pod is in at most one part at a time.
+ */
+export class SchedulingQueue {
+  readonly #o: Required<SchedulingQueueOptions>
+  /** The active queue: a heap by priority and time; entries whose pod left are skipped on pop. */
+  readonly #active = new Heap<QueuedPod>(before)
+  readonly #activeByKey = new Map<string, QueuedPod>()
+  readonly #backoff = new Map<string, QueuedPod>()
+  readonly #unschedulable = new Map<string, { q: QueuedPod; since: number }>()
+  /** Pods popped and being scheduled. */
+  readonly #inFlight = new Map<string, QueuedPod>()
+  #moveRequestCycle = -1
+  #cycle = 0
+  readonly #waiters: ((q: QueuedPod | undefined) => void)[] = []
+  #closed = false
+
+  constructor(o: SchedulingQueueOptions) {
+    this.#o = { initialBackoffMs: 1000, maxBackoffMs: 10_000, maxUnschedulableMs: 5 * 60_000, ...o }
+  }
+
+  /** The scheduling cycle counter: incremented by every pop. */
+  get cycle(): number {
+    return this.#cycle
+  }
+
+  get sizes(): { active: number; backoff: number; unschedulable: number } {
+    return {
+      active: this.#activeByKey.size,
+      backoff: this.#backoff.size,
+      unschedulable: this.#unschedulable.size,
+    }
+  }
+
+  /** A new pod to schedule. */
+  add(pod: Readonly<Pod>): void {
+    const key = keyOf(pod)
+    if (
+      this.#inFlight.has(key) ||
+      this.#backoff.has(key) ||
+      this.#unschedulable.has(key) ||
+      this.#activeByKey.has(key)
+    ) {
+      this.update(pod)
+      return
+    }
+    const now = this.#o.clock.now()
+    this.#push({ pod, attempts: 0, initialAt: now, enqueuedAt: now })
+  }
+
+  /** The pod changed: its newest version is what gets scheduled, and an unschedulable pod gets another try. */
+  update(pod: Readonly<Pod>): void {
+    const key = keyOf(pod)
+    const a = this.#activeByKey.get(key)
+    if (a) {
+      a.pod = pod
+      return
+    }
+    const b = this.#backoff.get(key)
+    if (b) {
+      b.pod = pod
+      return
+    }
+    const u = this.#unschedulable.get(key)
+    if (u) {
+      this.#unschedulable.delete(key)
+      u.q.pod = pod
+      this.#requeue(u.q)
+      return
+    }
+    const f = this.#inFlight.get(key)
+    if (f) f.pod = pod
+  }
+
+  /** The pod is gone (deleted, or bound by someone else). */
+  delete(pod: Readonly<Pod>): void {
+    const key = keyOf(pod)
+    this.#activeByKey.delete(key)
+    this.#backoff.delete(key)
+    this.#unschedulable.delete(key)
+  }
+
+  /** The next pod to schedule, waiting while there is none; undefined once closed. */
+  pop(): Promise<QueuedPod | undefined> {
+    const q = this.#shift()
+    if (q) return Promise.resolve(q)
+    if (this.#closed) return Promise.resolve(undefined)
+    return new Promise((resolve) => this.#waiters.push(resolve))
+  }
+
+  /** The attempt that popped this pod failed: it waits for a cluster event (or back-off, see above). */
+  failed(q: QueuedPod, cycle: number): void {
+    const key = keyOf(q.pod)
+    if (!this.#inFlight.delete(key)) return // deleted meanwhile
+    if (this.#moveRequestCycle >= cycle) this.#backoff.set(key, q)
+    else this.#unschedulable.set(key, { q, since: this.#o.clock.now() })
+  }
+
+  /** The attempt succeeded (the pod is bound or assumed): it leaves the queue. */
+  done(q: QueuedPod): void {
+    this.#inFlight.delete(keyOf(q.pod))
+  }
+
+  /** A cluster event that may make unschedulable pods fit: they all get another try. */
+  moveAllToActiveOrBackoff(): void {
+    for (const [key, { q }] of this.#unschedulable) {
+      this.#unschedulable.delete(key)
+      this.#requeue(q)
+    }
+    this.#moveRequestCycle = this.#cycle
+  }
+
+  /** Moves what is due: back-offs that are over, and pods unschedulable for too long. Called every second. */
+  flush(): void {
+    const now = this.#o.clock.now()
+    for (const [key, q] of this.#backoff) {
+      if (this.#backoffUntil(q) <= now) {
+        this.#backoff.delete(key)
+        this.#push(q)
+      }
+    }
+    for (const [key, u] of this.#unschedulable) {
+      if (now - u.since >= this.#o.maxUnschedulableMs) {
+        this.#unschedulable.delete(key)
+        this.#requeue(u.q)
+      }
+    }
+  }
+
+  close(): void {
+    this.#closed = true
+    for (const w of this.#waiters.splice(0)) w(undefined)
+  }
+
+  #requeue(q: QueuedPod): void {
+    if (this.#backoffUntil(q) > this.#o.clock.now()) this.#backoff.set(keyOf(q.pod), q)
+    else this.#push(q)
+  }
+
+  /** When the pod's back-off ends: 1 s, 2 s, 4 s ... up to 10 s after its last attempt. */
+  #backoffUntil(q: QueuedPod): number {
+    if (q.attempts === 0) return 0
+    const ms = Math.min(this.#o.maxBackoffMs, this.#o.initialBackoffMs * 2 ** (q.attempts - 1))
+    return q.enqueuedAt + ms
+  }
+
+  #push(q: QueuedPod): void {
+    q.enqueuedAt = this.#o.clock.now()
+    const waiter = this.#waiters.shift()
+    if (waiter) {
+      this.#begin(q)
+      waiter(q)
+      return
+    }
+    this.#activeByKey.set(keyOf(q.pod), q)
+    this.#active.push(q)
+  }
+
+  #shift(): QueuedPod | undefined {
+    for (;;) {
+      const q = this.#active.pop()
+      if (!q) return undefined
+      const key = keyOf(q.pod)
+      // Deleted, or moved on and queued again as another entry: this one is stale.
+      if (this.#activeByKey.get(key) !== q) continue
+      this.#activeByKey.delete(key)
+      this.#begin(q)
+      return q
+    }
+  }
+
+  #begin(q: QueuedPod): void {
+    q.attempts++
+    this.#cycle++
+    this.#inFlight.set(keyOf(q.pod), q)
+  }
+}
+
+/** Higher priority first; among equals, the one queued earlier. */
+function before(a: QueuedPod, b: QueuedPod): boolean {
+  const pa = a.pod.spec?.priority ?? 0
+  const pb = b.pod.spec?.priority ?? 0
+  return pa !== pb ? pa > pb : a.enqueuedAt < b.enqueuedAt
+}
+
+function keyOf(pod: Readonly<Pod>): string {
+  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`
+}
+
+/** A binary heap: pop() gives the item that comes before all others. */
+class Heap<T> {
+  readonly #items: T[] = []
+  readonly #before: (a: T, b: T) => boolean
+
+  constructor(before: (a: T, b: T) => boolean) {
+    this.#before = before
+  }
+
+  push(item: T): void {
+    const a = this.#items
+    a.push(item)
+    let i = a.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!this.#before(a[i] as T, a[parent] as T)) break
+      ;[a[i], a[parent]] = [a[parent] as T, a[i] as T]
+      i = parent
+    }
+  }
+
+  pop(): T | undefined {
+    const a = this.#items
+    const top = a[0]
+    const last = a.pop()
+    if (a.length > 0 && last !== undefined) {
+      a[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < a.length && this.#before(a[l] as T, a[m] as T)) m = l
+        if (r < a.length && this.#before(a[r] as T, a[m] as T)) m = r
+        if (m === i) break
+        ;[a[i], a[m]] = [a[m] as T, a[i] as T]
+        i = m
+      }
+    }
+    return top
+  }
+}
