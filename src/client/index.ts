@@ -46,8 +46,10 @@ export {
 export {
   LeaderElector,
   microTime,
+  runLeading,
   type LeaderCallbacks,
   type LeaderElectionOptions,
+  type LeadingRun,
 } from './leader-election.ts'
 export { EventRecorder, referenceTo, type EventRecorderOptions, type EventType } from './events.ts'
 export { TokenBucket } from './token-bucket.ts'

@@ -229,3 +229,46 @@ export function microTime(ms: number): string {
 function jitter(ms: number): number {
   return ms * (1 + Math.random() * 0.2)
 }
+
+/** A component's main work, run while it leads (or at once, without leader election). */
+export interface LeadingRun {
+  /** Resolves when the work stops: stop() was called, or leadership was lost. */
+  readonly done: Promise<void>
+  /** Whether it stopped because the lease was lost (not because it was told to). */
+  readonly lostLeadership: boolean
+  stop(): Promise<void>
+}
+
+/**
+ * Runs `lead` while `elector` holds its lease, or at once when there is no elector; `cleanup`
+ * runs after either way (flush events, close the client). The controller-manager and the
+ * scheduler both start this way.
+ */
+export function runLeading(
+  lead: (signal: AbortSignal) => Promise<void>,
+  o: { elector?: LeaderElector; cleanup?: () => Promise<void> } = {},
+): LeadingRun {
+  const stopping = new AbortController()
+  let lost = false
+  const run = o.elector
+    ? o.elector.run(stopping.signal, {
+        onStartedLeading: lead,
+        onStoppedLeading: () => {
+          if (!stopping.signal.aborted) lost = true
+        },
+      })
+    : lead(stopping.signal)
+  const done = run.finally(async () => {
+    await o.cleanup?.()
+  })
+  return {
+    done,
+    get lostLeadership() {
+      return lost
+    },
+    async stop() {
+      stopping.abort(new Error('stopping'))
+      await done
+    },
+  }
+}

@@ -10,8 +10,10 @@ import {
   InformerFactory,
   LeaderElector,
   ResourceClient,
+  runLeading,
   RestClient,
   type ClientConfig,
+  type LeadingRun,
   type Informer,
   type ObjectLike,
   type ResourceRef,
@@ -88,13 +90,7 @@ export interface ControllerManagerOptions {
   log?: Logger
 }
 
-export interface ControllerManager {
-  /** Resolves when the manager stops: stop() was called, or leadership was lost. */
-  readonly done: Promise<void>
-  /** Whether this instance stopped because it lost the lease (not because it was told to). */
-  readonly lostLeadership: boolean
-  stop(): Promise<void>
-}
+export type ControllerManager = LeadingRun
 
 /** The user agent the apiserver names our writes after: managedFields say kube-controller-manager. */
 const userAgent = 'kube-controller-manager/v1.35.0 (linux/amd64) k8ts'
@@ -112,8 +108,6 @@ export function startControllerManager(o: ControllerManagerOptions): ControllerM
   const events = client<Event>(builtin('', 'v1', 'events'))
   const host = hostname()
   const recorders: EventRecorder[] = []
-  const stopping = new AbortController()
-  let lost = false
 
   const lead = async (signal: AbortSignal): Promise<void> => {
     const informers = new InformerFactory(rest, { clock, log })
@@ -153,42 +147,26 @@ export function startControllerManager(o: ControllerManagerOptions): ControllerM
     await informers.stopped()
   }
 
-  let done: Promise<void>
-  if (o.leaderElect ?? true) {
-    const elector = new LeaderElector(client<Lease>(builtin('coordination.k8s.io', 'v1', 'leases')), {
-      namespace: 'kube-system',
-      name: 'kube-controller-manager',
-      identity: o.identity ?? `${host}_${randomUUID()}`,
-      ...(o.leaseDurationMs !== undefined ? { leaseDurationMs: o.leaseDurationMs } : {}),
-      ...(o.renewDeadlineMs !== undefined ? { renewDeadlineMs: o.renewDeadlineMs } : {}),
-      ...(o.retryPeriodMs !== undefined ? { retryPeriodMs: o.retryPeriodMs } : {}),
-      clock,
-      log,
-    })
-    done = elector.run(stopping.signal, {
-      onStartedLeading: lead,
-      onStoppedLeading: () => {
-        if (!stopping.signal.aborted) lost = true
-      },
-    })
-  } else {
-    done = lead(stopping.signal)
-  }
-  done = done.finally(async () => {
-    await Promise.all(recorders.map((r) => r.flush()))
-    await rest.close()
+  const elector =
+    (o.leaderElect ?? true)
+      ? new LeaderElector(client<Lease>(builtin('coordination.k8s.io', 'v1', 'leases')), {
+          namespace: 'kube-system',
+          name: 'kube-controller-manager',
+          identity: o.identity ?? `${host}_${randomUUID()}`,
+          ...(o.leaseDurationMs !== undefined ? { leaseDurationMs: o.leaseDurationMs } : {}),
+          ...(o.renewDeadlineMs !== undefined ? { renewDeadlineMs: o.renewDeadlineMs } : {}),
+          ...(o.retryPeriodMs !== undefined ? { retryPeriodMs: o.retryPeriodMs } : {}),
+          clock,
+          log,
+        })
+      : undefined
+  return runLeading(lead, {
+    ...(elector ? { elector } : {}),
+    cleanup: async () => {
+      await Promise.all(recorders.map((r) => r.flush()))
+      await rest.close()
+    },
   })
-
-  return {
-    done,
-    get lostLeadership() {
-      return lost
-    },
-    async stop() {
-      stopping.abort(new Error('stopping'))
-      await done
-    },
-  }
 }
 
 /** kube-controller-manager's --controllers: `*`, names, and `-name` to leave one out. */
