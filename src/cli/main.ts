@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { apiserver, apiServerDefaults, type ApiServerCommandOptions } from './apiserver.ts'
 import { controllerManager, type ControllerManagerCommandOptions } from './controller-manager.ts'
 import { oneLine } from './errors.ts'
+import { scheduler, type SchedulerCommandOptions } from './scheduler.ts'
 import { stopSignal } from './signals.ts'
 import { up } from './up.ts'
 
@@ -25,17 +26,46 @@ export async function main(argv: string[]): Promise<number> {
     async (opts: ApiServerCommandOptions) => apiserver(opts, stopSignal()),
   )
 
-  program
-    .command('controller-manager')
-    .description('run kube-controller-manager alone, against the apiserver of a kubeconfig')
-    .exitOverride()
-    .requiredOption('--kubeconfig <file>', 'how to reach the apiserver, and as whom')
+  leaderElectionFlags(
+    program
+      .command('controller-manager')
+      .description('run kube-controller-manager alone, against the apiserver of a kubeconfig')
+      .exitOverride()
+      .requiredOption('--kubeconfig <file>', 'how to reach the apiserver, and as whom'),
+  )
     .option(
       '--controllers <list>',
       'controllers to run: * for all, names, -name to leave one out',
       (v: string) => v.split(',').map((s) => s.trim()),
       ['*'],
     )
+    .option('--cluster-cidr <cidr>', 'the pod network, one subnet of it per node', '10.42.0.0/16')
+    .option('--node-cidr-mask-size <bits>', 'the size of each node subnet', maskSize, 24)
+    .option('--node-monitor-grace-period <duration>', 'a node silent this long is Unknown', duration, 40_000)
+    .option('--node-monitor-period <duration>', 'how often node health is checked', duration, 5_000)
+    .action(async (opts: ControllerManagerCommandOptions) => controllerManager(opts, stopSignal()))
+
+  leaderElectionFlags(
+    program
+      .command('scheduler')
+      .description('run kube-scheduler alone, against the apiserver of a kubeconfig')
+      .exitOverride()
+      .requiredOption('--kubeconfig <file>', 'how to reach the apiserver, and as whom'),
+  ).action(async (opts: SchedulerCommandOptions) => scheduler(opts, stopSignal()))
+
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return 0
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode
+    process.stderr.write(`k8ts: ${oneLine(err)}\n`)
+    return 1
+  }
+}
+
+/** kube-controller-manager's and kube-scheduler's leader election flags, with their defaults. */
+function leaderElectionFlags(cmd: CommandType): CommandType {
+  return cmd
     .option('--leader-elect <bool>', 'run only while holding the leader lease', bool, true)
     .option(
       '--leader-elect-lease-duration <duration>',
@@ -55,20 +85,6 @@ export async function main(argv: string[]): Promise<number> {
       duration,
       2_000,
     )
-    .option('--cluster-cidr <cidr>', 'the pod network, one subnet of it per node', '10.42.0.0/16')
-    .option('--node-cidr-mask-size <bits>', 'the size of each node subnet', maskSize, 24)
-    .option('--node-monitor-grace-period <duration>', 'a node silent this long is Unknown', duration, 40_000)
-    .option('--node-monitor-period <duration>', 'how often node health is checked', duration, 5_000)
-    .action(async (opts: ControllerManagerCommandOptions) => controllerManager(opts, stopSignal()))
-
-  try {
-    await program.parseAsync(argv, { from: 'user' })
-    return 0
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode
-    process.stderr.write(`k8ts: ${oneLine(err)}\n`)
-    return 1
-  }
 }
 
 /** The flags of commands that run the apiserver, with kube-apiserver's names where they exist. */

@@ -1,5 +1,6 @@
 import { loadKubeconfig } from '../client/index.ts'
 import { startControllerManager } from '../controllers/index.ts'
+import { startScheduler } from '../scheduler/index.ts'
 import { apiserver, apiServerDefaults, type ApiServerCommandOptions } from './apiserver.ts'
 
 export type UpOptions = ApiServerCommandOptions
@@ -8,14 +9,17 @@ export const upDefaults = (): UpOptions => apiServerDefaults()
 
 /**
  * A whole single-node cluster in one process. For now: the store, the apiserver (with its admin
- * kubeconfig) and the controller-manager; the scheduler and the node agent join as they are built.
+ * kubeconfig), the controller-manager and the scheduler; the node agent joins when it is built.
  */
 export async function up(options: UpOptions, signal: AbortSignal): Promise<void> {
   await apiserver(options, signal, (server, log) => {
-    const manager = startControllerManager({
-      client: loadKubeconfig(server.adminKubeconfig),
-      log: log.child({ component: 'controller-manager' }),
-    })
-    return { stop: () => manager.stop() }
+    const client = loadKubeconfig(server.adminKubeconfig)
+    const manager = startControllerManager({ client, log: log.child({ component: 'controller-manager' }) })
+    const scheduler = startScheduler({ client, log: log.child({ component: 'scheduler' }) })
+    return {
+      stop: async () => {
+        await Promise.all([scheduler.stop(), manager.stop()])
+      },
+    }
   })
 }

@@ -126,6 +126,11 @@ const bad = [
     err: /^k8ts: the renew deadline must be shorter than the lease duration/,
   },
   {
+    name: 'a scheduler without a kubeconfig',
+    args: ['scheduler'],
+    err: /^error: required option '--kubeconfig <file>' not specified/,
+  },
+  {
     name: 'a controller-manager with --leader-elect maybe',
     args: ['controller-manager', '--kubeconfig', 'x', '--leader-elect', 'maybe'],
     err: /argument 'maybe' is invalid\. maybe is not true or false/,

@@ -1,0 +1,111 @@
+import type { Node, Pod } from '../api/generated/types/core-v1.ts'
+import { NodeInfo, podInfo } from './framework/node-info.ts'
+
+/**
+ * What the scheduler believes is on each node (Kubernetes' scheduler cache): the nodes and the
+ * pods bound to them from the informers, plus the pods this scheduler has assumed, that is
+ * placed, while their binding is still on its way. The next pod's cycle sees an assumed pod at
+ * once, so two pods never squeeze into the room for one; the watch later confirms the binding,
+ * or a failed binding forgets it.
+ *
+ * The scheduling cycle is synchronous, so it reads these NodeInfos directly, without copies.
+ */
+export class SchedulerCache {
+  readonly #nodes = new Map<string, NodeInfo>()
+  /** Pods on nodes, by uid: which node, and whether only assumed so far. */
+  readonly #pods = new Map<string, { nodeName: string; assumed: boolean }>()
+  /** Pods seen bound to nodes the cache does not know yet, added when the node arrives. */
+  readonly #waiting = new Map<string, Readonly<Pod>[]>()
+  #list: NodeInfo[] | undefined
+
+  /** Every node, in a stable order (rebuilt only when nodes come or go). */
+  nodeList(): NodeInfo[] {
+    this.#list ??= [...this.#nodes.values()]
+    return this.#list
+  }
+
+  node(name: string): NodeInfo | undefined {
+    return this.#nodes.get(name)
+  }
+
+  /** A node was added or changed: its pods move over to the new NodeInfo. */
+  setNode(node: Readonly<Node>): void {
+    const name = node.metadata?.name ?? ''
+    const info = new NodeInfo(node)
+    const old = this.#nodes.get(name)
+    for (const p of old?.pods ?? []) info.addPod(p)
+    for (const p of this.#waiting.get(name) ?? []) {
+      info.addPod(podInfo(p))
+      this.#pods.set(p.metadata?.uid ?? '', { nodeName: name, assumed: false })
+    }
+    this.#waiting.delete(name)
+    this.#nodes.set(name, info)
+    if (!old) this.#list = undefined
+    else if (this.#list) this.#list[this.#list.indexOf(old)] = info
+  }
+
+  removeNode(name: string): void {
+    const info = this.#nodes.get(name)
+    if (!info) return
+    for (const p of info.pods) this.#pods.delete(p.pod.metadata?.uid ?? '')
+    this.#nodes.delete(name)
+    this.#list = undefined
+  }
+
+  /** The pod is placed on the node before its binding is confirmed. */
+  assume(pod: Readonly<Pod>, nodeName: string): void {
+    this.#place(pod, nodeName, true)
+  }
+
+  /** The binding failed: the room the assumed pod took is free again. */
+  forget(pod: Readonly<Pod>): void {
+    const uid = pod.metadata?.uid ?? ''
+    const entry = this.#pods.get(uid)
+    if (!entry?.assumed) return
+    this.#nodes.get(entry.nodeName)?.removePod(uid)
+    this.#pods.delete(uid)
+  }
+
+  /** A pod seen bound (by the informer): confirms an assumption, or places it. */
+  addPod(pod: Readonly<Pod>): void {
+    const nodeName = pod.spec?.nodeName
+    if (!nodeName) return
+    this.#place(pod, nodeName, false)
+  }
+
+  /** A pod that left its node (deleted, or finished). */
+  removePod(pod: Readonly<Pod>): void {
+    const uid = pod.metadata?.uid ?? ''
+    const entry = this.#pods.get(uid)
+    if (entry) this.#nodes.get(entry.nodeName)?.removePod(uid)
+    this.#pods.delete(uid)
+    const waiting = this.#waiting.get(pod.spec?.nodeName ?? '')
+    if (waiting)
+      this.#waiting.set(
+        pod.spec?.nodeName ?? '',
+        waiting.filter((p) => p.metadata?.uid !== uid),
+      )
+  }
+
+  isAssumed(pod: Readonly<Pod>): boolean {
+    return this.#pods.get(pod.metadata?.uid ?? '')?.assumed ?? false
+  }
+
+  #place(pod: Readonly<Pod>, nodeName: string, assumed: boolean): void {
+    const uid = pod.metadata?.uid ?? ''
+    const entry = this.#pods.get(uid)
+    if (entry) {
+      // Known: replace its version (requests do not change once bound; the node may, after a re-bind).
+      this.#nodes.get(entry.nodeName)?.removePod(uid)
+    }
+    const info = this.#nodes.get(nodeName)
+    if (!info) {
+      const list = this.#waiting.get(nodeName) ?? []
+      this.#waiting.set(nodeName, [...list.filter((p) => p.metadata?.uid !== uid), pod])
+      this.#pods.delete(uid)
+      return
+    }
+    info.addPod(podInfo(pod))
+    this.#pods.set(uid, { nodeName, assumed })
+  }
+}

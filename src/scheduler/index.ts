@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Lease } from '../api/generated/types/coordination-v1.ts'
+import type { Event, Node, Pod } from '../api/generated/types/core-v1.ts'
+import { realClock, type Clock } from '../base/clock.ts'
+import { createLogger, type Logger } from '../base/log.ts'
+import {
+  builtin,
+  EventRecorder,
+  Informer,
+  LeaderElector,
+  ResourceClient,
+  RestClient,
+  runLeading,
+  type ClientConfig,
+  type LeadingRun,
+} from '../client/index.ts'
+import { defaultSchedulerName, Scheduler } from './scheduler.ts'
+
+export { defaultProfile, defaultSchedulerName, Scheduler, type SchedulerControl } from './scheduler.ts'
+
+export interface SchedulerOptions {
+  client: ClientConfig
+  /** Run only while holding the kube-system/kube-scheduler Lease (default true). */
+  leaderElect?: boolean
+  identity?: string
+  leaseDurationMs?: number
+  renewDeadlineMs?: number
+  retryPeriodMs?: number
+  clock?: Clock
+  log?: Logger
+}
+
+export type RunningScheduler = LeadingRun
+
+/** The apiserver names our writes after this: managedFields say kube-scheduler. */
+const userAgent = 'kube-scheduler/v1.35.0 (linux/amd64) k8ts'
+
+/** kube-scheduler: watches pods and nodes, and binds each pod without a node to the best one. */
+export function startScheduler(o: SchedulerOptions): RunningScheduler {
+  const clock = o.clock ?? realClock
+  const log = o.log ?? createLogger()
+  const rest = new RestClient({ userAgent, ...o.client }, { clock })
+  const pods = new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods'))
+  const nodes = new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes'))
+  const recorder = new EventRecorder(new ResourceClient<Event>(rest, builtin('', 'v1', 'events')), {
+    component: defaultSchedulerName,
+    host: hostname(),
+    clock,
+    log,
+  })
+
+  const lead = async (signal: AbortSignal): Promise<void> => {
+    const scheduler = new Scheduler({
+      clock,
+      log,
+      recorder,
+      control: {
+        bind: async (pod, node) => {
+          await pods.subresource(
+            'POST',
+            {
+              namespace: pod.metadata?.namespace ?? '',
+              name: pod.metadata?.name ?? '',
+              subresource: 'binding',
+            },
+            {
+              body: {
+                apiVersion: 'v1',
+                kind: 'Binding',
+                metadata: {
+                  name: pod.metadata?.name,
+                  namespace: pod.metadata?.namespace,
+                  uid: pod.metadata?.uid,
+                },
+                target: { apiVersion: 'v1', kind: 'Node', name: node },
+              },
+            },
+          )
+        },
+        markUnschedulable: async (pod, message) => {
+          const now = new Date(clock.now()).toISOString().replace(/\.\d+Z$/, 'Z')
+          await pods.patch(
+            pod.metadata?.namespace ?? '',
+            pod.metadata?.name ?? '',
+            'strategic',
+            {
+              status: {
+                conditions: [
+                  {
+                    type: 'PodScheduled',
+                    status: 'False',
+                    reason: 'Unschedulable',
+                    message,
+                    lastTransitionTime: now,
+                  },
+                ],
+              },
+            },
+            { subresource: 'status' },
+          )
+        },
+      },
+    })
+    const nodeInformer = new Informer(nodes, { clock, log })
+    const podInformer = new Informer(pods, { clock, log })
+    nodeInformer.addHandler(scheduler.nodeHandler())
+    podInformer.addHandler(scheduler.podHandler())
+    const informers = [nodeInformer.run(signal), podInformer.run(signal)]
+    try {
+      await Promise.all([nodeInformer.waitForSync(signal), podInformer.waitForSync(signal)])
+    } catch {
+      return
+    }
+    log.info('caches synced; scheduling')
+    await scheduler.run(signal)
+    await Promise.all(informers)
+  }
+
+  const elector =
+    (o.leaderElect ?? true)
+      ? new LeaderElector(new ResourceClient<Lease>(rest, builtin('coordination.k8s.io', 'v1', 'leases')), {
+          namespace: 'kube-system',
+          name: 'kube-scheduler',
+          identity: o.identity ?? `${hostname()}_${randomUUID()}`,
+          ...(o.leaseDurationMs !== undefined ? { leaseDurationMs: o.leaseDurationMs } : {}),
+          ...(o.renewDeadlineMs !== undefined ? { renewDeadlineMs: o.renewDeadlineMs } : {}),
+          ...(o.retryPeriodMs !== undefined ? { retryPeriodMs: o.retryPeriodMs } : {}),
+          clock,
+          log,
+        })
+      : undefined
+  return runLeading(lead, {
+    ...(elector ? { elector } : {}),
+    cleanup: async () => {
+      await recorder.flush()
+      await rest.close()
+    },
+  })
+}
