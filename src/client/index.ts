@@ -46,8 +46,10 @@ export {
 export {
   LeaderElector,
   microTime,
+  electorFor,
   runLeading,
   type LeaderCallbacks,
+  type LeaderElectionSettings,
   type LeaderElectionOptions,
   type LeadingRun,
 } from './leader-election.ts'

@@ -272,3 +272,34 @@ export function runLeading(
     },
   }
 }
+
+/** The leader election settings of a component (kube-controller-manager's and kube-scheduler's flags). */
+export interface LeaderElectionSettings {
+  /** Run only while holding the lease (default true). */
+  leaderElect?: boolean
+  /** This instance's name in the Lease (default: hostname_uuid, as Kubernetes names it). */
+  identity?: string
+  leaseDurationMs?: number
+  renewDeadlineMs?: number
+  retryPeriodMs?: number
+}
+
+/** The elector for a component's lock (kube-system/<name>), or undefined when election is off. */
+export function electorFor(
+  leases: ResourceClient<Lease>,
+  name: string,
+  s: LeaderElectionSettings,
+  o: { identity: string; clock?: Clock; log?: Logger },
+): LeaderElector | undefined {
+  if (s.leaderElect === false) return undefined
+  return new LeaderElector(leases, {
+    namespace: 'kube-system',
+    name,
+    identity: s.identity ?? o.identity,
+    ...(s.leaseDurationMs !== undefined ? { leaseDurationMs: s.leaseDurationMs } : {}),
+    ...(s.renewDeadlineMs !== undefined ? { renewDeadlineMs: s.renewDeadlineMs } : {}),
+    ...(s.retryPeriodMs !== undefined ? { retryPeriodMs: s.retryPeriodMs } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.log ? { log: o.log } : {}),
+  })
+}

@@ -6,13 +6,14 @@ import { realClock, type Clock } from '../base/clock.ts'
 import { createLogger, type Logger } from '../base/log.ts'
 import {
   builtin,
+  electorFor,
   EventRecorder,
   InformerFactory,
-  LeaderElector,
   ResourceClient,
   runLeading,
   RestClient,
   type ClientConfig,
+  type LeaderElectionSettings,
   type LeadingRun,
   type Informer,
   type ObjectLike,
@@ -69,7 +70,7 @@ export function controllerDefinitions(s: ControllerSettings = {}): readonly Cont
 
 export const allControllers: readonly ControllerDefinition[] = controllerDefinitions()
 
-export interface ControllerManagerOptions {
+export interface ControllerManagerOptions extends LeaderElectionSettings {
   /** How to reach the apiserver. */
   client: ClientConfig
   /**
@@ -77,13 +78,6 @@ export interface ControllerManagerOptions {
    * `-name` to leave one out (default: all).
    */
   controllers?: readonly string[]
-  /** Run only while holding the kube-system/kube-controller-manager Lease (default true). */
-  leaderElect?: boolean
-  /** This instance's name in the Lease (default: hostname_uuid). */
-  identity?: string
-  leaseDurationMs?: number
-  renewDeadlineMs?: number
-  retryPeriodMs?: number
   /** Settings of the controllers themselves. */
   settings?: ControllerSettings
   clock?: Clock
@@ -147,19 +141,12 @@ export function startControllerManager(o: ControllerManagerOptions): ControllerM
     await informers.stopped()
   }
 
-  const elector =
-    (o.leaderElect ?? true)
-      ? new LeaderElector(client<Lease>(builtin('coordination.k8s.io', 'v1', 'leases')), {
-          namespace: 'kube-system',
-          name: 'kube-controller-manager',
-          identity: o.identity ?? `${host}_${randomUUID()}`,
-          ...(o.leaseDurationMs !== undefined ? { leaseDurationMs: o.leaseDurationMs } : {}),
-          ...(o.renewDeadlineMs !== undefined ? { renewDeadlineMs: o.renewDeadlineMs } : {}),
-          ...(o.retryPeriodMs !== undefined ? { retryPeriodMs: o.retryPeriodMs } : {}),
-          clock,
-          log,
-        })
-      : undefined
+  const leases = client<Lease>(builtin('coordination.k8s.io', 'v1', 'leases'))
+  const elector = electorFor(leases, 'kube-controller-manager', o, {
+    identity: `${host}_${randomUUID()}`,
+    clock,
+    log,
+  })
   return runLeading(lead, {
     ...(elector ? { elector } : {}),
     cleanup: async () => {

@@ -6,27 +6,22 @@ import { realClock, type Clock } from '../base/clock.ts'
 import { createLogger, type Logger } from '../base/log.ts'
 import {
   builtin,
+  electorFor,
   EventRecorder,
   Informer,
-  LeaderElector,
   ResourceClient,
   RestClient,
   runLeading,
   type ClientConfig,
+  type LeaderElectionSettings,
   type LeadingRun,
 } from '../client/index.ts'
 import { defaultSchedulerName, Scheduler } from './scheduler.ts'
 
 export { defaultProfile, defaultSchedulerName, Scheduler, type SchedulerControl } from './scheduler.ts'
 
-export interface SchedulerOptions {
+export interface SchedulerOptions extends LeaderElectionSettings {
   client: ClientConfig
-  /** Run only while holding the kube-system/kube-scheduler Lease (default true). */
-  leaderElect?: boolean
-  identity?: string
-  leaseDurationMs?: number
-  renewDeadlineMs?: number
-  retryPeriodMs?: number
   clock?: Clock
   log?: Logger
 }
@@ -117,19 +112,12 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
     await Promise.all(informers)
   }
 
-  const elector =
-    (o.leaderElect ?? true)
-      ? new LeaderElector(new ResourceClient<Lease>(rest, builtin('coordination.k8s.io', 'v1', 'leases')), {
-          namespace: 'kube-system',
-          name: 'kube-scheduler',
-          identity: o.identity ?? `${hostname()}_${randomUUID()}`,
-          ...(o.leaseDurationMs !== undefined ? { leaseDurationMs: o.leaseDurationMs } : {}),
-          ...(o.renewDeadlineMs !== undefined ? { renewDeadlineMs: o.renewDeadlineMs } : {}),
-          ...(o.retryPeriodMs !== undefined ? { retryPeriodMs: o.retryPeriodMs } : {}),
-          clock,
-          log,
-        })
-      : undefined
+  const leases = new ResourceClient<Lease>(rest, builtin('coordination.k8s.io', 'v1', 'leases'))
+  const elector = electorFor(leases, 'kube-scheduler', o, {
+    identity: `${hostname()}_${randomUUID()}`,
+    clock,
+    log,
+  })
   return runLeading(lead, {
     ...(elector ? { elector } : {}),
     cleanup: async () => {
