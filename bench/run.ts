@@ -2,6 +2,7 @@
 const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   store: () => import('./store.ts'),
   apiserver: () => import('./apiserver.ts'),
+  scheduler: () => import('./scheduler.ts'),
 }
 
 const [name, ...args] = process.argv.slice(2)
