@@ -53,7 +53,10 @@ export class EventRecorder {
     const now = this.#clock.now()
     const objectKey = [ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion].join('\0')
     let bucket = this.#spam.get(objectKey)
-    if (!bucket) this.#spam.set(objectKey, (bucket = new TokenBucket(1 / 300, 25, this.#clock)))
+    if (!bucket) {
+      this.#spam.set(objectKey, (bucket = new TokenBucket(1 / 300, 25, this.#clock)))
+      keepNewest(this.#spam)
+    }
     if (bucket.reserve() > 0) {
       // Over the limit: the token is given back by not using it; the event is dropped.
       this.#o.log?.debug(
@@ -65,8 +68,10 @@ export class EventRecorder {
     // Aggregation: many different messages for one reason become one combined event.
     const similarKey = `${objectKey}\0${type}\0${reason}`
     let similar = this.#similar.get(similarKey)
-    if (!similar || now - similar.at > windowMs)
+    if (!similar || now - similar.at > windowMs) {
       this.#similar.set(similarKey, (similar = { messages: new Set(), at: now }))
+      keepNewest(this.#similar)
+    }
     similar.messages.add(message)
     similar.at = now
     const combined = similar.messages.size > maxSimilar
@@ -124,7 +129,7 @@ export class EventRecorder {
           reportingInstance: this.#o.host,
         })
         this.#seen.set(key, { name: created.metadata.name ?? '', namespace, count: 1, first: stamp, at: now })
-        this.#forgetOld(now)
+        keepNewest(this.#seen)
         return
       } catch (err) {
         // A refusal (invalid, forbidden) will not change on retry; an outage might.
@@ -140,15 +145,20 @@ export class EventRecorder {
       }
     }
   }
-
-  #forgetOld(now: number): void {
-    if (this.#seen.size < 4096) return
-    for (const [k, v] of this.#seen) if (now - v.at > windowMs) this.#seen.delete(k)
-    for (const [k, v] of this.#similar) if (now - v.at > windowMs) this.#similar.delete(k)
-  }
 }
 
 const windowMs = 10 * 60 * 1000
+
+/** How many objects and events the correlator remembers (client-go's maxLruCacheEntries). */
+const remembered = 4096
+
+/** Keeps a map to the most recently added entries, dropping the oldest (maps keep insertion order). */
+function keepNewest(map: Map<string, unknown>): void {
+  for (const key of map.keys()) {
+    if (map.size <= remembered) break
+    map.delete(key)
+  }
+}
 const maxSimilar = 10
 
 /** The ObjectReference of an object, as events and owner lookups name it. */
