@@ -36,8 +36,7 @@ import {
   podsOf,
   rfc3339Nano,
   serviceSelector,
-  servicesForPod,
-  servicesToUpdateOnPodChange,
+  serviceKeyHandlers,
   shouldPodBeInEndpoints,
   shouldSetHostname,
   TriggerTimeTracker,
@@ -104,19 +103,11 @@ export class EndpointsController implements Reconciler {
   // --- events to keys --------------------------------------------------------------------------
 
   serviceHandler(): EventHandler<Service> {
-    const enqueue = (svc: Readonly<Service>) => this.queue.add(objectKey(svc))
-    return { add: enqueue, update: (_old, svc) => enqueue(svc), delete: enqueue }
+    return serviceKeyHandlers(this.queue, this.#o.services).service
   }
 
   podHandler(): EventHandler<Pod> {
-    const enqueue = (keys: Iterable<string>) => {
-      for (const k of keys) this.queue.add(k)
-    }
-    return {
-      add: (pod) => enqueue(servicesForPod(this.#o.services, pod)),
-      update: (old, pod) => enqueue(servicesToUpdateOnPodChange(this.#o.services, old, pod)),
-      delete: (pod) => enqueue(servicesForPod(this.#o.services, pod)),
-    }
+    return serviceKeyHandlers(this.queue, this.#o.services).pod
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Pod, Service, ServicePort } from '../../api/generated/types/core-v1.ts'
 import { deepEqual } from '../../api/object.ts'
-import { objectKey, type Lister } from '../../client/index.ts'
+import { objectKey, type EventHandler, type Lister, type WorkQueue } from '../../client/index.ts'
 import { isPodReady } from '../pod-state.ts'
 
 /**
@@ -191,4 +191,26 @@ export class TriggerTimeTracker {
 /** A time as Go's RFC3339Nano prints it: UTC, fractional seconds without trailing zeros. */
 export function rfc3339Nano(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d*?)0*Z$/, (_m, frac: string) => (frac ? `.${frac}Z` : 'Z'))
+}
+
+/**
+ * The event handlers both endpoint controllers use: a Service event queues that Service; a pod
+ * event queues every Service whose selector matches the pod (before and after a change).
+ */
+export function serviceKeyHandlers(
+  queue: WorkQueue,
+  services: Lister<Service>,
+): { service: EventHandler<Service>; pod: EventHandler<Pod> } {
+  const enqueueService = (svc: Readonly<Service>) => queue.add(objectKey(svc))
+  const enqueue = (keys: Iterable<string>) => {
+    for (const k of keys) queue.add(k)
+  }
+  return {
+    service: { add: enqueueService, update: (_old, svc) => enqueueService(svc), delete: enqueueService },
+    pod: {
+      add: (pod) => enqueue(servicesForPod(services, pod)),
+      update: (old, pod) => enqueue(servicesToUpdateOnPodChange(services, old, pod)),
+      delete: (pod) => enqueue(servicesForPod(services, pod)),
+    },
+  }
 }
