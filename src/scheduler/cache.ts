@@ -1,4 +1,5 @@
 import type { Node, Pod } from '../api/generated/types/core-v1.ts'
+import type { NodeSnapshot } from './framework/interfaces.ts'
 import { NodeInfo, podInfo } from './framework/node-info.ts'
 
 /**
@@ -10,13 +11,15 @@ import { NodeInfo, podInfo } from './framework/node-info.ts'
  *
  * The scheduling cycle is synchronous, so it reads these NodeInfos directly, without copies.
  */
-export class SchedulerCache {
+export class SchedulerCache implements NodeSnapshot {
   readonly #nodes = new Map<string, NodeInfo>()
   /** Pods on nodes, by uid: which node, and whether only assumed so far. */
   readonly #pods = new Map<string, { nodeName: string; assumed: boolean }>()
   /** Pods seen bound to nodes the cache does not know yet, added when the node arrives. */
   readonly #waiting = new Map<string, Readonly<Pod>[]>()
   #list: NodeInfo[] | undefined
+  /** How many nodes have each image name in status.images. */
+  readonly #imageNodes = new Map<string, number>()
 
   /** Every node, in a stable order (rebuilt only when nodes come or go). */
   nodeList(): NodeInfo[] {
@@ -28,11 +31,27 @@ export class SchedulerCache {
     return this.#nodes.get(name)
   }
 
+  nodesWithImage(image: string): number {
+    return this.#imageNodes.get(image) ?? 0
+  }
+
+  #countImages(node: Readonly<Node> | undefined, sign: 1 | -1): void {
+    for (const image of node?.status?.images ?? []) {
+      for (const name of image.names ?? []) {
+        const n = (this.#imageNodes.get(name) ?? 0) + sign
+        if (n > 0) this.#imageNodes.set(name, n)
+        else this.#imageNodes.delete(name)
+      }
+    }
+  }
+
   /** A node was added or changed: its pods move over to the new NodeInfo. */
   setNode(node: Readonly<Node>): void {
     const name = node.metadata?.name ?? ''
     const info = new NodeInfo(node)
     const old = this.#nodes.get(name)
+    this.#countImages(old?.node, -1)
+    this.#countImages(node, 1)
     for (const p of old?.pods ?? []) info.addPod(p)
     for (const p of this.#waiting.get(name) ?? []) {
       info.addPod(podInfo(p))
@@ -47,6 +66,7 @@ export class SchedulerCache {
   removeNode(name: string): void {
     const info = this.#nodes.get(name)
     if (!info) return
+    this.#countImages(info.node, -1)
     for (const p of info.pods) this.#pods.delete(p.pod.metadata?.uid ?? '')
     this.#nodes.delete(name)
     this.#list = undefined

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Lease } from '../api/generated/types/coordination-v1.ts'
-import type { Event, Node, Pod } from '../api/generated/types/core-v1.ts'
+import type { Event, Namespace, Node, Pod } from '../api/generated/types/core-v1.ts'
+import type { PodDisruptionBudget } from '../api/generated/types/policy-v1.ts'
 import { realClock, type Clock } from '../base/clock.ts'
 import { createLogger, type Logger } from '../base/log.ts'
 import {
@@ -45,12 +46,68 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
     log,
   })
 
+  const namespaces = new ResourceClient<Namespace>(rest, builtin('', 'v1', 'namespaces'))
+  const pdbs = new ResourceClient<PodDisruptionBudget>(rest, builtin('policy', 'v1', 'poddisruptionbudgets'))
+  const now = () => new Date(clock.now()).toISOString().replace(/\.\d+Z$/, 'Z')
+  const keyOf = (pod: Readonly<Pod>) => ({
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+  })
+
   const lead = async (signal: AbortSignal): Promise<void> => {
+    const nodeInformer = new Informer(nodes, { clock, log })
+    const podInformer = new Informer(pods, { clock, log })
+    const namespaceInformer = new Informer(namespaces, { clock, log })
+    const pdbInformer = new Informer(pdbs, { clock, log })
     const scheduler = new Scheduler({
       clock,
       log,
       recorder,
+      namespaceLabels: (ns) => namespaceInformer.lister.get('', ns)?.metadata?.labels,
+      pdbs: (ns) => pdbInformer.lister.list(ns),
       control: {
+        deleteVictim: async (victim, preemptor, node) => {
+          const { namespace, name } = keyOf(victim)
+          const message = `${preemptor.spec?.schedulerName ?? defaultSchedulerName}: preempting to accommodate a higher priority pod`
+          await pods.patch(
+            namespace,
+            name,
+            'strategic',
+            {
+              status: {
+                conditions: [
+                  {
+                    type: 'DisruptionTarget',
+                    status: 'True',
+                    reason: 'PreemptionByScheduler',
+                    message,
+                    lastTransitionTime: now(),
+                  },
+                ],
+              },
+            },
+            { subresource: 'status' },
+          )
+          await pods.delete(namespace, name, { preconditions: { uid: victim.metadata?.uid ?? '' } })
+          recorder.event(
+            victim,
+            'Normal',
+            'Preempted',
+            `Preempted by pod ${preemptor.metadata?.uid ?? ''} on node ${node}`,
+          )
+        },
+        setNominatedNodeName: async (pod, node) => {
+          const { namespace, name } = keyOf(pod)
+          await pods.patch(
+            namespace,
+            name,
+            'merge',
+            { status: { nominatedNodeName: node ?? null } },
+            {
+              subresource: 'status',
+            },
+          )
+        },
         bind: async (pod, node) => {
           await pods.subresource(
             'POST',
@@ -74,7 +131,6 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
           )
         },
         markUnschedulable: async (pod, message) => {
-          const now = new Date(clock.now()).toISOString().replace(/\.\d+Z$/, 'Z')
           await pods.patch(
             pod.metadata?.namespace ?? '',
             pod.metadata?.name ?? '',
@@ -87,7 +143,7 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
                     status: 'False',
                     reason: 'Unschedulable',
                     message,
-                    lastTransitionTime: now,
+                    lastTransitionTime: now(),
                   },
                 ],
               },
@@ -97,13 +153,12 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
         },
       },
     })
-    const nodeInformer = new Informer(nodes, { clock, log })
-    const podInformer = new Informer(pods, { clock, log })
     nodeInformer.addHandler(scheduler.nodeHandler())
     podInformer.addHandler(scheduler.podHandler())
-    const informers = [nodeInformer.run(signal), podInformer.run(signal)]
+    const all = [nodeInformer, podInformer, namespaceInformer, pdbInformer]
+    const informers = all.map((i) => i.run(signal))
     try {
-      await Promise.all([nodeInformer.waitForSync(signal), podInformer.waitForSync(signal)])
+      await Promise.all(all.map((i) => i.waitForSync(signal)))
     } catch {
       return
     }

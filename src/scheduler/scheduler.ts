@@ -1,4 +1,5 @@
-import type { Pod } from '../api/generated/types/core-v1.ts'
+import type { Node, Pod } from '../api/generated/types/core-v1.ts'
+import type { PodDisruptionBudget } from '../api/generated/types/policy-v1.ts'
 import type { Clock } from '../base/clock.ts'
 import type { Logger } from '../base/log.ts'
 import {
@@ -9,58 +10,58 @@ import {
   type ObjectLike,
 } from '../client/index.ts'
 import { SchedulerCache } from './cache.ts'
-import { FitError, Framework, type Profile } from './framework/framework.ts'
-import { balancedAllocation } from './plugins/balanced-allocation.ts'
-import { nodeAffinity } from './plugins/node-affinity.ts'
-import { nodeName } from './plugins/node-name.ts'
-import { nodePorts } from './plugins/node-ports.ts'
-import { nodeResourcesFit } from './plugins/node-resources-fit.ts'
-import { nodeUnschedulable } from './plugins/node-unschedulable.ts'
-import { taintToleration } from './plugins/taint-toleration.ts'
+import { CycleState } from './framework/cycle-state.ts'
+import { FitError, Framework } from './framework/framework.ts'
+import type { Handle, PluginWrites } from './framework/interfaces.ts'
+import type { PodInfo } from './framework/node-info.ts'
+import type { Status } from './framework/status.ts'
+import { buildProfile, defaultPlugins, type ProfileConfig } from './plugins/registry.ts'
 import { SchedulingQueue, type QueuedPod } from './queue.ts'
-import type { Node } from '../api/generated/types/core-v1.ts'
 
 export const defaultSchedulerName = 'default-scheduler'
 
-/** kube-scheduler's default profile, as far as its plugins exist here, with upstream's score weights. */
-export const defaultProfile: Profile = {
-  schedulerName: defaultSchedulerName,
-  preFilter: [nodeResourcesFit, nodeAffinity],
-  filter: [nodeUnschedulable, nodeName, taintToleration, nodeAffinity, nodePorts, nodeResourcesFit],
-  preScore: [taintToleration, balancedAllocation],
-  score: [
-    { plugin: taintToleration, weight: 3 },
-    { plugin: nodeAffinity, weight: 2 },
-    { plugin: nodeResourcesFit, weight: 1 },
-    { plugin: balancedAllocation, weight: 1 },
-  ],
-}
+/** kube-scheduler's default profile: every default plugin, upstream's weights. */
+export const defaultProfile: ProfileConfig = { schedulerName: defaultSchedulerName, plugins: defaultPlugins }
 
 /** The scheduler's writes: the apiserver in production, a recording fake in tests. */
-export interface SchedulerControl {
-  bind(pod: Readonly<Pod>, nodeName: string): Promise<void>
+export interface SchedulerControl extends PluginWrites {
   /** Sets the PodScheduled condition to False with the reason why the pod fits nowhere. */
   markUnschedulable(pod: Readonly<Pod>, message: string): Promise<void>
 }
 
+/** What the scheduler reports to its metrics, as kube-scheduler's scheduler_* series. */
+export interface SchedulerObserver {
+  /** One scheduling attempt ended: its result and how long the attempt took, in seconds. */
+  attempt(result: 'scheduled' | 'unschedulable' | 'error', profile: string, seconds: number): void
+  /** A pod was bound: after how many attempts, and seconds since it first entered the queue. */
+  scheduled(attempts: number, e2eSeconds: number): void
+  preemption?(victims: number): void
+}
+
 export interface SchedulerOptions {
-  profiles?: readonly Profile[]
+  profiles?: readonly ProfileConfig[]
   control: SchedulerControl
   recorder: { event(obj: ObjectLike, type: EventType, reason: string, message: string): void }
   clock: Clock
   log?: Logger
+  /** Informer-backed reads that some plugins need; without them, nothing is known. */
+  namespaceLabels?: (namespace: string) => Readonly<Record<string, string>> | undefined
+  pdbs?: (namespace: string) => readonly Readonly<PodDisruptionBudget>[]
+  observer?: SchedulerObserver
 }
 
 /**
  * kube-scheduler's loop: pods without a node, of one of its profiles, wait in the queue; each in
  * turn goes through its profile's scheduling cycle over the cache's nodes, is assumed on the
- * chosen node (so the next pod sees it there), and is bound in the background, so throughput is
- * not bound by the round trip to the apiserver. A pod that fits nowhere gets a FailedScheduling
- * event and PodScheduled=False, and waits for a cluster event that might help.
+ * chosen node (so the next pod sees it there) and reserved, and goes through Permit and the
+ * binding cycle in the background, so throughput is not bound by the round trip to the
+ * apiserver. A pod that fits nowhere gets its profile's PostFilter (preemption), a
+ * FailedScheduling event and PodScheduled=False, and waits for a cluster event that might help.
  */
 export class Scheduler {
   readonly queue: SchedulingQueue
   readonly cache = new SchedulerCache()
+  readonly handle: Handle
   readonly #frameworks: Map<string, Framework>
   readonly #o: SchedulerOptions
   readonly #binding = new Set<Promise<void>>()
@@ -68,8 +69,19 @@ export class Scheduler {
   constructor(o: SchedulerOptions) {
     this.#o = o
     this.queue = new SchedulingQueue({ clock: o.clock })
+    this.handle = {
+      snapshot: this.cache,
+      namespaceLabels: o.namespaceLabels ?? (() => undefined),
+      pdbs: o.pdbs ?? (() => []),
+      nominatedPods: (): readonly PodInfo[] => [],
+      writes: o.control,
+      clock: o.clock,
+    }
     this.#frameworks = new Map(
-      (o.profiles ?? [defaultProfile]).map((p) => [p.schedulerName, new Framework(p)]),
+      (o.profiles ?? [defaultProfile]).map((p) => [
+        p.schedulerName,
+        new Framework(buildProfile(p, this.handle)),
+      ]),
     )
   }
 
@@ -127,7 +139,7 @@ export class Scheduler {
       for (;;) {
         const q = await this.queue.pop()
         if (!q) break
-        this.scheduleOne(q)
+        await this.scheduleOne(q)
       }
     } finally {
       clearInterval(flusher)
@@ -136,44 +148,90 @@ export class Scheduler {
     }
   }
 
-  /** One pod's scheduling cycle; its binding continues in the background. */
-  scheduleOne(q: QueuedPod): void {
+  /** One pod's scheduling cycle; its binding cycle continues in the background. */
+  async scheduleOne(q: QueuedPod): Promise<void> {
     const pod = q.pod
     const cycle = this.queue.cycle
-    const framework = this.#frameworks.get(pod.spec?.schedulerName ?? defaultSchedulerName)
+    const profile = pod.spec?.schedulerName ?? defaultSchedulerName
+    const framework = this.#frameworks.get(profile)
     if (!framework) return this.queue.done(q)
+    const started = performance.now()
+    const elapsed = () => (performance.now() - started) / 1000
+    const state = new CycleState()
     let node: string
     try {
-      node = framework.schedule(pod, this.cache.nodeList()).nodeName
+      node = framework.schedule(pod, this.cache.nodeList(), state).nodeName
     } catch (err) {
-      this.queue.failed(q, cycle)
-      const message = err instanceof FitError ? err.message : `scheduling failed: ${(err as Error).message}`
-      this.#o.recorder.event(pod, 'Warning', 'FailedScheduling', message)
-      this.#track(
-        this.#o.control.markUnschedulable(pod, message).catch((e: unknown) => {
-          if (!isNotFound(e) && !isConflict(e))
-            this.#o.log?.warn({ err: (e as Error).message }, 'cannot set PodScheduled')
-        }),
-      )
-      return
+      if (!(err instanceof FitError)) {
+        this.#o.observer?.attempt('error', profile, elapsed())
+        return this.#failed(q, cycle, `scheduling failed: ${(err as Error).message}`)
+      }
+      if ((framework.profile.postFilter?.length ?? 0) > 0) {
+        try {
+          await framework.runPostFilter(state, pod, err.statuses)
+        } catch (e) {
+          this.#o.log?.warn({ pod: pod.metadata?.name, err: (e as Error).message }, 'preemption failed')
+        }
+      }
+      this.#o.observer?.attempt('unschedulable', profile, elapsed())
+      return this.#failed(q, cycle, err.message)
     }
     const assumed: Pod = { ...pod, spec: { ...(pod.spec ?? { containers: [] }), nodeName: node } }
     this.cache.assume(assumed, node)
+    const reserved = await framework.runReserve(state, pod, node)
+    if (!reserved.ok) {
+      this.cache.forget(assumed)
+      this.#o.observer?.attempt(reserved.code === 'Error' ? 'error' : 'unschedulable', profile, elapsed())
+      return this.#failed(q, cycle, reasonOf(reserved))
+    }
+    const permitted = framework.runPermit(state, pod, node)
     this.queue.done(q)
+    this.#o.observer?.attempt('scheduled', profile, elapsed())
+    this.#track(this.#bindingCycle(framework, state, q, assumed, node, permitted))
+  }
+
+  /** Permit's answer, then PreBind, Bind, PostBind; on failure the room is freed and the pod retried. */
+  async #bindingCycle(
+    framework: Framework,
+    state: CycleState,
+    q: QueuedPod,
+    assumed: Readonly<Pod>,
+    node: string,
+    permitted: Promise<Status>,
+  ): Promise<void> {
+    const pod = q.pod
+    let result: Status | Error
+    try {
+      result = await permitted
+      if (result.ok) result = await framework.runBindingCycle(state, pod, node)
+    } catch (err) {
+      result = err as Error
+    }
+    if (!(result instanceof Error) && result.ok) {
+      const ref = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`
+      this.#o.recorder.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${ref} to ${node}`)
+      this.#o.observer?.scheduled(q.attempts, (this.#o.clock.now() - q.initialAt) / 1000)
+      return
+    }
+    // The room is free again; the pod (unless it is gone) is tried anew.
+    framework.runUnreserve(state, pod, node)
+    this.cache.forget(assumed)
+    if (isNotFound(result)) return
+    const message = result instanceof Error ? result.message : reasonOf(result)
+    this.#o.log?.warn({ pod: pod.metadata?.name, node, err: message }, 'binding failed')
+    this.queue.add(pod)
+  }
+
+  /** The attempt failed: the pod waits in the queue, with an event and PodScheduled=False saying why. */
+  #failed(q: QueuedPod, cycle: number, message: string): void {
+    const pod = q.pod
+    this.queue.failed(q, cycle)
+    this.#o.recorder.event(pod, 'Warning', 'FailedScheduling', message)
     this.#track(
-      this.#o.control.bind(pod, node).then(
-        () => {
-          const ref = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`
-          this.#o.recorder.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${ref} to ${node}`)
-        },
-        (err: unknown) => {
-          // The room is free again; the pod (unless it is gone) is tried anew.
-          this.cache.forget(assumed)
-          if (isNotFound(err)) return
-          this.#o.log?.warn({ pod: pod.metadata?.name, node, err: (err as Error).message }, 'binding failed')
-          this.queue.add(pod)
-        },
-      ),
+      this.#o.control.markUnschedulable(pod, message).catch((e: unknown) => {
+        if (!isNotFound(e) && !isConflict(e))
+          this.#o.log?.warn({ err: (e as Error).message }, 'cannot set PodScheduled')
+      }),
     )
   }
 
@@ -181,4 +239,8 @@ export class Scheduler {
     this.#binding.add(p)
     void p.finally(() => this.#binding.delete(p))
   }
+}
+
+function reasonOf(s: Status): string {
+  return `${s.plugin ? `${s.plugin}: ` : ''}${s.reasons.join(', ')}`
 }

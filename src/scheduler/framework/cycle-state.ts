@@ -8,19 +8,37 @@
  */
 export interface StateKey<T> {
   readonly name: string
+  /**
+   * Copies a value for a cloned CycleState. Values that PreFilterExtensions change (addPod,
+   * removePod) need one; values never changed after they are written are shared.
+   */
+  readonly clone?: (value: T) => T
   /** Never set: it only carries T. */
   readonly _type?: T
 }
 
-export function stateKey<T>(name: string): StateKey<T> {
-  return { name }
+export function stateKey<T>(name: string, clone?: (value: T) => T): StateKey<T> {
+  return clone ? { name, clone } : { name }
 }
 
 export class CycleState {
   readonly #data = new Map<string, unknown>()
+  readonly #clones = new Map<string, (value: never) => unknown>()
 
   write<T>(key: StateKey<T>, value: T): void {
     this.#data.set(key.name, value)
+    if (key.clone) this.#clones.set(key.name, key.clone)
+  }
+
+  /** A copy whose values can be changed without touching this one (preemption's "what if"). */
+  clone(): CycleState {
+    const c = new CycleState()
+    for (const [name, value] of this.#data) {
+      const copy = this.#clones.get(name)
+      c.#data.set(name, copy ? copy(value as never) : value)
+    }
+    for (const [name, copy] of this.#clones) c.#clones.set(name, copy)
+    return c
   }
 
   /** The value written under the key; throws naming it when nothing was. */

@@ -1,17 +1,36 @@
 import type { Pod } from '../../api/generated/types/core-v1.ts'
 import { CycleState } from './cycle-state.ts'
-import type { FilterPlugin, NodeScore, PreFilterPlugin, PreScorePlugin, ScorePlugin } from './interfaces.ts'
-import type { NodeInfo } from './node-info.ts'
-import type { Status } from './status.ts'
+import type {
+  BindPlugin,
+  FilterPlugin,
+  FilterRunner,
+  NodeScore,
+  PermitPlugin,
+  PostBindPlugin,
+  PostFilterPlugin,
+  PreBindPlugin,
+  PreFilterPlugin,
+  PreScorePlugin,
+  ReservePlugin,
+  ScorePlugin,
+} from './interfaces.ts'
+import type { NodeInfo, PodInfo } from './node-info.ts'
+import { error, Status, success } from './status.ts'
 
-/** A scheduler profile's plugins for the scheduling cycle, in the order they run. */
+/** A scheduler profile's plugins at each extension point, in the order they run. */
 export interface Profile {
   /** Pods with this spec.schedulerName are this profile's (default-scheduler). */
   readonly schedulerName: string
   readonly preFilter: readonly PreFilterPlugin[]
   readonly filter: readonly FilterPlugin[]
+  readonly postFilter?: readonly PostFilterPlugin[]
   readonly preScore: readonly PreScorePlugin[]
   readonly score: readonly { plugin: ScorePlugin; weight: number }[]
+  readonly reserve?: readonly ReservePlugin[]
+  readonly permit?: readonly PermitPlugin[]
+  readonly preBind?: readonly PreBindPlugin[]
+  readonly bind?: readonly BindPlugin[]
+  readonly postBind?: readonly PostBindPlugin[]
   /** percentageOfNodesToScore; undefined: adaptive, as Kubernetes' default. */
   readonly percentageOfNodesToScore?: number
 }
@@ -66,10 +85,12 @@ export type ScheduleResult = { nodeName: string; feasible: number; evaluated: nu
  * over the cluster), PreScore, Score with normalisation and weights, and the best node (ties
  * broken at random). Throws a FitError when no node fits, an Error when a plugin fails.
  */
-export class Framework {
+export class Framework implements FilterRunner {
   readonly profile: Profile
   readonly #random: () => number
   #nextStart = 0
+  /** Pods held by Permit, by uid: how to end their wait. */
+  readonly #waiting = new Map<string, (s: Status) => void>()
 
   constructor(profile: Profile, o: { random?: () => number } = {}) {
     this.profile = profile
@@ -117,19 +138,123 @@ export class Framework {
     for (let i = 0; i < nodes.length && feasible.length < want; i++) {
       const node = nodes[(start + i) % nodes.length] as NodeInfo
       evaluated++
-      let rejected: Status | undefined
-      for (const p of this.profile.filter) {
-        const s = p.filter(state, pod, node)
-        if (s.ok) continue
-        if (s.code === 'Error') throw new Error(`${p.name}: ${s.reasons.join(', ')}`)
-        rejected = s.withPlugin(p.name)
-        break
-      }
-      if (rejected) statuses.set(node.name, rejected)
-      else feasible.push(node)
+      const s = this.runFilters(state, pod, node)
+      if (s.code === 'Error') throw new Error(`${s.plugin}: ${s.reasons.join(', ')}`)
+      if (s.ok) feasible.push(node)
+      else statuses.set(node.name, s)
     }
     this.#nextStart = nodes.length === 0 ? 0 : (start + evaluated) % nodes.length
     return { feasible, evaluated }
+  }
+
+  /** The profile's filters in order; the first that does not pass says why, naming itself. */
+  runFilters(state: CycleState, pod: Readonly<Pod>, node: NodeInfo): Status {
+    for (const p of this.profile.filter) {
+      const s = p.filter(state, pod, node)
+      if (!s.ok) return s.withPlugin(p.name)
+    }
+    return success
+  }
+
+  runPreFilterAddPod(state: CycleState, pod: Readonly<Pod>, toAdd: PodInfo, node: NodeInfo): Status {
+    for (const p of this.profile.preFilter) {
+      const s = p.addPod?.(state, pod, toAdd, node) ?? success
+      if (!s.ok) return s.withPlugin(p.name)
+    }
+    return success
+  }
+
+  runPreFilterRemovePod(state: CycleState, pod: Readonly<Pod>, toRemove: PodInfo, node: NodeInfo): Status {
+    for (const p of this.profile.preFilter) {
+      const s = p.removePod?.(state, pod, toRemove, node) ?? success
+      if (!s.ok) return s.withPlugin(p.name)
+    }
+    return success
+  }
+
+  /**
+   * No node fits: PostFilter plugins (preemption) try to make room, in order, until one
+   * nominates a node. Returns the nominated node, if any.
+   */
+  async runPostFilter(
+    state: CycleState,
+    pod: Readonly<Pod>,
+    statuses: ReadonlyMap<string, Status>,
+  ): Promise<{ status: Status; nominatedNodeName?: string }> {
+    let last: { status: Status; nominatedNodeName?: string } = { status: success }
+    for (const p of this.profile.postFilter ?? []) {
+      last = await p.postFilter(state, pod, statuses, this)
+      if (last.status.ok || last.status.code === 'Error') return last
+    }
+    return last
+  }
+
+  /** Reserve in order; when one fails, every plugin's Unreserve runs in reverse. */
+  async runReserve(state: CycleState, pod: Readonly<Pod>, nodeName: string): Promise<Status> {
+    for (const p of this.profile.reserve ?? []) {
+      const s = await p.reserve(state, pod, nodeName)
+      if (!s.ok) {
+        this.runUnreserve(state, pod, nodeName)
+        return s.withPlugin(p.name)
+      }
+    }
+    return success
+  }
+
+  runUnreserve(state: CycleState, pod: Readonly<Pod>, nodeName: string): void {
+    for (const p of [...(this.profile.reserve ?? [])].reverse()) p.unreserve(state, pod, nodeName)
+  }
+
+  /**
+   * Permit: every plugin must allow. A plugin that says Wait holds the pod until
+   * `allow`/`reject` is called for it or its timeout passes (then it is rejected).
+   */
+  async runPermit(state: CycleState, pod: Readonly<Pod>, nodeName: string): Promise<Status> {
+    let waitMs = 0
+    for (const p of this.profile.permit ?? []) {
+      const r = p.permit(state, pod, nodeName)
+      if (r.status.code === 'Wait') waitMs = Math.max(waitMs, r.timeoutMs ?? 0)
+      else if (!r.status.ok) return r.status.withPlugin(p.name)
+    }
+    if (waitMs === 0) return success
+    const uid = pod.metadata?.uid ?? ''
+    return new Promise<Status>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(uid)
+        resolve(new Status('Unschedulable', ['rejected due to timeout after waiting at permit']))
+      }, waitMs)
+      this.#waiting.set(uid, (s) => {
+        clearTimeout(timer)
+        this.#waiting.delete(uid)
+        resolve(s)
+      })
+    })
+  }
+
+  /** Ends a Permit wait: success lets the pod bind, anything else rejects it. */
+  resolveWaiting(uid: string, status: Status): boolean {
+    const w = this.#waiting.get(uid)
+    w?.(status)
+    return !!w
+  }
+
+  /** PreBind, Bind (the first plugin that does not Skip binds) and PostBind. */
+  async runBindingCycle(state: CycleState, pod: Readonly<Pod>, nodeName: string): Promise<Status> {
+    for (const p of this.profile.preBind ?? []) {
+      const s = await p.preBind(state, pod, nodeName)
+      if (!s.ok) return s.withPlugin(p.name)
+    }
+    let bound = false
+    for (const p of this.profile.bind ?? []) {
+      const s = await p.bind(state, pod, nodeName)
+      if (s.code === 'Skip') continue
+      if (!s.ok) return s.withPlugin(p.name)
+      bound = true
+      break
+    }
+    if (!bound) return error('no bind plugin bound the pod')
+    for (const p of this.profile.postBind ?? []) p.postBind(state, pod, nodeName)
+    return success
   }
 
   #prioritize(state: CycleState, pod: Readonly<Pod>, feasible: readonly NodeInfo[]): NodeScore[] {

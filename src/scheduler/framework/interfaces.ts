@@ -1,6 +1,8 @@
 import type { Pod } from '../../api/generated/types/core-v1.ts'
+import type { PodDisruptionBudget } from '../../api/generated/types/policy-v1.ts'
+import type { Clock } from '../../base/clock.ts'
 import type { CycleState } from './cycle-state.ts'
-import type { NodeInfo } from './node-info.ts'
+import type { NodeInfo, PodInfo } from './node-info.ts'
 import type { Status } from './status.ts'
 
 /**
@@ -25,10 +27,25 @@ export interface PreFilterResult {
 
 export interface PreFilterPlugin extends Plugin {
   preFilter(state: CycleState, pod: Readonly<Pod>, nodes: readonly NodeInfo[]): PreFilterResult
+  /**
+   * PreFilterExtensions, for plugins whose PreFilter state depends on other pods (InterPodAffinity,
+   * PodTopologySpread): preemption and nominated pods ask "what if this pod were (not) on that
+   * node", and the plugin updates its state in the (cloned) CycleState to match.
+   */
+  addPod?(state: CycleState, pod: Readonly<Pod>, toAdd: PodInfo, node: NodeInfo): Status
+  removePod?(state: CycleState, pod: Readonly<Pod>, toRemove: PodInfo, node: NodeInfo): Status
 }
 
 export interface FilterPlugin extends Plugin {
   filter(state: CycleState, pod: Readonly<Pod>, node: NodeInfo): Status
+}
+
+/** What the framework offers PostFilter: its Filter and PreFilterExtensions, for "what if" questions. */
+export interface FilterRunner {
+  /** The profile's filters for the pod on the node (in preemption, a copy with victims removed). */
+  runFilters(state: CycleState, pod: Readonly<Pod>, node: NodeInfo): Status
+  runPreFilterAddPod(state: CycleState, pod: Readonly<Pod>, toAdd: PodInfo, node: NodeInfo): Status
+  runPreFilterRemovePod(state: CycleState, pod: Readonly<Pod>, toRemove: PodInfo, node: NodeInfo): Status
 }
 
 export interface PostFilterPlugin extends Plugin {
@@ -37,6 +54,7 @@ export interface PostFilterPlugin extends Plugin {
     state: CycleState,
     pod: Readonly<Pod>,
     statuses: ReadonlyMap<string, Status>,
+    runner: FilterRunner,
   ): Promise<{ status: Status; nominatedNodeName?: string }>
 }
 
@@ -80,3 +98,41 @@ export interface BindPlugin extends Plugin {
 export interface PostBindPlugin extends Plugin {
   postBind(state: CycleState, pod: Readonly<Pod>, nodeName: string): void
 }
+
+/** The nodes and their pods as the scheduler's cache holds them (Kubernetes' snapshot lister). */
+export interface NodeSnapshot {
+  nodeList(): readonly NodeInfo[]
+  node(name: string): NodeInfo | undefined
+  /** How many nodes have the image (by any of its names) in status.images (ImageLocality). */
+  nodesWithImage(image: string): number
+}
+
+/** The scheduler's writes that plugins make (preemption). */
+export interface PluginWrites {
+  /** POSTs the pods/binding subresource (DefaultBinder). */
+  bind(pod: Readonly<Pod>, nodeName: string): Promise<void>
+  /** Deletes a preemption victim gracefully, with a Preempted event and DisruptionTarget condition. */
+  deleteVictim(victim: Readonly<Pod>, preemptor: Readonly<Pod>, nodeName: string): Promise<void>
+  /** Sets (or, with undefined, clears) status.nominatedNodeName. */
+  setNominatedNodeName(pod: Readonly<Pod>, nodeName: string | undefined): Promise<void>
+}
+
+/**
+ * What plugins may use besides the pod and node they are given (Kubernetes' framework.Handle):
+ * the cluster as the cache sees it, informer-backed reads, the clock, and the scheduler's writes.
+ * A plugin factory receives it once, when its profile is built.
+ */
+export interface Handle {
+  readonly snapshot: NodeSnapshot
+  /** A namespace's labels (for namespaceSelector in pod affinity); undefined when unknown. */
+  namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined
+  /** The PodDisruptionBudgets of a namespace. */
+  pdbs(namespace: string): readonly Readonly<PodDisruptionBudget>[]
+  /** Pods nominated to run on the node after preemption, not yet bound (higher priority first). */
+  nominatedPods(nodeName: string): readonly PodInfo[]
+  readonly writes: PluginWrites
+  readonly clock: Clock
+}
+
+/** Makes a plugin for one profile; `args` are the plugin's pluginConfig args, if any. */
+export type PluginFactory = (handle: Handle, args: Readonly<Record<string, unknown>> | undefined) => Plugin

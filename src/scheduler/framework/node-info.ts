@@ -105,6 +105,19 @@ export function podInfo(pod: Readonly<Pod>): PodInfo {
   return { pod, requests: podRequests(pod), nonZeroRequests: podRequests(pod, { nonZero: true }) }
 }
 
+/** The pod has pod affinity or anti-affinity terms, required or preferred. */
+export function hasPodAffinity(pod: Readonly<Pod>): boolean {
+  const a = pod.spec?.affinity
+  return !!(a?.podAffinity || a?.podAntiAffinity)
+}
+
+/** The pod has required anti-affinity terms (which constrain every pod that comes after it). */
+export function hasRequiredAntiAffinity(pod: Readonly<Pod>): boolean {
+  return (
+    (pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0
+  )
+}
+
 /** A host port in use: protocol, IP (0.0.0.0 for all) and port. */
 export interface HostPort {
   readonly protocol: string
@@ -122,23 +135,35 @@ export class NodeInfo {
   /** How many pods the node takes (allocatable pods). */
   readonly allowedPods: number
   readonly pods: PodInfo[] = []
+  /** The pods with pod affinity or anti-affinity (InterPodAffinity looks at only these). */
+  readonly podsWithAffinity: PodInfo[] = []
+  readonly podsWithRequiredAntiAffinity: PodInfo[] = []
   readonly requested: Resources = emptyResources()
   readonly nonZeroRequested: Resources = emptyResources()
   readonly usedPorts: HostPort[] = []
 
-  constructor(node: Readonly<Node>) {
+  constructor(node: Readonly<Node>, allocatable?: Readonly<Resources>, allowedPods?: number) {
     this.node = node
-    const allocatable = node.status?.allocatable ?? {}
-    this.allocatable = resourcesOf(allocatable)
-    this.allowedPods = Number(allocatable.pods ?? 110)
+    const list = node.status?.allocatable ?? {}
+    this.allocatable = allocatable ?? resourcesOf(list)
+    this.allowedPods = allowedPods ?? Number(list.pods ?? 110)
   }
 
   get name(): string {
     return this.node.metadata?.name ?? ''
   }
 
+  /** A copy whose pods can be added and removed without touching this one (preemption). */
+  clone(): NodeInfo {
+    const c = new NodeInfo(this.node, this.allocatable, this.allowedPods)
+    for (const p of this.pods) c.addPod(p)
+    return c
+  }
+
   addPod(p: PodInfo): void {
     this.pods.push(p)
+    if (hasPodAffinity(p.pod)) this.podsWithAffinity.push(p)
+    if (hasRequiredAntiAffinity(p.pod)) this.podsWithRequiredAntiAffinity.push(p)
     add(this.requested, p.requests)
     add(this.nonZeroRequested, p.nonZeroRequests)
     for (const port of hostPortsOf(p.pod)) this.usedPorts.push(port)
@@ -150,6 +175,10 @@ export class NodeInfo {
     if (i < 0) return false
     const [p] = this.pods.splice(i, 1)
     if (!p) return false
+    for (const list of [this.podsWithAffinity, this.podsWithRequiredAntiAffinity]) {
+      const j = list.indexOf(p)
+      if (j >= 0) list.splice(j, 1)
+    }
     add(this.requested, p.requests, -1)
     add(this.nonZeroRequested, p.nonZeroRequests, -1)
     for (const port of hostPortsOf(p.pod)) {
