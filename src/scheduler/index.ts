@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Lease } from '../api/generated/types/coordination-v1.ts'
-import type { Event, Namespace, Node, Pod } from '../api/generated/types/core-v1.ts'
+import type { ReplicaSet, StatefulSet } from '../api/generated/types/apps-v1.ts'
+import type {
+  Event,
+  Namespace,
+  Node,
+  PersistentVolumeClaim,
+  Pod,
+  ReplicationController,
+  Service,
+} from '../api/generated/types/core-v1.ts'
+import { LabelSelector, labelSelectorFromObject, type Requirement } from '../api/selectors/label-selector.ts'
 import type { PodDisruptionBudget } from '../api/generated/types/policy-v1.ts'
 import { realClock, type Clock } from '../base/clock.ts'
 import { createLogger, type Logger } from '../base/log.ts'
@@ -16,6 +26,7 @@ import {
   type ClientConfig,
   type LeaderElectionSettings,
   type LeadingRun,
+  type ObjectLike,
 } from '../client/index.ts'
 import { defaultSchedulerName, Scheduler } from './scheduler.ts'
 
@@ -59,12 +70,43 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
     const podInformer = new Informer(pods, { clock, log })
     const namespaceInformer = new Informer(namespaces, { clock, log })
     const pdbInformer = new Informer(pdbs, { clock, log })
+    const informer = <T extends ObjectLike>(group: string, version: string, resource: string) =>
+      new Informer(new ResourceClient<T>(rest, builtin(group, version, resource)), { clock, log })
+    const services = informer<Service>('', 'v1', 'services')
+    const rcs = informer<ReplicationController>('', 'v1', 'replicationcontrollers')
+    const rss = informer<ReplicaSet>('apps', 'v1', 'replicasets')
+    const sss = informer<StatefulSet>('apps', 'v1', 'statefulsets')
+    const pvcs = informer<PersistentVolumeClaim>('', 'v1', 'persistentvolumeclaims')
+    /** Kubernetes' helper.DefaultSelector: what selects the pod among its namespace's owners, ANDed. */
+    const defaultSelector = (pod: Readonly<Pod>): LabelSelector | undefined => {
+      const ns = pod.metadata?.namespace ?? ''
+      const labels = pod.metadata?.labels ?? {}
+      const reqs: Requirement[] = []
+      const mapSelector = (sel: Readonly<Record<string, string>> | undefined) => {
+        const entries = Object.entries(sel ?? {})
+        if (entries.length === 0 || !entries.every(([k, v]) => labels[k] === v)) return
+        for (const [key, v] of entries) reqs.push({ key, operator: '=', values: [v] })
+      }
+      for (const s of services.lister.list(ns)) mapSelector(s.spec?.selector)
+      for (const rc of rcs.lister.list(ns)) mapSelector(rc.spec?.selector)
+      for (const owner of [...rss.lister.list(ns), ...sss.lister.list(ns)]) {
+        try {
+          const sel = labelSelectorFromObject(owner.spec?.selector)
+          if (!sel.empty && sel.matches(labels)) reqs.push(...sel.requirements)
+        } catch {
+          // An invalid selector selects nothing.
+        }
+      }
+      return reqs.length === 0 ? undefined : new LabelSelector(reqs)
+    }
     const scheduler = new Scheduler({
       clock,
       log,
       recorder,
       namespaceLabels: (ns) => namespaceInformer.lister.get('', ns)?.metadata?.labels,
       pdbs: (ns) => pdbInformer.lister.list(ns),
+      defaultSelector,
+      persistentVolumeClaim: (ns, name) => pvcs.lister.get(ns, name),
       control: {
         deleteVictim: async (victim, preemptor, node) => {
           const { namespace, name } = keyOf(victim)
@@ -155,7 +197,7 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
     })
     nodeInformer.addHandler(scheduler.nodeHandler())
     podInformer.addHandler(scheduler.podHandler())
-    const all = [nodeInformer, podInformer, namespaceInformer, pdbInformer]
+    const all = [nodeInformer, podInformer, namespaceInformer, pdbInformer, services, rcs, rss, sss, pvcs]
     const informers = all.map((i) => i.run(signal))
     try {
       await Promise.all(all.map((i) => i.waitForSync(signal)))

@@ -1,4 +1,5 @@
-import type { Node, Pod } from '../api/generated/types/core-v1.ts'
+import type { Node, PersistentVolumeClaim, Pod } from '../api/generated/types/core-v1.ts'
+import type { LabelSelector } from '../api/selectors/label-selector.ts'
 import type { PodDisruptionBudget } from '../api/generated/types/policy-v1.ts'
 import type { Clock } from '../base/clock.ts'
 import type { Logger } from '../base/log.ts'
@@ -47,6 +48,8 @@ export interface SchedulerOptions {
   /** Informer-backed reads that some plugins need; without them, nothing is known. */
   namespaceLabels?: (namespace: string) => Readonly<Record<string, string>> | undefined
   pdbs?: (namespace: string) => readonly Readonly<PodDisruptionBudget>[]
+  defaultSelector?: (pod: Readonly<Pod>) => LabelSelector | undefined
+  persistentVolumeClaim?: (namespace: string, name: string) => Readonly<PersistentVolumeClaim> | undefined
   observer?: SchedulerObserver
 }
 
@@ -73,6 +76,8 @@ export class Scheduler {
       snapshot: this.cache,
       namespaceLabels: o.namespaceLabels ?? (() => undefined),
       pdbs: o.pdbs ?? (() => []),
+      defaultSelector: o.defaultSelector ?? (() => undefined),
+      persistentVolumeClaim: o.persistentVolumeClaim ?? (() => undefined),
       nominatedPods: (): readonly PodInfo[] => [],
       writes: o.control,
       clock: o.clock,

@@ -1,5 +1,6 @@
-import type { Pod } from '../../api/generated/types/core-v1.ts'
+import type { PersistentVolumeClaim, Pod } from '../../api/generated/types/core-v1.ts'
 import type { PodDisruptionBudget } from '../../api/generated/types/policy-v1.ts'
+import type { LabelSelector } from '../../api/selectors/label-selector.ts'
 import type { Clock } from '../../base/clock.ts'
 import type { CycleState } from './cycle-state.ts'
 import type { NodeInfo, PodInfo } from './node-info.ts'
@@ -126,6 +127,13 @@ export interface Handle {
   readonly snapshot: NodeSnapshot
   /** A namespace's labels (for namespaceSelector in pod affinity); undefined when unknown. */
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined
+  /**
+   * The selector of the pod's "owners" (Kubernetes' helper.DefaultSelector): the Services,
+   * ReplicationControllers, ReplicaSets and StatefulSets of its namespace that select it, all
+   * ANDed; undefined when none does. PodTopologySpread's default constraints spread over these.
+   */
+  defaultSelector(pod: Readonly<Pod>): LabelSelector | undefined
+  persistentVolumeClaim(namespace: string, name: string): Readonly<PersistentVolumeClaim> | undefined
   /** The PodDisruptionBudgets of a namespace. */
   pdbs(namespace: string): readonly Readonly<PodDisruptionBudget>[]
   /** Pods nominated to run on the node after preemption, not yet bound (higher priority first). */
