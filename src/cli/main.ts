@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, type Command as CommandType } from 'commander'
 import { readFileSync } from 'node:fs'
+import { parseGoDuration } from '../base/duration.ts'
 import { apiserver, apiServerDefaults, type ApiServerCommandOptions } from './apiserver.ts'
 import { controllerManager, type ControllerManagerCommandOptions } from './controller-manager.ts'
 import { oneLine } from './errors.ts'
@@ -50,8 +51,14 @@ export async function main(argv: string[]): Promise<number> {
       .command('scheduler')
       .description('run kube-scheduler alone, against the apiserver of a kubeconfig')
       .exitOverride()
-      .requiredOption('--kubeconfig <file>', 'how to reach the apiserver, and as whom'),
-  ).action(async (opts: SchedulerCommandOptions) => scheduler(opts, stopSignal()))
+      .option('--kubeconfig <file>', 'how to reach the apiserver, and as whom'),
+  )
+    .option('--config <file>', 'a KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) file')
+    .option('--bind-address <ip>', 'address of /healthz and /metrics', '0.0.0.0')
+    .option('--secure-port <port>', 'HTTPS port of /healthz and /metrics (0: not served)', port, 10259)
+    .action(async (opts: SchedulerCommandOptions, cmd: CommandType) =>
+      scheduler({ ...opts, explicit: explicitOptions(cmd) }, stopSignal()),
+    )
 
   try {
     await program.parseAsync(argv, { from: 'user' })
@@ -61,6 +68,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`k8ts: ${oneLine(err)}\n`)
     return 1
   }
+}
+
+/** The options given on the command line (not defaulted), by their camelCase names. */
+function explicitOptions(cmd: CommandType): Set<string> {
+  return new Set(Object.keys(cmd.opts()).filter((k) => cmd.getOptionValueSource(k) === 'cli'))
 }
 
 /** kube-controller-manager's and kube-scheduler's leader election flags, with their defaults. */
@@ -114,17 +126,10 @@ function serverFlags(cmd: CommandType): CommandType {
 
 /** A Go duration as Kubernetes flags take them (40s, 5m, 1m30s, 500ms), in milliseconds. */
 export function duration(v: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-  let total = 0
-  let rest = v
-  while (rest !== '') {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest)
-    if (!m) throw new InvalidArgumentError(`${v} is not a duration (like 40s, 5m or 1m30s)`)
-    total += Number(m[1]) * (units[m[2] ?? 's'] ?? 1000)
-    rest = rest.slice(m[0].length)
-  }
   if (v === '') throw new InvalidArgumentError('an empty duration')
-  return total
+  const ms = parseGoDuration(v)
+  if (ms === undefined) throw new InvalidArgumentError(`${v} is not a duration (like 40s, 5m or 1m30s)`)
+  return ms
 }
 
 function maskSize(v: string): number {

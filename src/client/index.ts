@@ -55,3 +55,9 @@ export {
 } from './leader-election.ts'
 export { EventRecorder, referenceTo, type EventRecorderOptions, type EventType } from './events.ts'
 export { TokenBucket } from './token-bucket.ts'
+export {
+  serveComponent,
+  type ComponentCheck,
+  type ComponentServer,
+  type ComponentServerOptions,
+} from './component-server.ts'

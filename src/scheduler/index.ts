@@ -28,17 +28,26 @@ import {
   type LeadingRun,
   type ObjectLike,
 } from '../client/index.ts'
+import type { SchedulerConfiguration } from './config.ts'
+import { SchedulerMetrics } from './metrics.ts'
 import { defaultSchedulerName, Scheduler } from './scheduler.ts'
 
+export { SchedulerMetrics } from './metrics.ts'
+export { parseSchedulerConfiguration, SchedulerConfigError, type SchedulerConfiguration } from './config.ts'
 export { defaultProfile, defaultSchedulerName, Scheduler, type SchedulerControl } from './scheduler.ts'
 
 export interface SchedulerOptions extends LeaderElectionSettings {
   client: ClientConfig
+  /** Profiles and queue settings from a KubeSchedulerConfiguration (default: the default profile). */
+  configuration?: Pick<SchedulerConfiguration, 'profiles' | 'podInitialBackoffMs' | 'podMaxBackoffMs'>
   clock?: Clock
   log?: Logger
 }
 
-export type RunningScheduler = LeadingRun
+export interface RunningScheduler extends LeadingRun {
+  /** kube-scheduler's Prometheus metrics (the CLI serves them on /metrics). */
+  readonly metrics: SchedulerMetrics
+}
 
 /** The apiserver names our writes after this: managedFields say kube-scheduler. */
 const userAgent = 'kube-scheduler/v1.35.0 (linux/amd64) k8ts'
@@ -64,6 +73,9 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
     namespace: pod.metadata?.namespace ?? '',
     name: pod.metadata?.name ?? '',
   })
+
+  let current: Scheduler | undefined
+  const metrics = new SchedulerMetrics(() => current?.queue)
 
   const lead = async (signal: AbortSignal): Promise<void> => {
     const nodeInformer = new Informer(nodes, { clock, log })
@@ -103,6 +115,8 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
       clock,
       log,
       recorder,
+      observer: metrics,
+      ...(o.configuration ? { profiles: o.configuration.profiles } : {}),
       namespaceLabels: (ns) => namespaceInformer.lister.get('', ns)?.metadata?.labels,
       pdbs: (ns) => pdbInformer.lister.list(ns),
       defaultSelector,
@@ -173,6 +187,11 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
           )
         },
         markUnschedulable: async (pod, message) => {
+          // As kube-scheduler: no write when the condition already says this; the transition
+          // time moves only when the status does.
+          const old = pod.status?.conditions?.find((c) => c.type === 'PodScheduled')
+          if (old?.status === 'False' && old.reason === 'Unschedulable' && old.message === message) return
+          const since = old?.status === 'False' && old.lastTransitionTime ? old.lastTransitionTime : now()
           await pods.patch(
             pod.metadata?.namespace ?? '',
             pod.metadata?.name ?? '',
@@ -185,7 +204,7 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
                     status: 'False',
                     reason: 'Unschedulable',
                     message,
-                    lastTransitionTime: now(),
+                    lastTransitionTime: since,
                   },
                 ],
               },
@@ -204,6 +223,7 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
     } catch {
       return
     }
+    current = scheduler
     log.info('caches synced; scheduling')
     await scheduler.run(signal)
     await Promise.all(informers)
@@ -215,11 +235,12 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
     clock,
     log,
   })
-  return runLeading(lead, {
+  const run = runLeading(lead, {
     ...(elector ? { elector } : {}),
     cleanup: async () => {
       await recorder.flush()
       await rest.close()
     },
   })
+  return Object.assign(run, { metrics })
 }

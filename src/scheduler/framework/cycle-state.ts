@@ -47,7 +47,7 @@ export class CycleState {
     return this.#data.get(key.name) as T
   }
 
-  has(key: StateKey<unknown>): boolean {
+  has<T>(key: StateKey<T>): boolean {
     return this.#data.has(key.name)
   }
 }

@@ -65,10 +65,35 @@ export const defaultPlugins: readonly EnabledPlugin[] = [
   { name: 'DefaultBinder' },
 ]
 
+export type ExtensionPoint =
+  | 'preFilter'
+  | 'filter'
+  | 'postFilter'
+  | 'preScore'
+  | 'score'
+  | 'reserve'
+  | 'permit'
+  | 'preBind'
+  | 'bind'
+  | 'postBind'
+
 /** One profile as configured: its scheduler name, its plugins, their args. */
 export interface ProfileConfig {
   readonly schedulerName: string
+  /** The multiPoint plugins: each runs at every extension point it implements, in this order. */
   readonly plugins: readonly EnabledPlugin[]
+  /**
+   * Per extension point: plugins enabled there only (they run first, before the multiPoint
+   * ones), and multiPoint plugins disabled there (`*`: all of them).
+   */
+  readonly points?: Readonly<
+    Partial<
+      Record<
+        ExtensionPoint,
+        { readonly enabled: readonly EnabledPlugin[]; readonly disabled: readonly string[] }
+      >
+    >
+  >
   /** pluginConfig: args per plugin name. */
   readonly pluginArgs?: ReadonlyMap<string, Readonly<Record<string, unknown>>>
   readonly percentageOfNodesToScore?: number
@@ -83,28 +108,50 @@ export function buildProfile(
   handle: Handle,
   plugins: ReadonlyMap<string, PluginFactory> = inTreeRegistry,
 ): Profile {
-  const made: { plugin: Plugin; weight: number }[] = []
-  for (const e of config.plugins) {
-    const factory = plugins.get(e.name)
-    if (!factory) throw new Error(`profile ${config.schedulerName}: unknown scheduler plugin ${e.name}`)
-    made.push({ plugin: factory(handle, config.pluginArgs?.get(e.name)), weight: e.weight ?? 1 })
+  const made = new Map<string, Plugin>()
+  const make = (name: string): Plugin => {
+    let p = made.get(name)
+    if (p) return p
+    const factory = plugins.get(name)
+    if (!factory) throw new Error(`profile ${config.schedulerName}: unknown scheduler plugin ${name}`)
+    p = factory(handle, config.pluginArgs?.get(name))
+    made.set(name, p)
+    return p
   }
-  const at = <T extends Plugin>(method: string): T[] =>
-    made.filter(({ plugin }) => method in plugin).map(({ plugin }) => plugin as T)
+  for (const e of config.plugins) make(e.name)
+  /** The plugins at one extension point with their weights: that point's own first, then multiPoint's. */
+  const at = (point: ExtensionPoint, method: string): { plugin: Plugin; weight: number }[] => {
+    const own = config.points?.[point]
+    const out: { plugin: Plugin; weight: number }[] = []
+    for (const e of own?.enabled ?? []) {
+      const plugin = make(e.name)
+      if (!(method in plugin))
+        throw new Error(`profile ${config.schedulerName}: plugin ${e.name} does not extend ${point}`)
+      out.push({ plugin, weight: e.weight ?? 1 })
+    }
+    const disabled = new Set(own?.disabled ?? [])
+    for (const e of config.plugins) {
+      const plugin = make(e.name)
+      if (!(method in plugin) || disabled.has('*') || disabled.has(e.name)) continue
+      if (out.some((o) => o.plugin.name === e.name)) continue
+      out.push({ plugin, weight: e.weight ?? 1 })
+    }
+    return out
+  }
+  const list = <T extends Plugin>(point: ExtensionPoint, method: string): T[] =>
+    at(point, method).map(({ plugin }) => plugin as T)
   return {
     schedulerName: config.schedulerName,
-    preFilter: at<PreFilterPlugin>('preFilter'),
-    filter: at<FilterPlugin>('filter'),
-    postFilter: at<PostFilterPlugin>('postFilter'),
-    preScore: at<PreScorePlugin>('preScore'),
-    score: made
-      .filter(({ plugin }) => 'score' in plugin)
-      .map(({ plugin, weight }) => ({ plugin: plugin as ScorePlugin, weight })),
-    reserve: at<ReservePlugin>('reserve'),
-    permit: at<PermitPlugin>('permit'),
-    preBind: at<PreBindPlugin>('preBind'),
-    bind: at<BindPlugin>('bind'),
-    postBind: at<PostBindPlugin>('postBind'),
+    preFilter: list<PreFilterPlugin>('preFilter', 'preFilter'),
+    filter: list<FilterPlugin>('filter', 'filter'),
+    postFilter: list<PostFilterPlugin>('postFilter', 'postFilter'),
+    preScore: list<PreScorePlugin>('preScore', 'preScore'),
+    score: at('score', 'score').map(({ plugin, weight }) => ({ plugin: plugin as ScorePlugin, weight })),
+    reserve: list<ReservePlugin>('reserve', 'reserve'),
+    permit: list<PermitPlugin>('permit', 'permit'),
+    preBind: list<PreBindPlugin>('preBind', 'preBind'),
+    bind: list<BindPlugin>('bind', 'bind'),
+    postBind: list<PostBindPlugin>('postBind', 'postBind'),
     ...(config.percentageOfNodesToScore !== undefined
       ? { percentageOfNodesToScore: config.percentageOfNodesToScore }
       : {}),
