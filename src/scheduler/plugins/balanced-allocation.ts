@@ -1,31 +1,78 @@
 import type { Pod } from '../../api/generated/types/core-v1.ts'
 import { stateKey, type CycleState } from '../framework/cycle-state.ts'
 import { maxNodeScore, type PreScorePlugin, type ScorePlugin } from '../framework/interfaces.ts'
-import { podRequests, type NodeInfo, type Resources } from '../framework/node-info.ts'
+import { podRequests, type NodeInfo } from '../framework/node-info.ts'
 import { success, type Status } from '../framework/status.ts'
+import {
+  allocatableAndRequested,
+  amountOf,
+  checkResourceSpecs,
+  defaultResourceSpecs,
+  type ResourceSpec,
+} from './resource-allocation.ts'
 
-const requestsKey = stateKey<Resources>('NodeResourcesBalancedAllocation/PreScore')
+export interface BalancedAllocationArgs {
+  readonly resources?: readonly ResourceSpec[]
+}
 
 /**
- * NodeResourcesBalancedAllocation: nodes whose CPU and memory would be used in similar shares
- * score higher: (1 − the standard deviation of the two fractions) × 100, each fraction capped at
- * 1, counting requests as they are (no defaults for pods that request nothing).
+ * NodeResourcesBalancedAllocation: nodes whose resources (cpu and memory by default) would be
+ * used in similar shares score higher: (1 − the standard deviation of the fractions) × 100, each
+ * fraction capped at 1, counting requests as they are. A pod that requests none of the resources
+ * (best effort) is not scored by it (every node gets 0), as upstream skips it.
  */
-export const balancedAllocation: PreScorePlugin & ScorePlugin = {
-  name: 'NodeResourcesBalancedAllocation',
+export function newBalancedAllocation(args: BalancedAllocationArgs = {}): PreScorePlugin & ScorePlugin {
+  const resources = args.resources ?? defaultResourceSpecs
+  const key = stateKey<number[] | null>('NodeResourcesBalancedAllocation')
+  const scratch = { allocatable: [] as number[], requested: [] as number[] }
+  const fractions: number[] = []
+  return {
+    name: 'NodeResourcesBalancedAllocation',
 
-  preScore(state: CycleState, pod: Readonly<Pod>): Status {
-    state.write(requestsKey, podRequests(pod))
-    return success
-  },
+    preScore(state: CycleState, pod: Readonly<Pod>): Status {
+      const requests = podRequests(pod)
+      const list = resources.map((r) => amountOf(requests, r.name))
+      state.write(key, list.every((v) => v === 0) ? null : list)
+      return success
+    },
 
-  score(state: CycleState, _pod, node: NodeInfo): number {
-    const req = state.read(requestsKey)
-    const fraction = (requested: number, allocatable: number) =>
-      allocatable <= 0 ? 0 : Math.min(1, requested / allocatable)
-    const cpu = fraction(node.requested.milliCPU + req.milliCPU, node.allocatable.milliCPU)
-    const memory = fraction(node.requested.memory + req.memory, node.allocatable.memory)
-    const std = Math.abs(cpu - memory) / 2
-    return Math.floor((1 - std) * maxNodeScore)
-  },
+    score(state: CycleState, _pod, node: NodeInfo): number {
+      const list = state.read(key)
+      if (!list) return 0
+      allocatableAndRequested(node, resources, list, true, scratch)
+      fractions.length = 0
+      let sum = 0
+      for (let i = 0; i < resources.length; i++) {
+        const alloc = scratch.allocatable[i] ?? 0
+        if (alloc === 0) continue
+        const f = Math.min(1, (scratch.requested[i] ?? 0) / alloc)
+        fractions.push(f)
+        sum += f
+      }
+      let std = 0
+      if (fractions.length === 2) std = Math.abs(((fractions[0] ?? 0) - (fractions[1] ?? 0)) / 2)
+      else if (fractions.length > 2) {
+        const mean = sum / fractions.length
+        let sq = 0
+        for (const f of fractions) sq += (f - mean) * (f - mean)
+        std = Math.sqrt(sq / fractions.length)
+      }
+      return Math.trunc((1 - std) * maxNodeScore)
+    },
+  }
 }
+
+/** NodeResourcesBalancedAllocationArgs from a configuration file; throws naming the field. */
+export function balancedAllocationArgs(
+  raw: Readonly<Record<string, unknown>> | undefined,
+): BalancedAllocationArgs {
+  if (!raw) return {}
+  checkResourceSpecs(
+    raw.resources as readonly ResourceSpec[] | undefined,
+    'NodeResourcesBalancedAllocationArgs.resources',
+  )
+  return raw
+}
+
+/** NodeResourcesBalancedAllocation with the default args. */
+export const balancedAllocation = newBalancedAllocation()

@@ -14,12 +14,12 @@ import type {
   ReservePlugin,
   ScorePlugin,
 } from '../framework/interfaces.ts'
-import { balancedAllocation } from './balanced-allocation.ts'
+import { balancedAllocationArgs, newBalancedAllocation } from './balanced-allocation.ts'
 import { defaultBinder } from './default-binder.ts'
 import { nodeAffinity } from './node-affinity.ts'
 import { nodeName } from './node-name.ts'
 import { nodePorts } from './node-ports.ts'
-import { nodeResourcesFit } from './node-resources-fit.ts'
+import { fitArgs, newNodeResourcesFit } from './node-resources-fit.ts'
 import { nodeUnschedulable } from './node-unschedulable.ts'
 import { taintToleration } from './taint-toleration.ts'
 
@@ -30,8 +30,8 @@ export const inTreeRegistry: ReadonlyMap<string, PluginFactory> = registry([
   ['TaintToleration', () => taintToleration],
   ['NodeAffinity', () => nodeAffinity],
   ['NodePorts', () => nodePorts],
-  ['NodeResourcesFit', () => nodeResourcesFit],
-  ['NodeResourcesBalancedAllocation', () => balancedAllocation],
+  ['NodeResourcesFit', (_h, args) => newNodeResourcesFit(fitArgs(args))],
+  ['NodeResourcesBalancedAllocation', (_h, args) => newBalancedAllocation(balancedAllocationArgs(args))],
   ['DefaultBinder', (h) => defaultBinder(h)],
 ])
 
