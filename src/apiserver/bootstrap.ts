@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { StoredObject } from '../api/object.ts'
+import { systemPriorityClasses } from './admission/priority.ts'
 import type { UserInfo } from './authn/authenticator.ts'
 import type { EndpointRegistry } from './endpoint.ts'
 import { ApiError } from './errors.ts'
@@ -24,8 +25,9 @@ export interface BootstrapOptions {
 }
 
 /**
- * The objects every cluster has, made (or repaired) at start: the system namespaces, and the
- * `kubernetes` Service in `default` with Endpoints and an EndpointSlice pointing at the apiserver.
+ * The objects every cluster has, made (or repaired) at start: the system namespaces, the
+ * `kubernetes` Service in `default` with Endpoints and an EndpointSlice pointing at the apiserver,
+ * and the system PriorityClasses (system-node-critical, system-cluster-critical).
  */
 export async function bootstrap(o: BootstrapOptions): Promise<void> {
   const store = (group: string, version: string, resource: string) => {
@@ -111,6 +113,16 @@ export async function bootstrap(o: BootstrapOptions): Promise<void> {
       endpoints: slice.endpoints,
       ports: slice.ports,
     }))
+  }
+  // kube-apiserver's post-start hook scheduling/bootstrap-system-priority-classes: created when
+  // missing, left alone when present (their value and globalDefault cannot change anyway).
+  if (o.endpoints.lookup('scheduling.k8s.io', 'v1', 'priorityclasses')) {
+    for (const pc of systemPriorityClasses) {
+      await ensure('scheduling.k8s.io', 'v1', 'priorityclasses', '', {
+        ...structuredClone(pc),
+        metadata: { name: pc.metadata?.name ?? '' },
+      })
+    }
   }
   o.log.debug('bootstrap objects in place')
 }

@@ -6,6 +6,7 @@ import type { Storage } from '../storage/index.ts'
 import { AdmissionChain } from './admission/admission.ts'
 import { defaultTolerationSecondsPlugin } from './admission/default-toleration-seconds.ts'
 import { namespaceLifecycle } from './admission/namespace-lifecycle.ts'
+import { priorityClassesOf, priorityPlugin } from './admission/priority.ts'
 import { unionAuthenticator, type Authenticator } from './authn/authenticator.ts'
 import { tokenFileAuthenticator } from './authn/token-file.ts'
 import { x509Authenticator } from './authn/x509.ts'
@@ -72,7 +73,11 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   const ips = ipAllocator(storage, o.serviceClusterIPRange)
   const ports = portAllocator(storage, o.serviceNodePortRange)
   const admission = new AdmissionChain([
+    // Kubernetes' order: NamespaceLifecycle, ..., Priority, DefaultTolerationSeconds, ...
     namespaceLifecycle(() => endpoints.lookup('', 'v1', 'namespaces')?.store),
+    priorityPlugin(
+      priorityClassesOf(() => endpoints.lookup('scheduling.k8s.io', 'v1', 'priorityclasses')?.store),
+    ),
     defaultTolerationSecondsPlugin,
   ])
   const { endpoints, deps } = buildEndpoints({ storage, clock: o.clock, log, admission, ips, ports })
@@ -94,6 +99,10 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     },
     {
       name: 'poststarthook/bootstrap-controller',
+      check: async () => (bootstrapped ? undefined : Promise.reject(new Error('not yet'))),
+    },
+    {
+      name: 'poststarthook/scheduling/bootstrap-system-priority-classes',
       check: async () => (bootstrapped ? undefined : Promise.reject(new Error('not yet'))),
     },
   ]

@@ -378,16 +378,32 @@ export function validateHorizontalPodAutoscaler(o: Obj): FieldError[] {
 
 const highestUserPriority = 1_000_000_000
 
+/** The classes the apiserver creates; their names, values and globalDefault are fixed. */
+const systemPriorityClassValues: Readonly<Record<string, number>> = {
+  'system-node-critical': 2_000_001_000,
+  'system-cluster-critical': 2_000_000_000,
+}
+
+/** Why a system- name is not one of the system classes as they must be; undefined when it is. */
+function unknownSystemPriorityClass(name: string, value: number | undefined, globalDefault: boolean) {
+  const want = systemPriorityClassValues[name]
+  if (want === undefined) return `${name} is not a known system priority class`
+  if (value !== want) return `value of ${name} PriorityClass must be ${want}`
+  if (globalDefault) return `globalDefault of ${name} PriorityClass must be false`
+  return undefined
+}
+
 export function validatePriorityClass(o: Obj): FieldError[] {
   const errs: FieldError[] = []
   const name = str(obj(o.metadata)?.name)
   const value = num(o.value)
-  const system = name === 'system-cluster-critical' || name === 'system-node-critical'
-  if (name.startsWith('system-') && !system) {
+  const system = name.startsWith('system-')
+  const why = system ? unknownSystemPriorityClass(name, value, o.globalDefault === true) : undefined
+  if (why) {
     errs.push(
       forbidden(
         FieldPath.root('metadata').child('name'),
-        "priority class names with 'system-' prefix are reserved",
+        `priority class names with 'system-' prefix are reserved for system use only. error: ${why}`,
       ),
     )
   }

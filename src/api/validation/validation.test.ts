@@ -364,6 +364,28 @@ describe('other groups', () => {
       ['value: Forbidden: maximum allowed value of a user defined priority is 1000000000'],
     )
     assert.deepEqual(
+      messages('scheduling.k8s.io', 'priorityclasses', { metadata: { name: 'system-mine' }, value: 1 }),
+      [
+        "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: system-mine is not a known system priority class",
+      ],
+    )
+    assert.deepEqual(
+      messages('scheduling.k8s.io', 'priorityclasses', {
+        metadata: { name: 'system-node-critical' },
+        value: 5,
+      }),
+      [
+        "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: value of system-node-critical PriorityClass must be 2000001000",
+      ],
+    )
+    assert.deepEqual(
+      messages('scheduling.k8s.io', 'priorityclasses', {
+        metadata: { name: 'system-cluster-critical' },
+        value: 2_000_000_000,
+      }),
+      [],
+    )
+    assert.deepEqual(
       messages('networking.k8s.io', 'ingresses', {
         metadata: meta,
         spec: {
