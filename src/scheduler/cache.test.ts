@@ -44,3 +44,18 @@ test('pods seen before their node wait for it; a node update keeps its pods; rem
   cache.removeNode('n2')
   assert.equal(cache.nodeList().length, 0)
 })
+
+test('nodes with an image are counted once per node, and forgotten with the node', () => {
+  const cache = new SchedulerCache()
+  const withImages = (name: string, images: string[][]): Node => ({
+    metadata: { name },
+    status: { images: images.map((names) => ({ names, sizeBytes: 1 })) },
+  })
+  cache.setNode(withImages('a', [['nginx:1', 'nginx@sha256:1'], ['nginx:1']]))
+  cache.setNode(withImages('b', [['nginx:1']]))
+  assert.equal(cache.nodesWithImage('nginx:1'), 2)
+  cache.setNode(withImages('b', [['redis:7']]))
+  assert.deepEqual([cache.nodesWithImage('nginx:1'), cache.nodesWithImage('redis:7')], [1, 1])
+  cache.removeNode('a')
+  assert.equal(cache.nodesWithImage('nginx:1'), 0)
+})

@@ -35,13 +35,14 @@ export class SchedulerCache implements NodeSnapshot {
     return this.#imageNodes.get(image) ?? 0
   }
 
+  /** Counts each image name once per node, however many times the node lists it. */
   #countImages(node: Readonly<Node> | undefined, sign: 1 | -1): void {
-    for (const image of node?.status?.images ?? []) {
-      for (const name of image.names ?? []) {
-        const n = (this.#imageNodes.get(name) ?? 0) + sign
-        if (n > 0) this.#imageNodes.set(name, n)
-        else this.#imageNodes.delete(name)
-      }
+    const names = new Set<string>()
+    for (const image of node?.status?.images ?? []) for (const name of image.names ?? []) names.add(name)
+    for (const name of names) {
+      const n = (this.#imageNodes.get(name) ?? 0) + sign
+      if (n > 0) this.#imageNodes.set(name, n)
+      else this.#imageNodes.delete(name)
     }
   }
 

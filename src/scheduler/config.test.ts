@@ -76,6 +76,14 @@ test('bad configurations are refused naming the field', () => {
       /leaderElection.leaseDuration: Invalid value: "soon"/,
     ],
     ['a: [', /not YAML/],
+    [
+      `${header}profiles: [{pluginConfig: [{name: NodeResourcesFit, args: {scoringStrategy: {type: Nope}}}]}]\n`,
+      /profiles\[0\]: NodeResourcesFitArgs.scoringStrategy.type: Unsupported value: "Nope"/,
+    ],
+    [
+      `${header}profiles: [{plugins: {filter: {enabled: [{name: DefaultBinder}]}}}]\n`,
+      /profiles\[0\]: profile default-scheduler: plugin DefaultBinder does not extend filter/,
+    ],
   ]
   for (const [text, re] of bad) {
     assert.throws(

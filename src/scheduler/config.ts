@@ -1,6 +1,8 @@
 import { parse } from 'yaml'
 import { parseGoDuration } from '../base/duration.ts'
+import type { Handle } from './framework/interfaces.ts'
 import {
+  buildProfile,
   defaultPlugins,
   inTreeRegistry,
   type EnabledPlugin,
@@ -23,6 +25,13 @@ export interface SchedulerConfiguration {
 export class SchedulerConfigError extends Error {
   override readonly name = 'SchedulerConfigError'
 }
+
+/** A Handle for making plugins only to check their configuration: using it is a bug. */
+const inertHandle = new Proxy({} as Handle, {
+  get(_t, name) {
+    throw new Error(`plugin used the handle (${String(name)}) while being made`)
+  },
+})
 
 const points: readonly ExtensionPoint[] = [
   'preFilter',
@@ -83,12 +92,19 @@ export function parseSchedulerConfiguration(text: string): SchedulerConfiguratio
       throw new SchedulerConfigError(`${at}.schedulerName: Duplicate value: "${schedulerName}"`)
     names.add(schedulerName)
     const perProfile = percentage(p.percentageOfNodesToScore, `${at}.percentageOfNodesToScore`) ?? global
-    out.profiles.push({
+    const profile: ProfileConfig = {
       schedulerName,
       ...pluginsOf(p.plugins, `${at}.plugins`),
       pluginArgs: pluginArgsOf(p.pluginConfig, `${at}.pluginConfig`),
       ...(perProfile !== undefined ? { percentageOfNodesToScore: perProfile } : {}),
-    })
+    }
+    // Making the plugins once checks their args and extension points now, not after election.
+    try {
+      buildProfile(profile, inertHandle)
+    } catch (err) {
+      throw new SchedulerConfigError(`${at}: ${(err as Error).message}`)
+    }
+    out.profiles.push(profile)
   })
   const cc = doc.clientConnection
   if (isObj(cc) && typeof cc.kubeconfig === 'string' && cc.kubeconfig !== '') out.kubeconfig = cc.kubeconfig

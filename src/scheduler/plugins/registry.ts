@@ -16,12 +16,14 @@ import type {
 } from '../framework/interfaces.ts'
 import { balancedAllocationArgs, newBalancedAllocation } from './balanced-allocation.ts'
 import { defaultBinder } from './default-binder.ts'
+import { imageLocality } from './image-locality.ts'
 import { nodeAffinity } from './node-affinity.ts'
 import { nodeName } from './node-name.ts'
 import { nodePorts } from './node-ports.ts'
 import { fitArgs, newNodeResourcesFit } from './node-resources-fit.ts'
 import { nodeUnschedulable } from './node-unschedulable.ts'
 import { taintToleration } from './taint-toleration.ts'
+import { volumeRestrictions } from './volume-restrictions.ts'
 
 /** The in-tree plugins by name, each made per profile from the Handle (and its args). */
 export const inTreeRegistry: ReadonlyMap<string, PluginFactory> = registry([
@@ -32,6 +34,8 @@ export const inTreeRegistry: ReadonlyMap<string, PluginFactory> = registry([
   ['NodePorts', () => nodePorts],
   ['NodeResourcesFit', (_h, args) => newNodeResourcesFit(fitArgs(args))],
   ['NodeResourcesBalancedAllocation', (_h, args) => newBalancedAllocation(balancedAllocationArgs(args))],
+  ['VolumeRestrictions', (h) => volumeRestrictions(h)],
+  ['ImageLocality', (h) => imageLocality(h)],
   ['DefaultBinder', (h) => defaultBinder(h)],
 ])
 
@@ -61,7 +65,9 @@ export const defaultPlugins: readonly EnabledPlugin[] = [
   { name: 'NodeAffinity', weight: 2 },
   { name: 'NodePorts' },
   { name: 'NodeResourcesFit', weight: 1 },
+  { name: 'VolumeRestrictions' },
   { name: 'NodeResourcesBalancedAllocation', weight: 1 },
+  { name: 'ImageLocality', weight: 1 },
   { name: 'DefaultBinder' },
 ]
 
