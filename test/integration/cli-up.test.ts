@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { get as httpsGet } from 'node:https'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -62,6 +64,75 @@ test('k8ts up serves the API with an admin kubeconfig, and stops cleanly on SIGT
   child.kill('SIGTERM')
   assert.equal(await exited, 0)
   assert.match(output(), /k8ts: stopped/)
+})
+
+test('k8ts scheduler serves /healthz and /metrics on its secure port', async () => {
+  const dataDir = join(dir, 'sched')
+  const { child: up } = await startUp(dataDir)
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as AddressInfo).port
+      probe.close(() => resolve(p))
+    })
+  })
+  const config = join(dir, 'scheduler.yaml')
+  writeFileSync(
+    config,
+    [
+      'apiVersion: kubescheduler.config.k8s.io/v1',
+      'kind: KubeSchedulerConfiguration',
+      `clientConnection: { kubeconfig: ${join(dataDir, 'admin.kubeconfig')} }`,
+      'leaderElection: { leaderElect: false }',
+      'profiles: [{ schedulerName: second-scheduler }]',
+    ].join('\n'),
+  )
+  const child = spawn(process.execPath, [
+    bin,
+    'scheduler',
+    '--config',
+    config,
+    '--bind-address',
+    '127.0.0.1',
+    '--secure-port',
+    String(port),
+  ])
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+  const get = (path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsGet({ host: '127.0.0.1', port, path, rejectUnauthorized: false }, (res) => {
+        let body = ''
+        res.on('data', (d: Buffer) => (body += d.toString()))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      })
+      req.on('error', reject)
+    })
+  try {
+    const deadline = Date.now() + 15_000
+    let health: { status: number; body: string } | undefined
+    while (!health) {
+      health = await get('/healthz').catch(() => undefined)
+      if (!health) {
+        assert.ok(Date.now() < deadline, `no /healthz: ${out}`)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+    assert.deepEqual(health, { status: 200, body: 'ok' })
+    assert.equal((await get('/readyz?verbose')).body, '[+]ping ok\nreadyz check passed\n')
+    const metrics = await get('/metrics')
+    assert.equal(metrics.status, 200)
+    assert.match(metrics.body, /^# TYPE scheduler_schedule_attempts_total counter$/m)
+    assert.match(metrics.body, /^scheduler_pending_pods\{queue="active"\} 0$/m)
+    assert.equal((await get('/nope')).status, 404)
+  } finally {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    assert.equal(await exited, 0, out)
+    const upExited = new Promise((resolve) => up.once('exit', resolve))
+    up.kill('SIGTERM')
+    await upExited
+  }
 })
 
 const bad = [
@@ -128,7 +199,22 @@ const bad = [
   {
     name: 'a scheduler without a kubeconfig',
     args: ['scheduler'],
-    err: /^error: required option '--kubeconfig <file>' not specified/,
+    err: /^k8ts: no kubeconfig: give --kubeconfig or clientConnection\.kubeconfig in --config/,
+  },
+  {
+    name: 'a scheduler whose --config is not there',
+    args: ['scheduler', '--config', '/nonexistent/scheduler.yaml'],
+    err: /^k8ts: cannot read --config \/nonexistent\/scheduler\.yaml: ENOENT/,
+  },
+  {
+    name: 'a scheduler whose --config names an unknown plugin',
+    args: ['scheduler', '--config', join(import.meta.dirname, 'fixtures/scheduler-bad-plugin.yaml')],
+    err: /^k8ts: invalid --config .*scheduler-bad-plugin\.yaml: profiles\[0\]\.plugins\.score\.enabled\[0\]\.name: Invalid value: "Warp": no such plugin/,
+  },
+  {
+    name: 'a scheduler with a port that is not one',
+    args: ['scheduler', '--kubeconfig', 'x', '--secure-port', '99999'],
+    err: /argument '99999' is invalid\. 99999 is not a port number/,
   },
   {
     name: 'a controller-manager with --leader-elect maybe',
