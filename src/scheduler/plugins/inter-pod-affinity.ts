@@ -1,7 +1,7 @@
 import type { Pod, PodAffinityTerm, WeightedPodAffinityTerm } from '../../api/generated/types/core-v1.ts'
 import type { LabelSelector as LabelSelectorObject } from '../../api/generated/types/meta-v1.ts'
 import { labelSelectorFromObject, type LabelSelector } from '../../api/selectors/label-selector.ts'
-import { stateKey, type CycleState, type StateKey } from '../framework/cycle-state.ts'
+import { stateKey, type CycleState } from '../framework/cycle-state.ts'
 import {
   maxNodeScore,
   type FilterPlugin,
@@ -465,8 +465,6 @@ class PreFilterState {
 
 /** Null: PreFilter skipped (nothing to check for this pod). */
 const preFilterKey = stateKey<PreFilterState | null>('PreFilterInterPodAffinity', (s) => s && s.clone())
-// CycleState.has takes StateKey<unknown>, which a key with a clone function is not assignable to.
-const preFilterKeyAny = preFilterKey as StateKey<unknown>
 
 /** The counts PreFilter wrote (and addPod/removePod changed), for tests; undefined when it skipped. */
 export function preFilterCounts(state: CycleState):
@@ -557,7 +555,7 @@ export function interPodAffinity(
     },
 
     filter(state: CycleState, _pod: Readonly<Pod>, node: NodeInfo): Status {
-      if (!state.has(preFilterKeyAny)) return noPreFilterState
+      if (!state.has(preFilterKey)) return noPreFilterState
       const s = state.read(preFilterKey)
       if (!s) return success
       const labels = nodeLabels(node)
@@ -663,7 +661,7 @@ export function interPodAffinity(
 
 /** PreFilterExtensions: the pod added to (n = 1) or removed from (n = −1) the node, in the state. */
 function updateWithPod(state: CycleState, p: PodInfo, node: NodeInfo, n: number): Status {
-  if (!state.has(preFilterKeyAny)) return noPreFilterState
+  if (!state.has(preFilterKey)) return noPreFilterState
   const s = state.read(preFilterKey)
   if (!s) return success
   const labels = nodeLabels(node)

@@ -17,6 +17,7 @@ import type {
 import { balancedAllocationArgs, newBalancedAllocation } from './balanced-allocation.ts'
 import { defaultBinder } from './default-binder.ts'
 import { imageLocality } from './image-locality.ts'
+import { interPodAffinity } from './inter-pod-affinity.ts'
 import { nodeAffinity } from './node-affinity.ts'
 import { nodeName } from './node-name.ts'
 import { nodePorts } from './node-ports.ts'
@@ -35,6 +36,7 @@ export const inTreeRegistry: ReadonlyMap<string, PluginFactory> = registry([
   ['NodeResourcesFit', (_h, args) => newNodeResourcesFit(fitArgs(args))],
   ['NodeResourcesBalancedAllocation', (_h, args) => newBalancedAllocation(balancedAllocationArgs(args))],
   ['VolumeRestrictions', (h) => volumeRestrictions(h)],
+  ['InterPodAffinity', (h, args) => interPodAffinity(h, args)],
   ['ImageLocality', (h) => imageLocality(h)],
   ['DefaultBinder', (h) => defaultBinder(h)],
 ])
@@ -66,6 +68,7 @@ export const defaultPlugins: readonly EnabledPlugin[] = [
   { name: 'NodePorts' },
   { name: 'NodeResourcesFit', weight: 1 },
   { name: 'VolumeRestrictions' },
+  { name: 'InterPodAffinity', weight: 2 },
   { name: 'NodeResourcesBalancedAllocation', weight: 1 },
   { name: 'ImageLocality', weight: 1 },
   { name: 'DefaultBinder' },
