@@ -1,5 +1,7 @@
 import type { Pod } from '../api/generated/types/core-v1.ts'
+import { deepEqual } from '../api/object.ts'
 import type { Clock } from '../base/clock.ts'
+import { Nominator } from './nominator.ts'
 
 /** A pod waiting to be scheduled, with what the queue knows of its history. */
 export interface QueuedPod {
@@ -34,7 +36,14 @@ export interface SchedulingQueueOptions {
  * A pod whose attempt failed goes to unschedulable, unless a cluster event arrived while it was
  * being scheduled (that event might have helped: it goes to backoff and is retried). Cluster
  * events (a node added, a pod deleted) move every unschedulable pod back: to backoff if its
- * back-off is not over, else to active. Each pod is in at most one part at a time.
+ * back-off is not over, else to active; so does a change to the pod itself, but not a change of
+ * its status alone (the scheduler's own status writes would otherwise requeue it).
+ *
+ * A pod with spec.schedulingGates never enters active (upstream's SchedulingGates PreEnqueue
+ * plugin): it waits as gated, untouched by cluster events, until an update removes its last gate.
+ * Each pod is in at most one part at a time.
+ *
+ * The queue also keeps the nominator: which pods are nominated to which node after preemption.
  */
 export class SchedulingQueue {
   readonly #o: Required<SchedulingQueueOptions>
@@ -43,12 +52,16 @@ export class SchedulingQueue {
   readonly #activeByKey = new Map<string, QueuedPod>()
   readonly #backoff = new Map<string, QueuedPod>()
   readonly #unschedulable = new Map<string, { q: QueuedPod; since: number }>()
+  /** Pods held back by their scheduling gates. */
+  readonly #gated = new Map<string, QueuedPod>()
   /** Pods popped and being scheduled. */
   readonly #inFlight = new Map<string, QueuedPod>()
   #moveRequestCycle = -1
   #cycle = 0
   readonly #waiters: ((q: QueuedPod | undefined) => void)[] = []
   #closed = false
+  /** Pods nominated to nodes; kept up to date by add, update and delete. */
+  readonly nominator = new Nominator()
 
   constructor(o: SchedulingQueueOptions) {
     this.#o = { initialBackoffMs: 1000, maxBackoffMs: 10_000, maxUnschedulableMs: 5 * 60_000, ...o }
@@ -59,11 +72,12 @@ export class SchedulingQueue {
     return this.#cycle
   }
 
-  get sizes(): { active: number; backoff: number; unschedulable: number } {
+  get sizes(): { active: number; backoff: number; unschedulable: number; gated: number } {
     return {
       active: this.#activeByKey.size,
       backoff: this.#backoff.size,
       unschedulable: this.#unschedulable.size,
+      gated: this.#gated.size,
     }
   }
 
@@ -74,18 +88,33 @@ export class SchedulingQueue {
       this.#inFlight.has(key) ||
       this.#backoff.has(key) ||
       this.#unschedulable.has(key) ||
-      this.#activeByKey.has(key)
+      this.#activeByKey.has(key) ||
+      this.#gated.has(key)
     ) {
       this.update(pod)
       return
     }
+    this.nominator.update(pod)
     const now = this.#o.clock.now()
     this.#push({ pod, attempts: 0, initialAt: now, enqueuedAt: now })
   }
 
-  /** The pod changed: its newest version is what gets scheduled, and an unschedulable pod gets another try. */
+  /**
+   * The pod changed: its newest version is what gets scheduled; an unschedulable pod whose
+   * metadata or spec changed gets another try, and a gated pod whose last gate went is queued.
+   */
   update(pod: Readonly<Pod>): void {
     const key = keyOf(pod)
+    this.nominator.update(pod)
+    const g = this.#gated.get(key)
+    if (g) {
+      g.pod = pod
+      if (!isGated(pod)) {
+        this.#gated.delete(key)
+        this.#requeue(g)
+      }
+      return
+    }
     const a = this.#activeByKey.get(key)
     if (a) {
       a.pod = pod
@@ -98,8 +127,10 @@ export class SchedulingQueue {
     }
     const u = this.#unschedulable.get(key)
     if (u) {
-      this.#unschedulable.delete(key)
+      const changed = changedForScheduling(u.q.pod, pod)
       u.q.pod = pod
+      if (!changed) return
+      this.#unschedulable.delete(key)
       this.#requeue(u.q)
       return
     }
@@ -113,6 +144,8 @@ export class SchedulingQueue {
     this.#activeByKey.delete(key)
     this.#backoff.delete(key)
     this.#unschedulable.delete(key)
+    this.#gated.delete(key)
+    this.nominator.delete(pod)
   }
 
   /** The next pod to schedule, waiting while there is none; undefined once closed. */
@@ -179,7 +212,12 @@ export class SchedulingQueue {
     return q.enqueuedAt + ms
   }
 
+  /** The way into active; a gated pod is held back instead (PreEnqueue). */
   #push(q: QueuedPod): void {
+    if (isGated(q.pod)) {
+      this.#gated.set(keyOf(q.pod), q)
+      return
+    }
     q.enqueuedAt = this.#o.clock.now()
     const waiter = this.#waiters.shift()
     if (waiter) {
@@ -216,6 +254,27 @@ function before(a: QueuedPod, b: QueuedPod): boolean {
   const pa = a.pod.spec?.priority ?? 0
   const pb = b.pod.spec?.priority ?? 0
   return pa !== pb ? pa > pb : a.enqueuedAt < b.enqueuedAt
+}
+
+/** The pod has scheduling gates left: it may not be scheduled yet. */
+export function isGated(pod: Readonly<Pod>): boolean {
+  return (pod.spec?.schedulingGates?.length ?? 0) > 0
+}
+
+/**
+ * Whether an update may change where the pod fits: anything in its metadata or spec, but not its
+ * status, resourceVersion, generation, managedFields or finalizers (upstream's isPodUpdated).
+ */
+function changedForScheduling(old: Readonly<Pod>, pod: Readonly<Pod>): boolean {
+  if (!deepEqual(old.spec, pod.spec)) return true
+  const strip = (p: Readonly<Pod>) => ({
+    ...p.metadata,
+    resourceVersion: undefined,
+    generation: undefined,
+    managedFields: undefined,
+    finalizers: undefined,
+  })
+  return !deepEqual(strip(old), strip(pod))
 }
 
 function keyOf(pod: Readonly<Pod>): string {

@@ -14,7 +14,6 @@ import { SchedulerCache } from './cache.ts'
 import { CycleState } from './framework/cycle-state.ts'
 import { FitError, Framework } from './framework/framework.ts'
 import type { Handle, PluginWrites } from './framework/interfaces.ts'
-import type { PodInfo } from './framework/node-info.ts'
 import type { Status } from './framework/status.ts'
 import { buildProfile, defaultPlugins, type ProfileConfig } from './plugins/registry.ts'
 import { SchedulingQueue, type QueuedPod } from './queue.ts'
@@ -60,6 +59,10 @@ export interface SchedulerOptions {
  * binding cycle in the background, so throughput is not bound by the round trip to the
  * apiserver. A pod that fits nowhere gets its profile's PostFilter (preemption), a
  * FailedScheduling event and PodScheduled=False, and waits for a cluster event that might help.
+ *
+ * Preemption nominates the pod to a node (the queue's nominator, and status.nominatedNodeName):
+ * other pods of lower priority do not take the room made there, and the pod, retried once its
+ * victims are gone, tries that node first. Pods with scheduling gates wait in the queue, gated.
  */
 export class Scheduler {
   readonly queue: SchedulingQueue
@@ -78,14 +81,16 @@ export class Scheduler {
       pdbs: o.pdbs ?? (() => []),
       defaultSelector: o.defaultSelector ?? (() => undefined),
       persistentVolumeClaim: o.persistentVolumeClaim ?? (() => undefined),
-      nominatedPods: (): readonly PodInfo[] => [],
+      nominatedPods: (node) => this.queue.nominator.nominatedPods(node),
       writes: o.control,
       clock: o.clock,
     }
     this.#frameworks = new Map(
       (o.profiles ?? [defaultProfile]).map((p) => [
         p.schedulerName,
-        new Framework(buildProfile(p, this.handle)),
+        new Framework(buildProfile(p, this.handle), {
+          nominatedPods: (node) => this.queue.nominator.nominatedPods(node),
+        }),
       ]),
     )
   }
@@ -171,18 +176,28 @@ export class Scheduler {
         this.#o.observer?.attempt('error', profile, elapsed())
         return this.#failed(q, cycle, `scheduling failed: ${(err as Error).message}`)
       }
+      let message = err.message
       if ((framework.profile.postFilter?.length ?? 0) > 0) {
         try {
-          await framework.runPostFilter(state, pod, err.statuses)
+          const r = await framework.runPostFilter(state, q.pod, err.statuses)
+          // The nomination counts at once, before the status write comes back through the informer.
+          if (r.nominatedNodeName !== undefined) this.queue.nominator.nominate(q.pod, r.nominatedNodeName)
+          if (r.victims !== undefined) this.#o.observer?.preemption?.(r.victims)
+          if (r.status.code === 'Error')
+            this.#o.log?.warn({ pod: pod.metadata?.name, err: reasonOf(r.status) }, 'preemption failed')
+          // Kubernetes' FitError wording: the PostFilter message follows, as " <message>."
+          if (r.status.reasons.length > 0) message = `${message} ${r.status.reasons.join(', ')}.`
         } catch (e) {
           this.#o.log?.warn({ pod: pod.metadata?.name, err: (e as Error).message }, 'preemption failed')
         }
       }
       this.#o.observer?.attempt('unschedulable', profile, elapsed())
-      return this.#failed(q, cycle, err.message)
+      return this.#failed(q, cycle, message)
     }
     const assumed: Pod = { ...pod, spec: { ...(pod.spec ?? { containers: [] }), nodeName: node } }
     this.cache.assume(assumed, node)
+    // Placed: it no longer waits for room anywhere (a failed binding queues it anew).
+    this.queue.nominator.delete(pod)
     const reserved = await framework.runReserve(state, pod, node)
     if (!reserved.ok) {
       this.cache.forget(assumed)

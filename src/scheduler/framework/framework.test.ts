@@ -5,9 +5,11 @@ import { nodeName } from '../plugins/node-name.ts'
 import { nodeResourcesFit } from '../plugins/node-resources-fit.ts'
 import { nodeUnschedulable } from '../plugins/node-unschedulable.ts'
 import { taintToleration } from '../plugins/taint-toleration.ts'
+import { CycleState } from './cycle-state.ts'
 import { FitError, fitErrorMessage, Framework, numFeasibleNodesToFind, type Profile } from './framework.ts'
-import { NodeInfo, podInfo } from './node-info.ts'
-import { unresolvable } from './status.ts'
+import type { PostFilterPlugin, PostFilterResult } from './interfaces.ts'
+import { NodeInfo, podInfo, type PodInfo } from './node-info.ts'
+import { error, success, unresolvable, unschedulable } from './status.ts'
 
 const profile: Profile = {
   schedulerName: 'default-scheduler',
@@ -105,4 +107,69 @@ test('equal scores are broken at random, and the search rotates over a large clu
     true,
     'the second search starts where the first stopped',
   )
+})
+
+const withPriority = (p: Pod, priority: number, nominatedNodeName?: string): Pod => ({
+  ...p,
+  spec: { ...(p.spec ?? { containers: [] }), priority },
+  ...(nominatedNodeName ? { status: { nominatedNodeName } } : {}),
+})
+
+test('nominated pods of higher or equal priority keep the room preemption made for them', () => {
+  const nominated = new Map<string, PodInfo[]>()
+  const f = new Framework(profile, { nominatedPods: (n) => nominated.get(n) ?? [] })
+  const target = node('target', { cpu: '2' })
+  const incoming = withPriority(pod('1500m', 'incoming'), 100)
+  const state = new CycleState()
+  for (const p of profile.preFilter) p.preFilter(state, incoming, [target])
+  assert.ok(f.runFiltersWithNominatedPods(state, incoming, target).ok, 'nothing nominated')
+  nominated.set('target', [podInfo(withPriority(pod('1', 'waiting'), 100, 'target'))])
+  assert.deepEqual(
+    f.runFiltersWithNominatedPods(state, incoming, target).reasons,
+    ['Insufficient cpu'],
+    'an equal-priority nominated pod counts',
+  )
+  nominated.set('target', [podInfo(withPriority(pod('1', 'waiting'), 99, 'target'))])
+  assert.ok(f.runFiltersWithNominatedPods(state, incoming, target).ok, 'a lower one does not')
+  nominated.set('target', [podInfo(withPriority(pod('1', 'incoming'), 100, 'target'))])
+  assert.ok(f.runFiltersWithNominatedPods(state, incoming, target).ok, 'nor the pod itself')
+  assert.equal(target.pods.length, 0, 'the node itself is not changed')
+})
+
+test('a pod is scheduled onto its nominated node when it fits there, whatever the scores say', () => {
+  const busy = node('busy', { cpu: '4' })
+  busy.addPod(podInfo(pod('3', 'a')))
+  const nodes = [busy, node('free', { cpu: '4' })]
+  const f = new Framework(profile)
+  const p = { ...pod('500m'), status: { nominatedNodeName: 'busy' } }
+  assert.deepEqual(f.schedule(p, nodes), { nodeName: 'busy', feasible: 1, evaluated: 1 })
+  const tooBig = { ...pod('2'), status: { nominatedNodeName: 'busy' } }
+  assert.equal(f.schedule(tooBig, nodes).nodeName, 'free', 'where it no longer fits, the others are searched')
+})
+
+test('PostFilter: the first success wins; otherwise every plugin’s reasons, and the last nomination asked for', async () => {
+  const plugin = (name: string, r: PostFilterResult): PostFilterPlugin => ({
+    name,
+    postFilter: async () => r,
+  })
+  const run = (...postFilter: PostFilterPlugin[]) =>
+    new Framework({ ...profile, postFilter }).runPostFilter(new CycleState(), pod('1'), new Map())
+  assert.deepEqual(
+    await run(
+      plugin('A', { status: unschedulable('a says no'), nominatedNodeName: '' }),
+      plugin('B', { status: success, nominatedNodeName: 'n1' }),
+      plugin('C', { status: unschedulable('never asked') }),
+    ),
+    { status: success, nominatedNodeName: 'n1' },
+  )
+  const both = await run(
+    plugin('A', { status: unschedulable('a says no'), nominatedNodeName: '' }),
+    plugin('B', { status: unschedulable('b says no') }),
+  )
+  assert.deepEqual(
+    [both.status.code, both.status.reasons, both.status.plugin, both.nominatedNodeName],
+    ['Unschedulable', ['a says no', 'b says no'], 'A', ''],
+  )
+  const failed = await run(plugin('A', { status: error('boom') }), plugin('B', { status: success }))
+  assert.deepEqual([failed.status.code, failed.status.plugin], ['Error', 'A'])
 })

@@ -8,6 +8,7 @@ import type {
   PermitPlugin,
   PostBindPlugin,
   PostFilterPlugin,
+  PostFilterResult,
   PreBindPlugin,
   PreFilterPlugin,
   PreScorePlugin,
@@ -15,7 +16,7 @@ import type {
   ScorePlugin,
 } from './interfaces.ts'
 import type { NodeInfo, PodInfo } from './node-info.ts'
-import { error, Status, success } from './status.ts'
+import { error, Status, success, unschedulable } from './status.ts'
 
 /** A scheduler profile's plugins at each extension point, in the order they run. */
 export interface Profile {
@@ -80,6 +81,39 @@ export function fitErrorMessage(allNodes: number, statuses: ReadonlyMap<string, 
 export type ScheduleResult = { nodeName: string; feasible: number; evaluated: number }
 
 /**
+ * The filters for a pod on a node with the node's nominated pods taken into account (Kubernetes'
+ * RunFilterPluginsWithNominatedPods). Nominated pods of higher or equal priority (other than the
+ * pod itself) wait for room preemption made on this node: the pod must fit with them there (they
+ * are added to a copy of the node and of the cycle state, through PreFilterExtensions), and also
+ * without them, because filters like pod affinity may need them absent, and they may well end
+ * up elsewhere. Lower-priority nominated pods do not count: the pod may take their room. Without
+ * such pods the filters run once, on the node as it is.
+ */
+export function runFiltersWithNominatedPods(
+  runner: FilterRunner,
+  nominated: readonly PodInfo[],
+  state: CycleState,
+  pod: Readonly<Pod>,
+  node: NodeInfo,
+): Status {
+  if (nominated.length === 0) return runner.runFilters(state, pod, node)
+  const priority = pod.spec?.priority ?? 0
+  const uid = pod.metadata?.uid
+  let withNominated: { state: CycleState; node: NodeInfo } | undefined
+  for (const p of nominated) {
+    if ((p.pod.spec?.priority ?? 0) < priority || p.pod.metadata?.uid === uid) continue
+    withNominated ??= { state: state.clone(), node: node.clone() }
+    withNominated.node.addPod(p)
+    const s = runner.runPreFilterAddPod(withNominated.state, pod, p, withNominated.node)
+    if (!s.ok) return error(`running AddPod on PreFilter plugin "${s.plugin}": ${s.reasons.join(', ')}`)
+  }
+  if (!withNominated) return runner.runFilters(state, pod, node)
+  const s = runner.runFilters(withNominated.state, pod, withNominated.node)
+  if (!s.ok) return s
+  return runner.runFilters(state, pod, node)
+}
+
+/**
  * One profile's scheduling cycle for one pod over a snapshot of nodes: PreFilter, Filter until
  * enough feasible nodes are found (starting where the last cycle stopped, so the search rotates
  * over the cluster), PreScore, Score with normalisation and weights, and the best node (ties
@@ -88,13 +122,19 @@ export type ScheduleResult = { nodeName: string; feasible: number; evaluated: nu
 export class Framework implements FilterRunner {
   readonly profile: Profile
   readonly #random: () => number
+  readonly #nominatedPods: (nodeName: string) => readonly PodInfo[]
   #nextStart = 0
   /** Pods held by Permit, by uid: how to end their wait. */
   readonly #waiting = new Map<string, (s: Status) => void>()
 
-  constructor(profile: Profile, o: { random?: () => number } = {}) {
+  /** `nominatedPods`: the pods nominated to a node (the scheduler's nominator), none by default. */
+  constructor(
+    profile: Profile,
+    o: { random?: () => number; nominatedPods?: (nodeName: string) => readonly PodInfo[] } = {},
+  ) {
     this.profile = profile
     this.#random = o.random ?? Math.random
+    this.#nominatedPods = o.nominatedPods ?? (() => [])
   }
 
   schedule(pod: Readonly<Pod>, nodes: readonly NodeInfo[], state = new CycleState()): ScheduleResult {
@@ -112,6 +152,17 @@ export class Framework implements FilterRunner {
       if (r.nodeNames) {
         const only = r.nodeNames
         candidates = candidates.filter((n) => only.has(n.name))
+      }
+    }
+    // A node nominated after preemption is likely the only one with room: it is tried first,
+    // and taken when it fits (the rest of the cluster is not searched, nor scored).
+    const nominated = pod.status?.nominatedNodeName
+    if (nominated) {
+      const node = candidates.find((n) => n.name === nominated)
+      if (node) {
+        const s = this.runFiltersWithNominatedPods(state, pod, node)
+        if (s.code === 'Error') throw new Error(`${s.plugin}: ${s.reasons.join(', ')}`)
+        if (s.ok) return { nodeName: nominated, feasible: 1, evaluated: 1 }
       }
     }
     const { feasible, evaluated } = this.#findFeasible(state, pod, candidates, statuses)
@@ -138,7 +189,7 @@ export class Framework implements FilterRunner {
     for (let i = 0; i < nodes.length && feasible.length < want; i++) {
       const node = nodes[(start + i) % nodes.length] as NodeInfo
       evaluated++
-      const s = this.runFilters(state, pod, node)
+      const s = this.runFiltersWithNominatedPods(state, pod, node)
       if (s.code === 'Error') throw new Error(`${s.plugin}: ${s.reasons.join(', ')}`)
       if (s.ok) feasible.push(node)
       else statuses.set(node.name, s)
@@ -154,6 +205,11 @@ export class Framework implements FilterRunner {
       if (!s.ok) return s.withPlugin(p.name)
     }
     return success
+  }
+
+  /** The filters, with the node's nominated pods counted (see runFiltersWithNominatedPods). */
+  runFiltersWithNominatedPods(state: CycleState, pod: Readonly<Pod>, node: NodeInfo): Status {
+    return runFiltersWithNominatedPods(this, this.#nominatedPods(node.name), state, pod, node)
   }
 
   runPreFilterAddPod(state: CycleState, pod: Readonly<Pod>, toAdd: PodInfo, node: NodeInfo): Status {
@@ -173,20 +229,31 @@ export class Framework implements FilterRunner {
   }
 
   /**
-   * No node fits: PostFilter plugins (preemption) try to make room, in order, until one
-   * nominates a node. Returns the nominated node, if any.
+   * No node fits: PostFilter plugins (preemption) try to make room, in order, until one succeeds
+   * (it nominates a node), says UnschedulableAndUnresolvable, or fails with an error. Otherwise
+   * the answer is Unschedulable with every plugin's reasons, and the last nomination change a
+   * plugin asked for (Kubernetes' RunPostFilterPlugins).
    */
   async runPostFilter(
     state: CycleState,
     pod: Readonly<Pod>,
     statuses: ReadonlyMap<string, Status>,
-  ): Promise<{ status: Status; nominatedNodeName?: string }> {
-    let last: { status: Status; nominatedNodeName?: string } = { status: success }
+  ): Promise<PostFilterResult> {
+    const reasons: string[] = []
+    let rejector = ''
+    let nominatedNodeName: string | undefined
     for (const p of this.profile.postFilter ?? []) {
-      last = await p.postFilter(state, pod, statuses, this)
-      if (last.status.ok || last.status.code === 'Error') return last
+      const r = await p.postFilter(state, pod, statuses, this)
+      if (r.status.ok) return r
+      if (!r.status.rejected) return { status: r.status.withPlugin(p.name) }
+      if (r.status.code === 'UnschedulableAndUnresolvable')
+        return { ...r, status: r.status.withPlugin(p.name) }
+      if (r.nominatedNodeName !== undefined) nominatedNodeName = r.nominatedNodeName
+      reasons.push(...r.status.reasons)
+      rejector ||= p.name
     }
-    return last
+    const status = unschedulable(...reasons).withPlugin(rejector)
+    return nominatedNodeName === undefined ? { status } : { status, nominatedNodeName }
   }
 
   /** Reserve in order; when one fails, every plugin's Unreserve runs in reverse. */

@@ -49,14 +49,26 @@ export interface FilterRunner {
   runPreFilterRemovePod(state: CycleState, pod: Readonly<Pod>, toRemove: PodInfo, node: NodeInfo): Status
 }
 
+/** What a PostFilter plugin achieved (Kubernetes' PostFilterResult and its Status). */
+export interface PostFilterResult {
+  status: Status
+  /** Where the pod is now nominated; '' withdraws its nomination; undefined leaves it as it is. */
+  nominatedNodeName?: string
+  /** How many pods were preempted for it (for the scheduler_preemption_victims metric). */
+  victims?: number
+}
+
 export interface PostFilterPlugin extends Plugin {
-  /** No node fits: make one fit (preemption); `statuses` holds every node's rejection. */
+  /**
+   * No node fits: make one fit (preemption). `statuses` holds the rejection of every node that
+   * was evaluated; a node absent from it counts as UnschedulableAndUnresolvable.
+   */
   postFilter(
     state: CycleState,
     pod: Readonly<Pod>,
     statuses: ReadonlyMap<string, Status>,
     runner: FilterRunner,
-  ): Promise<{ status: Status; nominatedNodeName?: string }>
+  ): Promise<PostFilterResult>
 }
 
 export interface PreScorePlugin extends Plugin {
