@@ -185,8 +185,8 @@ export class Scheduler {
           if (r.victims !== undefined) this.#o.observer?.preemption?.(r.victims)
           if (r.status.code === 'Error')
             this.#o.log?.warn({ pod: pod.metadata?.name, err: reasonOf(r.status) }, 'preemption failed')
-          // Kubernetes' FitError wording: the PostFilter message follows, as " <message>."
-          if (r.status.reasons.length > 0) message = `${message} ${r.status.reasons.join(', ')}.`
+          // Kubernetes' FitError wording: the PostFilter message follows, after a space.
+          if (r.status.reasons.length > 0) message = `${message} ${r.status.reasons.join(', ')}`
         } catch (e) {
           this.#o.log?.warn({ pod: pod.metadata?.name, err: (e as Error).message }, 'preemption failed')
         }

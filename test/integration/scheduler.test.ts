@@ -92,8 +92,10 @@ describe('the scheduler', () => {
       metadata: { name: 'big', namespace: 'default' },
       spec: { containers: [{ name: 'c', image: 'nginx', resources: { requests: { cpu: '3' } } }] },
     })
+    // DefaultPreemption's own verdict follows, as kube-scheduler words it.
     const expected =
-      '0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 Insufficient cpu.'
+      '0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 Insufficient cpu. ' +
+      'preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.'
     await until(
       async () =>
         (await pods.get('default', 'big')).status?.conditions?.some(

@@ -16,6 +16,7 @@ import type {
 } from '../framework/interfaces.ts'
 import { balancedAllocationArgs, newBalancedAllocation } from './balanced-allocation.ts'
 import { defaultBinder } from './default-binder.ts'
+import { defaultPreemption } from './default-preemption.ts'
 import { imageLocality } from './image-locality.ts'
 import { interPodAffinity } from './inter-pod-affinity.ts'
 import { nodeAffinity } from './node-affinity.ts'
@@ -38,6 +39,7 @@ export const inTreeRegistry: ReadonlyMap<string, PluginFactory> = registry([
   ['VolumeRestrictions', (h) => volumeRestrictions(h)],
   ['InterPodAffinity', (h, args) => interPodAffinity(h, args)],
   ['ImageLocality', (h) => imageLocality(h)],
+  ['DefaultPreemption', (h, args) => defaultPreemption(h, args)],
   ['DefaultBinder', (h) => defaultBinder(h)],
 ])
 
@@ -69,6 +71,7 @@ export const defaultPlugins: readonly EnabledPlugin[] = [
   { name: 'NodeResourcesFit', weight: 1 },
   { name: 'VolumeRestrictions' },
   { name: 'InterPodAffinity', weight: 2 },
+  { name: 'DefaultPreemption' },
   { name: 'NodeResourcesBalancedAllocation', weight: 1 },
   { name: 'ImageLocality', weight: 1 },
   { name: 'DefaultBinder' },
