@@ -18,6 +18,34 @@ export interface AdmissionAttributes {
   readonly oldObject: KubeObject | undefined
   readonly dryRun: boolean
   readonly user: UserInfo
+  /**
+   * The request's options as webhooks see them: a CreateOptions, UpdateOptions or DeleteOptions
+   * object (meta.k8s.io/v1).
+   */
+  readonly options?: Readonly<Record<string, unknown>>
+  /** Warnings for the client (sent as Warning headers); plugins may add to it. */
+  readonly warnings?: string[]
+  /**
+   * Fills in the defaults of the resource's kind (what decoding does in Kubernetes): a webhook's
+   * patched object gets them again, as upstream's dispatcher defaults it.
+   */
+  readonly defaulter?: (obj: KubeObject) => void
+  /** The mutating phase's state for reinvocation; the chain sets it. */
+  readonly reinvocation?: ReinvocationContext
+}
+
+/**
+ * Kubernetes' reinvocation of the mutating phase: when a plugin (a mutating webhook) changes the
+ * object after another one that asked to be called again (reinvocationPolicy IfNeeded) had seen
+ * it, the whole mutating phase runs once more, in-tree plugins included. Plugins keep their
+ * own state of a request under their name in `values`.
+ */
+export class ReinvocationContext {
+  /** This is the second and last round. */
+  isReinvoke = false
+  /** A plugin asks for the second round. */
+  shouldReinvoke = false
+  readonly values = new Map<string, unknown>()
 }
 
 /**
@@ -40,6 +68,15 @@ export class AdmissionChain {
   }
 
   async admit(a: AdmissionAttributes): Promise<void> {
+    const attrs = a.reinvocation ? a : { ...a, reinvocation: new ReinvocationContext() }
+    await this.#admitOnce(attrs)
+    if (attrs.reinvocation?.shouldReinvoke && !attrs.reinvocation.isReinvoke) {
+      attrs.reinvocation.isReinvoke = true
+      await this.#admitOnce(attrs)
+    }
+  }
+
+  async #admitOnce(a: AdmissionAttributes): Promise<void> {
     for (const p of this.#plugins) if (p.admit && p.handles(a)) await p.admit(a)
   }
 

@@ -465,7 +465,13 @@ export class ResourceRequest {
         },
       ])
     }
-    return { user: this.ctx.user, dryRun: dryRun.length > 0, fieldManager, subresource: this.#subresource }
+    return {
+      user: this.ctx.user,
+      dryRun: dryRun.length > 0,
+      fieldManager,
+      subresource: this.#subresource,
+      warnings: this.ctx.warnings,
+    }
   }
 
   #updateOptions() {
@@ -528,6 +534,7 @@ export class ResourceRequest {
     return {
       user: this.ctx.user,
       dryRun: dryRun.length > 0,
+      warnings: this.ctx.warnings,
       ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
       ...(propagation !== undefined
         ? { propagationPolicy: propagation as 'Orphan' | 'Background' | 'Foreground' }

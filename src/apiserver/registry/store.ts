@@ -5,7 +5,7 @@ import {
   type FieldError,
 } from '../../api/field-errors.ts'
 import type { Conversion } from '../../api/conversion.ts'
-import { deepEqual, type StoredObject } from '../../api/object.ts'
+import { deepEqual, type KubeObject, type StoredObject } from '../../api/object.ts'
 import { normalizeObject } from '../../api/normalize.ts'
 import {
   nameRuleFor,
@@ -21,7 +21,7 @@ import {
   type KeyValue,
   type Storage,
 } from '../../storage/index.ts'
-import type { AdmissionChain, Operation } from '../admission/admission.ts'
+import type { AdmissionAttributes, AdmissionChain, Operation } from '../admission/admission.ts'
 import type { UserInfo } from '../authn/authenticator.ts'
 import {
   ApiError,
@@ -86,6 +86,8 @@ export interface WriteOptions {
   fieldManager?: string
   /** The subresource written through ('' for the main resource, 'status', 'scale', ...). */
   subresource?: string
+  /** Where admission puts warnings for the client (the request's Warning headers). */
+  warnings?: string[]
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -347,6 +349,8 @@ export class RegistryStore {
     this.#defaults?.(obj)
     const m = obj.metadata
     if (!m.name && m.generateName) m.name = generateName(m.generateName)
+    await this.#mutate('CREATE', obj, undefined, o)
+    this.#checkNamespace(obj, namespace)
     this.#resetServerMetadata(obj, ctx)
     await this.strategy.prepareForCreate?.(obj, ctx)
     this.#normalize(obj)
@@ -354,7 +358,7 @@ export class RegistryStore {
     try {
       const errors = [...this.#metadataErrors(obj), ...(this.strategy.validate?.(obj, ctx) ?? [])]
       if (errors.length > 0) throw invalid(this.#kind(), m.name ?? '', errors)
-      await this.#admit('CREATE', obj, undefined, o)
+      await this.#validateAdmission('CREATE', obj, undefined, o)
       this.strategy.canonicalize?.(obj)
       this.#fieldManager?.update(obj, undefined, o.fieldManager ?? '', o.subresource ?? '')
       if (o.dryRun) return obj
@@ -422,13 +426,16 @@ export class RegistryStore {
             if (obj.metadata.resourceVersion) throw notFound(this.qualified, name)
             this.#checkNamespace(obj, namespace)
             this.#defaults?.(obj)
+            await this.#mutate('CREATE', obj, undefined, o)
+            this.#checkNameMatches(obj, name)
+            this.#checkNamespace(obj, namespace)
             this.#resetServerMetadata(obj, ctx)
             await this.strategy.prepareForCreate?.(obj, ctx)
             prepared = { obj }
             this.#normalize(obj)
             const errors = [...this.#metadataErrors(obj), ...(this.strategy.validate?.(obj, ctx) ?? [])]
             if (errors.length > 0) throw invalid(this.#kind(), name, errors)
-            await this.#admit('CREATE', obj, undefined, o)
+            await this.#validateAdmission('CREATE', obj, undefined, o)
             this.strategy.canonicalize?.(obj)
             if (!o.fieldsManaged)
               this.#fieldManager?.update(obj, undefined, o.fieldManager ?? '', o.subresource ?? '')
@@ -451,6 +458,10 @@ export class RegistryStore {
           }
           this.#defaults?.(obj)
           this.#keepServerMetadata(obj, existing)
+          await this.#mutate('UPDATE', obj, existing, o)
+          this.#checkNameMatches(obj, name)
+          this.#checkNamespace(obj, namespace)
+          this.#keepServerMetadata(obj, existing)
           await strategy.prepareForUpdate?.(obj, existing, ctx)
           prepared = { obj, prev: existing }
           this.#normalize(obj)
@@ -460,7 +471,7 @@ export class RegistryStore {
             ...(strategy.validateUpdate?.(obj, existing, ctx) ?? []),
           ]
           if (errors.length > 0) throw invalid(this.#kind(), name, errors)
-          await this.#admit('UPDATE', obj, existing, o)
+          await this.#validateAdmission('UPDATE', obj, existing, o)
           strategy.canonicalize?.(obj)
           if (!o.fieldsManaged)
             this.#fieldManager?.update(obj, existing, o.fieldManager ?? '', o.subresource ?? '')
@@ -538,7 +549,8 @@ export class RegistryStore {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${existing.metadata.resourceVersion ?? ''}`,
         )
       }
-      await this.#admit('DELETE', undefined, existing, o)
+      await this.#mutate('DELETE', undefined, existing, o)
+      await this.#validateAdmission('DELETE', undefined, existing, o)
       const next = structuredClone(existing)
       const m = next.metadata
       const finalizers = new Set(m.finalizers ?? [])
@@ -665,15 +677,39 @@ export class RegistryStore {
     return validateObjectMetaUpdate(obj.metadata, existing.metadata)
   }
 
-  async #admit(
+  /**
+   * Admission's mutating phase, as Kubernetes runs it: on the object as the client sent it (with
+   * defaults), before the strategy prepares and validates it, so what plugins and webhooks
+   * change is validated too.
+   */
+  async #mutate(
     op: Operation,
     obj: StoredObject | undefined,
     old: StoredObject | undefined,
-    o: WriteOptions,
+    o: WriteOptions | DeleteOptions,
   ): Promise<void> {
-    if (!this.#admission) return
+    if (this.#admission) await this.#admission.admit(this.#attributes(op, obj, old, o))
+  }
+
+  /** Admission's validating phase: on the object as it will be stored. */
+  async #validateAdmission(
+    op: Operation,
+    obj: StoredObject | undefined,
+    old: StoredObject | undefined,
+    o: WriteOptions | DeleteOptions,
+  ): Promise<void> {
+    if (this.#admission) await this.#admission.validate(this.#attributes(op, obj, old, o))
+  }
+
+  #attributes(
+    op: Operation,
+    obj: StoredObject | undefined,
+    old: StoredObject | undefined,
+    o: WriteOptions | DeleteOptions,
+  ): AdmissionAttributes {
     const target = obj ?? old
-    const attrs = {
+    const defaults = this.#defaults
+    return {
       operation: op,
       group: this.definition.group,
       version: this.definition.version,
@@ -686,9 +722,10 @@ export class RegistryStore {
       oldObject: old,
       dryRun: o.dryRun ?? false,
       user: o.user,
+      options: operationOptions(op, o),
+      ...(o.warnings ? { warnings: o.warnings } : {}),
+      ...(defaults ? { defaulter: (x: KubeObject) => defaults(x as StoredObject) } : {}),
     }
-    await this.#admission.admit(attrs)
-    await this.#admission.validate(attrs)
   }
 
   #ttl(obj: StoredObject): { ttlSeconds?: number } {
@@ -753,6 +790,20 @@ export class RegistryStore {
     if (isStorageError(err)) return fromStorageError(err, this.qualified, name)
     throw err
   }
+}
+
+/** The request's options object as admission webhooks receive it (meta.k8s.io/v1). */
+function operationOptions(op: Operation, o: WriteOptions | DeleteOptions): Record<string, unknown> {
+  const kind = op === 'CREATE' ? 'CreateOptions' : op === 'UPDATE' ? 'UpdateOptions' : 'DeleteOptions'
+  const out: Record<string, unknown> = { kind, apiVersion: 'meta.k8s.io/v1' }
+  if (o.dryRun) out.dryRun = ['All']
+  if (op === 'DELETE') {
+    const d = o as DeleteOptions
+    if (d.gracePeriodSeconds !== undefined) out.gracePeriodSeconds = d.gracePeriodSeconds
+    if (d.preconditions) out.preconditions = d.preconditions
+    if (d.propagationPolicy) out.propagationPolicy = d.propagationPolicy
+  } else if (o.fieldManager) out.fieldManager = o.fieldManager
+  return out
 }
 
 /**
