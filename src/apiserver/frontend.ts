@@ -7,6 +7,14 @@ import { AdmissionChain } from './admission/admission.ts'
 import { defaultTolerationSecondsPlugin } from './admission/default-toleration-seconds.ts'
 import { namespaceLifecycle } from './admission/namespace-lifecycle.ts'
 import { priorityClassesOf, priorityPlugin } from './admission/priority.ts'
+import { WebhookClient } from './admission/webhook-client.ts'
+import {
+  configurationsIn,
+  mutatingWebhookPlugin,
+  namespaceLabelsIn,
+  serviceResolverIn,
+  validatingWebhookPlugin,
+} from './admission/webhooks.ts'
 import { unionAuthenticator, type Authenticator } from './authn/authenticator.ts'
 import { tokenFileAuthenticator } from './authn/token-file.ts'
 import { x509Authenticator } from './authn/x509.ts'
@@ -72,6 +80,14 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   const metrics = new ApiMetrics()
   const ips = ipAllocator(storage, o.serviceClusterIPRange)
   const ports = portAllocator(storage, o.serviceNodePortRange)
+  // The registry stores admission plugins read (each resource is served from one v1 store).
+  const store = (group: string, resource: string) => endpoints.lookup(group, 'v1', resource)?.store
+  const webhookClient = new WebhookClient(
+    serviceResolverIn(
+      () => store('', 'services'),
+      () => store('discovery.k8s.io', 'endpointslices'),
+    ),
+  )
   const admission = new AdmissionChain([
     // Kubernetes' order: NamespaceLifecycle, ..., Priority, DefaultTolerationSeconds, ...
     namespaceLifecycle(() => endpoints.lookup('', 'v1', 'namespaces')?.store),
@@ -79,6 +95,22 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
       priorityClassesOf(() => endpoints.lookup('scheduling.k8s.io', 'v1', 'priorityclasses')?.store),
     ),
     defaultTolerationSecondsPlugin,
+    mutatingWebhookPlugin({
+      configurations: configurationsIn(() =>
+        store('admissionregistration.k8s.io', 'mutatingwebhookconfigurations'),
+      ),
+      namespaceLabels: namespaceLabelsIn(() => store('', 'namespaces')),
+      client: webhookClient,
+      authorizer: () => authorizer,
+    }),
+    validatingWebhookPlugin({
+      configurations: configurationsIn(() =>
+        store('admissionregistration.k8s.io', 'validatingwebhookconfigurations'),
+      ),
+      namespaceLabels: namespaceLabelsIn(() => store('', 'namespaces')),
+      client: webhookClient,
+      authorizer: () => authorizer,
+    }),
   ])
   const { endpoints, deps } = buildEndpoints({ storage, clock: o.clock, log, admission, ips, ports })
   await Promise.all(endpoints.all().map(async (ep) => ep.store?.cache.start()))
@@ -184,6 +216,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     metrics,
     async stop() {
       stopCaches()
+      webhookClient.close()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
