@@ -167,7 +167,8 @@ test('objectSelector matches the new or the old object', () => {
 
 test('namespaceSelector reads the request namespace, the Namespace itself, or matches cluster-scoped requests', async () => {
   const sel = labelSelectorFromObject({ matchLabels: { env: 'prod' } })
-  const labels = (ns: string) => (ns === 'prod' ? { env: 'prod' } : ns === 'dev' ? {} : undefined)
+  const labels = (ns: string): Record<string, string> | undefined =>
+    ns === 'prod' ? { env: 'prod' } : ns === 'dev' ? {} : undefined
   assert.deepEqual(await namespaceSelectorMatches(sel, attrs({ namespace: 'prod' }), labels), {
     matches: true,
   })
