@@ -246,7 +246,7 @@ test('selectors and match conditions choose the requests', async () => {
         hook('all.test'),
       ),
     ],
-    namespaceLabels: (ns) => (ns === 'hooked' ? { hooked: 'yes' } : {}),
+    namespaceLabels: (ns): Record<string, string> => (ns === 'hooked' ? { hooked: 'yes' } : {}),
     client,
   })
   await new AdmissionChain([plugin]).admit(podAttrs())
