@@ -3,14 +3,17 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { Clock } from '../base/clock.ts'
 import type { Storage } from '../storage/index.ts'
+import { resourceForKind } from '../api/resources.ts'
 import { AdmissionChain } from './admission/admission.ts'
 import { defaultTolerationSecondsPlugin } from './admission/default-toleration-seconds.ts'
 import { namespaceLifecycle } from './admission/namespace-lifecycle.ts'
 import { priorityClassesOf, priorityPlugin } from './admission/priority.ts'
+import { validatingAdmissionPolicyPlugin } from './admission/validating-admission-policy.ts'
 import { WebhookClient } from './admission/webhook-client.ts'
 import {
   configurationsIn,
   mutatingWebhookPlugin,
+  namespaceIn,
   namespaceLabelsIn,
   serviceResolverIn,
   validatingWebhookPlugin,
@@ -101,6 +104,22 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
       ),
       namespaceLabels: namespaceLabelsIn(() => store('', 'namespaces')),
       client: webhookClient,
+      authorizer: () => authorizer,
+    }),
+    validatingAdmissionPolicyPlugin({
+      policies: configurationsIn(() => store('admissionregistration.k8s.io', 'validatingadmissionpolicies')),
+      bindings: configurationsIn(() =>
+        store('admissionregistration.k8s.io', 'validatingadmissionpolicybindings'),
+      ),
+      namespaceLabels: namespaceLabelsIn(() => store('', 'namespaces')),
+      namespace: namespaceIn(() => store('', 'namespaces')),
+      paramStore: (kind) => {
+        const [group, version] = (kind.apiVersion ?? '').includes('/')
+          ? (kind.apiVersion ?? '').split('/')
+          : ['', kind.apiVersion ?? '']
+        const r = resourceForKind(group ?? '', version ?? '', kind.kind ?? '')
+        return r ? endpoints.lookup(r.group, r.version, r.resource)?.store : undefined
+      },
       authorizer: () => authorizer,
     }),
     validatingWebhookPlugin({

@@ -130,6 +130,24 @@ export function serviceResolverIn(
   }
 }
 
+/** A Namespace object from the namespaces store, undefined when there is none. */
+export function namespaceIn(
+  store: () => RegistryStore | undefined,
+): (name: string) => Promise<Readonly<KubeObject> | undefined> {
+  return async (name) => {
+    const s = store()
+    if (!s) return undefined
+    const cached = s.peek('', name)
+    if (cached !== undefined) return cached?.object
+    try {
+      return (await s.get('', name)).object
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 404) return undefined
+      throw err
+    }
+  }
+}
+
 type AnyWebhook = MutatingWebhook | ValidatingWebhook
 
 /** A webhook prepared once per configuration generation. */
