@@ -90,7 +90,12 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
               `pod ${podName} is already assigned to node "${pod.spec.nodeName}"`,
             )
           }
+          if ((pod.spec?.schedulingGates?.length ?? 0) > 0)
+            throw badRequest(`pod ${podName} has non-empty .spec.schedulingGates`)
           pod.spec = { ...pod.spec, containers: pod.spec?.containers ?? [], nodeName: node }
+          // A nomination is moot once the pod is bound (ClearingNominatedNodeNameAfterBinding, on
+          // by default since Kubernetes 1.35).
+          if (pod.status?.nominatedNodeName) pod.status = { ...pod.status, nominatedNodeName: undefined }
           // The binding carries the annotations the scheduler wants on the pod.
           for (const [k, v] of Object.entries(binding.metadata.annotations ?? {})) {
             pod.metadata.annotations = { ...pod.metadata.annotations, [k]: v }

@@ -22,6 +22,17 @@ export const podStrategy: ResourceStrategy = {
   prepareForCreate(obj) {
     const pod = obj as P
     pod.status = { phase: 'Pending', qosClass: qosClass(pod) }
+    // A gated pod says so at once (kubectl shows SchedulingGated) until the scheduler takes it up.
+    if ((pod.spec?.schedulingGates?.length ?? 0) > 0) {
+      pod.status.conditions = [
+        {
+          type: 'PodScheduled',
+          status: 'False',
+          reason: 'SchedulingGated',
+          message: 'Scheduling is blocked due to non-empty scheduling gates',
+        },
+      ]
+    }
     pod.metadata.generation = 1
   },
   prepareForUpdate(next, prev) {
