@@ -4,10 +4,11 @@ import type { Logger } from 'pino'
 import type { Clock } from '../base/clock.ts'
 import type { Storage } from '../storage/index.ts'
 import { resourceForKind } from '../api/resources.ts'
-import { AdmissionChain } from './admission/admission.ts'
+import { AdmissionChain, type AdmissionPlugin } from './admission/admission.ts'
 import { defaultTolerationSecondsPlugin } from './admission/default-toleration-seconds.ts'
 import { namespaceLifecycle } from './admission/namespace-lifecycle.ts'
 import { priorityClassesOf, priorityPlugin } from './admission/priority.ts'
+import { serviceAccountPlugin, serviceAccountsOf } from './admission/service-account.ts'
 import { validatingAdmissionPolicyPlugin } from './admission/validating-admission-policy.ts'
 import { WebhookClient } from './admission/webhook-client.ts'
 import {
@@ -19,8 +20,7 @@ import {
   validatingWebhookPlugin,
 } from './admission/webhooks.ts'
 import { unionAuthenticator, type Authenticator } from './authn/authenticator.ts'
-import { tokenFileAuthenticator } from './authn/token-file.ts'
-import { x509Authenticator } from './authn/x509.ts'
+import { setUpAuthentication, type AuthenticationSettings } from './authentication.ts'
 import { allowAuthenticated, type Authorizer } from './authz/authorizer.ts'
 import { bootstrap } from './bootstrap.ts'
 import { ApiResponse, type Handler } from './context.ts'
@@ -60,6 +60,10 @@ export interface FrontendOptions {
    */
   bootstrap: boolean
   tokenAuthFile?: string
+  /** Service account tokens, bootstrap tokens and the authentication flags (authentication.ts). */
+  authentication?: AuthenticationSettings
+  /** --disable-admission-plugins: plugins, by name, that do not run. */
+  disableAdmissionPlugins?: readonly string[]
   serviceClusterIPRange: string
   serviceNodePortRange: string
   clock: Clock
@@ -94,6 +98,12 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   const admission = new AdmissionChain([
     // Kubernetes' order: NamespaceLifecycle, ..., Priority, DefaultTolerationSeconds, ...
     namespaceLifecycle(() => endpoints.lookup('', 'v1', 'namespaces')?.store),
+    ...unlessDisabled(o.disableAdmissionPlugins, [
+      serviceAccountPlugin({
+        accounts: serviceAccountsOf(() => endpoints.lookup('', 'v1', 'serviceaccounts')?.store),
+        clock: o.clock,
+      }),
+    ]),
     priorityPlugin(
       priorityClassesOf(() => endpoints.lookup('scheduling.k8s.io', 'v1', 'priorityclasses')?.store),
     ),
@@ -131,11 +141,29 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
       authorizer: () => authorizer,
     }),
   ])
-  const { endpoints, deps } = buildEndpoints({ storage, clock: o.clock, log, admission, ips, ports })
+  let servingPort = o.port
+  const authentication = setUpAuthentication({
+    settings: { ...o.authentication, ...(o.tokenAuthFile ? { tokenAuthFile: o.tokenAuthFile } : {}) },
+    endpoints: () => endpoints,
+    admission,
+    externalAddress: () =>
+      `${o.advertiseAddress.includes(':') ? `[${o.advertiseAddress}]` : o.advertiseAddress}:${servingPort}`,
+    clock: o.clock,
+    log,
+  })
+  const { endpoints, deps } = buildEndpoints({
+    storage,
+    clock: o.clock,
+    log,
+    admission,
+    ips,
+    ports,
+    tokenRequest: authentication.tokenRequest,
+    reviews: authentication.reviews,
+  })
   await Promise.all(endpoints.all().map(async (ep) => ep.store?.cache.start()))
 
-  const authenticators: Authenticator[] = [x509Authenticator()]
-  if (o.tokenAuthFile) authenticators.push(tokenFileAuthenticator(o.tokenAuthFile))
+  const authenticators: Authenticator[] = [...authentication.authenticators]
   const authorizer: Authorizer = allowAuthenticated
 
   let bootstrapped = !o.bootstrap
@@ -168,6 +196,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     ['/metrics', metricsHandler(metrics, o.metricsText)],
     ...discoveryHandlers({ endpoints, serverAddress: '' }),
     ...openapiHandlers(),
+    ...authentication.paths,
   ])
   const handle = createPipeline({
     authenticator: unionAuthenticator(authenticators),
@@ -200,6 +229,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     })
   })
   const port = (server.address() as AddressInfo).port
+  servingPort = port
   const stopCaches = () => {
     for (const ep of endpoints.all()) ep.store?.cache.stop()
   }
@@ -240,4 +270,12 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/** The plugins --disable-admission-plugins does not name. */
+function unlessDisabled(
+  disabled: readonly string[] | undefined,
+  plugins: AdmissionPlugin[],
+): AdmissionPlugin[] {
+  return disabled ? plugins.filter((p) => !disabled.includes(p.name)) : plugins
 }

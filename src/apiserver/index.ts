@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer as createNetServer } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -7,7 +7,7 @@ import type { Logger } from 'pino'
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
 import { realClock, type Clock } from '../base/clock.ts'
 import { createLogger } from '../base/log.ts'
-import { ensureClusterPki, writeKubeconfig } from '../pki/index.ts'
+import { ensureClusterPki, ensureServiceAccountKey, writeKubeconfig } from '../pki/index.ts'
 import { openStorage, parseDatastore, startCompactor, type Storage } from '../storage/index.ts'
 import { serveStorage } from '../storage/remote.ts'
 import { startFrontend, type FrontendOptions } from './frontend.ts'
@@ -29,6 +29,29 @@ export interface ApiServerOptions {
   advertiseAddress?: string
   /** Static bearer tokens (kube-apiserver's --token-auth-file format). */
   tokenAuthFile?: string
+  /**
+   * --service-account-issuer: the first issues tokens, all are accepted (default
+   * https://kubernetes.default.svc.cluster.local).
+   */
+  serviceAccountIssuers?: string[]
+  /**
+   * --service-account-signing-key-file: the private key (PEM) service account tokens are signed
+   * with. Default: <data-dir>/pki/sa.key, made on first start.
+   */
+  serviceAccountSigningKeyFile?: string
+  /** --service-account-key-file: PEM files of the keys that verify tokens (default: the signing key). */
+  serviceAccountKeyFiles?: string[]
+  /** --api-audiences (default: the service account issuers). */
+  apiAudiences?: string[]
+  /** --service-account-max-token-expiration, in seconds (default: no limit). */
+  serviceAccountMaxTokenExpirationSeconds?: number
+  /**
+   * --enable-bootstrap-token-auth: bootstrap tokens (kube-system bootstrap-token-<id> Secrets)
+   * authenticate (default true, as in clusters made by kubeadm or k3s).
+   */
+  enableBootstrapTokenAuth?: boolean
+  /** --disable-admission-plugins: admission plugins, by name, that do not run. */
+  disableAdmissionPlugins?: string[]
   /** Cluster IPs of Services (default 10.96.0.0/12). */
   serviceClusterIPRange?: string
   /** NodePorts of Services (default 30000-32767). */
@@ -55,6 +78,11 @@ export interface ApiServer {
   readonly caPem: string
   /** Path of the admin kubeconfig (CN=kubernetes-admin, O=system:masters). */
   readonly adminKubeconfig: string
+  /**
+   * The private key service account tokens are signed with: what the controller-manager's
+   * --service-account-private-key-file takes for the legacy tokens it makes.
+   */
+  readonly serviceAccountSigningKeyFile: string
   readonly storage: Storage
   stop(): Promise<void>
 }
@@ -80,6 +108,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     o.storage ??
     (await openStorage(parseDatastore(o.datastore ?? 'sqlite://state.db', { dataDir: o.dataDir })))
   const ownsStorage = o.storage === undefined
+  const signingKeyFile = o.serviceAccountSigningKeyFile ?? ensureServiceAccountKey(o.dataDir).privateKeyFile
   const maxInFlight = o.maxRequestsInFlight ?? 400
   const common: CommonOptions = {
     tls: { cert: pki.serving.certPem, key: pki.serving.keyPem, ca: pki.ca.certPem },
@@ -89,6 +118,19 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     serviceNodePortRange: o.serviceNodePortRange ?? '30000-32767',
     maxRequestsInFlight: workers > 0 ? Math.ceil(maxInFlight / workers) : maxInFlight,
     ...(o.tokenAuthFile ? { tokenAuthFile: o.tokenAuthFile } : {}),
+    authentication: {
+      ...(o.serviceAccountIssuers ? { serviceAccountIssuers: o.serviceAccountIssuers } : {}),
+      serviceAccountSigningKey: readFileSync(signingKeyFile, 'utf8'),
+      ...(o.serviceAccountKeyFiles
+        ? { serviceAccountKeys: o.serviceAccountKeyFiles.map((f) => readFileSync(f, 'utf8')) }
+        : {}),
+      ...(o.apiAudiences ? { apiAudiences: o.apiAudiences } : {}),
+      ...(o.serviceAccountMaxTokenExpirationSeconds !== undefined
+        ? { serviceAccountMaxTokenExpirationSeconds: o.serviceAccountMaxTokenExpirationSeconds }
+        : {}),
+      enableBootstrapTokenAuth: o.enableBootstrapTokenAuth ?? true,
+    },
+    ...(o.disableAdmissionPlugins ? { disableAdmissionPlugins: o.disableAdmissionPlugins } : {}),
     ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
   }
 
@@ -141,6 +183,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     port,
     caPem: pki.ca.certPem,
     adminKubeconfig,
+    serviceAccountSigningKeyFile: signingKeyFile,
     storage,
     async stop() {
       compactor.stop()

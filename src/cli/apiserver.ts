@@ -12,6 +12,14 @@ export interface ApiServerCommandOptions {
   securePort: number
   advertiseAddress?: string
   tokenAuthFile?: string
+  serviceAccountIssuer: string[]
+  serviceAccountSigningKeyFile?: string
+  serviceAccountKeyFile: string[]
+  apiAudiences: string[]
+  /** Milliseconds; 0 for no limit. */
+  serviceAccountMaxTokenExpiration: number
+  enableBootstrapTokenAuth: boolean
+  disableAdmissionPlugins: string[]
   serviceClusterIpRange: string
   serviceNodePortRange: string
   workers: number
@@ -22,6 +30,12 @@ export const apiServerDefaults = (): ApiServerCommandOptions => ({
   datastore: defaultDatastore,
   bindAddress: '127.0.0.1',
   securePort: 6443,
+  serviceAccountIssuer: [],
+  serviceAccountKeyFile: [],
+  apiAudiences: [],
+  serviceAccountMaxTokenExpiration: 0,
+  enableBootstrapTokenAuth: true,
+  disableAdmissionPlugins: [],
   serviceClusterIpRange: '10.96.0.0/12',
   serviceNodePortRange: '30000-32767',
   // The store keeps the main thread and a serving thread takes each other core (at most four), from
@@ -48,6 +62,17 @@ export async function apiserver(
     securePort: o.securePort,
     ...(o.advertiseAddress ? { advertiseAddress: o.advertiseAddress } : {}),
     ...(o.tokenAuthFile ? { tokenAuthFile: o.tokenAuthFile } : {}),
+    ...(o.serviceAccountIssuer.length > 0 ? { serviceAccountIssuers: o.serviceAccountIssuer } : {}),
+    ...(o.serviceAccountSigningKeyFile
+      ? { serviceAccountSigningKeyFile: o.serviceAccountSigningKeyFile }
+      : {}),
+    ...(o.serviceAccountKeyFile.length > 0 ? { serviceAccountKeyFiles: o.serviceAccountKeyFile } : {}),
+    ...(o.apiAudiences.length > 0 ? { apiAudiences: o.apiAudiences } : {}),
+    ...(o.serviceAccountMaxTokenExpiration > 0
+      ? { serviceAccountMaxTokenExpirationSeconds: Math.floor(o.serviceAccountMaxTokenExpiration / 1000) }
+      : {}),
+    enableBootstrapTokenAuth: o.enableBootstrapTokenAuth,
+    ...(o.disableAdmissionPlugins.length > 0 ? { disableAdmissionPlugins: o.disableAdmissionPlugins } : {}),
     serviceClusterIPRange: o.serviceClusterIpRange,
     serviceNodePortRange: o.serviceNodePortRange,
     workers: o.workers,

@@ -114,6 +114,46 @@ function serverFlags(cmd: CommandType): CommandType {
     .option('--secure-port <port>', 'HTTPS port (0 picks a free one)', port, d.securePort)
     .option('--advertise-address <ip>', 'address clients reach the apiserver at')
     .option('--token-auth-file <file>', 'static bearer tokens: token,user,uid,"group1,group2"')
+    .option(
+      '--service-account-issuer <url>',
+      'issuer of service account tokens (repeat to accept old issuers; the first issues)',
+      repeated,
+      d.serviceAccountIssuer,
+    )
+    .option(
+      '--service-account-signing-key-file <file>',
+      'PEM private key that signs service account tokens (default: <data-dir>/pki/sa.key)',
+    )
+    .option(
+      '--service-account-key-file <file>',
+      'PEM keys that verify service account tokens (repeatable; default: the signing key)',
+      repeated,
+      d.serviceAccountKeyFile,
+    )
+    .option(
+      '--api-audiences <list>',
+      'audiences of tokens for the apiserver (default: the issuers)',
+      list,
+      d.apiAudiences,
+    )
+    .option(
+      '--service-account-max-token-expiration <duration>',
+      'the longest a requested service account token may live (0: no limit)',
+      duration,
+      d.serviceAccountMaxTokenExpiration,
+    )
+    .option(
+      '--enable-bootstrap-token-auth <bool>',
+      'bootstrap token Secrets authenticate',
+      bool,
+      d.enableBootstrapTokenAuth,
+    )
+    .option(
+      '--disable-admission-plugins <list>',
+      'admission plugins that do not run',
+      list,
+      d.disableAdmissionPlugins,
+    )
     .option('--service-cluster-ip-range <cidr>', 'cluster IPs of Services', d.serviceClusterIpRange)
     .option('--service-node-port-range <range>', 'NodePorts of Services', d.serviceNodePortRange)
     .option(
@@ -130,6 +170,19 @@ export function duration(v: string): number {
   const ms = parseGoDuration(v)
   if (ms === undefined) throw new InvalidArgumentError(`${v} is not a duration (like 40s, 5m or 1m30s)`)
   return ms
+}
+
+/** A flag given more than once collects its values. */
+function repeated(v: string, previous: string[]): string[] {
+  return [...previous, v]
+}
+
+/** A comma-separated list. */
+function list(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
 }
 
 function maskSize(v: string): number {

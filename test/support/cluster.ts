@@ -60,6 +60,9 @@ export async function startTestApiServer(options: Partial<ApiServerOptions> = {}
     dataDir,
     securePort: 0,
     log: testLog,
+    // As Kubernetes' own integration tests do: without the serviceaccount controller no pod
+    // could be made; tests of service accounts turn the plugin back on.
+    disableAdmissionPlugins: ['ServiceAccount'],
     ...options,
   })
   const cacheDir = join(dataDir, 'kubectl-cache')

@@ -1,30 +1,20 @@
 import { readFileSync } from 'node:fs'
-import { unauthorized } from '../errors.ts'
-import type { Authenticator, UserInfo } from './authenticator.ts'
+import type { UserInfo } from './authenticator.ts'
+import type { TokenAuthenticator } from './token.ts'
 
 /**
  * Static bearer tokens from a CSV file, as kube-apiserver's --token-auth-file:
  * `token,user,uid[,"group1,group2,..."]` per line; blank lines and lines starting with # are
- * skipped. A request with a bearer token the file does not hold gets 401.
+ * skipped. A token the file does not hold is left to the other token authenticators.
  */
-export function tokenFileAuthenticator(path: string): Authenticator {
+export function tokenFileAuthenticator(path: string): TokenAuthenticator {
   const tokens = parseTokenFile(readFileSync(path, 'utf8'), path)
   return {
-    authenticate(req) {
-      const token = bearerToken(req.headers.authorization)
-      if (token === undefined) return undefined
+    authenticateToken(token) {
       const user = tokens.get(token)
-      if (!user) throw unauthorized()
-      return user
+      return user ? { kind: 'authenticated', user, audiences: [] } : undefined
     },
   }
-}
-
-/** The token of an `Authorization: Bearer <token>` header. */
-export function bearerToken(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
-  return m ? m[1] : undefined
 }
 
 export function parseTokenFile(text: string, path: string): Map<string, UserInfo> {

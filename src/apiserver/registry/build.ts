@@ -6,6 +6,7 @@ import { labelSelectorString, parseLabelSelector, SelectorError } from '../../ap
 import type { Clock } from '../../base/clock.ts'
 import type { Storage } from '../../storage/index.ts'
 import type { AdmissionChain } from '../admission/admission.ts'
+import type { Handler } from '../context.ts'
 import type { ResourceEndpoint, Subresource, TableConvertor } from '../endpoint.ts'
 import { ApiError, badRequest, methodNotSupported, pathNotFound } from '../errors.ts'
 import type { ResourceHandlerDeps } from '../handlers/resources.ts'
@@ -39,11 +40,15 @@ export interface BuildOptions {
   admission: AdmissionChain
   ips: RangeAllocator
   ports: RangeAllocator
+  /** serviceaccounts/token: the TokenRequest API. */
+  tokenRequest?: (deps: ResourceHandlerDeps) => Subresource
+  /** Handlers of reviews (asked on create, stored nowhere) by group/resource. */
+  reviews?: ReadonlyMap<string, (deps: ResourceHandlerDeps) => Handler>
 }
 
 /**
- * Reviews: resources that are not stored objects but answer a question on create. They come
- * with authentication and authorization (the security issue); until then they are not served.
+ * Reviews: resources that are not stored objects but answer a question on create. Those with a
+ * handler in BuildOptions.reviews are served by it; the others are not served.
  */
 const virtual = new Set([
   'authentication.k8s.io/tokenreviews',
@@ -159,7 +164,11 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
       endpoints.add(bindingsEndpoint(r, deps, endpoints))
       continue
     }
-    if (virtual.has(key)) continue
+    if (virtual.has(key)) {
+      const review = o.reviews?.get(key)
+      if (review) endpoints.add(reviewEndpoint(r, review(deps)))
+      continue
+    }
     const strategy = withValidatorOf(r, strategyFor(r, o))
     // Versions of one resource share its stored objects (autoscaling v1 and v2, core and
     // events.k8s.io events), each served through a conversion from the storage version.
@@ -188,7 +197,10 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
     if (!stores.has(key)) stores.set(key, store)
     const subresources = new Map<string, Subresource>()
     for (const s of r.subresources) {
-      const sub = subresourceFor(r, s.name, strategy, deps, stores)
+      const sub =
+        key === '/serviceaccounts' && s.name === 'token'
+          ? o.tokenRequest?.(deps)
+          : subresourceFor(r, s.name, strategy, deps, stores)
       if (sub) subresources.set(s.name, sub)
     }
     const ep: ResourceEndpoint = {
@@ -217,6 +229,17 @@ function componentStatusEndpoint(
     handle: (ctx) => handler(ep)(ctx),
   }
   return ep
+}
+
+/** A review: create only, answered by its handler. */
+function reviewEndpoint(r: ResourceInfo, handle: Handler): ResourceEndpoint {
+  return {
+    definition: r,
+    subresources: new Map(),
+    table: tableFor(r),
+    fields: fieldsOf(r.group, r.resource, r.namespaced),
+    handle,
+  }
 }
 
 /** POST /api/v1/namespaces/{ns}/bindings: the older way to bind a pod, named in the body. */
