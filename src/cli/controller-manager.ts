@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { createLogger } from '../base/log.ts'
 import { loadKubeconfig } from '../client/index.ts'
 import { startControllerManager } from '../controllers/index.ts'
@@ -10,6 +11,8 @@ export interface ControllerManagerCommandOptions extends LeaderElectionFlags {
   nodeCidrMaskSize: number
   nodeMonitorGracePeriod: number
   nodeMonitorPeriod: number
+  serviceAccountPrivateKeyFile?: string
+  rootCaFile?: string
 }
 
 /**
@@ -29,6 +32,10 @@ export async function controllerManager(
       nodeCIDRMaskSize: o.nodeCidrMaskSize,
       nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriod,
       nodeMonitorPeriodMs: o.nodeMonitorPeriod,
+      ...(o.serviceAccountPrivateKeyFile
+        ? { serviceAccountPrivateKey: readFileSync(o.serviceAccountPrivateKeyFile, 'utf8') }
+        : {}),
+      ...(o.rootCaFile ? { rootCA: readFileSync(o.rootCaFile, 'utf8') } : {}),
     },
     log: createLogger(),
   })

@@ -44,6 +44,14 @@ export async function main(argv: string[]): Promise<number> {
     .option('--node-cidr-mask-size <bits>', 'the size of each node subnet', maskSize, 24)
     .option('--node-monitor-grace-period <duration>', 'a node silent this long is Unknown', duration, 40_000)
     .option('--node-monitor-period <duration>', 'how often node health is checked', duration, 5_000)
+    .option(
+      '--service-account-private-key-file <file>',
+      'PEM private key that signs the tokens of service account token Secrets',
+    )
+    .option(
+      '--root-ca-file <file>',
+      'CA put in service account token Secrets and kube-root-ca.crt ConfigMaps',
+    )
     .action(async (opts: ControllerManagerCommandOptions) => controllerManager(opts, stopSignal()))
 
   leaderElectionFlags(

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { loadKubeconfig } from '../client/index.ts'
 import { startControllerManager } from '../controllers/index.ts'
 import { startScheduler } from '../scheduler/index.ts'
@@ -14,7 +15,16 @@ export const upDefaults = (): UpOptions => apiServerDefaults()
 export async function up(options: UpOptions, signal: AbortSignal): Promise<void> {
   await apiserver(options, signal, (server, log) => {
     const client = loadKubeconfig(server.adminKubeconfig)
-    const manager = startControllerManager({ client, log: log.child({ component: 'controller-manager' }) })
+    const manager = startControllerManager({
+      client,
+      // As kubeadm runs it: every default controller, and the bootstrap token cleaner.
+      controllers: ['*', 'tokencleaner'],
+      settings: {
+        serviceAccountPrivateKey: readFileSync(server.serviceAccountSigningKeyFile, 'utf8'),
+        rootCA: server.caPem,
+      },
+      log: log.child({ component: 'controller-manager' }),
+    })
     const scheduler = startScheduler({ client, log: log.child({ component: 'scheduler' }) })
     return {
       stop: async () => {

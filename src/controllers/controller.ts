@@ -35,5 +35,10 @@ export interface ControllerDefinition {
   readonly name: string
   /** The source.component of its events, as `kubectl describe` shows it (replicaset-controller). */
   readonly eventSource: string
+  /**
+   * Runs only when --controllers names it (kube-controller-manager's bootstrapsigner and
+   * tokencleaner: `*` leaves them out).
+   */
+  readonly disabledByDefault?: boolean
   setup(ctx: ControllerContext): (signal: AbortSignal) => Promise<void>
 }

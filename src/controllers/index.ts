@@ -30,6 +30,9 @@ import { nodeLifecycleController } from './node-lifecycle.ts'
 import { podGCController } from './podgc.ts'
 import { replicaSetController, replicationController } from './replicaset/replicaset.ts'
 import { serviceAccountController } from './serviceaccount.ts'
+import { serviceAccountTokensController } from './serviceaccount-tokens.ts'
+import { rootCACertPublisher } from './root-ca-publisher.ts'
+import { tokenCleanerController } from './bootstrap-token-cleaner.ts'
 import { ttlAfterFinishedController } from './ttl-after-finished.ts'
 
 /** The settings of kube-controller-manager's flags that controllers take. */
@@ -42,6 +45,10 @@ export interface ControllerSettings {
   nodeMonitorGracePeriodMs?: number
   /** --node-monitor-period (default 5 s). */
   nodeMonitorPeriodMs?: number
+  /** --service-account-private-key-file, read: signs the tokens of legacy token Secrets. */
+  serviceAccountPrivateKey?: string
+  /** --root-ca-file, read: the CA of token Secrets and kube-root-ca.crt (default: the kubeconfig's CA). */
+  rootCA?: string
 }
 
 /** Every controller k8ts has, in the order they start. */
@@ -65,6 +72,12 @@ export function controllerDefinitions(s: ControllerSettings = {}): readonly Cont
     }),
     podGCController,
     ttlAfterFinishedController,
+    serviceAccountTokensController({
+      ...(s.serviceAccountPrivateKey !== undefined ? { privateKey: s.serviceAccountPrivateKey } : {}),
+      ...(s.rootCA !== undefined ? { rootCA: s.rootCA } : {}),
+    }),
+    rootCACertPublisher(s.rootCA !== undefined ? { rootCA: s.rootCA } : {}),
+    tokenCleanerController,
   ]
 }
 
@@ -96,7 +109,11 @@ const userAgent = 'kube-controller-manager/v1.35.0 (linux/amd64) k8ts'
 export function startControllerManager(o: ControllerManagerOptions): ControllerManager {
   const clock = o.clock ?? realClock
   const log = o.log ?? createLogger()
-  const selected = selectControllers(o.controllers ?? ['*'], controllerDefinitions(o.settings))
+  const settings: ControllerSettings = {
+    ...o.settings,
+    ...(o.settings?.rootCA === undefined && o.client.ca !== undefined ? { rootCA: o.client.ca } : {}),
+  }
+  const selected = selectControllers(o.controllers ?? ['*'], controllerDefinitions(settings))
   const rest = new RestClient({ userAgent, ...o.client }, { clock })
   const client = <T extends ObjectLike>(ref: ResourceRef) => new ResourceClient<T>(rest, ref)
   const events = client<Event>(builtin('', 'v1', 'events'))
@@ -169,5 +186,7 @@ export function selectControllers(
     }
   }
   const all = spec.includes('*')
-  return definitions.filter((d) => !spec.includes(`-${d.name}`) && (all || spec.includes(d.name)))
+  return definitions.filter(
+    (d) => !spec.includes(`-${d.name}`) && ((all && !d.disabledByDefault) || spec.includes(d.name)),
+  )
 }
