@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { StoredObject } from '../api/object.ts'
 import { systemPriorityClasses } from './admission/priority.ts'
 import type { UserInfo } from './authn/authenticator.ts'
+import { reconcileBootstrapPolicy } from './authz/rbac/reconcile.ts'
 import type { EndpointRegistry } from './endpoint.ts'
 import { ApiError } from './errors.ts'
 
@@ -27,7 +28,8 @@ export interface BootstrapOptions {
 /**
  * The objects every cluster has, made (or repaired) at start: the system namespaces, the
  * `kubernetes` Service in `default` with Endpoints and an EndpointSlice pointing at the apiserver,
- * and the system PriorityClasses (system-node-critical, system-cluster-critical).
+ * the system PriorityClasses (system-node-critical, system-cluster-critical), and the default RBAC
+ * policy (roles and bindings, reconciled: see authz/rbac/reconcile.ts).
  */
 export async function bootstrap(o: BootstrapOptions): Promise<void> {
   const store = (group: string, version: string, resource: string) => {
@@ -123,6 +125,10 @@ export async function bootstrap(o: BootstrapOptions): Promise<void> {
         metadata: { name: pc.metadata?.name ?? '' },
       })
     }
+  }
+  // kube-apiserver's post-start hook rbac/bootstrap-roles.
+  if (o.endpoints.lookup('rbac.authorization.k8s.io', 'v1', 'clusterroles')) {
+    await reconcileBootstrapPolicy({ endpoints: o.endpoints, user: apiserverUser, log: o.log })
   }
   o.log.debug('bootstrap objects in place')
 }
