@@ -20,6 +20,7 @@ import {
   type ResourceRef,
 } from '../client/index.ts'
 import type { ControllerContext, ControllerDefinition } from './controller.ts'
+import { clusterRoleAggregationController } from './clusterrole-aggregation.ts'
 import { deploymentController } from './deployment/deployment.ts'
 import { endpointsController } from './endpointslice/endpoints.ts'
 import { endpointSliceController } from './endpointslice/endpointslice.ts'
@@ -60,6 +61,7 @@ export function controllerDefinitions(s: ControllerSettings = {}): readonly Cont
     deploymentController,
     namespaceController,
     garbageCollectorController,
+    clusterRoleAggregationController,
     endpointSliceController,
     endpointsController,
     nodeIpamController({
