@@ -28,7 +28,13 @@ export async function main(args: string[]): Promise<void> {
   const report = newReport('scheduler')
   const dir = mkdtempSync(join(tmpdir(), 'k8ts-bench-scheduler-'))
   const log = pino({ level: 'silent' })
-  const api = await startApiServer({ dataDir: dir, securePort: 0, log })
+  const api = await startApiServer({
+    dataDir: dir,
+    securePort: 0,
+    log,
+    // No serviceaccount controller runs here: as scheduler_perf does, pods need no service account.
+    disableAdmissionPlugins: ['ServiceAccount'],
+  })
   const config = loadKubeconfig(api.adminKubeconfig)
   const rest = new RestClient(config)
   const nodes = new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes'))
