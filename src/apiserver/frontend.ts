@@ -21,9 +21,19 @@ import {
 } from './admission/webhooks.ts'
 import { unionAuthenticator, type Authenticator } from './authn/authenticator.ts'
 import { setUpAuthentication, type AuthenticationSettings } from './authentication.ts'
-import { allowAuthenticated, type Authorizer } from './authz/authorizer.ts'
+import {
+  privilegedGroupsAuthorizer,
+  unionAuthorizer,
+  unionRuleResolver,
+  type Authorizer,
+} from './authz/authorizer.ts'
+import { authorizationReviewHandlers } from './handlers/authorization-reviews.ts'
+import { RbacAuthorizer } from './authz/rbac/authorizer.ts'
+import { followRbacCaches, type RbacCaches } from './authz/rbac/follow.ts'
+import { PolicyCache } from './authz/rbac/policy-cache.ts'
 import { bootstrap } from './bootstrap.ts'
 import { ApiResponse, type Handler } from './context.ts'
+import type { EndpointRegistry } from './endpoint.ts'
 import { discoveryHandlers } from './handlers/discovery.ts'
 import { healthHandler, type HealthCheck } from './handlers/health.ts'
 import { metricsHandler } from './handlers/metrics.ts'
@@ -60,6 +70,8 @@ export interface FrontendOptions {
    */
   bootstrap: boolean
   tokenAuthFile?: string
+  /** --anonymous-auth (default true): requests without credentials are system:anonymous. */
+  anonymousAuth?: boolean
   /** Service account tokens, bootstrap tokens and the authentication flags (authentication.ts). */
   authentication?: AuthenticationSettings
   /** --disable-admission-plugins: plugins, by name, that do not run. */
@@ -151,6 +163,21 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     clock: o.clock,
     log,
   })
+  // --authorization-mode=Node,RBAC as kube-apiserver runs it: system:masters first (allowed at
+  // once), then the Node authorizer (not yet: its slot is here), then RBAC over the RBAC objects
+  // of this front's watch caches.
+  const rbacPolicy = new PolicyCache()
+  const rbac = new RbacAuthorizer(rbacPolicy)
+  const authorizer: Authorizer = unionAuthorizer([
+    privilegedGroupsAuthorizer(['system:masters']),
+    // The Node authorizer goes here.
+    rbac,
+  ])
+  const ruleResolver = unionRuleResolver([rbac])
+  const reviews = new Map([
+    ...authentication.reviews,
+    ...authorizationReviewHandlers({ authorizer, ruleResolver }),
+  ])
   const { endpoints, deps } = buildEndpoints({
     storage,
     clock: o.clock,
@@ -159,12 +186,14 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     ips,
     ports,
     tokenRequest: authentication.tokenRequest,
-    reviews: authentication.reviews,
+    reviews,
+    rbac: { authorizer, policy: rbacPolicy },
   })
   await Promise.all(endpoints.all().map(async (ep) => ep.store?.cache.start()))
+  const following = new AbortController()
+  await followRbacCaches(rbacPolicy, rbacCachesOf(endpoints), { signal: following.signal, log })
 
   const authenticators: Authenticator[] = [...authentication.authenticators]
-  const authorizer: Authorizer = allowAuthenticated
 
   let bootstrapped = !o.bootstrap
   const checks: HealthCheck[] = [
@@ -178,6 +207,10 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     },
     {
       name: 'poststarthook/bootstrap-controller',
+      check: async () => (bootstrapped ? undefined : Promise.reject(new Error('not yet'))),
+    },
+    {
+      name: 'poststarthook/rbac/bootstrap-roles',
       check: async () => (bootstrapped ? undefined : Promise.reject(new Error('not yet'))),
     },
     {
@@ -201,6 +234,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   const handle = createPipeline({
     authenticator: unionAuthenticator(authenticators),
     authorizer,
+    ...(o.anonymousAuth !== undefined ? { anonymousAuth: o.anonymousAuth } : {}),
     paths,
     resources: resourceHandler(deps),
     log,
@@ -231,6 +265,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   const port = (server.address() as AddressInfo).port
   servingPort = port
   const stopCaches = () => {
+    following.abort()
     for (const ep of endpoints.all()) ep.store?.cache.stop()
   }
 
@@ -269,6 +304,21 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
+  }
+}
+
+/** The watch caches the RBAC authorizer follows. */
+function rbacCachesOf(endpoints: EndpointRegistry): RbacCaches {
+  const cache = (resource: string) => {
+    const c = endpoints.lookup('rbac.authorization.k8s.io', 'v1', resource)?.store?.cache
+    if (!c) throw new Error(`no rbac.authorization.k8s.io/v1 ${resource} served`)
+    return c
+  }
+  return {
+    roles: cache('roles'),
+    clusterRoles: cache('clusterroles'),
+    roleBindings: cache('rolebindings'),
+    clusterRoleBindings: cache('clusterrolebindings'),
   }
 }
 

@@ -30,6 +30,11 @@ export interface ApiServerOptions {
   /** Static bearer tokens (kube-apiserver's --token-auth-file format). */
   tokenAuthFile?: string
   /**
+   * --anonymous-auth (default true): a request without credentials is system:anonymous, which RBAC
+   * lets read /healthz, /livez, /readyz and /version (403 elsewhere); false answers it 401.
+   */
+  anonymousAuth?: boolean
+  /**
    * --service-account-issuer: the first issues tokens, all are accepted (default
    * https://kubernetes.default.svc.cluster.local).
    */
@@ -118,6 +123,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     serviceNodePortRange: o.serviceNodePortRange ?? '30000-32767',
     maxRequestsInFlight: workers > 0 ? Math.ceil(maxInFlight / workers) : maxInFlight,
     ...(o.tokenAuthFile ? { tokenAuthFile: o.tokenAuthFile } : {}),
+    ...(o.anonymousAuth !== undefined ? { anonymousAuth: o.anonymousAuth } : {}),
     authentication: {
       ...(o.serviceAccountIssuers ? { serviceAccountIssuers: o.serviceAccountIssuers } : {}),
       serviceAccountSigningKey: readFileSync(signingKeyFile, 'utf8'),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { anonymousUser, type Authenticator, type UserInfo } from './authn/authenticator.ts'
-import { isPublicInfoPath, type Authorizer, type Attributes, type Decision } from './authz/authorizer.ts'
+import { type Authorizer, type Attributes, type Decision } from './authz/authorizer.ts'
 import { ApiResponse, setWarnings, writeJson, type Handler, type RequestContext } from './context.ts'
 import {
   ApiError,
@@ -15,13 +15,15 @@ import {
   tooManyRequests,
   unauthorized,
 } from './errors.ts'
+import { impersonatedUser } from './impersonation.ts'
 import type { ApiMetrics } from './metrics.ts'
 import { requestInfo, type RequestInfo } from './request-info.ts'
 
 /**
  * The request pipeline, in kube-apiserver's order: audit id → in-flight limit → authentication
- * → authorization → the handler (with a deadline for everything that is not long-running). It
- * is independent of the transport: the HTTPS server feeds it, and so can an in-process one.
+ * → impersonation → authorization → the handler (with a deadline for everything that is not
+ * long-running). It is independent of the transport: the HTTPS server feeds it, and so can an
+ * in-process one.
  */
 export interface PipelineOptions {
   authenticator: Authenticator
@@ -36,12 +38,16 @@ export interface PipelineOptions {
   maxInFlight?: number
   /** Deadline of requests that are not long-running (default 60 s). */
   requestTimeoutMs?: number
+  /**
+   * --anonymous-auth (default true): a request without credentials is system:anonymous, in
+   * system:unauthenticated, and authorization decides (RBAC lets it read /healthz, /livez,
+   * /readyz and /version, and answers 403 to the rest); false answers it 401.
+   */
+  anonymousAuth?: boolean
 }
 
 /** The query of requests without one, shared (handlers only read queries). */
 const noQuery = new URLSearchParams()
-
-/** Paths anyone may read, authenticated or not. */
 
 export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const maxInFlight = o.maxInFlight ?? 400
@@ -58,10 +64,11 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
     return undefined
   }
 
-  const authenticate = (r: IncomingMessage, p: string): UserInfo | Promise<UserInfo> => {
+  const anonymousAuth = o.anonymousAuth ?? true
+  const authenticate = (r: IncomingMessage): UserInfo | Promise<UserInfo> => {
     const known = (user: UserInfo | undefined): UserInfo => {
       if (user) return user
-      if (isPublicInfoPath(p)) return anonymousUser
+      if (anonymousAuth) return anonymousUser
       throw unauthorized()
     }
     const user = o.authenticator.authenticate(r)
@@ -106,7 +113,11 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
       if (!res.writableEnded) writeError(res, warnings, err, o.log, auditId)
       done()
     }
-    const serve = (user: UserInfo): void | Promise<void> => {
+    const serve = (authenticated: UserInfo): void | Promise<void> => {
+      const user = impersonatedUser(req, authenticated, o.authorizer)
+      return user instanceof Promise ? user.then(serveAs) : serveAs(user)
+    }
+    const serveAs = (user: UserInfo): void | Promise<void> => {
       const ctx: RequestContext = {
         req,
         res,
@@ -161,7 +172,7 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
             )
         })
       }
-      const user = authenticate(req, path)
+      const user = authenticate(req)
       result = user instanceof Promise ? user.then(serve) : serve(user)
     } catch (err) {
       failed(err)

@@ -147,8 +147,13 @@ describe('the apiserver refuses bad input with a Status', () => {
     }
   })
 
-  test('requests without credentials get 401, except health and version', async () => {
-    expectStatus(await call('GET', cms, { anonymous: true }), 401, 'Unauthorized')
+  test('requests without credentials are system:anonymous: 403 but for health and version', async () => {
+    expectStatus(
+      await call('GET', cms, { anonymous: true }),
+      403,
+      'Forbidden',
+      /^configmaps is forbidden: User "system:anonymous" cannot list resource "configmaps"/,
+    )
     assert.equal((await call('GET', '/version', { anonymous: true })).code, 200)
     assert.equal((await call('GET', '/healthz', { anonymous: true })).code, 200)
   })

@@ -139,7 +139,7 @@ describe('the client against a real apiserver', () => {
     const anonymous = new RestClient({ server: c.server.url, ca: c.server.caPem })
     await assert.rejects(
       anonymous.request('GET', '/api/v1/namespaces'),
-      (err) => (err as ApiStatusError).code === 401,
+      (err) => (err as ApiStatusError).code === 403 && (err as ApiStatusError).reason === 'Forbidden',
     )
     await anonymous.close()
   })

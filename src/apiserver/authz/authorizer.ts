@@ -163,19 +163,3 @@ export function forbiddenError(a: Attributes, reason: string | undefined): ApiEr
     `User "${a.user.name}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}"${scope}${why}`,
   )
 }
-
-/** What anyone may read, signed in or not (the system:public-info-viewer role of Kubernetes). */
-export const publicInfoPaths = ['/healthz', '/livez', '/readyz', '/version']
-
-export function isPublicInfoPath(path: string): boolean {
-  return publicInfoPaths.some((p) => path === p || path.startsWith(p + '/'))
-}
-
-/** Until RBAC arrives: every authenticated user may do everything; anyone may read public info. */
-export const allowAuthenticated: Authorizer = {
-  authorize: (a) =>
-    a.user.groups.includes('system:authenticated') ||
-    (!a.resourceRequest && a.verb === 'get' && isPublicInfoPath(a.path))
-      ? { decision: 'allow' }
-      : { decision: 'deny', reason: 'anonymous requests are not allowed' },
-}

@@ -24,6 +24,7 @@ import { printerFor } from '../../api/printers/index.ts'
 import { validatorFor } from '../../api/validation/index.ts'
 import { namespaceFinalizeStrategy, namespaceStrategy } from './resources/namespaces.ts'
 import { podStrategy } from './resources/pods.ts'
+import { rbacStrategy, type RbacRegistryChecks, type RbacResource } from './resources/rbac.ts'
 import { serviceStrategy } from './resources/services.ts'
 import { RegistryStore, rfc3339, type FieldManager } from './store.ts'
 import { recordUpdate } from '../../api/patch/apply.ts'
@@ -40,6 +41,8 @@ export interface BuildOptions {
   admission: AdmissionChain
   ips: RangeAllocator
   ports: RangeAllocator
+  /** What the RBAC resources' escalation checks ask (without it they are stored unchecked). */
+  rbac?: RbacRegistryChecks
   /** serviceaccounts/token: the TokenRequest API. */
   tokenRequest?: (deps: ResourceHandlerDeps) => Subresource
   /** Handlers of reviews (asked on create, stored nowhere) by group/resource. */
@@ -104,6 +107,13 @@ function strategyFor(r: ResourceInfo, o: BuildOptions): ResourceStrategy {
       return { ...plainStrategy, ttlSeconds: () => 3600 }
     case '/nodes':
       return { ...specStatusStrategy, prepareForCreate: (obj) => void (obj.status ??= {}) }
+    case 'rbac.authorization.k8s.io/roles':
+    case 'rbac.authorization.k8s.io/clusterroles':
+    case 'rbac.authorization.k8s.io/rolebindings':
+    case 'rbac.authorization.k8s.io/clusterrolebindings':
+      return o.rbac
+        ? rbacStrategy(r.resource as RbacResource, o.rbac)
+        : { ...plainStrategy, allowCreateOnUpdate: true }
     default:
       return r.subresources.some((s) => s.name === 'status') ? specStatusStrategy : plainStrategy
   }
