@@ -26,6 +26,11 @@ export interface AdmissionAttributes {
   /** Warnings for the client (sent as Warning headers); plugins may add to it. */
   readonly warnings?: string[]
   /**
+   * Annotations for the request's audit event (pod-security.kubernetes.io/audit-violations, ...);
+   * plugins add to it when it is there. This apiserver writes no audit log yet, so nothing sets it.
+   */
+  readonly auditAnnotations?: Map<string, string>
+  /**
    * Fills in the defaults of the resource's kind (what decoding does in Kubernetes): a webhook's
    * patched object gets them again, as upstream's dispatcher defaults it.
    */
