@@ -265,3 +265,34 @@ test('system:masters is allowed before RBAC is asked; otherwise RBAC decides', (
   })
   assert.deepEqual(asked, ['alice'])
 })
+
+test('the first rule that allows names the reason, wildcards and exact rules in their order', () => {
+  const { rbac } = setUp({
+    clusterRoles: {
+      scaler: [{ verbs: ['get'], apiGroups: ['*'], resources: ['*/scale'] }],
+      deployer: [{ verbs: ['get', 'update'], apiGroups: ['apps'], resources: ['deployments/scale'] }],
+    },
+    clusterBindings: [
+      clusterBinding('a-scaler', 'scaler', 'User:alice'),
+      clusterBinding('b-deployer', 'deployer', 'User:alice'),
+    ],
+  })
+  const scale = (verb: string) =>
+    rbac.authorize(res(user('alice'), verb, 'deployments', 'ns', 'scale', 'apps'))
+  for (let i = 0; i < 2; i++) {
+    // Asked twice: the second answer comes from the remembered candidates.
+    assert.equal(
+      scale('get').reason,
+      'RBAC: allowed by ClusterRoleBinding "a-scaler" of ClusterRole "scaler" to User "alice"',
+    )
+    assert.equal(
+      scale('update').reason,
+      'RBAC: allowed by ClusterRoleBinding "b-deployer" of ClusterRole "deployer" to User "alice"',
+    )
+    assert.equal(scale('delete').decision, 'no-opinion')
+    assert.equal(
+      rbac.authorize(res(user('alice'), 'get', 'deployments', 'ns', '', 'apps')).decision,
+      'no-opinion',
+    )
+  }
+})

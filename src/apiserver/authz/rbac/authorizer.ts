@@ -8,8 +8,14 @@ import type {
   RuleResolver,
   SubjectRules,
 } from '../authorizer.ts'
-import type { PolicyCache } from './policy-cache.ts'
-import { nonResourceURLMatches, resourceRuleAllows, verbMatches } from './rules.ts'
+import type { AppliedRule, PolicyCache, ResolvedRules } from './policy-cache.ts'
+import {
+  apiGroupMatches,
+  nonResourceURLMatches,
+  resourceMatches,
+  resourceNameMatches,
+  verbMatches,
+} from './rules.ts'
 
 /**
  * The RBAC authorizer (kube-apiserver's --authorization-mode=RBAC): a request is allowed when a
@@ -17,9 +23,9 @@ import { nonResourceURLMatches, resourceRuleAllows, verbMatches } from './rules.
  * says why only when a binding could not be resolved (`RBAC: role.rbac.authorization.k8s.io "x"
  * not found`).
  *
- * Per request it costs one memo lookup (the user's rules in the namespace, resolved once per RBAC
- * change) and a scan of those rules; nothing is allocated unless the request names a subresource (the
- * decisions are made once, with the resolved rules).
+ * Per request it costs two memo lookups (the user's rules in the namespace, resolved once per RBAC
+ * change, and among them those that name the request's resource) and a check of those few rules;
+ * nothing is allocated (the decisions are made once, with the resolved rules).
  */
 export class RbacAuthorizer implements Authorizer, RuleResolver {
   readonly #policy: PolicyCache
@@ -32,16 +38,21 @@ export class RbacAuthorizer implements Authorizer, RuleResolver {
     const resolved = this.#policy.resolve(a.user, a.resourceRequest ? a.namespace : '')
     const rules = resolved.rules
     if (a.resourceRequest) {
-      const combined = a.subresource === '' ? a.resource : `${a.resource}/${a.subresource}`
-      for (let i = 0; i < rules.length; i++) {
-        const r = rules[i] as (typeof rules)[number]
-        if (resourceRuleAllows(r.rule, a.verb, a.apiGroup, combined, a.subresource, a.name)) {
+      const candidates = candidatesFor(resolved, a.resource, a.subresource)
+      for (let i = 0; i < candidates.length; i++) {
+        const r = candidates[i] as AppliedRule
+        const rule = r.rule
+        if (
+          verbMatches(rule, a.verb) &&
+          apiGroupMatches(rule, a.apiGroup) &&
+          resourceNameMatches(rule, a.name)
+        ) {
           return r.allow
         }
       }
     } else {
       for (let i = 0; i < rules.length; i++) {
-        const r = rules[i] as (typeof rules)[number]
+        const r = rules[i] as AppliedRule
         if (verbMatches(r.rule, a.verb) && nonResourceURLMatches(r.rule, a.path)) {
           return r.allow
         }
@@ -73,4 +84,26 @@ export class RbacAuthorizer implements Authorizer, RuleResolver {
     }
     return { resourceRules, nonResourceRules, incomplete: false, errors: resolved.errors }
   }
+}
+
+/** Resources a user's resolved rules remember candidates for; past that, requests scan every rule. */
+const maxRememberedResources = 256
+
+/** The user's rules that name this resource/subresource (or `*`, or `*\/subresource`), in order. */
+function candidatesFor(
+  resolved: ResolvedRules,
+  resource: string,
+  subresource: string,
+): readonly AppliedRule[] {
+  let bySubresource = resolved.byResource.get(resource)
+  let candidates = bySubresource?.get(subresource)
+  if (candidates) return candidates
+  const combined = subresource === '' ? resource : `${resource}/${subresource}`
+  candidates = resolved.rules.filter((r) => resourceMatches(r.rule, combined, subresource))
+  if (!bySubresource) {
+    if (resolved.byResource.size >= maxRememberedResources) return candidates
+    resolved.byResource.set(resource, (bySubresource = new Map<string, readonly AppliedRule[]>()))
+  }
+  if (bySubresource.size < maxRememberedResources) bySubresource.set(subresource, candidates)
+  return candidates
 }

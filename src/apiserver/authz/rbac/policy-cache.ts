@@ -39,6 +39,11 @@ export interface ResolvedRules {
   readonly errors: readonly string[]
   /** RBAC's answer when no rule allows: no opinion, with `RBAC: <errors>` as reason when there were errors. */
   readonly noOpinion: Decision & { readonly decision: 'no-opinion' }
+  /**
+   * The rules that may match each resource and subresource asked about, in order: filled by the
+   * authorizer as requests come, so that a request scans a rule or two, not all of them.
+   */
+  readonly byResource: Map<string, Map<string, readonly AppliedRule[]>>
 }
 
 interface IndexedBinding {
@@ -167,19 +172,34 @@ export class RoleRefError extends Error {
   }
 }
 
-const emptyResolved: ResolvedRules = { rules: [], errors: [], noOpinion: { decision: 'no-opinion' } }
+const emptyResolved: ResolvedRules = {
+  rules: [],
+  errors: [],
+  noOpinion: { decision: 'no-opinion' },
+  byResource: new Map(),
+}
 
-/** How many users × namespaces keep their resolved rules before the memo starts over. */
+/** How many distinct users keep their resolved rules before the memo starts over. */
 const memoLimit = 4096
+
+/** One user's resolved rules, by namespace, as of one generation of the cache. */
+interface UserMemo {
+  readonly generation: number
+  readonly byNamespace: Map<string, ResolvedRules>
+}
 
 export class PolicyCache {
   readonly #clusterRoles = new Map<string, readonly Readonly<PolicyRule>[]>()
   readonly #roles = new Map<string, readonly Readonly<PolicyRule>[]>()
   readonly #clusterBindings = new SubjectIndex()
   readonly #roleBindings = new Map<string, SubjectIndex>()
-  readonly #resolved = new Map<string, ResolvedRules>()
-  /** The memo key of a user object seen before (certificate users are one object per connection). */
-  #userKeys = new WeakMap<UserInfo, string>()
+  /** Resolved rules by user (name and groups). */
+  readonly #byUser = new Map<string, UserMemo>()
+  /**
+   * The same memo by user object, when the authenticator hands out one object per user
+   * (certificate users are one object per connection): no key is built for them.
+   */
+  readonly #byUserObject = new WeakMap<UserInfo, UserMemo>()
   #generation = 0
 
   /** Grows by one with every change; a result computed at an older generation may be stale. */
@@ -231,7 +251,7 @@ export class PolicyCache {
 
   #changed(): void {
     this.#generation++
-    this.#resolved.clear()
+    this.#byUser.clear()
   }
 
   // --- reading ---------------------------------------------------------------------------------
@@ -281,17 +301,21 @@ export class PolicyCache {
    * requests): every ClusterRoleBinding's, then the namespace's RoleBindings'.
    */
   resolve(user: UserInfo, namespace: string): ResolvedRules {
-    let userKey = this.#userKeys.get(user)
-    if (userKey === undefined) {
-      userKey = user.groups.length === 0 ? user.name : `${user.name}\0${user.groups.join('\0')}`
-      this.#userKeys.set(user, userKey)
+    let memo = this.#byUserObject.get(user)
+    if (memo === undefined || memo.generation !== this.#generation) {
+      const key = user.groups.length === 0 ? user.name : `${user.name}\0${user.groups.join('\0')}`
+      memo = this.#byUser.get(key)
+      if (memo === undefined) {
+        if (this.#byUser.size >= memoLimit) this.#byUser.clear()
+        memo = { generation: this.#generation, byNamespace: new Map() }
+        this.#byUser.set(key, memo)
+      }
+      this.#byUserObject.set(user, memo)
     }
-    const key = `${namespace}\u0001${userKey}`
-    let resolved = this.#resolved.get(key)
+    let resolved = memo.byNamespace.get(namespace)
     if (resolved === undefined) {
       resolved = this.#resolveNow(user, namespace)
-      if (this.#resolved.size >= memoLimit) this.#resolved.clear()
-      this.#resolved.set(key, resolved)
+      memo.byNamespace.set(namespace, resolved)
     }
     return resolved
   }
@@ -329,6 +353,7 @@ export class PolicyCache {
         errors.length > 0
           ? { decision: 'no-opinion', reason: `RBAC: ${aggregateMessage(errors)}` }
           : emptyResolved.noOpinion,
+      byResource: new Map(),
     }
   }
 }
