@@ -24,9 +24,9 @@ export function newReport(bench: string): Report {
   }
 }
 
-/** The unit a metric name's suffix implies. */
+/** The unit a metric name's suffix implies; a rate may be followed by its statistic (`pods_per_s_p99`). */
 export function unitOf(metric: string): string {
-  if (metric.endsWith('_per_s')) return '1/s'
+  if (/_per_s(_avg|_p\d+)?$/.test(metric)) return '1/s'
   if (metric.endsWith('_ms')) return 'ms'
   if (metric.endsWith('_s')) return 's'
   if (metric.endsWith('_bytes')) return 'bytes'
