@@ -30,6 +30,7 @@ import { nodeIpamController } from './node-ipam.ts'
 import { nodeLifecycleController } from './node-lifecycle.ts'
 import { podGCController } from './podgc.ts'
 import { replicaSetController, replicationController } from './replicaset/replicaset.ts'
+import { resourceQuotaController } from './resourcequota.ts'
 import { serviceAccountController } from './serviceaccount.ts'
 import { serviceAccountTokensController } from './serviceaccount-tokens.ts'
 import { rootCACertPublisher } from './root-ca-publisher.ts'
@@ -73,6 +74,7 @@ export function controllerDefinitions(s: ControllerSettings = {}): readonly Cont
       ...(s.nodeMonitorPeriodMs !== undefined ? { monitorPeriodMs: s.nodeMonitorPeriodMs } : {}),
     }),
     podGCController,
+    resourceQuotaController(),
     ttlAfterFinishedController,
     serviceAccountTokensController({
       ...(s.serviceAccountPrivateKey !== undefined ? { privateKey: s.serviceAccountPrivateKey } : {}),
