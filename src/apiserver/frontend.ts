@@ -5,9 +5,14 @@ import type { Clock } from '../base/clock.ts'
 import type { Storage } from '../storage/index.ts'
 import { resourceForKind } from '../api/resources.ts'
 import { AdmissionChain, type AdmissionPlugin } from './admission/admission.ts'
+import { defaultStorageClassPlugin } from './admission/default-storage-class.ts'
 import { defaultTolerationSecondsPlugin } from './admission/default-toleration-seconds.ts'
+import { limitRangerPlugin } from './admission/limit-ranger.ts'
 import { namespaceLifecycle } from './admission/namespace-lifecycle.ts'
+import { objectsInNamespace } from './admission/namespace-objects.ts'
+import { podSecurityPlugin } from './admission/pod-security.ts'
 import { priorityClassesOf, priorityPlugin } from './admission/priority.ts'
+import { quotaAccessIn, resourceQuotaPlugin } from './admission/resource-quota.ts'
 import { serviceAccountPlugin, serviceAccountsOf } from './admission/service-account.ts'
 import { validatingAdmissionPolicyPlugin } from './admission/validating-admission-policy.ts'
 import { WebhookClient } from './admission/webhook-client.ts'
@@ -31,7 +36,7 @@ import { authorizationReviewHandlers } from './handlers/authorization-reviews.ts
 import { RbacAuthorizer } from './authz/rbac/authorizer.ts'
 import { followRbacCaches, type RbacCaches } from './authz/rbac/follow.ts'
 import { PolicyCache } from './authz/rbac/policy-cache.ts'
-import { bootstrap } from './bootstrap.ts'
+import { apiserverUser, bootstrap } from './bootstrap.ts'
 import { ApiResponse, type Handler } from './context.ts'
 import type { EndpointRegistry } from './endpoint.ts'
 import { discoveryHandlers } from './handlers/discovery.ts'
@@ -108,11 +113,19 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     ),
   )
   const admission = new AdmissionChain([
-    // Kubernetes' order: NamespaceLifecycle, ..., Priority, DefaultTolerationSeconds, ...
+    // Kubernetes' order (AllOrderedPlugins): NamespaceLifecycle, LimitRanger, ServiceAccount,
+    // PodSecurity, Priority, DefaultTolerationSeconds, DefaultStorageClass, the webhooks and
+    // policies, ResourceQuota last.
     namespaceLifecycle(() => endpoints.lookup('', 'v1', 'namespaces')?.store),
     ...unlessDisabled(o.disableAdmissionPlugins, [
+      limitRangerPlugin(objectsInNamespace(() => store('', 'limitranges'), o.clock)),
       serviceAccountPlugin({
         accounts: serviceAccountsOf(() => endpoints.lookup('', 'v1', 'serviceaccounts')?.store),
+        clock: o.clock,
+      }),
+      podSecurityPlugin({
+        namespace: namespaceIn(() => store('', 'namespaces')),
+        pods: objectsInNamespace(() => store('', 'pods'), o.clock),
         clock: o.clock,
       }),
     ]),
@@ -120,6 +133,9 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
       priorityClassesOf(() => endpoints.lookup('scheduling.k8s.io', 'v1', 'priorityclasses')?.store),
     ),
     defaultTolerationSecondsPlugin,
+    ...unlessDisabled(o.disableAdmissionPlugins, [
+      defaultStorageClassPlugin(objectsInNamespace(() => store('storage.k8s.io', 'storageclasses'), o.clock)),
+    ]),
     mutatingWebhookPlugin({
       configurations: configurationsIn(() =>
         store('admissionregistration.k8s.io', 'mutatingwebhookconfigurations'),
@@ -152,6 +168,12 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
       client: webhookClient,
       authorizer: () => authorizer,
     }),
+    ...unlessDisabled(o.disableAdmissionPlugins, [
+      resourceQuotaPlugin({
+        quotas: quotaAccessIn(() => store('', 'resourcequotas'), apiserverUser),
+        clock: o.clock,
+      }),
+    ]),
   ])
   let servingPort = o.port
   const authentication = setUpAuthentication({

@@ -1,6 +1,7 @@
 import type { PersistentVolumeClaim } from '../../api/generated/types/core-v1.ts'
 import type { StorageClass } from '../../api/generated/types/storage-v1.ts'
 import type { AdmissionPlugin } from './admission.ts'
+import type { NamespaceObjects } from './namespace-objects.ts'
 
 export const defaultStorageClassPluginName = 'DefaultStorageClass'
 
@@ -38,9 +39,7 @@ export function defaultClassOf(
  * StorageClass's name. Without a default class the claim is left alone; it may get one later
  * from the volume controller, once a default exists.
  */
-export function defaultStorageClassPlugin(
-  classes: () => Promise<readonly Readonly<StorageClass>[]>,
-): AdmissionPlugin {
+export function defaultStorageClassPlugin(classes: NamespaceObjects<StorageClass>): AdmissionPlugin {
   return {
     name: defaultStorageClassPluginName,
     handles: (a) =>
@@ -53,7 +52,8 @@ export function defaultStorageClassPlugin(
       if (!pvc) return
       if (pvc.metadata?.annotations?.[betaStorageClassAnnotation] !== undefined) return
       if (pvc.spec?.storageClassName != null) return
-      const def = defaultClassOf(await classes())
+      // StorageClasses are cluster-scoped: all of them are in namespace ''.
+      const def = defaultClassOf(await classes(''))
       if (!def?.metadata?.name) return
       pvc.spec = { ...pvc.spec, storageClassName: def.metadata.name }
     },
