@@ -4,12 +4,13 @@ import type { Logger } from 'pino'
 import type { Clock } from '../base/clock.ts'
 import type { Storage } from '../storage/index.ts'
 import { resourceForKind } from '../api/resources.ts'
+import type { Namespace } from '../api/generated/types/core-v1.ts'
 import { AdmissionChain, type AdmissionPlugin } from './admission/admission.ts'
 import { defaultStorageClassPlugin } from './admission/default-storage-class.ts'
 import { defaultTolerationSecondsPlugin } from './admission/default-toleration-seconds.ts'
 import { limitRangerPlugin } from './admission/limit-ranger.ts'
 import { namespaceLifecycle } from './admission/namespace-lifecycle.ts'
-import { objectsInNamespace } from './admission/namespace-objects.ts'
+import { objectByName, objectsInNamespace } from './admission/namespace-objects.ts'
 import { podSecurityPlugin } from './admission/pod-security.ts'
 import { priorityClassesOf, priorityPlugin } from './admission/priority.ts'
 import { quotaAccessIn, resourceQuotaPlugin } from './admission/resource-quota.ts'
@@ -112,6 +113,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
       () => store('discovery.k8s.io', 'endpointslices'),
     ),
   )
+  const namespaces = objectByName<Namespace>(() => store('', 'namespaces'))
   const admission = new AdmissionChain([
     // Kubernetes' order (AllOrderedPlugins): NamespaceLifecycle, LimitRanger, ServiceAccount,
     // PodSecurity, Priority, DefaultTolerationSeconds, DefaultStorageClass, the webhooks and
@@ -124,7 +126,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
         clock: o.clock,
       }),
       podSecurityPlugin({
-        namespace: namespaceIn(() => store('', 'namespaces')),
+        namespace: (name) => namespaces('', name),
         pods: objectsInNamespace(() => store('', 'pods'), o.clock),
         clock: o.clock,
       }),

@@ -1,6 +1,6 @@
 import type { KubeObject } from '../../api/object.ts'
 import type { Clock } from '../../base/clock.ts'
-import { forbidden } from '../errors.ts'
+import { ApiError, forbidden } from '../errors.ts'
 import type { RegistryStore } from '../registry/store.ts'
 import type { AdmissionAttributes } from './admission.ts'
 
@@ -39,6 +39,29 @@ export function objectsInNamespace<T extends object = KubeObject>(
     if (live.size >= liveLookupEntries) live.clear()
     live.set(namespace, { expires: now + liveLookupTtlMs, items })
     return items
+  }
+}
+
+/**
+ * One object by name from the watch cache, as from an informer's lister (a moment stale at
+ * worst, never waiting); when the cache does not have it, a consistent read makes sure it really
+ * is not there (upstream's NamespaceGetterFromListerAndClient).
+ */
+export function objectByName<T extends object = KubeObject>(
+  store: () => RegistryStore | undefined,
+): (namespace: string, name: string) => Promise<Readonly<T> | undefined> {
+  const read = async (s: RegistryStore, namespace: string, name: string, rv: string) => {
+    try {
+      return (await s.get(namespace, name, rv)).object as Readonly<T>
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 404) return undefined
+      throw err
+    }
+  }
+  return async (namespace, name) => {
+    const s = store()
+    if (!s) return undefined
+    return (await read(s, namespace, name, '0')) ?? read(s, namespace, name, '')
   }
 }
 

@@ -93,7 +93,9 @@ export function policyToEvaluate(
   defaults: Policy = defaultPolicy,
 ): { policy: Policy; errors: FieldError[] } {
   const errors: FieldError[] = []
-  if (!labels || Object.keys(labels).length === 0) return { policy: defaults, errors }
+  // Most namespaces have no Pod Security labels at all (only kubernetes.io/metadata.name).
+  if (!labels || !Object.keys(labels).some((k) => k.startsWith(labelPrefix)))
+    return { policy: defaults, errors }
   const invalid = (label: string, value: string, detail: string) =>
     errors.push({ type: 'FieldValueInvalid', field: `metadata.labels[${label}]`, value, detail })
   const levelOf = (
