@@ -46,10 +46,7 @@ export function limitRangerPlugin(limitRanges: NamespaceObjects<LimitRange>): Ad
     async validate(a) {
       if (!a.object || isBeingDeleted(a)) return
       for (const lr of await limitRanges(a.namespace)) {
-        const problems =
-          a.resource === 'pods'
-            ? podViolations(lr, a.object)
-            : claimViolations(lr, a.object)
+        const problems = a.resource === 'pods' ? podViolations(lr, a.object) : claimViolations(lr, a.object)
         if (problems.length > 0) throw admissionForbidden(a, aggregate(problems))
       }
     },

@@ -152,9 +152,7 @@ test('pod updates are checked only when an image changes', async () => {
   const plugin = setup([ns('team', restricted)])
   const old = pod('x', { privileged: true })
   const labelled = { ...pod('x', { privileged: true }), metadata: { name: 'x', labels: { a: 'b' } } }
-  await plugin.validate?.(
-    attrs(labelled, { operation: 'UPDATE', oldObject: old as KubeObject }),
-  )
+  await plugin.validate?.(attrs(labelled, { operation: 'UPDATE', oldObject: old as KubeObject }))
   const newImage = pod('x', { privileged: true, image: 'nginx:2' })
   await assert.rejects(async () =>
     plugin.validate?.(attrs(newImage as KubeObject, { operation: 'UPDATE', oldObject: old as KubeObject })),

@@ -208,8 +208,7 @@ export class PodSecurityEngine {
     }
     const pod = a.object as Pod | undefined
     if (!pod) return allow()
-    if (a.operation === 'UPDATE' && !isSignificantPodUpdate(pod, a.oldObject))
-      return allow()
+    if (a.operation === 'UPDATE' && !isSignificantPodUpdate(pod, a.oldObject)) return allow()
     return this.#evaluate(nsPolicy, pod.metadata ?? {}, pod.spec ?? { containers: [] }, true)
   }
 
