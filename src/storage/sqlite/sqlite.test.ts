@@ -118,6 +118,22 @@ describe('sqlite store', () => {
     await r.close()
   })
 
+  test("thousands of 2 kB writes pass through WAL checkpoints and all survive a reopen", async () => {
+    const path = freshPath()
+    const s = SqliteStorage.open({ path })
+    const value = text('x'.repeat(2000))
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(Array.from({ length: 1000 }, (_, i) => s.create(`/k/${round}/${i}`, value)))
+    }
+    const last = await s.currentRevision()
+    await s.close()
+    const r = SqliteStorage.open({ path })
+    assert.equal(await r.currentRevision(), last)
+    const listed = await r.list('/k/')
+    assert.equal(listed.items.length, 10_000)
+    await r.close()
+  })
+
   test('keys expire on the injected clock', async () => {
     const clock = new FakeClock()
     const s = SqliteStorage.open({ path: ':memory:', clock, ttlSweepIntervalMs: 1000 })
