@@ -133,4 +133,37 @@ describe('the scheduler places pods by their neighbours', () => {
       /^0\/5 nodes are available: 5 node\(s\) didn't match pod affinity rules\./,
     )
   })
+
+  test('a required spread over zones keeps the skew at most 1, and refuses a pod that would break it', async () => {
+    const spec = (): Partial<PodSpec> => ({
+      topologySpreadConstraints: [
+        {
+          maxSkew: 1,
+          topologyKey: 'topology.kubernetes.io/zone',
+          whenUnsatisfiable: 'DoNotSchedule',
+          labelSelector: { matchLabels: { app: 'spread' } },
+        },
+      ],
+    })
+    const perZone: Record<string, number> = { a: 0, b: 0, c: 0 }
+    for (let i = 0; i < 6; i++) {
+      await create(`spread-${i}`, { app: 'spread' }, spec())
+      const zone = zones[await nodeOf(`spread-${i}`)] ?? ''
+      perZone[zone] = (perZone[zone] ?? 0) + 1
+    }
+    assert.deepEqual(perZone, { a: 2, b: 2, c: 2 })
+    // With zone c's only node cordoned, a and b may each take one more, and then the skew
+    // against c would be 2: the next pod fits nowhere.
+    await cp.client<Node>('', 'v1', 'nodes').patch('', 'c1', 'merge', { spec: { unschedulable: true } })
+    await new Promise((r) => setTimeout(r, 300))
+    for (const i of [6, 7]) {
+      await create(`spread-${i}`, { app: 'spread' }, spec())
+      assert.notEqual(zones[await nodeOf(`spread-${i}`)], 'c')
+    }
+    await create('spread-8', { app: 'spread' }, spec())
+    assert.equal(
+      (await failedScheduling('spread-8')).split(' preemption:')[0],
+      "0/5 nodes are available: 1 node(s) were unschedulable, 4 node(s) didn't match pod topology spread constraints.",
+    )
+  })
 })

@@ -24,6 +24,7 @@ import { nodeName } from './node-name.ts'
 import { nodePorts } from './node-ports.ts'
 import { fitArgs, newNodeResourcesFit } from './node-resources-fit.ts'
 import { nodeUnschedulable } from './node-unschedulable.ts'
+import { podTopologySpread } from './pod-topology-spread.ts'
 import { taintToleration } from './taint-toleration.ts'
 import { volumeRestrictions } from './volume-restrictions.ts'
 
@@ -37,6 +38,7 @@ export const inTreeRegistry: ReadonlyMap<string, PluginFactory> = registry([
   ['NodeResourcesFit', (_h, args) => newNodeResourcesFit(fitArgs(args))],
   ['NodeResourcesBalancedAllocation', (_h, args) => newBalancedAllocation(balancedAllocationArgs(args))],
   ['VolumeRestrictions', (h) => volumeRestrictions(h)],
+  ['PodTopologySpread', (h, args) => podTopologySpread(h, args)],
   ['InterPodAffinity', (h, args) => interPodAffinity(h, args)],
   ['ImageLocality', (h) => imageLocality(h)],
   ['DefaultPreemption', (h, args) => defaultPreemption(h, args)],
@@ -70,6 +72,7 @@ export const defaultPlugins: readonly EnabledPlugin[] = [
   { name: 'NodePorts' },
   { name: 'NodeResourcesFit', weight: 1 },
   { name: 'VolumeRestrictions' },
+  { name: 'PodTopologySpread', weight: 2 },
   { name: 'InterPodAffinity', weight: 2 },
   { name: 'DefaultPreemption' },
   { name: 'NodeResourcesBalancedAllocation', weight: 1 },
