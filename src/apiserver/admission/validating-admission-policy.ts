@@ -169,9 +169,7 @@ async function collectParams(
     const all = store.cache.isCurrent()
       ? store.cache.list(namespace)
       : (await store.list(namespace, {})).items
-    params = all
-      .filter((c) => sel.selector.matches((c.object.metadata.labels ?? {})))
-      .map((c) => c.object)
+    params = all.filter((c) => sel.selector.matches(c.object.metadata.labels ?? {})).map((c) => c.object)
   }
   if (params.length === 0 && ref.parameterNotFoundAction === 'Deny')
     throw new Error('no params found for policy binding with `Deny` parameterNotFoundAction')

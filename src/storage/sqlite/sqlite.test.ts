@@ -118,7 +118,7 @@ describe('sqlite store', () => {
     await r.close()
   })
 
-  test("thousands of 2 kB writes pass through WAL checkpoints and all survive a reopen", async () => {
+  test('thousands of 2 kB writes pass through WAL checkpoints and all survive a reopen', async () => {
     const path = freshPath()
     const s = SqliteStorage.open({ path })
     const value = text('x'.repeat(2000))
