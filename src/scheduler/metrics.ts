@@ -60,9 +60,9 @@ export class SchedulerMetrics implements SchedulerObserver {
       labelNames: ['queue'] as const,
       registers: [this.registry],
       collect() {
-        const sizes = queue()?.sizes
+        // Before the scheduler leads (or has synced), every queue is empty.
+        const sizes = queue()?.sizes ?? { active: 0, backoff: 0, unschedulable: 0, gated: 0 }
         this.reset()
-        if (!sizes) return
         for (const [name, n] of Object.entries(sizes)) this.set({ queue: name }, n)
       },
     })
