@@ -18,7 +18,7 @@
 // workloads of that name (anti_affinity), or, when none has exactly that name, those whose name
 // contains it (affinity: all three affinity workloads); `scheduler` selects the memory phase.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -27,6 +27,7 @@ import { startApiServer } from '../src/apiserver/index.ts'
 import type { Namespace, Node, Pod, PodSpec, ServiceAccount } from '../src/api/generated/types/core-v1.ts'
 import type { PriorityClass } from '../src/api/generated/types/scheduling-v1.ts'
 import {
+  ApiStatusError,
   builtin,
   Informer,
   loadKubeconfig,
@@ -34,7 +35,7 @@ import {
   RestClient,
   type ClientConfig,
 } from '../src/client/index.ts'
-import { defaultProfile, startScheduler } from '../src/scheduler/index.ts'
+import { defaultProfile, startScheduler, type SchedulerMetrics } from '../src/scheduler/index.ts'
 import { newReport, progress, quantile, result, type Result } from './report.ts'
 
 // --- the workloads ---------------------------------------------------------------------------------
@@ -458,6 +459,9 @@ class BindingWatch {
   readonly #bound = new Set<string>()
   readonly boundAt = new Map<string, number[]>()
   readonly deleted = new Map<string, number>()
+  /** PodScheduled=False messages (each pod's each message once), by message. */
+  readonly unschedulable = new Map<string, number>()
+  readonly #unschedulableSeen = new Set<string>()
   readonly #ac = new AbortController()
   #running: Promise<void> | undefined
 
@@ -465,6 +469,14 @@ class BindingWatch {
     this.informer = new Informer(pods)
     const seen = (p: Readonly<Pod>) => {
       const uid = p.metadata?.uid ?? ''
+      const c = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')
+      if (c) {
+        const message = (c.message ?? '').slice(0, 120)
+        if (!this.#unschedulableSeen.has(`${uid} ${message}`)) {
+          this.#unschedulableSeen.add(`${uid} ${message}`)
+          this.unschedulable.set(message, (this.unschedulable.get(message) ?? 0) + 1)
+        }
+      }
       if (!p.spec?.nodeName || this.#bound.has(uid)) return
       this.#bound.add(uid)
       const ns = p.metadata?.namespace ?? ''
@@ -501,7 +513,8 @@ async function runWorkload(w: Workload): Promise<Result[]> {
   const subject = `${w.name}_${w.nodes}n`
   progress(`${subject}: ${w.upstream} (load average ${loadAverage()})`)
   return withApiServer(async ({ config, rest, nodes, pods }) => {
-    const log = pino({ level: 'silent' })
+    const warnings = new Map<string, number>()
+    const log = pino({ level: 'warn' }, { write: (line: string) => countWarning(warnings, line) })
     for (const name of w.namespaces) await createNamespace(rest, name)
     const classes = new ResourceClient<PriorityClass>(
       rest,
@@ -523,6 +536,7 @@ async function runWorkload(w: Workload): Promise<Result[]> {
       progress(`${subject}: scheduling ${w.measured.count} measured pods`)
       // The apiserver, the scheduler and this bench share one event loop: a long delay means
       // one of them held it and the others waited.
+      const before = await attemptFigures(scheduler.metrics)
       const loopDelay = monitorEventLoopDelay({ resolution: 10 })
       loopDelay.enable()
       const start = performance.now()
@@ -534,7 +548,14 @@ async function runWorkload(w: Workload): Promise<Result[]> {
       progress(
         `${subject}: event loop delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
       )
+      progress(
+        `${subject}: scheduler, measured phase: ${describeAttempts(before, await attemptFigures(scheduler.metrics))}`,
+      )
       const churned = (await churn?.stop()) ?? 0
+      for (const [message, n] of [...warnings].sort((a, b) => b[1] - a[1]).slice(0, 3))
+        progress(`${subject}: scheduler warned ${n} times: ${message}`)
+      for (const [message, n] of [...watch.unschedulable].sort((a, b) => b[1] - a[1]).slice(0, 3))
+        progress(`${subject}: ${n} pods marked unschedulable: ${message}`)
       churn = undefined
 
       const times = watch.boundAt.get(w.measured.namespace) ?? []
@@ -596,7 +617,9 @@ async function measureMemory(size: { nodes: number; pods: number }): Promise<Res
     try {
       const start = performance.now()
       await createPods(pods, batch, 'pod')
-      await waitForBound(watch, batch, `${memoryPhase} pods`, () => exited)
+      await waitForBound(watch, batch, `${memoryPhase} pods`, () => exited).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; k8ts scheduler's last words: ${stderr}`, { cause: err })
+      })
       const seconds = (performance.now() - start) / 1000
       progress(`${memoryPhase}: ${size.pods} pods bound in ${seconds.toFixed(1)} s`)
       await new Promise((r) => setTimeout(r, 2000))
@@ -606,7 +629,7 @@ async function measureMemory(size: { nodes: number; pods: number }): Promise<Res
         Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
       const rss = kib('VmRSS') * 1024
       progress(
-        `${memoryPhase}: VmRSS ${(rss / 2 ** 20).toFixed(0)} MiB, VmHWM ${(kib('VmHWM') / 1024).toFixed(0)} MiB`,
+        `${memoryPhase}: VmRSS ${(rss / 2 ** 20).toFixed(0)} MiB, VmHWM ${(kib('VmHWM') / 1024).toFixed(0)} MiB, ${openSockets(child.pid ?? 0)} open sockets`,
       )
       return [result(memoryPhase, 'rss_bytes', rss)]
     } finally {
@@ -619,6 +642,18 @@ async function measureMemory(size: { nodes: number; pods: number }): Promise<Res
       await watch.stop()
     }
   })
+}
+
+/** How many sockets the process holds (connections to the apiserver, mostly). */
+function openSockets(pid: number): number {
+  const dir = `/proc/${pid}/fd`
+  return readdirSync(dir).filter((fd) => {
+    try {
+      return readlinkSync(join(dir, fd)).startsWith('socket:')
+    } catch {
+      return false // closed meanwhile
+    }
+  }).length
 }
 
 /** bin/k8ts.js runs dist/ when it exists: say so when src/ has changed since the last build. */
@@ -664,8 +699,8 @@ async function createNodes(
   await inParallel(count, 50, async (i) => {
     const node = fakeNode(`scheduler-perf-${i}`, labelsOf(i))
     labels.set(node.metadata?.name ?? '', node.metadata?.labels ?? {})
-    const created = await nodes.create(node)
-    await nodes.updateStatus({ ...created, status: node.status })
+    const created = await retryTooManyRequests(() => nodes.create(node))
+    await retryTooManyRequests(() => nodes.updateStatus({ ...created, status: node.status }))
   })
   return labels
 }
@@ -674,7 +709,7 @@ async function createPods(pods: ResourceClient<Pod>, batch: PodBatch, prefix: st
   await inParallel(batch.count, 50, async (i) => {
     const pod = batch.pod(`${prefix}-${i}`)
     pod.metadata = { ...pod.metadata, namespace: batch.namespace }
-    await pods.create(pod)
+    await retryTooManyRequests(() => pods.create(pod))
   })
 }
 
@@ -689,7 +724,7 @@ function startChurn(
     if (n >= batch.count) return
     const pod = batch.pod(`churn-${n++}`)
     pod.metadata = { ...pod.metadata, namespace: batch.namespace }
-    const p = pods.create(pod).then(
+    const p = retryTooManyRequests(() => pods.create(pod)).then(
       () => undefined,
       (err: unknown) => progress(`churn: ${(err as Error).message}`),
     )
@@ -702,6 +737,21 @@ function startChurn(
       await Promise.all(inFlight)
       return n
     },
+  }
+}
+
+/**
+ * The call, again after the Retry-After the apiserver gave, while it answers 429 Too Many Requests
+ * (its max-requests-in-flight is full), as client-go does for every request.
+ */
+async function retryTooManyRequests<T>(call: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await call()
+    } catch (err) {
+      if (!(err instanceof ApiStatusError) || err.code !== 429) throw err
+      await new Promise((r) => setTimeout(r, (err.status.details?.retryAfterSeconds ?? 1) * 1000))
+    }
   }
 }
 
@@ -747,6 +797,51 @@ function throughput(
     if (i >= 0) perSecond[i] = (perSecond[i] ?? 0) + 1
   }
   return { avg: seconds > 0 ? times.length / seconds : NaN, perSecond, seconds }
+}
+
+/** Cumulative figures from the scheduler's metrics: attempts by result, time in attempts, preemption attempts. */
+async function attemptFigures(metrics: SchedulerMetrics): Promise<Map<string, number>> {
+  const figures = new Map<string, number>()
+  for (const m of await metrics.registry.getMetricsAsJSON()) {
+    for (const v of m.values as {
+      value: number
+      labels: Record<string, string | number>
+      metricName?: string
+    }[]) {
+      const name = v.metricName ?? m.name
+      if (name === 'scheduler_schedule_attempts_total') figures.set(`attempts ${v.labels.result}`, v.value)
+      if (name === 'scheduler_scheduling_attempt_duration_seconds_sum')
+        figures.set(`seconds ${v.labels.result}`, (figures.get(`seconds ${v.labels.result}`) ?? 0) + v.value)
+      if (name === 'scheduler_preemption_attempts_total') figures.set('preemption attempts', v.value)
+    }
+  }
+  return figures
+}
+
+/** What changed between two attemptFigures, in words. */
+function describeAttempts(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): string {
+  const d = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0)
+  const each = ['scheduled', 'unschedulable', 'error'].map((result) => {
+    const n = d(`attempts ${result}`)
+    const seconds = d(`seconds ${result}`)
+    return `${n} ${result} (${seconds.toFixed(1)} s, ${n > 0 ? ((1000 * seconds) / n).toFixed(2) : '-'} ms each)`
+  })
+  return `attempts ${each.join(', ')}; ${d('preemption attempts')} preemption attempts`
+}
+
+/** Counts a log line of the scheduler by its message and error (the start of it). */
+function countWarning(counts: Map<string, number>, line: string): void {
+  let key = line.slice(0, 160)
+  try {
+    const entry = JSON.parse(line) as { msg?: string; err?: unknown }
+    const err = typeof entry.err === 'string' ? entry.err : JSON.stringify(entry.err ?? '')
+    // One key for every pod: names and node names out.
+    const general = err.replace(/\/namespaces\/[^/\s]+\/pods\/[^/\s]+/g, '/namespaces/*/pods/*')
+    key = `${entry.msg ?? ''}: ${general.replace(/scheduler-perf-\d+/g, '*').slice(0, 140)}`
+  } catch {
+    // Not JSON: counted by its text.
+  }
+  counts.set(key, (counts.get(key) ?? 0) + 1)
 }
 
 /** The machine's 1-minute load average: on a shared machine, a figure taken at 6 on 2 cores is noise. */
