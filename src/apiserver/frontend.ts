@@ -20,7 +20,7 @@ import { WebhookClient } from './admission/webhook-client.ts'
 import {
   configurationsIn,
   mutatingWebhookPlugin,
-  namespaceIn,
+  clusterObjectIn,
   namespaceLabelsIn,
   serviceResolverIn,
   validatingWebhookPlugin,
@@ -152,7 +152,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
         store('admissionregistration.k8s.io', 'validatingadmissionpolicybindings'),
       ),
       namespaceLabels: namespaceLabelsIn(() => store('', 'namespaces')),
-      namespace: namespaceIn(() => store('', 'namespaces')),
+      namespace: clusterObjectIn(() => store('', 'namespaces')),
       paramStore: (kind) => {
         const [group, version] = (kind.apiVersion ?? '').includes('/')
           ? (kind.apiVersion ?? '').split('/')

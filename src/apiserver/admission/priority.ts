@@ -1,8 +1,9 @@
 import type { Pod } from '../../api/generated/types/core-v1.ts'
 import type { PriorityClass } from '../../api/generated/types/scheduling-v1.ts'
-import { ApiError, forbidden } from '../errors.ts'
+import { forbidden } from '../errors.ts'
 import type { RegistryStore } from '../registry/store.ts'
 import type { AdmissionAttributes, AdmissionPlugin } from './admission.ts'
+import { clusterObjectIn } from './webhooks.ts'
 
 /**
  * The classes every cluster has, made by the apiserver at start (kube-apiserver's post-start hook
@@ -38,19 +39,9 @@ export interface PriorityClassReader {
 
 /** PriorityClasses from the apiserver's own store: its watch cache when that is current, else a consistent read. */
 export function priorityClassesOf(store: () => RegistryStore | undefined): PriorityClassReader {
+  const byName = clusterObjectIn(store)
   return {
-    async get(name) {
-      const s = store()
-      if (!s) return undefined
-      const cached = s.peek('', name)
-      if (cached !== undefined) return cached?.object
-      try {
-        return (await s.get('', name)).object
-      } catch (err) {
-        if (err instanceof ApiError && err.code === 404) return undefined
-        throw err
-      }
-    },
+    get: async (name) => await byName(name),
     async list() {
       const s = store()
       if (!s) return []

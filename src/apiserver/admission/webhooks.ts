@@ -130,8 +130,11 @@ export function serviceResolverIn(
   }
 }
 
-/** A Namespace object from the namespaces store, undefined when there is none. */
-export function namespaceIn(
+/**
+ * A cluster-scoped object by name from its store (a Namespace, a PriorityClass): the watch cache
+ * when it has the answer, else a read of the store; undefined when there is none.
+ */
+export function clusterObjectIn(
   store: () => RegistryStore | undefined,
 ): (name: string) => Promise<Readonly<KubeObject> | undefined> {
   return async (name) => {
