@@ -24,7 +24,7 @@ import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { pino } from 'pino'
 import { startApiServer } from '../src/apiserver/index.ts'
-import type { Namespace, Node, Pod, PodSpec, ServiceAccount } from '../src/api/generated/types/core-v1.ts'
+import type { Namespace, Node, Pod, PodSpec } from '../src/api/generated/types/core-v1.ts'
 import type { PriorityClass } from '../src/api/generated/types/scheduling-v1.ts'
 import {
   ApiStatusError,
@@ -671,21 +671,9 @@ function warnIfBuildIsStale(): void {
     )
 }
 
-/**
- * A namespace, with the `default` ServiceAccount that the ServiceAccount admission plugin wants
- * for every pod (no controller here makes it). scheduler_perf's apiserver runs without that plugin;
- * with automountServiceAccountToken false, pods keep upstream's shape (no token volume).
- */
 async function createNamespace(rest: RestClient, name: string): Promise<void> {
   const namespaces = new ResourceClient<Namespace>(rest, builtin('', 'v1', 'namespaces'))
-  const accounts = new ResourceClient<ServiceAccount>(rest, builtin('', 'v1', 'serviceaccounts'))
   await namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })
-  await accounts.create({
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: { name: 'default', namespace: name },
-    automountServiceAccountToken: false,
-  })
 }
 
 /** Creates the nodes (hostname label and the given ones) with their status; returns their labels. */
