@@ -16,7 +16,7 @@
 //
 // --quick runs every workload at upstream's 500-node size. Each other argument selects the
 // workloads of that name (anti_affinity), or, when none has exactly that name, those whose name
-// contains it (affinity: all three affinity workloads); `scheduler` selects the memory phase.
+// contains it (`_affinity`: anti_affinity and node_affinity); `scheduler` selects the memory phase.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
