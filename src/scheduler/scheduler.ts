@@ -20,6 +20,9 @@ import { SchedulingQueue, type QueuedPod } from './queue.ts'
 
 export const defaultSchedulerName = 'default-scheduler'
 
+/** How long the scheduling loop runs before it lets I/O in. */
+const yieldEveryMs = 5
+
 /** kube-scheduler's default profile: every default plugin, upstream's weights. */
 export const defaultProfile: ProfileConfig = { schedulerName: defaultSchedulerName, plugins: defaultPlugins }
 
@@ -146,10 +149,18 @@ export class Scheduler {
     signal.addEventListener('abort', close, { once: true })
     const flusher = setInterval(() => this.queue.flush(), 1000)
     try {
+      let since = performance.now()
       for (;;) {
         const q = await this.queue.pop()
         if (!q) break
         await this.scheduleOne(q)
+        // Pods waiting in the queue are handed out at once, and a cycle awaits only work done in
+        // memory, so without this the loop would hold the thread while the queue lasts: watch
+        // events, binding answers and the lease renewal get their turn every few milliseconds.
+        if (performance.now() - since >= yieldEveryMs) {
+          await new Promise<void>((resolve) => setImmediate(resolve))
+          since = performance.now()
+        }
       }
     } finally {
       clearInterval(flusher)
