@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import { Pool } from 'undici'
 import type { Status } from '../api/generated/types/meta-v1.ts'
 import { realClock, type Clock } from '../base/clock.ts'
@@ -22,14 +23,20 @@ export type WatchEvent<T> =
   | { type: 'BOOKMARK'; object: { metadata: { resourceVersion: string } } }
   | { type: 'ERROR'; object: Status }
 
+/** How often a request answered 429 (or 5xx) with a Retry-After is tried again, as client-go. */
+const maxRetries = 10
+
 /**
- * HTTPS to one apiserver, as client-go's RESTClient: JSON in and out, keep-alive connections
- * (a watch holds one of its own while it lasts), the client-side rate limit of the config, and
- * every failure answer turned into an ApiStatusError carrying its Status.
+ * HTTPS to one apiserver, as client-go's RESTClient: JSON in and out, a bounded set of keep-alive
+ * connections for requests (watches hold one each, apart, while they last), the client-side rate
+ * limit of the config, requests the apiserver asks to retry (429 or 5xx with Retry-After) tried
+ * again after the time it names, and every failure answer turned into an ApiStatusError carrying
+ * its Status.
  */
 export class RestClient {
   readonly config: ClientConfig
   readonly #pool: Pool
+  readonly #watchPool: Pool
   readonly #limiter: TokenBucket | undefined
   readonly #headers: Record<string, string>
   readonly #timeoutMs: number
@@ -42,15 +49,18 @@ export class RestClient {
     } catch {
       throw new TransportError(`the server address ${JSON.stringify(config.server)} is not a URL`)
     }
+    const connect = {
+      ...(config.ca ? { ca: config.ca } : {}),
+      ...(config.cert ? { cert: config.cert } : {}),
+      ...(config.key ? { key: config.key } : {}),
+      rejectUnauthorized: !config.insecureSkipTLSVerify,
+    }
     this.#pool = new Pool(origin, {
-      connect: {
-        ...(config.ca ? { ca: config.ca } : {}),
-        ...(config.cert ? { cert: config.cert } : {}),
-        ...(config.key ? { key: config.key } : {}),
-        rejectUnauthorized: !config.insecureSkipTLSVerify,
-      },
+      connect,
+      connections: Math.max(1, config.maxConnections ?? 32),
       keepAliveTimeout: 30_000,
     })
+    this.#watchPool = new Pool(origin, { connect, keepAliveTimeout: 30_000 })
     this.#limiter =
       config.qps !== undefined && config.qps > 0
         ? new TokenBucket(config.qps, Math.max(1, config.burst ?? config.qps), o.clock ?? realClock)
@@ -65,34 +75,45 @@ export class RestClient {
 
   /** One request; resolves to the decoded answer, or rejects with its Status. */
   async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
-    await this.#limiter?.take(o.signal)
     const body =
       o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body)
-    let res
-    try {
-      res = await this.#pool.request({
-        method: method,
-        path: pathWithQuery(path, o.query),
-        headers: {
-          ...this.#headers,
-          ...(body !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
-      })
-    } catch (err) {
-      throw transportError(err, method, path)
-    }
+    let statusCode: number
     let text: string
-    try {
-      text = await res.body.text()
-    } catch (err) {
-      throw transportError(err, method, path)
+    for (let attempt = 0; ; attempt++) {
+      await this.#limiter?.take(o.signal)
+      let res
+      try {
+        res = await this.#pool.request({
+          method: method,
+          path: pathWithQuery(path, o.query),
+          headers: {
+            ...this.#headers,
+            ...(body !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}),
+          },
+          ...(body !== undefined ? { body } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
+          headersTimeout: this.#timeoutMs,
+          bodyTimeout: this.#timeoutMs,
+        })
+      } catch (err) {
+        throw transportError(err, method, path)
+      }
+      try {
+        text = await res.body.text()
+      } catch (err) {
+        throw transportError(err, method, path)
+      }
+      statusCode = res.statusCode
+      const wait = attempt < maxRetries ? retryAfterSeconds(statusCode, res.headers) : undefined
+      if (wait === undefined) break
+      try {
+        await delay(wait * 1000, undefined, o.signal ? { signal: o.signal } : {})
+      } catch (err) {
+        throw transportError(err, method, path)
+      }
     }
-    if (res.statusCode < 200 || res.statusCode > 299) {
-      throw new ApiStatusError(statusFromBody(res.statusCode, text), res.statusCode)
+    if (statusCode < 200 || statusCode > 299) {
+      throw new ApiStatusError(statusFromBody(statusCode, text), statusCode)
     }
     try {
       return JSON.parse(text) as T
@@ -110,7 +131,7 @@ export class RestClient {
     await this.#limiter?.take(signal)
     let res
     try {
-      res = await this.#pool.request({
+      res = await this.#watchPool.request({
         method: 'GET',
         path: pathWithQuery(path, { ...query, watch: true }),
         headers: this.#headers,
@@ -147,8 +168,25 @@ export class RestClient {
   }
 
   async close(): Promise<void> {
-    await this.#pool.close()
+    await Promise.all([this.#pool.close(), this.#watchPool.close()])
   }
+}
+
+/**
+ * The seconds to wait before trying again, when the apiserver asks for it: client-go retries an
+ * answer of 429 or 5xx that carries a Retry-After of whole seconds (a 429 without one, such as an
+ * eviction refused by a disruption budget, is the caller's to handle).
+ */
+function retryAfterSeconds(
+  statusCode: number,
+  headers: Record<string, string | string[] | undefined>,
+): number | undefined {
+  if (statusCode !== 429 && statusCode < 500) return undefined
+  const h = headers['retry-after']
+  const v = Array.isArray(h) ? h[0] : h
+  if (v === undefined || !/^\d+$/.test(v.trim())) return undefined
+  const s = Number(v.trim())
+  return s >= 1 ? s : undefined
 }
 
 function parseEvent<T>(line: string, path: string): WatchEvent<T> {

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { test } from 'node:test'
+import { ApiStatusError } from './errors.ts'
+import { RestClient } from './rest.ts'
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void
+
+async function serve(handler: Handler): Promise<{ url: string; server: Server; sockets: () => number }> {
+  const server = createServer(handler)
+  let open = 0
+  let most = 0
+  server.on('connection', (s) => {
+    open++
+    most = Math.max(most, open)
+    s.on('close', () => open--)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}`, server, sockets: () => most }
+}
+
+async function close(server: Server, rest: RestClient): Promise<void> {
+  await rest.close()
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+}
+
+const status = (code: number, reason: string) =>
+  JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message: reason })
+
+test('a 429 with Retry-After is tried again after the time it names, body and all', async () => {
+  const bodies: string[] = []
+  const { url, server } = await serve((req, res) => {
+    let b = ''
+    req.on('data', (c: Buffer) => (b += c.toString()))
+    req.on('end', () => {
+      bodies.push(b)
+      if (bodies.length === 1) {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' })
+        res.end(status(429, 'TooManyRequests'))
+      } else {
+        res.writeHead(201, { 'content-type': 'application/json' })
+        res.end(b)
+      }
+    })
+  })
+  const rest = new RestClient({ server: url })
+  try {
+    const out = await rest.request<{ a: number }>('POST', '/api/v1/things', { body: { a: 1 } })
+    assert.deepEqual(out, { a: 1 })
+    assert.deepEqual(bodies, ['{"a":1}', '{"a":1}'])
+  } finally {
+    await close(server, rest)
+  }
+})
+
+test('a 429 without Retry-After (an eviction a budget refuses) is the caller’s, at once', async () => {
+  let calls = 0
+  const { url, server } = await serve((_req, res) => {
+    calls++
+    res.writeHead(429, { 'content-type': 'application/json' })
+    res.end(status(429, 'TooManyRequests'))
+  })
+  const rest = new RestClient({ server: url })
+  try {
+    await assert.rejects(rest.request('POST', '/api/v1/namespaces/d/pods/p/eviction', { body: {} }), (e) => {
+      assert.ok(e instanceof ApiStatusError)
+      assert.equal(e.code, 429)
+      return true
+    })
+    assert.equal(calls, 1)
+  } finally {
+    await close(server, rest)
+  }
+})
+
+test('requests share a bounded set of connections, and open watches do not take them', async () => {
+  const { url, server, sockets } = await serve((req, res) => {
+    if (req.url?.includes('watch=true')) {
+      // A watch: headers now, events never; it lasts until the client goes.
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.flushHeaders()
+      return
+    }
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{}')
+    }, 5)
+  })
+  const rest = new RestClient({ server: url, maxConnections: 2 })
+  const ac = new AbortController()
+  try {
+    const watches = [1, 2, 3].map(async () => {
+      for await (const _ of rest.watch('/api/v1/pods', {}, ac.signal)) void _
+    })
+    const answers = await Promise.all(Array.from({ length: 40 }, () => rest.request('GET', '/api/v1/pods/x')))
+    assert.equal(answers.length, 40)
+    assert.ok(sockets() <= 2 + 3, `at most 2 request connections beside 3 watches, saw ${sockets()} sockets`)
+    ac.abort()
+    await Promise.allSettled(watches)
+  } finally {
+    await close(server, rest)
+  }
+})
