@@ -30,10 +30,10 @@ test('a long queue does not hold the thread: timers and I/O get their turn while
     },
   })
   const nodes = s.nodeHandler()
-  for (let i = 0; i < 200; i++) nodes.add(node(`n${i}`))
+  for (let i = 0; i < 200; i++) nodes.add?.(node(`n${i}`), false)
   const pods = s.podHandler()
   const total = 3000
-  for (let i = 0; i < total; i++) pods.add(pod(i))
+  for (let i = 0; i < total; i++) pods.add?.(pod(i), false)
 
   const ac = new AbortController()
   const running = s.run(ac.signal)
