@@ -1,5 +1,6 @@
 import type { Container, Node, Pod } from '../../api/generated/types/core-v1.ts'
 import { parseQuantity } from '../../api/quantity.ts'
+import { labelsKey, podAffinityTerms, type PodAffinityTerms } from './affinity-terms.ts'
 
 /**
  * Resources as the scheduler adds them up: CPU in millicores, memory and ephemeral storage in
@@ -95,14 +96,25 @@ export function podRequests(pod: Readonly<Pod>, o: { nonZero?: boolean } = {}): 
 }
 
 /** One pod on a node, with its requests worked out once. */
+/** A pod with what scheduling asks of it worked out once (Kubernetes' framework.PodInfo). */
 export interface PodInfo {
   readonly pod: Readonly<Pod>
   readonly requests: Readonly<Resources>
   readonly nonZeroRequests: Readonly<Resources>
+  /** Its pod affinity and anti-affinity terms, parsed. */
+  readonly affinity: PodAffinityTerms
+  /** Its namespace and labels as one string (see labelsKey). */
+  readonly labelsKey: string
 }
 
 export function podInfo(pod: Readonly<Pod>): PodInfo {
-  return { pod, requests: podRequests(pod), nonZeroRequests: podRequests(pod, { nonZero: true }) }
+  return {
+    pod,
+    requests: podRequests(pod),
+    nonZeroRequests: podRequests(pod, { nonZero: true }),
+    affinity: podAffinityTerms(pod),
+    labelsKey: labelsKey(pod),
+  }
 }
 
 /** The pod has pod affinity or anti-affinity terms, required or preferred. */

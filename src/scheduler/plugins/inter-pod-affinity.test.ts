@@ -9,6 +9,7 @@ import type {
 } from '../../api/generated/types/core-v1.ts'
 import type { LabelSelector as LabelSelectorObject } from '../../api/generated/types/meta-v1.ts'
 import { FakeClock } from '../../base/clock.ts'
+import { podAffinityTerms } from '../framework/affinity-terms.ts'
 import { CycleState } from '../framework/cycle-state.ts'
 import type { Handle, NodeScore } from '../framework/interfaces.ts'
 import { NodeInfo, podInfo } from '../framework/node-info.ts'
@@ -16,7 +17,6 @@ import type { Status } from '../framework/status.ts'
 import {
   interPodAffinity,
   interPodAffinityArgs,
-  podAffinityTerms,
   preFilterCounts,
   reasonAffinityRulesNotMatch,
   reasonAntiAffinityRulesNotMatch,

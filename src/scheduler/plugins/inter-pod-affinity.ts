@@ -1,6 +1,9 @@
-import type { Pod, PodAffinityTerm, WeightedPodAffinityTerm } from '../../api/generated/types/core-v1.ts'
-import type { LabelSelector as LabelSelectorObject } from '../../api/generated/types/meta-v1.ts'
-import { labelSelectorFromObject, type LabelSelector } from '../../api/selectors/label-selector.ts'
+import type { Pod } from '../../api/generated/types/core-v1.ts'
+import {
+  podAffinityTerms,
+  type AffinityTerm,
+  type WeightedAffinityTerm,
+} from '../framework/affinity-terms.ts'
 import { stateKey, type CycleState } from '../framework/cycle-state.ts'
 import {
   maxNodeScore,
@@ -66,137 +69,6 @@ export function interPodAffinityArgs(
   return { hardPodAffinityWeight: weight, ignorePreferredTermsOfExistingPods: ignore }
 }
 
-// --- a pod's affinity terms, parsed once --------------------------------------------------------
-
-/** A PodAffinityTerm with its selectors parsed (Kubernetes' framework.AffinityTerm). */
-export interface AffinityTerm {
-  /** Undefined when the term has no labelSelector: it then matches no pod. */
-  readonly selector: LabelSelector | undefined
-  /** The namespaces listed, or the pod's own when neither namespaces nor namespaceSelector is set. */
-  readonly namespaces: ReadonlySet<string>
-  /** Undefined when unset: then only `namespaces` count. An empty selector means every namespace. */
-  readonly namespaceSelector: LabelSelector | undefined
-  readonly topologyKey: string
-}
-
-export interface WeightedAffinityTerm extends AffinityTerm {
-  readonly weight: number
-}
-
-/** A pod's pod affinity and anti-affinity terms, parsed. */
-export interface PodAffinityTerms {
-  readonly requiredAffinity: readonly AffinityTerm[]
-  readonly requiredAntiAffinity: readonly AffinityTerm[]
-  readonly preferredAffinity: readonly WeightedAffinityTerm[]
-  readonly preferredAntiAffinity: readonly WeightedAffinityTerm[]
-  /** Why some terms did not parse (those groups are then empty). */
-  readonly error?: string
-}
-
-const noTerms: PodAffinityTerms = {
-  requiredAffinity: [],
-  requiredAntiAffinity: [],
-  preferredAffinity: [],
-  preferredAntiAffinity: [],
-}
-
-/**
- * Parsed terms by pod object. Pods from informers are replaced, never changed, so a pod object's
- * terms never change; the entry goes with the object.
- */
-const parsed = new WeakMap<Readonly<Pod>, PodAffinityTerms>()
-
-/** The pod's parsed affinity terms, parsed on first use and remembered with the pod object. */
-export function podAffinityTerms(pod: Readonly<Pod>): PodAffinityTerms {
-  const a = pod.spec?.affinity
-  if (!a || (!a.podAffinity && !a.podAntiAffinity)) return noTerms
-  let terms = parsed.get(pod)
-  if (!terms) {
-    terms = parseAffinityTerms(pod)
-    parsed.set(pod, terms)
-  }
-  return terms
-}
-
-function parseAffinityTerms(pod: Readonly<Pod>): PodAffinityTerms {
-  const a = pod.spec?.affinity
-  const errors: string[] = []
-  const group = <T, R>(name: string, list: readonly T[] | undefined, parse: (t: T) => R): R[] => {
-    try {
-      return (list ?? []).map(parse)
-    } catch (e) {
-      errors.push(`${name}: ${e instanceof Error ? e.message : String(e)}`)
-      return []
-    }
-  }
-  const weighted = (w: WeightedPodAffinityTerm): WeightedAffinityTerm => ({
-    ...affinityTerm(pod, w.podAffinityTerm),
-    weight: w.weight,
-  })
-  const terms: PodAffinityTerms = {
-    requiredAffinity: group(
-      'requiredAffinityTerms',
-      a?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
-      (t) => affinityTerm(pod, t),
-    ),
-    requiredAntiAffinity: group(
-      'requiredAntiAffinityTerms',
-      a?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
-      (t) => affinityTerm(pod, t),
-    ),
-    preferredAffinity: group(
-      'preferredAffinityTerms',
-      a?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution,
-      weighted,
-    ),
-    preferredAntiAffinity: group(
-      'preferredAntiAffinityTerms',
-      a?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution,
-      weighted,
-    ),
-  }
-  return errors.length > 0 ? { ...terms, error: errors.join('; ') } : terms
-}
-
-function affinityTerm(pod: Readonly<Pod>, t: Readonly<PodAffinityTerm>): AffinityTerm {
-  const namespaces =
-    (t.namespaces?.length ?? 0) === 0 && !t.namespaceSelector
-      ? [pod.metadata?.namespace ?? '']
-      : (t.namespaces ?? [])
-  return {
-    selector: t.labelSelector
-      ? labelSelectorFromObject(withLabelKeys(t, pod.metadata?.labels ?? {}))
-      : undefined,
-    namespaces: new Set(namespaces),
-    namespaceSelector: t.namespaceSelector ? labelSelectorFromObject(t.namespaceSelector) : undefined,
-    topologyKey: t.topologyKey,
-  }
-}
-
-/**
- * The term's labelSelector with matchLabelKeys and mismatchLabelKeys merged in from the pod's own
- * labels (`key in (value)` and `key notin (value)`; keys the pod lacks are left out). Kubernetes
- * merges them when the pod is created (the MatchLabelKeysInPodAffinity feature); doing it here
- * gives the same selector, and merging twice only repeats a requirement.
- */
-function withLabelKeys(
-  t: Readonly<PodAffinityTerm>,
-  labels: Readonly<Record<string, string>>,
-): LabelSelectorObject {
-  const selector = t.labelSelector ?? {}
-  if (!t.matchLabelKeys?.length && !t.mismatchLabelKeys?.length) return selector
-  const extra: NonNullable<LabelSelectorObject['matchExpressions']> = []
-  for (const key of t.matchLabelKeys ?? []) {
-    const v = labels[key]
-    if (Object.hasOwn(labels, key) && v !== undefined) extra.push({ key, operator: 'In', values: [v] })
-  }
-  for (const key of t.mismatchLabelKeys ?? []) {
-    const v = labels[key]
-    if (Object.hasOwn(labels, key) && v !== undefined) extra.push({ key, operator: 'NotIn', values: [v] })
-  }
-  return { ...selector, matchExpressions: [...(selector.matchExpressions ?? []), ...extra] }
-}
-
 /**
  * The pod being scheduled as existing pods' terms see it: its namespace, labels and namespace
  * labels, worked out once per cycle.
@@ -206,6 +78,8 @@ class IncomingPod {
   readonly #namespace: string
   readonly #labels: Readonly<Record<string, string>>
   readonly #namespaceLabels: Readonly<Record<string, string>>
+  /** Answers by term key: existing pods made from one template carry equal terms. */
+  readonly #matched = new Map<string, boolean>()
 
   constructor(pod: Readonly<Pod>, handle: Handle) {
     this.pod = pod
@@ -220,6 +94,15 @@ class IncomingPod {
    * namespace's labels match the term's namespaceSelector; and its labels match the selector.
    */
   matchedBy(term: AffinityTerm): boolean {
+    let m = this.#matched.get(term.key)
+    if (m === undefined) {
+      m = this.#match(term)
+      this.#matched.set(term.key, m)
+    }
+    return m
+  }
+
+  #match(term: AffinityTerm): boolean {
     if (!term.selector) return false
     if (
       !term.namespaces.has(this.#namespace) &&
@@ -239,6 +122,7 @@ class CycleTerm {
   readonly term: AffinityTerm
   readonly #handle: Handle
   readonly #namespaces = new Map<string, boolean>()
+  readonly #byLabels = new Map<string, boolean>()
 
   constructor(term: AffinityTerm, handle: Handle) {
     this.term = term
@@ -247,6 +131,16 @@ class CycleTerm {
 
   get topologyKey(): string {
     return this.term.topologyKey
+  }
+
+  /** An existing pod matches the term: asked once per distinct namespace and labels. */
+  matchesInfo(p: PodInfo): boolean {
+    let m = this.#byLabels.get(p.labelsKey)
+    if (m === undefined) {
+      m = this.matches(p.pod)
+      this.#byLabels.set(p.labelsKey, m)
+    }
+    return m
   }
 
   matches(pod: Readonly<Pod>): boolean {
@@ -286,6 +180,12 @@ class WeightedCycleTerm extends CycleTerm {
 function matchesAll(terms: readonly CycleTerm[], pod: Readonly<Pod>): boolean {
   if (terms.length === 0) return false
   for (const t of terms) if (!t.matches(pod)) return false
+  return true
+}
+
+function infoMatchesAll(terms: readonly CycleTerm[], p: PodInfo): boolean {
+  if (terms.length === 0) return false
+  for (const t of terms) if (!t.matchesInfo(p)) return false
   return true
 }
 
@@ -423,12 +323,8 @@ class PreFilterState {
    */
 
   /** Counts the existing pod's required anti-affinity terms that the pod matches. */
-  countExistingAntiAffinity(
-    existing: Readonly<Pod>,
-    labels: Readonly<Record<string, string>>,
-    n: number,
-  ): void {
-    for (const t of podAffinityTerms(existing).requiredAntiAffinity) {
+  countExistingAntiAffinity(existing: PodInfo, labels: Readonly<Record<string, string>>, n: number): void {
+    for (const t of existing.affinity.requiredAntiAffinity) {
       const v = topologyValue(labels, t.topologyKey)
       if (v !== undefined && this.incoming.matchedBy(t))
         this.existingAntiAffinity.add(t.topologyKey, v, n, true)
@@ -436,8 +332,8 @@ class PreFilterState {
   }
 
   /** Counts the existing pod against the pod's own required terms. */
-  countForOwnTerms(existing: Readonly<Pod>, labels: Readonly<Record<string, string>>, n: number): void {
-    if (matchesAll(this.affinityTerms, existing)) {
+  countForOwnTerms(existing: PodInfo, labels: Readonly<Record<string, string>>, n: number): void {
+    if (infoMatchesAll(this.affinityTerms, existing)) {
       for (const t of this.affinityTerms) {
         const v = topologyValue(labels, t.topologyKey)
         if (v !== undefined) this.affinity.add(t.topologyKey, v, n, true)
@@ -445,7 +341,7 @@ class PreFilterState {
     }
     for (const t of this.antiAffinityTerms) {
       const v = topologyValue(labels, t.topologyKey)
-      if (v !== undefined && t.matches(existing)) this.antiAffinity.add(t.topologyKey, v, n, true)
+      if (v !== undefined && t.matchesInfo(existing)) this.antiAffinity.add(t.topologyKey, v, n, true)
     }
   }
 
@@ -531,12 +427,12 @@ export function interPodAffinity(
       for (const node of nodes) {
         if (node.podsWithRequiredAntiAffinity.length === 0) continue
         const labels = nodeLabels(node)
-        for (const p of node.podsWithRequiredAntiAffinity) s.countExistingAntiAffinity(p.pod, labels, 1)
+        for (const p of node.podsWithRequiredAntiAffinity) s.countExistingAntiAffinity(p, labels, 1)
       }
       if (s.hasTerms) {
         for (const node of nodes) {
           const labels = nodeLabels(node)
-          for (const p of node.pods) s.countForOwnTerms(p.pod, labels, 1)
+          for (const p of node.pods) s.countForOwnTerms(p, labels, 1)
         }
       } else if (s.existingAntiAffinity.size === 0) {
         state.write(preFilterKey, null)
@@ -613,13 +509,13 @@ export function interPodAffinity(
         for (const p of existingPods) {
           for (const t of preferred) {
             const v = topologyValue(labels, t.topologyKey)
-            if (v !== undefined && t.matches(p.pod)) scores.add(t.topologyKey, v, t.weight)
+            if (v !== undefined && t.matchesInfo(p)) scores.add(t.topologyKey, v, t.weight)
           }
           for (const t of preferredAnti) {
             const v = topologyValue(labels, t.topologyKey)
-            if (v !== undefined && t.matches(p.pod)) scores.add(t.topologyKey, v, -t.weight)
+            if (v !== undefined && t.matchesInfo(p)) scores.add(t.topologyKey, v, -t.weight)
           }
-          const existing = podAffinityTerms(p.pod)
+          const existing = p.affinity
           if (hardPodAffinityWeight > 0) {
             for (const t of existing.requiredAffinity) {
               const v = matchedAt(t, labels)
@@ -665,7 +561,7 @@ function updateWithPod(state: CycleState, p: PodInfo, node: NodeInfo, n: number)
   const s = state.read(preFilterKey)
   if (!s) return success
   const labels = nodeLabels(node)
-  s.countExistingAntiAffinity(p.pod, labels, n)
-  s.countForOwnTerms(p.pod, labels, n)
+  s.countExistingAntiAffinity(p, labels, n)
+  s.countForOwnTerms(p, labels, n)
   return success
 }
