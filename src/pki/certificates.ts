@@ -32,7 +32,8 @@ export interface IssueOptions {
 
 const signing = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 
-async function x509lib() {
+/** @peculiar/x509, loaded on first use (with the reflect polyfill it needs). */
+export async function x509lib() {
   await import('reflect-metadata')
   return import('@peculiar/x509')
 }

@@ -84,10 +84,8 @@ const validators: Record<string, Validator> = {
   'storage.k8s.io/volumeattachments': rules(groups.validateVolumeAttachment, groups.validateSpecUnchanged),
   'node.k8s.io/runtimeclasses': rules(groups.validateRuntimeClass, groups.validateRuntimeClassUpdate),
   'discovery.k8s.io/endpointslices': rules(groups.validateEndpointSlice, groups.validateEndpointSliceUpdate),
-  'certificates.k8s.io/certificatesigningrequests': rules(
-    groups.validateCertificateSigningRequest,
-    groups.validateCertificateSigningRequestUpdate,
-  ),
+  // certificates.k8s.io/certificatesigningrequests: validated per endpoint (main, /status,
+  // /approval) by its registry strategy, with validation/certificates.ts.
   'admissionregistration.k8s.io/validatingwebhookconfigurations': rules(
     groups.validateValidatingWebhookConfiguration,
   ),
