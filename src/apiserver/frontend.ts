@@ -6,6 +6,11 @@ import type { Storage } from '../storage/index.ts'
 import { resourceForKind } from '../api/resources.ts'
 import type { Namespace } from '../api/generated/types/core-v1.ts'
 import { AdmissionChain, type AdmissionPlugin } from './admission/admission.ts'
+import {
+  certificateApprovalPlugin,
+  certificateSigningPlugin,
+  certificateSubjectRestrictionPlugin,
+} from './admission/certificates.ts'
 import { defaultStorageClassPlugin } from './admission/default-storage-class.ts'
 import { defaultTolerationSecondsPlugin } from './admission/default-toleration-seconds.ts'
 import { limitRangerPlugin } from './admission/limit-ranger.ts'
@@ -116,8 +121,9 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   const namespaces = objectByName<Namespace>(() => store('', 'namespaces'))
   const admission = new AdmissionChain([
     // Kubernetes' order (AllOrderedPlugins): NamespaceLifecycle, LimitRanger, ServiceAccount,
-    // PodSecurity, Priority, DefaultTolerationSeconds, DefaultStorageClass, the webhooks and
-    // policies, ResourceQuota last.
+    // PodSecurity, Priority, DefaultTolerationSeconds, DefaultStorageClass, CertificateApproval,
+    // CertificateSigning, CertificateSubjectRestriction, the webhooks and policies, ResourceQuota
+    // last.
     namespaceLifecycle(() => endpoints.lookup('', 'v1', 'namespaces')?.store),
     ...unlessDisabled(o.disableAdmissionPlugins, [
       limitRangerPlugin(objectsInNamespace(() => store('', 'limitranges'), o.clock)),
@@ -137,6 +143,9 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     defaultTolerationSecondsPlugin,
     ...unlessDisabled(o.disableAdmissionPlugins, [
       defaultStorageClassPlugin(objectsInNamespace(() => store('storage.k8s.io', 'storageclasses'), o.clock)),
+      certificateApprovalPlugin(() => authorizer),
+      certificateSigningPlugin(() => authorizer),
+      certificateSubjectRestrictionPlugin,
     ]),
     mutatingWebhookPlugin({
       configurations: configurationsIn(() =>

@@ -123,12 +123,14 @@ export function resourceHandler(deps: ResourceHandlerDeps): Handler {
 
 /**
  * The status subresource of a resource: GET reads the object, PUT and PATCH change its status
- * only (the strategy keeps everything else).
+ * only (the strategy keeps everything else). Other subresources that write part of the object
+ * itself (certificatesigningrequests/approval) are served the same way under their `name`.
  */
 export function statusSubresource(
   deps: ResourceHandlerDeps,
   strategy: ResourceStrategy,
   def: { group: string; version: string; kind: string },
+  name = 'status',
 ): Subresource {
   return {
     group: def.group,
@@ -136,7 +138,7 @@ export function statusSubresource(
     kind: def.kind,
     verbs: ['get', 'patch', 'update'],
     handle: async (ctx, ep) => {
-      const r = new ResourceRequest(ctx, ep, deps, { strategy, subresource: 'status' })
+      const r = new ResourceRequest(ctx, ep, deps, { strategy, subresource: name })
       switch ((ctx.info as ResourceRequestInfo).verb) {
         case 'get':
           return r.get()
@@ -146,7 +148,7 @@ export function statusSubresource(
           return r.patch()
         default:
           throw methodNotSupported(
-            { group: def.group, resource: `${ep.definition.resource}/status` },
+            { group: def.group, resource: `${ep.definition.resource}/${name}` },
             (ctx.info as ResourceRequestInfo).verb,
           )
       }

@@ -16,6 +16,11 @@ import { bindingSubresource, evictionSubresource, scaleSubresource } from '../ha
 import { defaultTable } from '../table.ts'
 import type { RangeAllocator } from './allocator.ts'
 import { Endpoints } from './endpoints.ts'
+import {
+  certificateSigningRequestApprovalStrategy,
+  certificateSigningRequestStatusStrategy,
+  certificateSigningRequestStrategy,
+} from './resources/certificates.ts'
 import { jobStrategy } from './resources/jobs.ts'
 import { plainStrategy, specStatusStrategy, withValidation } from './resources/generic.ts'
 import { conversionFor } from '../../api/conversion.ts'
@@ -102,6 +107,8 @@ function strategyFor(r: ResourceInfo, o: BuildOptions): ResourceStrategy {
       return podStrategy
     case 'batch/jobs':
       return jobStrategy
+    case 'certificates.k8s.io/certificatesigningrequests':
+      return certificateSigningRequestStrategy
     case '/events':
     case 'events.k8s.io/events':
       return { ...plainStrategy, ttlSeconds: () => 3600 }
@@ -280,6 +287,11 @@ function subresourceFor(
   stores: Map<string, RegistryStore>,
 ): Subresource | undefined {
   const self = { group: r.group, version: r.version, kind: r.kind }
+  if (r.group === 'certificates.k8s.io' && r.resource === 'certificatesigningrequests') {
+    if (name === 'status') return statusSubresource(deps, certificateSigningRequestStatusStrategy, self)
+    if (name === 'approval')
+      return statusSubresource(deps, certificateSigningRequestApprovalStrategy, self, 'approval')
+  }
   switch (name) {
     case 'status':
       return statusSubresource(deps, statusStrategyOf(strategy), self)
