@@ -7,7 +7,7 @@ import type { Logger } from 'pino'
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
 import { realClock, type Clock } from '../base/clock.ts'
 import { createLogger } from '../base/log.ts'
-import { ensureClusterPki, ensureServiceAccountKey, writeKubeconfig } from '../pki/index.ts'
+import { ensureClusterPki, ensureServiceAccountKey, writeKubeconfig, type Subject } from '../pki/index.ts'
 import { openStorage, parseDatastore, startCompactor, type Storage } from '../storage/index.ts'
 import { serveStorage } from '../storage/remote.ts'
 import { startFrontend, type FrontendOptions } from './frontend.ts'
@@ -15,7 +15,7 @@ import { nthAddress } from './registry/allocator.ts'
 import type { FromWorker, ToWorker, WorkerOptions } from './worker.ts'
 
 export interface ApiServerOptions {
-  /** Certificates, the admin kubeconfig and (by default) the SQLite store live here. */
+  /** Certificates, the components' kubeconfigs and (by default) the SQLite store live here. */
   dataDir: string
   /** `sqlite://...` or `etcd://...` (default sqlite://state.db in the data directory). */
   datastore?: string
@@ -83,6 +83,10 @@ export interface ApiServer {
   readonly caPem: string
   /** Path of the admin kubeconfig (CN=kubernetes-admin, O=system:masters). */
   readonly adminKubeconfig: string
+  /** Path of kube-controller-manager's kubeconfig (CN=system:kube-controller-manager). */
+  readonly controllerManagerKubeconfig: string
+  /** Path of kube-scheduler's kubeconfig (CN=system:kube-scheduler). */
+  readonly schedulerKubeconfig: string
   /**
    * The private key service account tokens are signed with: what the controller-manager's
    * --service-account-private-key-file takes for the legacy tokens it makes.
@@ -170,18 +174,25 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
         : log.debug({ revision: r.revision }, 'compacted'),
   })
 
-  const admin = await pki.clientCertificate('admin', {
-    commonName: 'kubernetes-admin',
-    organizations: ['system:masters'],
-  })
-  const adminKubeconfig = join(o.dataDir, 'admin.kubeconfig')
-  writeKubeconfig(adminKubeconfig, {
-    server: url,
-    caPem: pki.ca.certPem,
-    clientCertPem: admin.certPem,
-    clientKeyPem: admin.keyPem,
-    userName: 'kubernetes-admin',
-  })
+  // Each component its own identity, as kubeadm's kubeconfig phase makes them: a client certificate
+  // from the cluster CA, kept (and reused) in the pki directory, in a kubeconfig of the data directory.
+  const kubeconfigOf = async (file: string, subject: Subject): Promise<string> => {
+    const pair = await pki.clientCertificate(file, subject)
+    const path = join(o.dataDir, `${file}.kubeconfig`)
+    writeKubeconfig(path, {
+      server: url,
+      caPem: pki.ca.certPem,
+      clientCertPem: pair.certPem,
+      clientKeyPem: pair.keyPem,
+      userName: subject.commonName,
+    })
+    return path
+  }
+  const [adminKubeconfig, controllerManagerKubeconfig, schedulerKubeconfig] = await Promise.all([
+    kubeconfigOf('admin', { commonName: 'kubernetes-admin', organizations: ['system:masters'] }),
+    kubeconfigOf('controller-manager', { commonName: 'system:kube-controller-manager' }),
+    kubeconfigOf('scheduler', { commonName: 'system:kube-scheduler' }),
+  ])
   log.info({ url, workers }, 'apiserver serving')
 
   return {
@@ -189,6 +200,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     port,
     caPem: pki.ca.certPem,
     adminKubeconfig,
+    controllerManagerKubeconfig,
+    schedulerKubeconfig,
     serviceAccountSigningKeyFile: signingKeyFile,
     storage,
     async stop() {

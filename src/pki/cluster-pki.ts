@@ -14,7 +14,9 @@ import {
  *
  *   ca.crt, ca.key                  the cluster CA (signs everything below, verifies clients)
  *   apiserver.crt, apiserver.key    serving certificate: the given hosts plus the kubernetes.default.svc names
- *   <name>.crt, <name>.key          client certificates (admin: CN=kubernetes-admin, O=system:masters)
+ *   <name>.crt, <name>.key          client certificates: admin (CN=kubernetes-admin, O=system:masters),
+ *                                   controller-manager (CN=system:kube-controller-manager),
+ *                                   scheduler (CN=system:kube-scheduler)
  *
  * A serving certificate that lacks a requested host, or is about to expire, is issued again with
  * the same CA; the CA itself is never replaced (that would lock every client out).
