@@ -35,6 +35,9 @@ import { serviceAccountController } from './serviceaccount.ts'
 import { serviceAccountTokensController } from './serviceaccount-tokens.ts'
 import { rootCACertPublisher } from './root-ca-publisher.ts'
 import { tokenCleanerController } from './bootstrap-token-cleaner.ts'
+import { csrApprovingController } from './certificates/approver.ts'
+import { csrCleanerController } from './certificates/cleaner.ts'
+import { csrSigningController } from './certificates/signer.ts'
 import { ttlAfterFinishedController } from './ttl-after-finished.ts'
 
 /** The settings of kube-controller-manager's flags that controllers take. */
@@ -51,6 +54,14 @@ export interface ControllerSettings {
   serviceAccountPrivateKey?: string
   /** --root-ca-file, read: the CA of token Secrets and kube-root-ca.crt (default: the kubeconfig's CA). */
   rootCA?: string
+  /**
+   * --cluster-signing-cert-file and --cluster-signing-key-file, read (PEM): the CA csrsigning
+   * signs kubernetes.io requests with; without them csrsigning signs nothing.
+   */
+  clusterSigningCert?: string
+  clusterSigningKey?: string
+  /** --cluster-signing-duration: the longest lifetime csrsigning gives (default a year). */
+  clusterSigningDurationMs?: number
 }
 
 /** Every controller k8ts has, in the order they start. */
@@ -82,6 +93,13 @@ export function controllerDefinitions(s: ControllerSettings = {}): readonly Cont
     }),
     rootCACertPublisher(s.rootCA !== undefined ? { rootCA: s.rootCA } : {}),
     tokenCleanerController,
+    csrSigningController({
+      ...(s.clusterSigningCert !== undefined ? { clusterSigningCert: s.clusterSigningCert } : {}),
+      ...(s.clusterSigningKey !== undefined ? { clusterSigningKey: s.clusterSigningKey } : {}),
+      ...(s.clusterSigningDurationMs !== undefined ? { durationMs: s.clusterSigningDurationMs } : {}),
+    }),
+    csrApprovingController,
+    csrCleanerController,
   ]
 }
 
