@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { StoredObject } from '../api/object.ts'
 import { systemPriorityClasses } from './admission/priority.ts'
 import type { UserInfo } from './authn/authenticator.ts'
+import { nodeBootstrapBindings } from './authz/rbac/node-bootstrap-bindings.ts'
 import { reconcileBootstrapPolicy } from './authz/rbac/reconcile.ts'
 import type { EndpointRegistry } from './endpoint.ts'
 import { ApiError } from './errors.ts'
@@ -28,8 +29,9 @@ export interface BootstrapOptions {
 /**
  * The objects every cluster has, made (or repaired) at start: the system namespaces, the
  * `kubernetes` Service in `default` with Endpoints and an EndpointSlice pointing at the apiserver,
- * the system PriorityClasses (system-node-critical, system-cluster-critical), and the default RBAC
- * policy (roles and bindings, reconciled: see authz/rbac/reconcile.ts).
+ * the system PriorityClasses (system-node-critical, system-cluster-critical), the default RBAC
+ * policy (roles and bindings, reconciled: see authz/rbac/reconcile.ts) and kubeadm's bindings for
+ * node bootstrap tokens (authz/rbac/node-bootstrap-bindings.ts).
  */
 export async function bootstrap(o: BootstrapOptions): Promise<void> {
   const store = (group: string, version: string, resource: string) => {
@@ -129,6 +131,10 @@ export async function bootstrap(o: BootstrapOptions): Promise<void> {
   // kube-apiserver's post-start hook rbac/bootstrap-roles.
   if (o.endpoints.lookup('rbac.authorization.k8s.io', 'v1', 'clusterroles')) {
     await reconcileBootstrapPolicy({ endpoints: o.endpoints, user: apiserverUser, log: o.log })
+    // What kubeadm adds for TLS bootstrapping of nodes: made when missing, never overwritten.
+    for (const b of nodeBootstrapBindings) {
+      await ensure('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', '', b as unknown as StoredObject)
+    }
   }
   o.log.debug('bootstrap objects in place')
 }
