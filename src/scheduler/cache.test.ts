@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Node, Pod } from '../api/generated/types/core-v1.ts'
 import { SchedulerCache } from './cache.ts'
+import { AffinityIndex } from './framework/affinity-index.ts'
 
 const node = (name: string): Node => ({
   metadata: { name },
@@ -58,4 +59,78 @@ test('nodes with an image are counted once per node, and forgotten with the node
   assert.deepEqual([cache.nodesWithImage('nginx:1'), cache.nodesWithImage('redis:7')], [1, 1])
   cache.removeNode('a')
   assert.equal(cache.nodesWithImage('nginx:1'), 0)
+})
+
+test('the pods grouped for InterPodAffinity stay what grouping them afresh gives, through every change', () => {
+  const cache = new SchedulerCache()
+  const zoned = (name: string, zone: string): Node => ({
+    ...node(name),
+    metadata: { name, labels: { zone, 'kubernetes.io/hostname': name } },
+  })
+  const withAffinity = (name: string, color: string, weight: number): Pod => {
+    const p = pod(name)
+    return {
+      ...p,
+      metadata: { ...p.metadata, labels: { color } },
+      spec: {
+        ...p.spec,
+        containers: p.spec?.containers ?? [],
+        affinity: {
+          podAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              { labelSelector: { matchLabels: { color } }, topologyKey: 'zone' },
+            ],
+          },
+          podAntiAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+              { weight, podAffinityTerm: { labelSelector: { matchLabels: { color } }, topologyKey: 'zone' } },
+            ],
+          },
+        },
+      },
+    }
+  }
+  const keys = ['zone', 'kubernetes.io/hostname']
+  const same = (step: string) => {
+    // Ask the kept index for its sums per zone before and after changes, so that they are kept.
+    assert.deepEqual(
+      cache.affinityIndex().describe(keys),
+      AffinityIndex.of(cache.nodeList()).describe(keys),
+      step,
+    )
+  }
+  cache.setNode(zoned('n1', 'a'))
+  cache.setNode(zoned('n2', 'b'))
+  same('nodes only')
+  cache.assume(withAffinity('p1', 'blue', 3), 'n1')
+  cache.assume(withAffinity('p2', 'blue', 5), 'n2')
+  cache.addPod({
+    ...pod('p3', 'n1'),
+    metadata: { name: 'p3', uid: 'p3-uid', namespace: 'default', labels: { color: 'blue' } },
+  })
+  same('assumed and added')
+  const p1 = withAffinity('p1', 'blue', 3)
+  cache.addPod({ ...p1, spec: { containers: [], ...p1.spec, nodeName: 'n1' } })
+  same('assumption confirmed')
+  cache.forget(withAffinity('p2', 'blue', 5))
+  same('binding failed')
+  cache.setNode(zoned('n1', 'c'))
+  same('node relabelled')
+  const early = withAffinity('early', 'red', 1)
+  cache.addPod({ ...early, spec: { containers: [], ...early.spec, nodeName: 'n3' } })
+  cache.setNode(zoned('n3', 'a'))
+  same('a pod waiting for its node')
+  cache.removePod(pod('p3'))
+  same('pod removed')
+  cache.removeNode('n1')
+  same('node removed')
+  assert.deepEqual(
+    Object.keys(cache.affinityIndex().describe([])).sort(),
+    [
+      'labels default\ncolor=red',
+      'preferredAntiAffinity ["zone",["default"],null,"color=red"]',
+      'requiredAffinity ["zone",["default"],null,"color=red"]',
+    ],
+    'groups emptied are gone',
+  )
 })

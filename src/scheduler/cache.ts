@@ -1,6 +1,7 @@
 import type { Node, Pod } from '../api/generated/types/core-v1.ts'
+import { AffinityIndex } from './framework/affinity-index.ts'
 import type { NodeSnapshot } from './framework/interfaces.ts'
-import { NodeInfo, podInfo } from './framework/node-info.ts'
+import { NodeInfo, podInfo, type PodInfo } from './framework/node-info.ts'
 
 /**
  * What the scheduler believes is on each node (Kubernetes' scheduler cache): the nodes and the
@@ -20,6 +21,8 @@ export class SchedulerCache implements NodeSnapshot {
   #list: NodeInfo[] | undefined
   /** How many nodes have each image name in status.images. */
   readonly #imageNodes = new Map<string, number>()
+  /** The pods grouped for InterPodAffinity, kept current with the nodes. */
+  readonly #affinity = new AffinityIndex((name) => this.#nodes.get(name)?.node.metadata?.labels)
 
   /** Every node, in a stable order (rebuilt only when nodes come or go). */
   nodeList(): NodeInfo[] {
@@ -29,6 +32,10 @@ export class SchedulerCache implements NodeSnapshot {
 
   node(name: string): NodeInfo | undefined {
     return this.#nodes.get(name)
+  }
+
+  affinityIndex(): AffinityIndex {
+    return this.#affinity
   }
 
   nodesWithImage(image: string): number {
@@ -54,12 +61,13 @@ export class SchedulerCache implements NodeSnapshot {
     this.#countImages(old?.node, -1)
     this.#countImages(node, 1)
     for (const p of old?.pods ?? []) info.addPod(p)
+    this.#nodes.set(name, info)
+    if (old && !sameLabels(old.node.metadata?.labels, node.metadata?.labels)) this.#affinity.relabel()
     for (const p of this.#waiting.get(name) ?? []) {
-      info.addPod(podInfo(p))
+      this.#addTo(info, podInfo(p))
       this.#pods.set(p.metadata?.uid ?? '', { nodeName: name, assumed: false })
     }
     this.#waiting.delete(name)
-    this.#nodes.set(name, info)
     if (!old) this.#list = undefined
     else if (this.#list) this.#list[this.#list.indexOf(old)] = info
   }
@@ -68,7 +76,10 @@ export class SchedulerCache implements NodeSnapshot {
     const info = this.#nodes.get(name)
     if (!info) return
     this.#countImages(info.node, -1)
-    for (const p of info.pods) this.#pods.delete(p.pod.metadata?.uid ?? '')
+    for (const p of info.pods) {
+      this.#pods.delete(p.pod.metadata?.uid ?? '')
+      this.#affinity.add(p, name, -1)
+    }
     this.#nodes.delete(name)
     this.#list = undefined
   }
@@ -83,7 +94,7 @@ export class SchedulerCache implements NodeSnapshot {
     const uid = pod.metadata?.uid ?? ''
     const entry = this.#pods.get(uid)
     if (!entry?.assumed) return
-    this.#nodes.get(entry.nodeName)?.removePod(uid)
+    this.#removeFrom(entry.nodeName, uid)
     this.#pods.delete(uid)
   }
 
@@ -98,7 +109,7 @@ export class SchedulerCache implements NodeSnapshot {
   removePod(pod: Readonly<Pod>): void {
     const uid = pod.metadata?.uid ?? ''
     const entry = this.#pods.get(uid)
-    if (entry) this.#nodes.get(entry.nodeName)?.removePod(uid)
+    if (entry) this.#removeFrom(entry.nodeName, uid)
     this.#pods.delete(uid)
     const waiting = this.#waiting.get(pod.spec?.nodeName ?? '')
     if (waiting)
@@ -117,7 +128,7 @@ export class SchedulerCache implements NodeSnapshot {
     const entry = this.#pods.get(uid)
     if (entry) {
       // Known: replace its version (requests do not change once bound; the node may, after a re-bind).
-      this.#nodes.get(entry.nodeName)?.removePod(uid)
+      this.#removeFrom(entry.nodeName, uid)
     }
     const info = this.#nodes.get(nodeName)
     if (!info) {
@@ -126,7 +137,27 @@ export class SchedulerCache implements NodeSnapshot {
       this.#pods.delete(uid)
       return
     }
-    info.addPod(podInfo(pod))
+    this.#addTo(info, podInfo(pod))
     this.#pods.set(uid, { nodeName, assumed })
   }
+
+  #addTo(info: NodeInfo, p: PodInfo): void {
+    info.addPod(p)
+    this.#affinity.add(p, info.name, 1)
+  }
+
+  #removeFrom(nodeName: string, uid: string): void {
+    const p = this.#nodes.get(nodeName)?.removePod(uid)
+    if (p) this.#affinity.add(p, nodeName, -1)
+  }
+}
+
+function sameLabels(
+  a: Readonly<Record<string, string>> | undefined,
+  b: Readonly<Record<string, string>> | undefined,
+): boolean {
+  const ka = Object.keys(a ?? {})
+  if (ka.length !== Object.keys(b ?? {}).length) return false
+  for (const k of ka) if (a?.[k] !== b?.[k]) return false
+  return true
 }

@@ -3,6 +3,7 @@ import type { PodDisruptionBudget } from '../../api/generated/types/policy-v1.ts
 import type { LabelSelector } from '../../api/selectors/label-selector.ts'
 import type { Clock } from '../../base/clock.ts'
 import type { CycleState } from './cycle-state.ts'
+import type { AffinityIndex } from './affinity-index.ts'
 import type { NodeInfo, PodInfo } from './node-info.ts'
 import type { Status } from './status.ts'
 
@@ -118,6 +119,8 @@ export interface NodeSnapshot {
   node(name: string): NodeInfo | undefined
   /** How many nodes have the image (by any of its names) in status.images (ImageLocality). */
   nodesWithImage(image: string): number
+  /** The pods grouped for InterPodAffinity; without it, the plugin groups them each cycle. */
+  affinityIndex?(): AffinityIndex
 }
 
 /** The scheduler's writes that plugins make (preemption). */

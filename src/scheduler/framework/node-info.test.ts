@@ -69,7 +69,7 @@ test('a node adds and removes its pods’ requests and host ports', () => {
     [node.requested.milliCPU, node.usedPorts],
     [1000, [{ protocol: 'TCP', ip: '0.0.0.0', port: 8080 }]],
   )
-  assert.equal(node.removePod('p-uid'), true)
+  assert.equal(node.removePod('p-uid')?.pod.metadata?.uid, 'p-uid')
   assert.deepEqual([node.requested.milliCPU, node.usedPorts.length, node.pods.length], [0, 0, 0])
-  assert.equal(node.removePod('p-uid'), false)
+  assert.equal(node.removePod('p-uid'), undefined)
 })

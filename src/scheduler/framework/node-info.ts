@@ -181,12 +181,12 @@ export class NodeInfo {
     for (const port of hostPortsOf(p.pod)) this.usedPorts.push(port)
   }
 
-  /** Removes a pod by uid; false when it is not here. */
-  removePod(uid: string): boolean {
+  /** Removes a pod by uid; what was removed, undefined when it is not here. */
+  removePod(uid: string): PodInfo | undefined {
     const i = this.pods.findIndex((p) => p.pod.metadata?.uid === uid)
-    if (i < 0) return false
+    if (i < 0) return undefined
     const [p] = this.pods.splice(i, 1)
-    if (!p) return false
+    if (!p) return undefined
     for (const list of [this.podsWithAffinity, this.podsWithRequiredAntiAffinity]) {
       const j = list.indexOf(p)
       if (j >= 0) list.splice(j, 1)
@@ -199,7 +199,7 @@ export class NodeInfo {
       )
       if (j >= 0) this.usedPorts.splice(j, 1)
     }
-    return true
+    return p
   }
 }
 

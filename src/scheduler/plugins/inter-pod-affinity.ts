@@ -1,4 +1,5 @@
 import type { Pod } from '../../api/generated/types/core-v1.ts'
+import { AffinityIndex, topologyValue, type LabelGroup, type TermKind } from '../framework/affinity-index.ts'
 import {
   podAffinityTerms,
   type AffinityTerm,
@@ -195,12 +196,6 @@ function nodeLabels(node: NodeInfo): Readonly<Record<string, string>> {
   return node.node.metadata?.labels ?? noLabels
 }
 
-/** The node's value of a topology label; undefined when it has none (inherited keys don't count). */
-function topologyValue(labels: Readonly<Record<string, string>>, key: string): string | undefined {
-  const v: unknown = labels[key]
-  return typeof v === 'string' ? v : undefined
-}
-
 // --- numbers per topology pair ------------------------------------------------------------------
 
 /**
@@ -345,6 +340,18 @@ class PreFilterState {
     }
   }
 
+  /** countForOwnTerms for a group of pods alike, on whichever nodes they are. */
+  countGroupForOwnTerms(g: LabelGroup): void {
+    if (infoMatchesAll(this.affinityTerms, g.sample)) {
+      for (const t of this.affinityTerms)
+        for (const [v, n] of g.nodes.byTopology(t.topologyKey)) this.affinity.add(t.topologyKey, v, n, true)
+    }
+    for (const t of this.antiAffinityTerms) {
+      if (!t.matchesInfo(g.sample)) continue
+      for (const [v, n] of g.nodes.byTopology(t.topologyKey)) this.antiAffinity.add(t.topologyKey, v, n, true)
+    }
+  }
+
   clone(): PreFilterState {
     return new PreFilterState({
       incoming: this.incoming,
@@ -424,16 +431,14 @@ export function interPodAffinity(
         affinityTerms: terms.requiredAffinity.map((t) => new CycleTerm(t, handle)),
         antiAffinityTerms: terms.requiredAntiAffinity.map((t) => new CycleTerm(t, handle)),
       })
-      for (const node of nodes) {
-        if (node.podsWithRequiredAntiAffinity.length === 0) continue
-        const labels = nodeLabels(node)
-        for (const p of node.podsWithRequiredAntiAffinity) s.countExistingAntiAffinity(p, labels, 1)
+      const index = handle.snapshot.affinityIndex?.() ?? AffinityIndex.of(nodes)
+      for (const { term, nodes: sums } of index.terms('requiredAntiAffinity')) {
+        if (!s.incoming.matchedBy(term)) continue
+        for (const [v, n] of sums.byTopology(term.topologyKey))
+          s.existingAntiAffinity.add(term.topologyKey, v, n, true)
       }
       if (s.hasTerms) {
-        for (const node of nodes) {
-          const labels = nodeLabels(node)
-          for (const p of node.pods) s.countForOwnTerms(p, labels, 1)
-        }
+        for (const g of index.labelGroups()) s.countGroupForOwnTerms(g)
       } else if (s.existingAntiAffinity.size === 0) {
         state.write(preFilterKey, null)
         return { status: skip }
@@ -497,41 +502,33 @@ export function interPodAffinity(
       const incoming = new IncomingPod(pod, handle)
       const preferred = terms.preferredAffinity.map((t) => new WeightedCycleTerm(t, handle))
       const preferredAnti = terms.preferredAntiAffinity.map((t) => new WeightedCycleTerm(t, handle))
-      /** The node's topology value for an existing pod's term that the pod matches. */
-      const matchedAt = (t: AffinityTerm, labels: Readonly<Record<string, string>>): string | undefined =>
-        incoming.matchedBy(t) ? topologyValue(labels, t.topologyKey) : undefined
-
-      // Without preferred terms of its own, only existing pods with affinity can score a node.
-      for (const node of handle.snapshot.nodeList()) {
-        const existingPods = hasPreferred ? node.pods : node.podsWithAffinity
-        if (existingPods.length === 0) continue
-        const labels = nodeLabels(node)
-        for (const p of existingPods) {
+      const index = handle.snapshot.affinityIndex?.() ?? AffinityIndex.of(handle.snapshot.nodeList())
+      // The pod's preferred terms, over the pods they match.
+      if (hasPreferred) {
+        for (const g of index.labelGroups()) {
           for (const t of preferred) {
-            const v = topologyValue(labels, t.topologyKey)
-            if (v !== undefined && t.matchesInfo(p)) scores.add(t.topologyKey, v, t.weight)
+            if (!t.matchesInfo(g.sample)) continue
+            for (const [v, n] of g.nodes.byTopology(t.topologyKey)) scores.add(t.topologyKey, v, t.weight * n)
           }
           for (const t of preferredAnti) {
-            const v = topologyValue(labels, t.topologyKey)
-            if (v !== undefined && t.matchesInfo(p)) scores.add(t.topologyKey, v, -t.weight)
-          }
-          const existing = p.affinity
-          if (hardPodAffinityWeight > 0) {
-            for (const t of existing.requiredAffinity) {
-              const v = matchedAt(t, labels)
-              if (v !== undefined) scores.add(t.topologyKey, v, hardPodAffinityWeight)
-            }
-          }
-          for (const t of existing.preferredAffinity) {
-            const v = matchedAt(t, labels)
-            if (v !== undefined) scores.add(t.topologyKey, v, t.weight)
-          }
-          for (const t of existing.preferredAntiAffinity) {
-            const v = matchedAt(t, labels)
-            if (v !== undefined) scores.add(t.topologyKey, v, -t.weight)
+            if (!t.matchesInfo(g.sample)) continue
+            for (const [v, n] of g.nodes.byTopology(t.topologyKey))
+              scores.add(t.topologyKey, v, -t.weight * n)
           }
         }
       }
+      // Existing pods' terms that match the pod: required affinity at hardPodAffinityWeight,
+      // preferred terms at their weights (the groups sum them).
+      const existing = (kind: TermKind, weight: number) => {
+        if (weight === 0) return
+        for (const { term, nodes: sums } of index.terms(kind)) {
+          if (!incoming.matchedBy(term)) continue
+          for (const [v, n] of sums.byTopology(term.topologyKey)) scores.add(term.topologyKey, v, weight * n)
+        }
+      }
+      existing('requiredAffinity', hardPodAffinityWeight)
+      existing('preferredAffinity', 1)
+      existing('preferredAntiAffinity', -1)
       return scores.size === 0 ? skip : success
     },
 
