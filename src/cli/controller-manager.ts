@@ -13,6 +13,7 @@ export interface ControllerManagerCommandOptions extends LeaderElectionFlags {
   nodeMonitorPeriod: number
   serviceAccountPrivateKeyFile?: string
   rootCaFile?: string
+  useServiceAccountCredentials: boolean
 }
 
 /**
@@ -26,6 +27,7 @@ export async function controllerManager(
   const manager = startControllerManager({
     client: loadKubeconfig(o.kubeconfig),
     controllers: o.controllers,
+    useServiceAccountCredentials: o.useServiceAccountCredentials,
     ...leaderElectionSettings(o),
     settings: {
       clusterCIDR: o.clusterCidr,

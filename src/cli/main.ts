@@ -52,6 +52,12 @@ export async function main(argv: string[]): Promise<number> {
       '--root-ca-file <file>',
       'CA put in service account token Secrets and kube-root-ca.crt ConfigMaps',
     )
+    .option(
+      '--use-service-account-credentials [bool]',
+      'run each controller as its own ServiceAccount in kube-system',
+      bool,
+      false,
+    )
     .action(async (opts: ControllerManagerCommandOptions) => controllerManager(opts, stopSignal()))
 
   leaderElectionFlags(

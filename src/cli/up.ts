@@ -11,12 +11,15 @@ export const upDefaults = (): UpOptions => apiServerDefaults()
 /**
  * A whole single-node cluster in one process. For now: the store, the apiserver (with its admin
  * kubeconfig), the controller-manager and the scheduler; the node agent joins when it is built.
+ * The controller-manager and the scheduler run with their own identities, as kubeadm sets them up:
+ * the kubeconfigs the apiserver writes (system:kube-controller-manager, system:kube-scheduler), and
+ * each controller as its own ServiceAccount (--use-service-account-credentials).
  */
 export async function up(options: UpOptions, signal: AbortSignal): Promise<void> {
   await apiserver(options, signal, (server, log) => {
-    const client = loadKubeconfig(server.adminKubeconfig)
     const manager = startControllerManager({
-      client,
+      client: loadKubeconfig(server.controllerManagerKubeconfig),
+      useServiceAccountCredentials: true,
       // As kubeadm runs it: every default controller, and the bootstrap token cleaner.
       controllers: ['*', 'tokencleaner'],
       settings: {
@@ -25,7 +28,10 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
       },
       log: log.child({ component: 'controller-manager' }),
     })
-    const scheduler = startScheduler({ client, log: log.child({ component: 'scheduler' }) })
+    const scheduler = startScheduler({
+      client: loadKubeconfig(server.schedulerKubeconfig),
+      log: log.child({ component: 'scheduler' }),
+    })
     return {
       stop: async () => {
         await Promise.all([scheduler.stop(), manager.stop()])

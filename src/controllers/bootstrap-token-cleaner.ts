@@ -61,6 +61,7 @@ export class TokenCleaner implements Reconciler {
 export const tokenCleanerController: ControllerDefinition = {
   name: 'tokencleaner',
   eventSource: 'tokencleaner',
+  serviceAccount: 'token-cleaner',
   disabledByDefault: true,
   setup(ctx) {
     const secrets = ctx.informers.informer<Secret>(builtin('', 'v1', 'secrets'))

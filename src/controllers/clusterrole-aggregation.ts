@@ -94,6 +94,7 @@ function sameRule(a: Readonly<PolicyRule>, b: Readonly<PolicyRule>): boolean {
 export const clusterRoleAggregationController: ControllerDefinition = {
   name: 'clusterrole-aggregation',
   eventSource: 'clusterrole-aggregation-controller',
+  serviceAccount: 'clusterrole-aggregation-controller',
   setup(ctx) {
     const roles = ctx.informers.informer<ClusterRole>(
       builtin('rbac.authorization.k8s.io', 'v1', 'clusterroles'),

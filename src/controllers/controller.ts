@@ -16,12 +16,14 @@ export interface Recorder {
 
 /** What the controller-manager gives each controller it runs. */
 export interface ControllerContext {
+  /** The controller's own client: as its ServiceAccount under --use-service-account-credentials. */
   readonly rest: RestClient
-  /** Shared by every controller of the process: one watch per resource. */
+  /** Shared by every controller of the process (as the controller-manager itself): one watch per resource. */
   readonly informers: Pick<InformerFactory, 'informer'>
   readonly recorder: Recorder
   readonly clock: Clock
   readonly log: Logger
+  /** A typed client of `rest`. */
   client<T extends ObjectLike>(ref: ResourceRef): ResourceClient<T>
 }
 
@@ -40,5 +42,12 @@ export interface ControllerDefinition {
    * tokencleaner: `*` leaves them out).
    */
   readonly disabledByDefault?: boolean
+  /**
+   * The ServiceAccount in kube-system it runs as under --use-service-account-credentials, the
+   * one upstream names and the default policy binds to system:controller:<name> (node-controller,
+   * replicaset-controller, ...). Without one it runs as the controller-manager itself, as
+   * upstream's tokens controller does.
+   */
+  readonly serviceAccount?: string
   setup(ctx: ControllerContext): (signal: AbortSignal) => Promise<void>
 }

@@ -19,6 +19,7 @@ import {
   type ObjectLike,
   type ResourceRef,
 } from '../client/index.ts'
+import { ServiceAccountClients } from './client-builder.ts'
 import type { ControllerContext, ControllerDefinition } from './controller.ts'
 import { clusterRoleAggregationController } from './clusterrole-aggregation.ts'
 import { deploymentController } from './deployment/deployment.ts'
@@ -115,6 +116,12 @@ export interface ControllerManagerOptions extends LeaderElectionSettings {
   controllers?: readonly string[]
   /** Settings of the controllers themselves. */
   settings?: ControllerSettings
+  /**
+   * --use-service-account-credentials: each controller runs as its own ServiceAccount in
+   * kube-system (client-builder.ts), not as the controller-manager (default false, as upstream's;
+   * `k8ts up` turns it on, as kubeadm does).
+   */
+  useServiceAccountCredentials?: boolean
   clock?: Clock
   log?: Logger
 }
@@ -138,20 +145,25 @@ export function startControllerManager(o: ControllerManagerOptions): ControllerM
   const selected = selectControllers(o.controllers ?? ['*'], controllerDefinitions(settings))
   const rest = new RestClient({ userAgent, ...o.client }, { clock })
   const client = <T extends ObjectLike>(ref: ResourceRef) => new ResourceClient<T>(rest, ref)
-  const events = client<Event>(builtin('', 'v1', 'events'))
+  const identities = o.useServiceAccountCredentials
+    ? new ServiceAccountClients({ root: rest, config: { userAgent, ...o.client }, clock, log })
+    : undefined
   const host = hostname()
   const recorders: EventRecorder[] = []
 
   const lead = async (signal: AbortSignal): Promise<void> => {
     const informers = new InformerFactory(rest, { clock, log })
     const runs = selected.map((d) => {
+      const own = identities && d.serviceAccount ? identities.client(d.serviceAccount) : rest
+      const ownClient = <T extends ObjectLike>(ref: ResourceRef) => new ResourceClient<T>(own, ref)
+      const events = ownClient<Event>(builtin('', 'v1', 'events'))
       const recorder = new EventRecorder(events, { component: d.eventSource, host, clock, log })
       recorders.push(recorder)
       // Each controller starts once the informers it uses have synced, so a resource that cannot
       // be listed holds back only the controllers that need it.
       const mine: Informer<ObjectLike>[] = []
       const ctx: ControllerContext = {
-        rest,
+        rest: own,
         informers: {
           informer: <T extends ObjectLike>(ref: ResourceRef) => {
             const i = informers.informer<T>(ref)
@@ -162,7 +174,7 @@ export function startControllerManager(o: ControllerManagerOptions): ControllerM
         recorder,
         clock,
         log: log.child({ controller: d.name }),
-        client,
+        client: ownClient,
       }
       const run = d.setup(ctx)
       return async () => {
@@ -190,6 +202,7 @@ export function startControllerManager(o: ControllerManagerOptions): ControllerM
     ...(elector ? { elector } : {}),
     cleanup: async () => {
       await Promise.all(recorders.map((r) => r.flush()))
+      await identities?.close()
       await rest.close()
     },
   })

@@ -511,6 +511,7 @@ const namespaceWorkers = 10
 export const namespaceController: ControllerDefinition = {
   name: 'namespace',
   eventSource: 'namespace-controller',
+  serviceAccount: 'namespace-controller',
   setup(ctx) {
     const namespaces = ctx.informers.informer<Namespace>(builtin('', 'v1', 'namespaces'))
     const controller = new NamespaceController({

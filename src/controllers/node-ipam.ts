@@ -171,6 +171,7 @@ export function nodeIpamController(
   return {
     name: 'nodeipam',
     eventSource: 'cidrAllocator',
+    serviceAccount: 'node-controller',
     setup(ctx) {
       const cidrs = new CidrSet(cidr, maskSize)
       const nodes = ctx.informers.informer<Node>(builtin('', 'v1', 'nodes'))

@@ -258,6 +258,7 @@ export function nodeLifecycleController(
   return {
     name: 'nodelifecycle',
     eventSource: 'node-controller',
+    serviceAccount: 'node-controller',
     setup(ctx) {
       const nodes = ctx.informers.informer<Node>(builtin('', 'v1', 'nodes'))
       const leases = ctx.informers.informer<Lease>(builtin('coordination.k8s.io', 'v1', 'leases'))

@@ -138,6 +138,7 @@ const gcPeriodMs = 20_000
 export const podGCController: ControllerDefinition = {
   name: 'podgc',
   eventSource: 'pod-garbage-collector',
+  serviceAccount: 'pod-garbage-collector',
   setup(ctx) {
     const pods = ctx.informers.informer<Pod>(builtin('', 'v1', 'pods'))
     const nodes = ctx.informers.informer<Node>(builtin('', 'v1', 'nodes'))

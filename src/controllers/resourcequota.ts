@@ -150,6 +150,7 @@ export function resourceQuotaController(s: ResourceQuotaControllerSettings = {})
   return {
     name: 'resourcequota',
     eventSource: 'resource-quota-controller',
+    serviceAccount: 'resourcequota-controller',
     setup(ctx) {
       const informers = new Map<string, Informer<ObjectLike>>()
       for (const [group, resource] of watched) {

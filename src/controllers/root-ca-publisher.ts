@@ -94,6 +94,7 @@ export function rootCACertPublisher(o: { rootCA?: string }): ControllerDefinitio
   return {
     name: 'root-ca-cert-publisher',
     eventSource: 'root-ca-cert-publisher',
+    serviceAccount: 'root-ca-cert-publisher',
     setup(ctx) {
       if (!o.rootCA) {
         ctx.log.warn('no root CA (--root-ca-file, or the kubeconfig CA): kube-root-ca.crt is not published')

@@ -241,6 +241,8 @@ export function serviceAccountTokensController(o: {
   return {
     name: 'serviceaccount-token',
     eventSource: 'serviceaccount-token-controller',
+    // No service account of its own: it runs as the controller-manager, as upstream's does (it
+    // writes the Secrets the other controllers' identities might come from).
     setup(ctx) {
       if (!o.privateKey) {
         ctx.log.warn('no --service-account-private-key-file: legacy service account token Secrets stay empty')

@@ -54,6 +54,7 @@ export class ServiceAccountController implements Reconciler {
 export const serviceAccountController: ControllerDefinition = {
   name: 'serviceaccount',
   eventSource: 'serviceaccount-controller',
+  serviceAccount: 'service-account-controller',
   setup(ctx) {
     const namespaces = ctx.informers.informer<Namespace>(builtin('', 'v1', 'namespaces'))
     const accounts = ctx.informers.informer<ServiceAccount>(builtin('', 'v1', 'serviceaccounts'))

@@ -89,6 +89,7 @@ export class TTLAfterFinishedController implements Reconciler {
 export const ttlAfterFinishedController: ControllerDefinition = {
   name: 'ttl-after-finished',
   eventSource: 'ttl-after-finished-controller',
+  serviceAccount: 'ttl-after-finished-controller',
   setup(ctx) {
     const jobs = ctx.informers.informer<Job>(builtin('batch', 'v1', 'jobs'))
     const client = ctx.client<Job>(jobs.resource)

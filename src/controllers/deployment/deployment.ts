@@ -703,6 +703,7 @@ export function apiDeploymentControl(
 export const deploymentController: ControllerDefinition = {
   name: 'deployment',
   eventSource: 'deployment-controller',
+  serviceAccount: 'deployment-controller',
   setup(ctx) {
     const deployments = ctx.informers.informer<Deployment>(builtin('apps', 'v1', 'deployments'))
     const replicaSets = ctx.informers.informer<ReplicaSet>(builtin('apps', 'v1', 'replicasets'))

@@ -369,6 +369,7 @@ const workers = 5
 export const endpointsController: ControllerDefinition = {
   name: 'endpoint',
   eventSource: 'endpoint-controller',
+  serviceAccount: 'endpoint-controller',
   setup(ctx: ControllerContext) {
     const services = ctx.informers.informer<Service>(builtin('', 'v1', 'services'))
     const pods = ctx.informers.informer<Pod>(builtin('', 'v1', 'pods'))

@@ -665,6 +665,7 @@ const workers = 5
 export const endpointSliceController: ControllerDefinition = {
   name: 'endpointslice',
   eventSource: 'endpoint-slice-controller',
+  serviceAccount: 'endpointslice-controller',
   setup(ctx: ControllerContext) {
     const services = ctx.informers.informer<Service>(builtin('', 'v1', 'services'))
     const pods = ctx.informers.informer<Pod>(builtin('', 'v1', 'pods'))

@@ -524,6 +524,7 @@ const workers = 20
 export const garbageCollectorController: ControllerDefinition = {
   name: 'garbagecollector',
   eventSource: 'garbage-collector-controller',
+  serviceAccount: 'generic-garbage-collector',
   setup(ctx: ControllerContext) {
     const collector = new GarbageCollector({
       control: apiGarbageCollectorControl((ref) => ctx.client<ObjectLike>(ref)),

@@ -440,6 +440,9 @@ function definition(
   return {
     name,
     eventSource,
+    // Upstream names both the events' source and the service account replicaset-controller
+    // (replication-controller).
+    serviceAccount: eventSource,
     setup(ctx: ControllerContext) {
       const owners = ctx.informers.informer<ReplicaOwner>(kind.ref)
       const pods = ctx.informers.informer<Pod>(builtin('', 'v1', 'pods'))
