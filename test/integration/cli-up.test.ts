@@ -1,12 +1,25 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { X509Certificate } from 'node:crypto'
 import { get as httpsGet } from 'node:https'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { builtin, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
+import type { Event, Pod } from '../../src/api/generated/types/core-v1.ts'
+import type { ReplicaSet } from '../../src/api/generated/types/apps-v1.ts'
+import type { ClusterRole } from '../../src/api/generated/types/rbac-v1.ts'
+import {
+  builtin,
+  loadKubeconfig,
+  ResourceClient,
+  RestClient,
+  type ObjectLike,
+} from '../../src/client/index.ts'
+import { readKubeconfigCredentials } from '../../src/pki/index.ts'
+import { kubectlMissing, kubectlPath } from '../support/cluster.ts'
+import { until } from '../support/until.ts'
 
 const bin = join(import.meta.dirname, '../../bin/k8ts.js')
 const dir = mkdtempSync(join(tmpdir(), 'k8ts-cli-'))
@@ -66,6 +79,109 @@ test('k8ts up serves the API with an admin kubeconfig, and stops cleanly on SIGT
   assert.match(output(), /k8ts: stopped/)
 })
 
+test('k8ts up runs the controller-manager, each controller and the scheduler as their own users', async (t) => {
+  const dataDir = join(dir, 'identities')
+  const { child, output } = await startUp(dataDir)
+  const admin = new RestClient(loadKubeconfig(join(dataDir, 'admin.kubeconfig')))
+  const client = <T extends ObjectLike>(group: string, resource: string) =>
+    new ResourceClient<T>(admin, builtin(group, 'v1', resource))
+  try {
+    for (const [file, user] of [
+      ['controller-manager.kubeconfig', 'CN=system:kube-controller-manager'],
+      ['scheduler.kubeconfig', 'CN=system:kube-scheduler'],
+    ] as const) {
+      const cert = readKubeconfigCredentials(join(dataDir, file)).cert
+      assert.equal(new X509Certificate(cert).subject, user, file)
+    }
+    // --use-service-account-credentials: the controllers' accounts are made as they start.
+    const accounts = client<ObjectLike>('', 'serviceaccounts')
+    for (const name of [
+      'replicaset-controller',
+      'deployment-controller',
+      'node-controller',
+      'token-cleaner',
+    ]) {
+      await until(() => accounts.get('kube-system', name).catch(() => undefined), 20_000, `account ${name}`)
+    }
+
+    if (kubectlMissing) {
+      t.diagnostic(`kubectl auth can-i not run: ${kubectlMissing}`)
+    } else {
+      const canI = (...args: string[]) =>
+        spawnSync(
+          kubectlPath,
+          ['--kubeconfig', join(dataDir, 'admin.kubeconfig'), 'auth', 'can-i', ...args],
+          { encoding: 'utf8', timeout: 30_000 },
+        ).stdout.trim()
+      // (pods/binding would be the pod named binding: kubectl names subresources by flag.)
+      assert.equal(canI('--as', 'system:kube-scheduler', 'create', 'pods', '--subresource=binding'), 'yes')
+      assert.equal(canI('--as', 'system:kube-scheduler', 'delete', 'secrets'), 'no')
+      assert.equal(canI('--as', 'system:kube-controller-manager', 'create', 'pods'), 'no')
+      const rsController = 'system:serviceaccount:kube-system:replicaset-controller'
+      assert.equal(canI('--as', rsController, 'create', 'pods'), 'yes')
+      assert.equal(canI('--as', rsController, 'create', 'deployments.apps'), 'no')
+    }
+
+    // Who really acts shows when their roles lose a rule. The replicaset controller, without pod
+    // creation, is refused as its service account...
+    const roles = client<ClusterRole>('rbac.authorization.k8s.io', 'clusterroles')
+    const dropRule = async (name: string, resource: string, verb: string) => {
+      const role = await roles.get('', name)
+      role.rules = (role.rules ?? []).map((r) =>
+        r.resources?.includes(resource) ? { ...r, verbs: r.verbs.filter((v) => v !== verb) } : r,
+      )
+      await roles.update(role)
+    }
+    await dropRule('system:controller:replicaset-controller', 'pods', 'create')
+    await client<ReplicaSet>('apps', 'replicasets').create({
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { containers: [{ name: 'web', image: 'registry.k8s.io/pause:3.10' }] },
+        },
+      },
+    })
+    const events = client<Event>('', 'events')
+    const failed = await until(
+      async () =>
+        (await events.list('default')).items.find(
+          (e) => e.involvedObject.name === 'web' && e.reason === 'FailedCreate',
+        ),
+      20_000,
+      `a FailedCreate event: ${output()}`,
+    )
+    assert.match(
+      failed.message ?? '',
+      /User "system:serviceaccount:kube-system:replicaset-controller" cannot create resource "pods"/,
+    )
+
+    // ...and the scheduler, without pod status writes, as system:kube-scheduler (with no node, the
+    // pod is unschedulable and the scheduler says so in its status).
+    await dropRule('system:kube-scheduler', 'pods/status', 'patch')
+    await client<Pod>('', 'pods').create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'lonely', namespace: 'default' },
+      spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] },
+    })
+    await until(
+      () => /User \\"system:kube-scheduler\\" cannot patch resource \\"pods\/status\\"/.test(output()),
+      20_000,
+      `the scheduler refused: ${output()}`,
+    )
+  } finally {
+    await admin.close()
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    assert.equal(await exited, 0)
+  }
+})
+
 test('k8ts scheduler serves /healthz and /metrics on its secure port', async () => {
   const dataDir = join(dir, 'sched')
   const { child: up } = await startUp(dataDir)
@@ -81,7 +197,7 @@ test('k8ts scheduler serves /healthz and /metrics on its secure port', async () 
     [
       'apiVersion: kubescheduler.config.k8s.io/v1',
       'kind: KubeSchedulerConfiguration',
-      `clientConnection: { kubeconfig: ${join(dataDir, 'admin.kubeconfig')} }`,
+      `clientConnection: { kubeconfig: ${join(dataDir, 'scheduler.kubeconfig')} }`,
       'leaderElection: { leaderElect: false }',
       'profiles: [{ schedulerName: second-scheduler }]',
     ].join('\n'),
@@ -215,6 +331,11 @@ const bad = [
     name: 'a scheduler with a port that is not one',
     args: ['scheduler', '--kubeconfig', 'x', '--secure-port', '99999'],
     err: /argument '99999' is invalid\. 99999 is not a port number/,
+  },
+  {
+    name: 'a controller-manager with --use-service-account-credentials maybe',
+    args: ['controller-manager', '--kubeconfig', 'x', '--use-service-account-credentials', 'maybe'],
+    err: /argument 'maybe' is invalid\. maybe is not true or false/,
   },
   {
     name: 'a controller-manager with --leader-elect maybe',

@@ -20,15 +20,17 @@ after(async () => {
 
 test('a killed controller-manager (no release) is replaced when its lease runs out, with upstream timing', async (t) => {
   c = await startTestApiServer()
-  const kubeconfig = c.server.adminKubeconfig
-  rest = new RestClient(loadKubeconfig(kubeconfig))
+  const kubeconfig = c.server.controllerManagerKubeconfig
+  rest = new RestClient(loadKubeconfig(c.server.adminKubeconfig))
   const leases = new ResourceClient<Lease>(rest, builtin('coordination.k8s.io', 'v1', 'leases'))
   const holder = async () =>
     (await leases.get('kube-system', 'kube-controller-manager').catch(() => undefined))?.spec?.holderIdentity
 
-  const child = spawn(process.execPath, [bin, 'controller-manager', '--kubeconfig', kubeconfig], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    [bin, 'controller-manager', '--kubeconfig', kubeconfig, '--use-service-account-credentials'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   let out = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr.on('data', (d: Buffer) => (out += d.toString()))
@@ -44,6 +46,7 @@ test('a killed controller-manager (no release) is replaced when its lease runs o
     // Upstream's defaults: 15 s lease, 10 s renew deadline, 2 s retry period.
     standby = startControllerManager({
       client: loadKubeconfig(kubeconfig),
+      useServiceAccountCredentials: true,
       log: pino({ level: 'silent' }),
       identity: 'standby',
     })

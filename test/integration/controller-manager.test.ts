@@ -167,7 +167,8 @@ describe('the controller-manager against a real apiserver', () => {
 
   test('a second controller-manager waits; when the leader stops, it takes over and acts', async () => {
     const second = startControllerManager({
-      client: loadKubeconfig(c.server.adminKubeconfig),
+      client: loadKubeconfig(c.server.controllerManagerKubeconfig),
+      useServiceAccountCredentials: true,
       log: testLog,
       identity: 'second',
       ...fastElection,

@@ -54,8 +54,7 @@ describe('the node controllers', () => {
 
   before(async () => {
     c = await startTestApiServer()
-    const config = loadKubeconfig(c.server.adminKubeconfig)
-    rest = new RestClient(config)
+    rest = new RestClient(loadKubeconfig(c.server.adminKubeconfig))
     nodes = new ResourceClient(rest, builtin('', 'v1', 'nodes'))
     leases = new ResourceClient(rest, builtin('coordination.k8s.io', 'v1', 'leases'))
     pods = new ResourceClient(rest, builtin('', 'v1', 'pods'))
@@ -70,7 +69,8 @@ describe('the node controllers', () => {
     await addNode('n1')
     await addNode('n2')
     manager = startControllerManager({
-      client: config,
+      client: loadKubeconfig(c.server.controllerManagerKubeconfig),
+      useServiceAccountCredentials: true,
       controllers: ['nodeipam', 'nodelifecycle', 'replicaset'],
       settings: { nodeMonitorGracePeriodMs: 2000, nodeMonitorPeriodMs: 200 },
       leaderElect: false,

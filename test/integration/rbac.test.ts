@@ -45,7 +45,8 @@ describe('RBAC', { skip: kubectlMissing }, () => {
       userName: 'alice',
     })
     manager = startControllerManager({
-      client: loadKubeconfig(api.server.adminKubeconfig),
+      client: loadKubeconfig(api.server.controllerManagerKubeconfig),
+      useServiceAccountCredentials: true,
       controllers: ['clusterrole-aggregation'],
       leaderElect: false,
       log: testLog,

@@ -37,7 +37,7 @@ describe('the scheduler places pods by their neighbours', () => {
       })
     }
     scheduler = startScheduler({
-      client: loadKubeconfig(cp.api.server.adminKubeconfig),
+      client: loadKubeconfig(cp.api.server.schedulerKubeconfig),
       leaderElect: false,
       log: testLog,
     })

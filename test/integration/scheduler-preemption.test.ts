@@ -79,7 +79,7 @@ describe('scheduler preemption, priority classes and scheduling gates', () => {
     await pc('high', 1000)
     await pc('high-never', 1000, 'Never')
     scheduler = startScheduler({
-      client: loadKubeconfig(cp.api.server.adminKubeconfig),
+      client: loadKubeconfig(cp.api.server.schedulerKubeconfig),
       leaderElect: false,
       log: testLog,
     })

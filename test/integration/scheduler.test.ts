@@ -40,7 +40,7 @@ describe('the scheduler', () => {
     await addNode('n2', '8', [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }])
     await addNode('n3', '1')
     scheduler = startScheduler({
-      client: loadKubeconfig(cp.api.server.adminKubeconfig),
+      client: loadKubeconfig(cp.api.server.schedulerKubeconfig),
       leaderElect: false,
       log: testLog,
     })

@@ -110,7 +110,8 @@ describe('service account tokens against an apiserver and controller-manager', (
     c = await startTestApiServer({ disableAdmissionPlugins: [] })
     rest = new RestClient(loadKubeconfig(c.server.adminKubeconfig))
     manager = startControllerManager({
-      client: loadKubeconfig(c.server.adminKubeconfig),
+      client: loadKubeconfig(c.server.controllerManagerKubeconfig),
+      useServiceAccountCredentials: true,
       controllers: ['serviceaccount', 'serviceaccount-token', 'root-ca-cert-publisher', 'tokencleaner'],
       settings: { serviceAccountPrivateKey: readFileSync(c.server.serviceAccountSigningKeyFile, 'utf8') },
       leaderElect: false,

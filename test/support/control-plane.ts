@@ -20,7 +20,11 @@ export interface TestControlPlaneOptions extends Partial<Omit<ControllerManagerO
   namespaces?: readonly string[]
 }
 
-/** An apiserver on a temporary store, a client of it, and a controller-manager against it. */
+/**
+ * An apiserver on a temporary store, an admin client of it, and a controller-manager against it
+ * with least privilege, as `k8ts up` runs it: as system:kube-controller-manager, each controller
+ * as its own ServiceAccount (so every test goes through RBAC as the controllers do in a cluster).
+ */
 export interface TestControlPlane {
   readonly api: TestApiServer
   readonly rest: RestClient
@@ -45,7 +49,8 @@ export async function startTestControlPlane(o: TestControlPlaneOptions = {}): Pr
     api,
     rest,
     manager: startControllerManager({
-      client: loadKubeconfig(api.server.adminKubeconfig),
+      client: loadKubeconfig(api.server.controllerManagerKubeconfig),
+      useServiceAccountCredentials: true,
       log: testLog,
       ...managerOptions,
     }),
