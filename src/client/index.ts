@@ -61,3 +61,13 @@ export {
   type ComponentServer,
   type ComponentServerOptions,
 } from './component-server.ts'
+export {
+  bootstrapNodeClientCertificate,
+  CertificateRequestRefusedError,
+  kubeletClientPairName,
+  kubeletClientUsages,
+  loadCurrentCertificate,
+  NodeClientCertificateManager,
+  type NodeClientCertificate,
+  type NodeClientCertificateOptions,
+} from './certificate-bootstrap.ts'

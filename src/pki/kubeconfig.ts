@@ -11,6 +11,9 @@ export interface KubeconfigOptions {
   /** Client certificate authentication... */
   clientCertPem?: string
   clientKeyPem?: string
+  /** ...with the certificate and key in files instead (a kubelet's rotated kubelet-client-current.pem)... */
+  clientCertificateFile?: string
+  clientKeyFile?: string
   /** ...or a bearer token. */
   token?: string
   clusterName?: string
@@ -27,6 +30,8 @@ export function kubeconfig(o: KubeconfigOptions): string {
   const userEntry: Record<string, string> = {}
   if (o.clientCertPem !== undefined) userEntry['client-certificate-data'] = b64(o.clientCertPem)
   if (o.clientKeyPem !== undefined) userEntry['client-key-data'] = b64(o.clientKeyPem)
+  if (o.clientCertificateFile !== undefined) userEntry['client-certificate'] = o.clientCertificateFile
+  if (o.clientKeyFile !== undefined) userEntry['client-key'] = o.clientKeyFile
   if (o.token !== undefined) userEntry.token = o.token
   return stringify({
     apiVersion: 'v1',

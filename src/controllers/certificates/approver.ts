@@ -144,6 +144,7 @@ function isNodeClientRequest(csr: Readonly<CertificateSigningRequest>, req: Cert
 export const csrApprovingController: ControllerDefinition = {
   name: 'csrapproving',
   eventSource: 'csrapproving',
+  serviceAccount: 'certificate-controller',
   setup(ctx) {
     const csrs = ctx.informers.informer<CertificateSigningRequest>(
       builtin('certificates.k8s.io', 'v1', 'certificatesigningrequests'),

@@ -100,6 +100,7 @@ function certificateExpiry(csr: Readonly<CertificateSigningRequest>): number | u
 export const csrCleanerController: ControllerDefinition = {
   name: 'csrcleaner',
   eventSource: 'csrcleaner',
+  serviceAccount: 'certificate-controller',
   setup(ctx) {
     const csrs = ctx.informers.informer<CertificateSigningRequest>(
       builtin('certificates.k8s.io', 'v1', 'certificatesigningrequests'),

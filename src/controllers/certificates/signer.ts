@@ -186,6 +186,7 @@ export function csrSigningController(o: {
   return {
     name: 'csrsigning',
     eventSource: 'csrsigning',
+    serviceAccount: 'certificate-controller',
     setup(ctx) {
       if (!o.clusterSigningCert || !o.clusterSigningKey) {
         ctx.log.info(
