@@ -1,3 +1,4 @@
+import type { FieldRequirement } from '../../api/selectors/field-selector.ts'
 import type { UserInfo } from '../authn/authenticator.ts'
 import { ApiError, forbidden } from '../errors.ts'
 
@@ -15,6 +16,11 @@ export interface ResourceAttributes {
   readonly resource: string
   readonly subresource: string
   readonly name: string
+  /**
+   * The field selector of a list, watch or deletecollection, when it has one and it parses: the
+   * Node authorizer lets a node list the pods with spec.nodeName=<itself>.
+   */
+  readonly fieldSelector?: readonly FieldRequirement[]
 }
 
 export interface NonResourceAttributes {

@@ -38,8 +38,12 @@ const aggregateToAdmin = 'rbac.authorization.k8s.io/aggregate-to-admin'
 const aggregateToEdit = 'rbac.authorization.k8s.io/aggregate-to-edit'
 const aggregateToView = 'rbac.authorization.k8s.io/aggregate-to-view'
 
-/** What the kubelet's node identity may do (further narrowed by the Node authorizer and NodeRestriction). */
-function nodeRules() {
+/**
+ * What the kubelet's node identity may do: the rules of the system:node ClusterRole, which the
+ * default policy binds to no one; the Node authorizer grants them to nodes, narrowed to each
+ * node's own objects, and NodeRestriction narrows the writes further.
+ */
+export function nodeRules() {
   return [
     // Checks of API access; these creates change nothing.
     rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
