@@ -24,6 +24,10 @@ export function stateKey<T>(name: string, clone?: (value: T) => T): StateKey<T> 
 export class CycleState {
   readonly #data = new Map<string, unknown>()
   readonly #clones = new Map<string, (value: never) => unknown>()
+  /** Plugins whose PreFilter said Skip: their Filter and PreFilterExtensions do not run this cycle. */
+  readonly skipFilterPlugins = new Set<string>()
+  /** Plugins whose PreScore said Skip: their Score does not run this cycle. */
+  readonly skipScorePlugins = new Set<string>()
 
   write<T>(key: StateKey<T>, value: T): void {
     this.#data.set(key.name, value)
@@ -38,6 +42,8 @@ export class CycleState {
       c.#data.set(name, copy ? copy(value as never) : value)
     }
     for (const [name, copy] of this.#clones) c.#clones.set(name, copy)
+    for (const name of this.skipFilterPlugins) c.skipFilterPlugins.add(name)
+    for (const name of this.skipScorePlugins) c.skipScorePlugins.add(name)
     return c
   }
 

@@ -9,7 +9,7 @@ import { CycleState } from './cycle-state.ts'
 import { FitError, fitErrorMessage, Framework, numFeasibleNodesToFind, type Profile } from './framework.ts'
 import type { PostFilterPlugin, PostFilterResult } from './interfaces.ts'
 import { NodeInfo, podInfo, type PodInfo } from './node-info.ts'
-import { error, success, unresolvable, unschedulable } from './status.ts'
+import { error, skip, success, unresolvable, unschedulable } from './status.ts'
 
 const profile: Profile = {
   schedulerName: 'default-scheduler',
@@ -172,4 +172,50 @@ test('PostFilter: the first success wins; otherwise every plugin’s reasons, an
   )
   const failed = await run(plugin('A', { status: error('boom') }), plugin('B', { status: success }))
   assert.deepEqual([failed.status.code, failed.status.plugin], ['Error', 'A'])
+})
+
+test('a plugin whose PreFilter says Skip is not asked to Filter, nor its Score after PreScore says Skip', () => {
+  const calls: string[] = []
+  const skipping: Profile = {
+    schedulerName: 'default-scheduler',
+    preFilter: [
+      {
+        name: 'Skipper',
+        preFilter: () => ({ status: skip }),
+        addPod: () => {
+          calls.push('addPod')
+          return success
+        },
+      },
+    ],
+    filter: [
+      {
+        name: 'Skipper',
+        filter: () => {
+          calls.push('filter')
+          return unschedulable('never')
+        },
+      },
+    ],
+    preScore: [{ name: 'Skipper', preScore: () => skip }],
+    score: [
+      {
+        plugin: {
+          name: 'Skipper',
+          score: () => {
+            calls.push('score')
+            return 0
+          },
+        },
+        weight: 1,
+      },
+    ],
+  }
+  const f = new Framework(skipping)
+  const state = new CycleState()
+  const r = f.schedule(pod('1'), [node('a'), node('b')], state)
+  assert.ok(['a', 'b'].includes(r.nodeName))
+  assert.deepEqual([...state.skipFilterPlugins, ...state.skipScorePlugins], ['Skipper', 'Skipper'])
+  assert.ok(f.runPreFilterAddPod(state.clone(), pod('1'), podInfo(pod('1', 'q')), node('a')).ok)
+  assert.deepEqual(calls, [], 'neither Filter, nor AddPod, nor Score ran')
 })

@@ -144,6 +144,10 @@ export class Framework implements FilterRunner {
     for (const p of this.profile.preFilter) {
       const r = p.preFilter(state, pod, nodes)
       if (r.status.code === 'Error') throw new Error(`${p.name}: ${r.status.reasons.join(', ')}`)
+      if (r.status.code === 'Skip') {
+        state.skipFilterPlugins.add(p.name)
+        continue
+      }
       if (r.status.rejected) {
         const s = r.status.withPlugin(p.name)
         for (const n of nodes) statuses.set(n.name, s)
@@ -171,6 +175,7 @@ export class Framework implements FilterRunner {
     for (const p of this.profile.preScore) {
       const s = p.preScore(state, pod, feasible)
       if (s.code === 'Error') throw new Error(`${p.name}: ${s.reasons.join(', ')}`)
+      if (s.code === 'Skip') state.skipScorePlugins.add(p.name)
     }
     const totals = this.#prioritize(state, pod, feasible)
     return { nodeName: this.#selectHost(totals), feasible: feasible.length, evaluated }
@@ -201,6 +206,7 @@ export class Framework implements FilterRunner {
   /** The profile's filters in order; the first that does not pass says why, naming itself. */
   runFilters(state: CycleState, pod: Readonly<Pod>, node: NodeInfo): Status {
     for (const p of this.profile.filter) {
+      if (state.skipFilterPlugins.has(p.name)) continue
       const s = p.filter(state, pod, node)
       if (!s.ok) return s.withPlugin(p.name)
     }
@@ -214,6 +220,7 @@ export class Framework implements FilterRunner {
 
   runPreFilterAddPod(state: CycleState, pod: Readonly<Pod>, toAdd: PodInfo, node: NodeInfo): Status {
     for (const p of this.profile.preFilter) {
+      if (state.skipFilterPlugins.has(p.name)) continue
       const s = p.addPod?.(state, pod, toAdd, node) ?? success
       if (!s.ok) return s.withPlugin(p.name)
     }
@@ -222,6 +229,7 @@ export class Framework implements FilterRunner {
 
   runPreFilterRemovePod(state: CycleState, pod: Readonly<Pod>, toRemove: PodInfo, node: NodeInfo): Status {
     for (const p of this.profile.preFilter) {
+      if (state.skipFilterPlugins.has(p.name)) continue
       const s = p.removePod?.(state, pod, toRemove, node) ?? success
       if (!s.ok) return s.withPlugin(p.name)
     }
@@ -327,6 +335,7 @@ export class Framework implements FilterRunner {
   #prioritize(state: CycleState, pod: Readonly<Pod>, feasible: readonly NodeInfo[]): NodeScore[] {
     const totals: NodeScore[] = feasible.map((n) => ({ name: n.name, score: 0 }))
     for (const { plugin, weight } of this.profile.score) {
+      if (state.skipScorePlugins.has(plugin.name)) continue
       const scores: NodeScore[] = feasible.map((n) => ({ name: n.name, score: plugin.score(state, pod, n) }))
       plugin.normalizeScores?.(state, pod, scores)
       scores.forEach((s, i) => {
