@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import type { Clock } from '../base/clock.ts'
 import type { Storage } from '../storage/index.ts'
 import { resourceForKind } from '../api/resources.ts'
-import type { Namespace } from '../api/generated/types/core-v1.ts'
+import type { Namespace, Node, Pod } from '../api/generated/types/core-v1.ts'
 import { AdmissionChain, type AdmissionPlugin } from './admission/admission.ts'
 import {
   certificateApprovalPlugin,
@@ -15,6 +15,7 @@ import { defaultStorageClassPlugin } from './admission/default-storage-class.ts'
 import { defaultTolerationSecondsPlugin } from './admission/default-toleration-seconds.ts'
 import { limitRangerPlugin } from './admission/limit-ranger.ts'
 import { namespaceLifecycle } from './admission/namespace-lifecycle.ts'
+import { nodeRestrictionPlugin } from './admission/node-restriction.ts'
 import { objectByName, objectsInNamespace } from './admission/namespace-objects.ts'
 import { podSecurityPlugin } from './admission/pod-security.ts'
 import { priorityClassesOf, priorityPlugin } from './admission/priority.ts'
@@ -39,7 +40,11 @@ import {
   type Authorizer,
 } from './authz/authorizer.ts'
 import { authorizationReviewHandlers } from './handlers/authorization-reviews.ts'
+import { NodeAuthorizer } from './authz/node/authorizer.ts'
+import { followNodeGraphCaches, type NodeGraphCaches } from './authz/node/follow.ts'
+import { NodeGraph } from './authz/node/graph.ts'
 import { RbacAuthorizer } from './authz/rbac/authorizer.ts'
+import { nodeRules } from './authz/rbac/bootstrap-policy.ts'
 import { followRbacCaches, type RbacCaches } from './authz/rbac/follow.ts'
 import { PolicyCache } from './authz/rbac/policy-cache.ts'
 import { apiserverUser, bootstrap } from './bootstrap.ts'
@@ -119,17 +124,22 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     ),
   )
   const namespaces = objectByName<Namespace>(() => store('', 'namespaces'))
+  const nodes = objectByName<Node>(() => store('', 'nodes'))
   const admission = new AdmissionChain([
     // Kubernetes' order (AllOrderedPlugins): NamespaceLifecycle, LimitRanger, ServiceAccount,
-    // PodSecurity, Priority, DefaultTolerationSeconds, DefaultStorageClass, CertificateApproval,
-    // CertificateSigning, CertificateSubjectRestriction, the webhooks and policies, ResourceQuota
-    // last.
+    // NodeRestriction, PodSecurity, Priority, DefaultTolerationSeconds, DefaultStorageClass,
+    // CertificateApproval, CertificateSigning, CertificateSubjectRestriction, the webhooks and
+    // policies, ResourceQuota last.
     namespaceLifecycle(() => endpoints.lookup('', 'v1', 'namespaces')?.store),
     ...unlessDisabled(o.disableAdmissionPlugins, [
       limitRangerPlugin(objectsInNamespace(() => store('', 'limitranges'), o.clock)),
       serviceAccountPlugin({
         accounts: serviceAccountsOf(() => endpoints.lookup('', 'v1', 'serviceaccounts')?.store),
         clock: o.clock,
+      }),
+      nodeRestrictionPlugin({
+        pods: objectByName<Pod>(() => store('', 'pods')),
+        nodes: (name) => nodes('', name),
       }),
       podSecurityPlugin({
         namespace: (name) => namespaces('', name),
@@ -197,16 +207,14 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     log,
   })
   // --authorization-mode=Node,RBAC as kube-apiserver runs it: system:masters first (allowed at
-  // once), then the Node authorizer (not yet: its slot is here), then RBAC over the RBAC objects
-  // of this front's watch caches.
+  // once), then the Node authorizer over the graph of this front's pod, volume, attachment and
+  // slice caches, then RBAC over the RBAC objects of its caches.
+  const nodeGraph = new NodeGraph()
+  const node = new NodeAuthorizer(nodeGraph, nodeRules())
   const rbacPolicy = new PolicyCache()
   const rbac = new RbacAuthorizer(rbacPolicy)
-  const authorizer: Authorizer = unionAuthorizer([
-    privilegedGroupsAuthorizer(['system:masters']),
-    // The Node authorizer goes here.
-    rbac,
-  ])
-  const ruleResolver = unionRuleResolver([rbac])
+  const authorizer: Authorizer = unionAuthorizer([privilegedGroupsAuthorizer(['system:masters']), node, rbac])
+  const ruleResolver = unionRuleResolver([node, rbac])
   const reviews = new Map([
     ...authentication.reviews,
     ...authorizationReviewHandlers({ authorizer, ruleResolver }),
@@ -225,6 +233,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   await Promise.all(endpoints.all().map(async (ep) => ep.store?.cache.start()))
   const following = new AbortController()
   await followRbacCaches(rbacPolicy, rbacCachesOf(endpoints), { signal: following.signal, log })
+  await followNodeGraphCaches(nodeGraph, nodeGraphCachesOf(endpoints), { signal: following.signal, log })
 
   const authenticators: Authenticator[] = [...authentication.authenticators]
 
@@ -352,6 +361,22 @@ function rbacCachesOf(endpoints: EndpointRegistry): RbacCaches {
     clusterRoles: cache('clusterroles'),
     roleBindings: cache('rolebindings'),
     clusterRoleBindings: cache('clusterrolebindings'),
+  }
+}
+
+/** The watch caches the Node authorizer's graph is built from. */
+function nodeGraphCachesOf(endpoints: EndpointRegistry): NodeGraphCaches {
+  const cache = (group: string, resource: string) => endpoints.lookup(group, 'v1', resource)?.store?.cache
+  const pods = cache('', 'pods')
+  const persistentVolumes = cache('', 'persistentvolumes')
+  if (!pods || !persistentVolumes) throw new Error('no v1 pods or persistentvolumes served')
+  const volumeAttachments = cache('storage.k8s.io', 'volumeattachments')
+  const resourceSlices = cache('resource.k8s.io', 'resourceslices')
+  return {
+    pods,
+    persistentVolumes,
+    ...(volumeAttachments ? { volumeAttachments } : {}),
+    ...(resourceSlices ? { resourceSlices } : {}),
   }
 }
 

@@ -17,7 +17,8 @@ import {
 } from './errors.ts'
 import { impersonatedUser } from './impersonation.ts'
 import type { ApiMetrics } from './metrics.ts'
-import { requestInfo, type RequestInfo } from './request-info.ts'
+import { requestInfo, type RequestInfo, type ResourceRequestInfo } from './request-info.ts'
+import { parseFieldSelector, type FieldRequirement } from '../api/selectors/field-selector.ts'
 
 /**
  * The request pipeline, in kube-apiserver's order: audit id → in-flight limit → authentication
@@ -137,7 +138,7 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
         if (!handler) throw pathNotFound()
         return handler(ctx)
       }
-      const allowed = authorize(o.authorizer, info, user)
+      const allowed = authorize(o.authorizer, info, query, user)
       return allowed instanceof Promise ? allowed.then(handle) : handle()
     }
 
@@ -255,36 +256,73 @@ export function writeError(
   writeJson({ res, warnings: [] }, apiErr.code, apiErr.status)
 }
 
-function authorize(authorizer: Authorizer, info: RequestInfo, user: UserInfo): void | Promise<void> {
+function authorize(
+  authorizer: Authorizer,
+  info: RequestInfo,
+  query: URLSearchParams,
+  user: UserInfo,
+): void | Promise<void> {
   const attrs: Attributes = info.isResourceRequest
-    ? {
-        user,
-        resourceRequest: true,
-        verb: info.verb,
-        namespace: info.namespace,
-        apiGroup: info.apiGroup,
-        apiVersion: info.apiVersion,
-        resource: info.resource,
-        subresource: info.subresource,
-        name: info.name,
-      }
+    ? resourceAttributes(info, query, user)
     : { user, resourceRequest: false, verb: info.verb, path: info.path }
   const d = authorizer.authorize(attrs)
-  return d instanceof Promise ? d.then((x) => decide(x, info, user)) : decide(d, info, user)
+  return d instanceof Promise ? d.then((x) => decide(x, attrs)) : decide(d, attrs)
 }
 
-function decide(d: Decision, info: RequestInfo, user: UserInfo): void {
+/**
+ * A resource request's attributes. A list or watch whose field selector asks for one
+ * metadata.name is authorized as a request for that name (as kube-apiserver's RequestInfoFactory
+ * reads it, so a rule with resourceNames covers it), and the field selector of a collection
+ * request goes along (the Node authorizer lets a node list its own pods by spec.nodeName). A
+ * selector that does not parse is left out; the handler refuses it.
+ */
+function resourceAttributes(info: ResourceRequestInfo, query: URLSearchParams, user: UserInfo): Attributes {
+  let name = info.name
+  let fieldSelector: readonly FieldRequirement[] | undefined
+  const collection = info.verb === 'list' || info.verb === 'watch' || info.verb === 'deletecollection'
+  const raw = collection ? query.get('fieldSelector') : null
+  if (raw) {
+    try {
+      fieldSelector = parseFieldSelector(raw).requirements
+    } catch {
+      fieldSelector = undefined
+    }
+    if (fieldSelector && name === '' && info.verb !== 'deletecollection') {
+      const named = fieldSelector.find((r) => r.field === 'metadata.name' && r.operator === '=')
+      if (named && isValidPathSegmentName(named.value)) name = named.value
+    }
+  }
+  return {
+    user,
+    resourceRequest: true,
+    verb: info.verb,
+    namespace: info.namespace,
+    apiGroup: info.apiGroup,
+    apiVersion: info.apiVersion,
+    resource: info.resource,
+    subresource: info.subresource,
+    name,
+    ...(fieldSelector ? { fieldSelector } : {}),
+  }
+}
+
+/** A name that may stand in a URL path segment (path.IsValidPathSegmentName). */
+function isValidPathSegmentName(name: string): boolean {
+  return name !== '.' && name !== '..' && !name.includes('/') && !name.includes('%')
+}
+
+function decide(d: Decision, a: Attributes): void {
   if (d.decision === 'allow') return
   const reason = d.reason ? `: ${d.reason}` : ''
-  if (!info.isResourceRequest) {
-    throw forbiddenPath(`User "${user.name}" cannot ${info.verb} path "${info.path}"${reason}`)
+  if (!a.resourceRequest) {
+    throw forbiddenPath(`User "${a.user.name}" cannot ${a.verb} path "${a.path}"${reason}`)
   }
-  const resource = info.subresource ? `${info.resource}/${info.subresource}` : info.resource
-  const scope = info.namespace ? ` in the namespace "${info.namespace}"` : ' at the cluster scope'
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource
+  const scope = a.namespace ? ` in the namespace "${a.namespace}"` : ' at the cluster scope'
   throw forbidden(
-    { group: info.apiGroup, resource: info.resource },
-    info.name,
-    `User "${user.name}" cannot ${info.verb} resource "${resource}" in API group "${info.apiGroup}"${scope}${reason}`,
+    { group: a.apiGroup, resource: a.resource },
+    a.name,
+    `User "${a.user.name}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}"${scope}${reason}`,
   )
 }
 

@@ -1,11 +1,13 @@
 import { invalid as invalidField, type FieldError } from '../../api/field-errors.ts'
 import type {
+  FieldSelectorAttributes,
   NonResourceAttributes,
   ResourceAttributes,
   SubjectAccessReviewSpec,
   SubjectAccessReviewStatus,
 } from '../../api/generated/types/authorization-v1.ts'
 import type { StoredObject } from '../../api/object.ts'
+import { parseFieldSelector, type FieldRequirement } from '../../api/selectors/field-selector.ts'
 import { encodeProtobuf } from '../../api/protobuf/codec.ts'
 import type { UserInfo } from '../authn/authenticator.ts'
 import type { Attributes, Authorizer, Decision, RuleResolver } from '../authz/authorizer.ts'
@@ -174,10 +176,37 @@ function attributesFrom(
       resource: ra.resource ?? '',
       subresource: ra.subresource ?? '',
       name: ra.name ?? '',
+      ...fieldSelectorOf(ra.fieldSelector),
     }
   }
   const na = spec.nonResourceAttributes ?? {}
   return { user, resourceRequest: false, verb: na.verb ?? '', path: na.path ?? '' }
+}
+
+/**
+ * A review's field selector as the authorizers see it (kube-apiserver's conversion): the raw
+ * selector parsed, or else the requirements, where In and NotIn of one value are = and !=.
+ * What cannot be read is left out, which only widens the question.
+ */
+function fieldSelectorOf(fs: FieldSelectorAttributes | undefined): { fieldSelector?: FieldRequirement[] } {
+  if (!fs) return {}
+  if ((fs.requirements ?? []).length > 0) {
+    const requirements: FieldRequirement[] = []
+    for (const r of fs.requirements ?? []) {
+      const values = r.values ?? []
+      if (values.length !== 1) continue
+      if (r.operator === 'In') requirements.push({ field: r.key, operator: '=', value: values[0] ?? '' })
+      else if (r.operator === 'NotIn')
+        requirements.push({ field: r.key, operator: '!=', value: values[0] ?? '' })
+    }
+    return requirements.length > 0 ? { fieldSelector: requirements } : {}
+  }
+  if (!fs.rawSelector) return {}
+  try {
+    return { fieldSelector: [...parseFieldSelector(fs.rawSelector).requirements] }
+  } catch {
+    return {}
+  }
 }
 
 function statusOf(d: Decision): SubjectAccessReviewStatus {

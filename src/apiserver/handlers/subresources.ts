@@ -1,6 +1,7 @@
 import type { Binding, Pod } from '../../api/generated/types/core-v1.ts'
 import type { PodDisruptionBudget, Eviction } from '../../api/generated/types/policy-v1.ts'
 import type { StoredObject } from '../../api/object.ts'
+import type { AdmissionChain } from '../admission/admission.ts'
 import { readBody, writeJson, type RequestContext } from '../context.ts'
 import type { ResourceEndpoint, Subresource } from '../endpoint.ts'
 import { ApiError, badRequest, conflict, invalid, methodNotSupported, tooManyRequests } from '../errors.ts'
@@ -115,10 +116,13 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
  * allows no disruption is refused with 429 (kubectl drain waits and retries); otherwise the
  * budget's disruptionsAllowed goes down by one and the pod is deleted gracefully. Pods that are
  * not running (pending, finished) are deleted without asking the budget, as Kubernetes does.
+ * The Eviction itself passes admission first, as a create of pods/eviction (NodeRestriction
+ * keeps a node to evicting its own pods; webhooks may watch pods/eviction).
  */
 export function evictionSubresource(
   deps: Pick<ResourceHandlerDeps, 'decodeProtobuf' | 'labelSelector' | 'now'>,
   pdbs: () => RegistryStore | undefined,
+  admission?: AdmissionChain,
 ): Subresource {
   return {
     group: 'policy',
@@ -133,6 +137,25 @@ export function evictionSubresource(
       const eviction = obj as Eviction & StoredObject
       if (eviction.metadata.name && eviction.metadata.name !== info.name) {
         throw badRequest(`name in URL does not match name in Eviction object`)
+      }
+      if (admission) {
+        const attrs = {
+          operation: 'CREATE' as const,
+          group: '',
+          version: 'v1',
+          resource: 'pods',
+          subresource: 'eviction',
+          kind: 'Eviction',
+          namespace: info.namespace,
+          name: info.name,
+          object: eviction,
+          oldObject: undefined,
+          dryRun: (eviction.deleteOptions?.dryRun ?? []).length > 0,
+          user: ctx.user,
+          warnings: ctx.warnings,
+        }
+        await admission.admit(attrs)
+        await admission.validate(attrs)
       }
       const pods = storeOf(ep)
       const pod = (await pods.get(info.namespace, info.name)).object as Pod & StoredObject

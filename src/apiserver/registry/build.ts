@@ -217,7 +217,9 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
       const sub =
         key === '/serviceaccounts' && s.name === 'token'
           ? o.tokenRequest?.(deps)
-          : subresourceFor(r, s.name, strategy, deps, stores)
+          : key === '/pods' && s.name === 'eviction'
+            ? evictionSubresource(deps, () => stores.get('policy/poddisruptionbudgets'), o.admission)
+            : subresourceFor(r, s.name, strategy, deps)
       if (sub) subresources.set(s.name, sub)
     }
     const ep: ResourceEndpoint = {
@@ -284,7 +286,6 @@ function subresourceFor(
   name: string,
   strategy: ResourceStrategy,
   deps: ResourceHandlerDeps,
-  stores: Map<string, RegistryStore>,
 ): Subresource | undefined {
   const self = { group: r.group, version: r.version, kind: r.kind }
   if (r.group === 'certificates.k8s.io' && r.resource === 'certificatesigningrequests') {
@@ -299,10 +300,6 @@ function subresourceFor(
       return scaleSubresource(deps, (w) => scaleSelector(w))
     case 'binding':
       return r.resource === 'pods' ? bindingSubresource(deps) : undefined
-    case 'eviction':
-      return r.resource === 'pods'
-        ? evictionSubresource(deps, () => stores.get('policy/poddisruptionbudgets'))
-        : undefined
     case 'finalize':
       return r.resource === 'namespaces' ? finalizeSubresource(deps) : undefined
     case 'log':
