@@ -117,6 +117,12 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
       recorder,
       observer: metrics,
       ...(o.configuration ? { profiles: o.configuration.profiles } : {}),
+      ...(o.configuration?.podInitialBackoffMs !== undefined
+        ? { initialBackoffMs: o.configuration.podInitialBackoffMs }
+        : {}),
+      ...(o.configuration?.podMaxBackoffMs !== undefined
+        ? { maxBackoffMs: o.configuration.podMaxBackoffMs }
+        : {}),
       namespaceLabels: (ns) => namespaceInformer.lister.get('', ns)?.metadata?.labels,
       pdbs: (ns) => pdbInformer.lister.list(ns),
       defaultSelector,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Node, Pod } from '../api/generated/types/core-v1.ts'
-import { realClock } from '../base/clock.ts'
+import { FakeClock, realClock } from '../base/clock.ts'
 import { Scheduler } from './scheduler.ts'
 
 const node = (name: string): Node => ({
@@ -12,6 +12,31 @@ const node = (name: string): Node => ({
 const pod = (i: number): Pod => ({
   metadata: { name: `p${i}`, namespace: 'default', uid: `u${i}` },
   spec: { containers: [{ name: 'c', image: 'i', resources: { requests: { cpu: '1m' } } }] },
+})
+
+const control = {
+  bind: () => Promise.resolve(),
+  deleteVictim: () => Promise.resolve(),
+  setNominatedNodeName: () => Promise.resolve(),
+  markUnschedulable: () => Promise.resolve(),
+}
+
+test('the queue backs off for as long as the configuration says (podInitialBackoffSeconds)', async () => {
+  const clock = new FakeClock()
+  const s = new Scheduler({ clock, recorder: { event: () => {} }, control, initialBackoffMs: 4000 })
+  s.podHandler().add?.(pod(1), false)
+  const q = await s.queue.pop()
+  assert.ok(q)
+  await s.scheduleOne(q) // no nodes: unschedulable
+  assert.equal(s.queue.sizes.unschedulable, 1)
+  s.nodeHandler().add?.(node('n1'), false) // a node came: worth another try, after the back-off
+  assert.equal(s.queue.sizes.backoff, 1)
+  clock.advance(3000)
+  s.queue.flush()
+  assert.equal(s.queue.sizes.backoff, 1, 'still backing off after 3 s (the default would be 1 s)')
+  clock.advance(1000)
+  s.queue.flush()
+  assert.deepEqual([s.queue.sizes.backoff, s.queue.sizes.active], [0, 1])
 })
 
 test('a long queue does not hold the thread: timers and I/O get their turn while pods are scheduled', async () => {
@@ -47,4 +72,31 @@ test('a long queue does not hold the thread: timers and I/O get their turn while
     await running
   }
   assert.equal(new Set(bound).size, total)
+})
+
+test('a binding that fails frees the room, queues the pod again and clears its nomination', async () => {
+  const cleared: (string | undefined)[] = []
+  const s = new Scheduler({
+    clock: new FakeClock(),
+    recorder: { event: () => {} },
+    control: {
+      ...control,
+      bind: () => Promise.reject(new Error('connection reset')),
+      setNominatedNodeName: (p, n) => {
+        cleared.push(`${p.metadata?.name ?? ''}:${n ?? '(none)'}`)
+        return Promise.resolve()
+      },
+    },
+  })
+  s.nodeHandler().add?.(node('n1'), false)
+  const nominated = { ...pod(1), status: { nominatedNodeName: 'n1' } }
+  s.podHandler().add?.(nominated, false)
+  const q = await s.queue.pop()
+  assert.ok(q)
+  await s.scheduleOne(q)
+  // The binding cycle runs in the background: wait for it to give up.
+  for (let i = 0; i < 100 && cleared.length === 0; i++) await new Promise((r) => setImmediate(r))
+  assert.deepEqual(cleared, ['p1:(none)'])
+  assert.equal(s.cache.node('n1')?.pods.length, 0, 'the assumed pod is forgotten')
+  assert.equal(s.queue.sizes.active + s.queue.sizes.backoff, 1, 'the pod is queued again')
 })

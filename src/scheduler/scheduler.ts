@@ -53,6 +53,9 @@ export interface SchedulerOptions {
   defaultSelector?: (pod: Readonly<Pod>) => LabelSelector | undefined
   persistentVolumeClaim?: (namespace: string, name: string) => Readonly<PersistentVolumeClaim> | undefined
   observer?: SchedulerObserver
+  /** The queue's back-off (KubeSchedulerConfiguration podInitialBackoffSeconds, podMaxBackoffSeconds). */
+  initialBackoffMs?: number
+  maxBackoffMs?: number
 }
 
 /**
@@ -77,7 +80,11 @@ export class Scheduler {
 
   constructor(o: SchedulerOptions) {
     this.#o = o
-    this.queue = new SchedulingQueue({ clock: o.clock })
+    this.queue = new SchedulingQueue({
+      clock: o.clock,
+      ...(o.initialBackoffMs !== undefined ? { initialBackoffMs: o.initialBackoffMs } : {}),
+      ...(o.maxBackoffMs !== undefined ? { maxBackoffMs: o.maxBackoffMs } : {}),
+    })
     this.handle = {
       snapshot: this.cache,
       namespaceLabels: o.namespaceLabels ?? (() => undefined),
@@ -188,7 +195,8 @@ export class Scheduler {
         return this.#failed(q, cycle, `scheduling failed: ${(err as Error).message}`)
       }
       let message = err.message
-      if ((framework.profile.postFilter?.length ?? 0) > 0) {
+      // Without nodes there is nothing to preempt on (kube-scheduler's ErrNoNodesAvailable).
+      if ((framework.profile.postFilter?.length ?? 0) > 0 && err.allNodes > 0) {
         try {
           const r = await framework.runPostFilter(state, q.pod, err.statuses)
           // The nomination counts at once, before the status write comes back through the informer.
@@ -250,6 +258,15 @@ export class Scheduler {
     if (isNotFound(result)) return
     const message = result instanceof Error ? result.message : reasonOf(result)
     this.#o.log?.warn({ pod: pod.metadata?.name, node, err: message }, 'binding failed')
+    // Its nomination (if preemption made one) no longer holds: kube-scheduler clears it.
+    if (pod.status?.nominatedNodeName) {
+      this.#track(
+        this.#o.control.setNominatedNodeName(pod, undefined).catch((e: unknown) => {
+          if (!isNotFound(e) && !isConflict(e))
+            this.#o.log?.warn({ err: (e as Error).message }, 'cannot clear nominatedNodeName')
+        }),
+      )
+    }
     this.queue.add(pod)
   }
 

@@ -219,3 +219,10 @@ test('a plugin whose PreFilter says Skip is not asked to Filter, nor its Score a
   assert.ok(f.runPreFilterAddPod(state.clone(), pod('1'), podInfo(pod('1', 'q')), node('a')).ok)
   assert.deepEqual(calls, [], 'neither Filter, nor AddPod, nor Score ran')
 })
+
+test('no nodes at all: kube-scheduler\'s "no nodes available to schedule pods"', () => {
+  assert.throws(
+    () => new Framework(profile).schedule(pod('1'), []),
+    (err) => err instanceof FitError && err.message === 'no nodes available to schedule pods',
+  )
+})

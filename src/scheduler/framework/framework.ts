@@ -72,6 +72,8 @@ export class FitError extends Error {
  * it, sorted as strings.
  */
 export function fitErrorMessage(allNodes: number, statuses: ReadonlyMap<string, Status>): string {
+  // kube-scheduler's ErrNoNodesAvailable: with no nodes at all, nothing was filtered.
+  if (allNodes === 0) return 'no nodes available to schedule pods'
   const counts = new Map<string, number>()
   for (const s of statuses.values()) for (const r of s.reasons) counts.set(r, (counts.get(r) ?? 0) + 1)
   const parts = [...counts].map(([reason, n]) => `${n} ${reason}`).sort()
