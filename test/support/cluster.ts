@@ -79,7 +79,12 @@ export async function startTestApiServer(options: Partial<ApiServerOptions> = {}
             ca: creds.ca,
             ...(o.anonymous ? {} : { cert: creds.cert, key: creds.key }),
             ...(o.freshConnection ? { agent: new Agent({ keepAlive: false }) } : {}),
-            headers: o.headers ?? {},
+            // Every body framed by its length: without one Node sends a DELETE's body unframed,
+            // which the server answers 400 before closing the connection.
+            headers: {
+              ...(o.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(o.body)) } : {}),
+              ...o.headers,
+            },
           },
           (res) => {
             const chunks: Buffer[] = []
