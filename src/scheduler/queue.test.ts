@@ -216,3 +216,16 @@ test('a bound pod is not nominated', () => {
   q.nominator.nominate(bound)
   assert.equal(q.nominator.size, 0)
 })
+
+test('a pod PreEnqueue holds back waits with the gated ones until activated', async () => {
+  let holding = true
+  const q = new SchedulingQueue({ clock: new FakeClock(), preEnqueue: () => !holding })
+  q.add(pod('p'))
+  assert.deepEqual(q.sizes, { active: 0, backoff: 0, unschedulable: 0, gated: 1 })
+  q.activate(pod('p'))
+  assert.equal(q.sizes.gated, 1, 'still held')
+  holding = false
+  q.activate(pod('p'))
+  assert.equal(q.sizes.active, 1)
+  assert.equal((await q.pop())?.pod.metadata?.name, 'p')
+})

@@ -22,6 +22,11 @@ export interface SchedulingQueueOptions {
   maxBackoffMs?: number
   /** Longest a pod stays unschedulable before it is tried again anyway (5 min). */
   maxUnschedulableMs?: number
+  /**
+   * PreEnqueue beside scheduling gates: false holds the pod back (with the gated ones) until
+   * activate() is called for it; DefaultPreemption holds a pod whose preemption is under way.
+   */
+  preEnqueue?: (pod: Readonly<Pod>) => boolean
 }
 
 /**
@@ -64,7 +69,13 @@ export class SchedulingQueue {
   readonly nominator = new Nominator()
 
   constructor(o: SchedulingQueueOptions) {
-    this.#o = { initialBackoffMs: 1000, maxBackoffMs: 10_000, maxUnschedulableMs: 5 * 60_000, ...o }
+    this.#o = {
+      initialBackoffMs: 1000,
+      maxBackoffMs: 10_000,
+      maxUnschedulableMs: 5 * 60_000,
+      preEnqueue: () => true,
+      ...o,
+    }
   }
 
   /** The scheduling cycle counter: incremented by every pop. */
@@ -109,7 +120,7 @@ export class SchedulingQueue {
     const g = this.#gated.get(key)
     if (g) {
       g.pod = pod
-      if (!isGated(pod)) {
+      if (!this.#held(pod)) {
         this.#gated.delete(key)
         this.#requeue(g)
       }
@@ -212,9 +223,32 @@ export class SchedulingQueue {
     return q.enqueuedAt + ms
   }
 
+  /**
+   * Something that held the pod back, or kept it unschedulable, has changed (its preemption is
+   * over): it is tried again, after its back-off (upstream's Activate).
+   */
+  activate(pod: Readonly<Pod>): void {
+    const key = keyOf(pod)
+    const g = this.#gated.get(key)
+    if (g && !this.#held(g.pod)) {
+      this.#gated.delete(key)
+      this.#requeue(g)
+      return
+    }
+    const u = this.#unschedulable.get(key)
+    if (u) {
+      this.#unschedulable.delete(key)
+      this.#requeue(u.q)
+    }
+  }
+
+  #held(pod: Readonly<Pod>): boolean {
+    return isGated(pod) || !this.#o.preEnqueue(pod)
+  }
+
   /** The way into active; a gated pod is held back instead (PreEnqueue). */
   #push(q: QueuedPod): void {
-    if (isGated(q.pod)) {
+    if (this.#held(q.pod)) {
       this.#gated.set(keyOf(q.pod), q)
       return
     }

@@ -82,6 +82,10 @@ export class Scheduler {
     this.#o = o
     this.queue = new SchedulingQueue({
       clock: o.clock,
+      preEnqueue: (pod) => {
+        const f = this.#frameworks.get(pod.spec?.schedulerName ?? defaultSchedulerName)
+        return (f?.profile.postFilter ?? []).every((p) => p.preEnqueue?.(pod) ?? true)
+      },
       ...(o.initialBackoffMs !== undefined ? { initialBackoffMs: o.initialBackoffMs } : {}),
       ...(o.maxBackoffMs !== undefined ? { maxBackoffMs: o.maxBackoffMs } : {}),
     })
@@ -94,6 +98,8 @@ export class Scheduler {
       nominatedPods: (node) => this.queue.nominator.nominatedPods(node),
       writes: o.control,
       clock: o.clock,
+      activate: (pod) => this.queue.activate(pod),
+      ...(o.log ? { log: o.log } : {}),
     }
     this.#frameworks = new Map(
       (o.profiles ?? [defaultProfile]).map((p) => [
@@ -173,6 +179,8 @@ export class Scheduler {
       clearInterval(flusher)
       signal.removeEventListener('abort', close)
       await Promise.allSettled(this.#binding)
+      for (const f of this.#frameworks.values())
+        for (const p of f.profile.postFilter ?? []) await p.settled?.()
     }
   }
 

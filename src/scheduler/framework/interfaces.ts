@@ -2,6 +2,7 @@ import type { PersistentVolumeClaim, Pod } from '../../api/generated/types/core-
 import type { PodDisruptionBudget } from '../../api/generated/types/policy-v1.ts'
 import type { LabelSelector } from '../../api/selectors/label-selector.ts'
 import type { Clock } from '../../base/clock.ts'
+import type { Logger } from '../../base/log.ts'
 import type { CycleState } from './cycle-state.ts'
 import type { AffinityIndex } from './affinity-index.ts'
 import type { NodeInfo, PodInfo } from './node-info.ts'
@@ -70,6 +71,10 @@ export interface PostFilterPlugin extends Plugin {
     statuses: ReadonlyMap<string, Status>,
     runner: FilterRunner,
   ): Promise<PostFilterResult>
+  /** PreEnqueue: false keeps the pod out of the active queue for now (its preemption is under way). */
+  preEnqueue?(pod: Readonly<Pod>): boolean
+  /** Resolves once the work the plugin started in the background is over. */
+  settled?(): Promise<void>
 }
 
 export interface PreScorePlugin extends Plugin {
@@ -155,6 +160,9 @@ export interface Handle {
   nominatedPods(nodeName: string): readonly PodInfo[]
   readonly writes: PluginWrites
   readonly clock: Clock
+  /** The pod is worth another try now (upstream's Handle.Activate); absent in tests without a queue. */
+  activate?(pod: Readonly<Pod>): void
+  readonly log?: Logger
 }
 
 /** Makes a plugin for one profile; `args` are the plugin's pluginConfig args, if any. */

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import type { Node, Pod } from '../../api/generated/types/core-v1.ts'
 import type { PodDisruptionBudget } from '../../api/generated/types/policy-v1.ts'
 import { FakeClock } from '../../base/clock.ts'
+import type { Logger } from '../../base/log.ts'
 import { ApiStatusError } from '../../client/index.ts'
 import { CycleState } from '../framework/cycle-state.ts'
 import { Framework, type Profile } from '../framework/framework.ts'
@@ -148,6 +149,7 @@ function world(
       },
     },
     clock: new FakeClock(100_000),
+    activate: (pod) => writes.calls.push(`activate ${pod.metadata?.name ?? ''}`),
   }
   return {
     nodes: infos,
@@ -743,29 +745,41 @@ test('preemption nominates the pod, deletes the victims not already terminating,
     w.framework,
   )
   assert.deepEqual([r.status.code, r.nominatedNodeName, r.victims], ['Success', 'node1', 3])
+  // The API calls run in the background (asynchronous preemption): the pod waits meanwhile.
+  assert.equal(plugin.preEnqueue(pod), false)
+  await plugin.settled()
+  assert.equal(plugin.preEnqueue(pod), true)
   assert.deepEqual(w.writes.calls, [
     'nominate p to node1',
     'delete v1 for p on node1',
     'nominate lower to (none)',
+    'activate p',
   ])
 })
 
-test('a failed victim deletion is an error; other writes that fail are not fatal', async () => {
+test('a failed victim deletion is logged, and the pod is let go to be tried again', async () => {
   const pod = makePod('p', { priority: high, cpu: veryLarge })
   const w = world([makeNode('node1')], [makePod('v1', { node: 'node1', cpu: medium })])
   w.handle.writes.deleteVictim = async () => {
     throw new Error('etcd is down')
   }
-  const r = await defaultPreemption(w.handle, undefined).postFilter(
+  const warnings: string[] = []
+  const handle: Handle = {
+    ...w.handle,
+    log: { warn: (o: { err?: string }) => warnings.push(o.err ?? '') } as unknown as Logger,
+  }
+  const plugin = defaultPreemption(handle, undefined)
+  const r = await plugin.postFilter(
     preFiltered(w.framework, pod),
     pod,
     statusesOf({ node1: rejected }),
     w.framework,
   )
-  assert.deepEqual(
-    [r.status.code, r.status.reasons],
-    ['Error', ['preemption: cannot preempt a victim on node node1: etcd is down']],
-  )
+  assert.equal(r.status.code, 'Success')
+  await plugin.settled()
+  assert.deepEqual(warnings, ['cannot preempt a victim on node node1: etcd is down'])
+  assert.deepEqual(w.writes.calls, ['nominate p to node1', 'activate p'])
+  assert.equal(plugin.preEnqueue(pod), true)
 })
 
 test('DefaultPreemptionArgs: defaults, and the ranges kube-scheduler accepts', () => {

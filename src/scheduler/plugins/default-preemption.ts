@@ -89,20 +89,32 @@ const notHelpful = 'Preemption is not helpful for scheduling'
  *     condition, Preempted event), and lower-priority pods nominated there lose their nomination.
  *
  * The pod itself goes back to the queue; once the victims are gone it is scheduled onto its
- * nominated node, which the scheduler tries first. Victims are deleted before the scheduling
- * loop goes on (upstream's synchronous preemption; its asynchronous mode, beta since 1.33,
- * overlaps those calls with the next cycles).
+ * nominated node, which the scheduler tries first. As kube-scheduler's asynchronous preemption
+ * (on by default since 1.33), the nomination counts at once and the API calls (the nomination,
+ * the deletions) run in the background while the loop goes on; the pod is held back from the
+ * queue until they are over, then tried again.
  */
 export class DefaultPreemption implements PostFilterPlugin {
   readonly name = defaultPreemptionName
   readonly #handle: Handle
   readonly #args: DefaultPreemptionArgs
   readonly #random: () => number
+  /** Preemptions under way, by preemptor uid. */
+  readonly #running = new Map<string, Promise<void>>()
 
   constructor(handle: Handle, args: DefaultPreemptionArgs = defaultPreemptionArgs, random = Math.random) {
     this.#handle = handle
     this.#args = args
     this.#random = random
+  }
+
+  /** A pod whose preemption is under way waits ("waiting for the preemption for this pod to be finished"). */
+  preEnqueue(pod: Readonly<Pod>): boolean {
+    return !this.#running.has(pod.metadata?.uid ?? '')
+  }
+
+  async settled(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()])
   }
 
   async postFilter(
@@ -139,8 +151,7 @@ export class DefaultPreemption implements PostFilterPlugin {
       return { status: unschedulable(fitErrorMessage(all.length, why)), nominatedNodeName: '' }
     }
     const best = pickOneNodeForPreemption(found.candidates, this.#handle.clock.now())
-    const prepared = await this.#prepare(pod, best)
-    if (!prepared.ok) return { status: prepared }
+    this.#prepareInBackground(pod, best)
     return { status: success, nominatedNodeName: best.nodeName, victims: best.victims.length }
   }
 
@@ -262,11 +273,26 @@ export class DefaultPreemption implements PostFilterPlugin {
   }
 
   /**
-   * Upstream's prepareCandidate: the pod is nominated to the node (first, so that no victim is
-   * evicted for a pod that is gone), the victims not already terminating are deleted (in
+   * Upstream's prepareCandidateAsync: the pod is nominated to the node (first, so that no victim
+   * is evicted for a pod that is gone), the victims not already terminating are deleted (in
    * parallel; one that is already gone is fine), and lower-priority pods nominated to the node
-   * lose their nomination, since they may no longer fit there.
+   * lose their nomination, since they may no longer fit there. Meanwhile the pod is held back;
+   * afterwards, or when a step fails, it is activated to be tried again.
    */
+  #prepareInBackground(pod: Readonly<Pod>, c: Candidate): void {
+    const uid = pod.metadata?.uid ?? ''
+    const run = this.#prepare(pod, c)
+      .then((s) => {
+        if (!s.ok)
+          this.#handle.log?.warn({ pod: pod.metadata?.name, err: s.reasons.join(', ') }, 'preemption failed')
+      })
+      .finally(() => {
+        this.#running.delete(uid)
+        this.#handle.activate?.(pod)
+      })
+    this.#running.set(uid, run)
+  }
+
   async #prepare(pod: Readonly<Pod>, c: Candidate): Promise<Status> {
     const writes = this.#handle.writes
     if (pod.status?.nominatedNodeName !== c.nodeName) {
