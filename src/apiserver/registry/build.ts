@@ -22,7 +22,7 @@ import {
   certificateSigningRequestStrategy,
 } from './resources/certificates.ts'
 import { jobStrategy } from './resources/jobs.ts'
-import { plainStrategy, specStatusStrategy, withValidation } from './resources/generic.ts'
+import { plainStrategy, secretStrategy, specStatusStrategy, withValidation } from './resources/generic.ts'
 import { conversionFor } from '../../api/conversion.ts'
 import { defaulterFor } from '../../api/defaults/index.ts'
 import { printerFor } from '../../api/printers/index.ts'
@@ -109,6 +109,8 @@ function strategyFor(r: ResourceInfo, o: BuildOptions): ResourceStrategy {
       return jobStrategy
     case 'certificates.k8s.io/certificatesigningrequests':
       return certificateSigningRequestStrategy
+    case '/secrets':
+      return secretStrategy
     case '/events':
     case 'events.k8s.io/events':
       return { ...plainStrategy, ttlSeconds: () => 3600 }

@@ -1,3 +1,4 @@
+import type { StoredObject } from '../../../api/object.ts'
 import { bumpGenerationOnSpecChange, keepStatus, type ResourceStrategy } from '../strategy.ts'
 
 /**
@@ -18,6 +19,30 @@ export const specStatusStrategy: ResourceStrategy = {
 
 /** Kinds without a status (ConfigMap, Secret, ServiceAccount, RBAC, ...): stored as sent. */
 export const plainStrategy: ResourceStrategy = {}
+
+/**
+ * Secrets: stringData is a write-only convenience. Its values, as UTF-8, go into data (taking the
+ * place of a key of the same name there) and it is never stored, as Kubernetes' conversion of a
+ * v1 Secret does.
+ */
+export const secretStrategy: ResourceStrategy = {
+  prepareForCreate: mergeStringData,
+  prepareForUpdate: (next) => mergeStringData(next),
+}
+
+function mergeStringData(obj: StoredObject): void {
+  const stringData = obj.stringData
+  if (stringData === undefined) return
+  delete obj.stringData
+  if (stringData === null || typeof stringData !== 'object' || Array.isArray(stringData)) return
+  const data: Record<string, unknown> =
+    obj.data !== null && typeof obj.data === 'object' && !Array.isArray(obj.data)
+      ? (obj.data as Record<string, unknown>)
+      : {}
+  for (const [k, v] of Object.entries(stringData as Record<string, unknown>))
+    if (typeof v === 'string') data[k] = Buffer.from(v, 'utf8').toString('base64')
+  obj.data = data
+}
 
 /** Adds validation to a strategy. */
 export function withValidation(
