@@ -14,6 +14,9 @@ export interface ControllerManagerCommandOptions extends LeaderElectionFlags {
   serviceAccountPrivateKeyFile?: string
   rootCaFile?: string
   useServiceAccountCredentials: boolean
+  clusterSigningCertFile?: string
+  clusterSigningKeyFile?: string
+  clusterSigningDuration: number
 }
 
 /**
@@ -24,6 +27,7 @@ export async function controllerManager(
   o: ControllerManagerCommandOptions,
   signal: AbortSignal,
 ): Promise<void> {
+  const signing = signingSettings(o)
   const manager = startControllerManager({
     client: loadKubeconfig(o.kubeconfig),
     controllers: o.controllers,
@@ -38,8 +42,27 @@ export async function controllerManager(
         ? { serviceAccountPrivateKey: readFileSync(o.serviceAccountPrivateKeyFile, 'utf8') }
         : {}),
       ...(o.rootCaFile ? { rootCA: readFileSync(o.rootCaFile, 'utf8') } : {}),
+      ...signing,
     },
     log: createLogger(),
   })
   await superviseLeading('controller-manager', manager, signal)
+}
+
+/** --cluster-signing-cert-file and --cluster-signing-key-file: both or neither, as files that can be read. */
+function signingSettings(
+  o: Pick<
+    ControllerManagerCommandOptions,
+    'clusterSigningCertFile' | 'clusterSigningKeyFile' | 'clusterSigningDuration'
+  >,
+): { clusterSigningCert?: string; clusterSigningKey?: string; clusterSigningDurationMs: number } {
+  const duration = { clusterSigningDurationMs: o.clusterSigningDuration }
+  if (!o.clusterSigningCertFile && !o.clusterSigningKeyFile) return duration
+  if (!o.clusterSigningCertFile || !o.clusterSigningKeyFile)
+    throw new Error('--cluster-signing-cert-file and --cluster-signing-key-file must be given together')
+  return {
+    ...duration,
+    clusterSigningCert: readFileSync(o.clusterSigningCertFile, 'utf8'),
+    clusterSigningKey: readFileSync(o.clusterSigningKeyFile, 'utf8'),
+  }
 }

@@ -58,6 +58,17 @@ export async function main(argv: string[]): Promise<number> {
       bool,
       false,
     )
+    .option(
+      '--cluster-signing-cert-file <file>',
+      'PEM CA certificate that signs the kubernetes.io certificate signing requests',
+    )
+    .option('--cluster-signing-key-file <file>', 'PEM private key of --cluster-signing-cert-file')
+    .option(
+      '--cluster-signing-duration <duration>',
+      'the longest lifetime of a signed certificate',
+      duration,
+      365 * 24 * 3600_000,
+    )
     .action(async (opts: ControllerManagerCommandOptions) => controllerManager(opts, stopSignal()))
 
   leaderElectionFlags(

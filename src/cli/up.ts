@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { loadKubeconfig } from '../client/index.ts'
 import { startControllerManager } from '../controllers/index.ts'
 import { startScheduler } from '../scheduler/index.ts'
@@ -25,6 +26,9 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
       settings: {
         serviceAccountPrivateKey: readFileSync(server.serviceAccountSigningKeyFile, 'utf8'),
         rootCA: server.caPem,
+        // As kubeadm sets --cluster-signing-cert-file/--cluster-signing-key-file: the cluster CA.
+        clusterSigningCert: server.caPem,
+        clusterSigningKey: readFileSync(join(options.dataDir, 'pki', 'ca.key'), 'utf8'),
       },
       log: log.child({ component: 'controller-manager' }),
     })

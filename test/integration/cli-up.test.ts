@@ -17,6 +17,7 @@ import {
   RestClient,
   type ObjectLike,
 } from '../../src/client/index.ts'
+import { createCertificateRequest } from '../../src/pki/certificate-requests.ts'
 import { readKubeconfigCredentials } from '../../src/pki/index.ts'
 import { kubectlMissing, kubectlPath } from '../support/cluster.ts'
 import { until } from '../support/until.ts'
@@ -103,6 +104,34 @@ test('k8ts up runs the controller-manager, each controller and the scheduler as 
     ]) {
       await until(() => accounts.get('kube-system', name).catch(() => undefined), 20_000, `account ${name}`)
     }
+
+    // The cluster CA signs approved requests, as kubeadm gives the controller-manager
+    // --cluster-signing-cert-file and --cluster-signing-key-file.
+    const { csrPem } = await createCertificateRequest({ subject: { commonName: 'jane' } })
+    const csrs = '/apis/certificates.k8s.io/v1/certificatesigningrequests'
+    await admin.request('POST', csrs, {
+      body: {
+        apiVersion: 'certificates.k8s.io/v1',
+        kind: 'CertificateSigningRequest',
+        metadata: { name: 'jane' },
+        spec: {
+          request: Buffer.from(csrPem).toString('base64'),
+          signerName: 'kubernetes.io/kube-apiserver-client',
+          usages: ['client auth'],
+        },
+      },
+    })
+    const csr = await admin.request<ObjectLike & { status?: unknown }>('GET', `${csrs}/jane`)
+    csr.status = { conditions: [{ type: 'Approved', status: 'True', reason: 'Test', message: 'approved' }] }
+    await admin.request('PUT', `${csrs}/jane/approval`, { body: csr })
+    const issued = await until(
+      async () =>
+        (await admin.request<{ status?: { certificate?: string } }>('GET', `${csrs}/jane`)).status
+          ?.certificate,
+      20_000,
+      `the certificate of an approved request: ${output()}`,
+    )
+    assert.equal(new X509Certificate(Buffer.from(issued, 'base64')).subject, 'CN=jane')
 
     if (kubectlMissing) {
       t.diagnostic(`kubectl auth can-i not run: ${kubectlMissing}`)
@@ -336,6 +365,11 @@ const bad = [
     name: 'a controller-manager with --use-service-account-credentials maybe',
     args: ['controller-manager', '--kubeconfig', 'x', '--use-service-account-credentials', 'maybe'],
     err: /argument 'maybe' is invalid\. maybe is not true or false/,
+  },
+  {
+    name: 'a controller-manager with a signing certificate and no key',
+    args: ['controller-manager', '--kubeconfig', 'x', '--cluster-signing-cert-file', 'ca.crt'],
+    err: /^k8ts: --cluster-signing-cert-file and --cluster-signing-key-file must be given together/,
   },
   {
     name: 'a controller-manager with --leader-elect maybe',
