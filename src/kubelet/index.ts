@@ -1,0 +1,145 @@
+import type { Lease } from '../api/generated/types/coordination-v1.ts'
+import type { Event, Node, Taint } from '../api/generated/types/core-v1.ts'
+import { realClock, type Clock } from '../base/clock.ts'
+import { createLogger, type Logger } from '../base/log.ts'
+import { builtin, EventRecorder, ResourceClient, RestClient, type ClientConfig } from '../client/index.ts'
+import { readMachineInfo, type MachineInfo } from './node/machine.ts'
+import { NodeLeaseController } from './node/node-lease.ts'
+import { NodeStatusAgent, recordAllocatableEnforced, recordStarting } from './node/node-agent.ts'
+import { kubeletVersion } from './node/node-status.ts'
+import type { ContainerRuntime } from './runtime/runtime.ts'
+
+export { readMachineInfo, type MachineInfo } from './node/machine.ts'
+export { NodeLeaseController, nodeLeaseNamespace } from './node/node-lease.ts'
+export { NodeStatusAgent } from './node/node-agent.ts'
+export { kubeletVersion } from './node/node-status.ts'
+export type { ContainerRuntime } from './runtime/runtime.ts'
+
+/** What the pod side of the kubelet (pod workers, PLEG, status) gets when the node is registered. */
+export interface PodManagerContext {
+  nodeName: string
+  rest: RestClient
+  runtime: ContainerRuntime
+  recorder: EventRecorder
+  clock: Clock
+  log: Logger
+}
+
+/**
+ * The seam where the kubelet's pod side plugs in: started once the Node is registered (pods can be
+ * bound to it from then on), stopped before the kubelet's clients close.
+ */
+export interface PodManager {
+  start(ctx: PodManagerContext): void
+  stop(): Promise<void>
+}
+
+export interface KubeletOptions {
+  /** How to reach the apiserver, as system:node:<nodeName> (group system:nodes). */
+  client: ClientConfig
+  nodeName: string
+  runtime: ContainerRuntime
+  /** The machine reported in capacity and nodeInfo (default: this host, with values given here taking precedence). */
+  machine?: Partial<MachineInfo>
+  /** --node-labels. */
+  nodeLabels?: Readonly<Record<string, string>>
+  /** --register-with-taints. */
+  registerWithTaints?: readonly Taint[]
+  /** --register-schedulable (default true). */
+  registerSchedulable?: boolean
+  /** --max-pods (default 110). */
+  maxPods?: number
+  kubeReserved?: Readonly<Record<string, string>>
+  systemReserved?: Readonly<Record<string, string>>
+  /** --node-status-update-frequency (default 10 s). */
+  nodeStatusUpdateFrequencyMs?: number
+  /** --node-status-report-frequency (default 5 min). */
+  nodeStatusReportFrequencyMs?: number
+  /** --node-lease-duration-seconds (default 40); renewed every quarter of it. */
+  nodeLeaseDurationSeconds?: number
+  podManager?: PodManager
+  clock?: Clock
+  log?: Logger
+}
+
+export interface RunningKubelet {
+  readonly nodeName: string
+  /** The Node's status writer (tests read `patches`). */
+  readonly nodeStatus: NodeStatusAgent
+  stop(): Promise<void>
+}
+
+/**
+ * The kubelet's node side: registers the Node, keeps its status and Lease, and starts the pod
+ * manager once the Node exists. Everything goes through the API as the node's own identity, so
+ * the Node authorizer and NodeRestriction hold it to what a node may do.
+ */
+export function startKubelet(o: KubeletOptions): RunningKubelet {
+  const clock = o.clock ?? realClock
+  const log = (o.log ?? createLogger()).child({ component: 'kubelet', node: o.nodeName })
+  const rest = new RestClient(
+    { userAgent: `kubelet/${kubeletVersion} (linux/amd64) k8ts`, ...o.client },
+    { clock },
+  )
+  const nodes = new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes'))
+  const leases = new ResourceClient<Lease>(rest, builtin('coordination.k8s.io', 'v1', 'leases'))
+  const recorder = new EventRecorder(new ResourceClient<Event>(rest, builtin('', 'v1', 'events')), {
+    component: 'kubelet',
+    host: o.nodeName,
+    clock,
+    log,
+  })
+  const machine: MachineInfo = { ...readMachineInfo(), hostname: o.nodeName, ...o.machine }
+  const nodeStatus = new NodeStatusAgent({
+    nodeName: o.nodeName,
+    nodes,
+    runtime: o.runtime,
+    recorder,
+    clock,
+    machine,
+    log,
+    ...(o.nodeLabels ? { nodeLabels: o.nodeLabels } : {}),
+    ...(o.registerWithTaints ? { registerWithTaints: o.registerWithTaints } : {}),
+    ...(o.registerSchedulable !== undefined ? { registerSchedulable: o.registerSchedulable } : {}),
+    ...(o.maxPods !== undefined ? { maxPods: o.maxPods } : {}),
+    ...(o.kubeReserved ? { kubeReserved: o.kubeReserved } : {}),
+    ...(o.systemReserved ? { systemReserved: o.systemReserved } : {}),
+    ...(o.nodeStatusUpdateFrequencyMs !== undefined
+      ? { statusUpdateFrequencyMs: o.nodeStatusUpdateFrequencyMs }
+      : {}),
+    ...(o.nodeStatusReportFrequencyMs !== undefined
+      ? { statusReportFrequencyMs: o.nodeStatusReportFrequencyMs }
+      : {}),
+  })
+  const lease = new NodeLeaseController({
+    nodeName: o.nodeName,
+    leases,
+    nodes,
+    clock,
+    log,
+    ...(o.nodeLeaseDurationSeconds !== undefined ? { leaseDurationSeconds: o.nodeLeaseDurationSeconds } : {}),
+  })
+  const abort = new AbortController()
+  recordStarting(recorder, o.nodeName)
+  // The pod manager starts once the Node exists.
+  const running = Promise.all([
+    lease.run(abort.signal),
+    nodeStatus.run(abort.signal, () => {
+      recordAllocatableEnforced(recorder, o.nodeName)
+      o.podManager?.start({ nodeName: o.nodeName, rest, runtime: o.runtime, recorder, clock, log })
+    }),
+  ])
+  return {
+    nodeName: o.nodeName,
+    nodeStatus,
+    async stop() {
+      abort.abort()
+      await o.podManager?.stop()
+      await running.catch((err: unknown) =>
+        log.warn({ err: (err as Error).message }, 'kubelet stopped with an error'),
+      )
+      await recorder.flush()
+      await rest.close()
+    },
+  }
+}
