@@ -176,7 +176,9 @@ export function setNodeStatus(
     architecture: m.architecture,
   }
   status.daemonEndpoints = { kubeletEndpoint: { Port: kubeletPort } }
-  if (inputs.images !== undefined) status.images = inputs.images.slice(0, maxImagesInNodeStatus)
+  // An empty list is left out, as Go's omitempty does; unknown images (the runtime failed) keep the old list.
+  if (inputs.images?.length) status.images = inputs.images.slice(0, maxImagesInNodeStatus)
+  else if (inputs.images) delete status.images
   const t = iso(now)
   const conditions = (status.conditions ??= [])
   const p = inputs.pressure ?? {}
