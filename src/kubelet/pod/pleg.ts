@@ -1,0 +1,108 @@
+/**
+ * The pod lifecycle event generator (pkg/kubelet/pleg/generic.go): containerd 1.6 sends no
+ * container events, so every second the PLEG lists the runtime's sandboxes and containers,
+ * compares their states with the previous listing, and tells the pod workers which pods changed.
+ */
+import type { Clock, Timer } from '../../base/clock.ts'
+import type { RuntimeService } from '../runtime/runtime.ts'
+import { podUIDLabel } from './runtime-config.ts'
+
+export const relistPeriodMs = 1000
+
+export type PodLifecycleEventType =
+  'ContainerStarted' | 'ContainerDied' | 'ContainerRemoved' | 'ContainerChanged'
+
+export interface PodLifecycleEvent {
+  type: PodLifecycleEventType
+  podUID: string
+  /** A container or sandbox id. */
+  id: string
+}
+
+type Seen = { podUID: string; state: 'running' | 'exited' | 'created' | 'unknown' }
+
+export interface PlegOptions {
+  runtime: RuntimeService
+  clock: Clock
+  onEvent: (event: PodLifecycleEvent) => void
+  onError?: (err: unknown) => void
+  periodMs?: number
+}
+
+export class Pleg {
+  readonly #o: PlegOptions
+  #seen = new Map<string, Seen>()
+  #timer: Timer | undefined
+  #stopped = false
+  #relisting: Promise<void> | undefined
+
+  constructor(o: PlegOptions) {
+    this.#o = o
+  }
+
+  start(): void {
+    this.#schedule()
+  }
+
+  stop(): void {
+    this.#stopped = true
+    this.#timer?.cancel()
+  }
+
+  /** One relist now; events for every change since the last one. */
+  relist(): Promise<void> {
+    this.#relisting ??= this.#relist().finally(() => (this.#relisting = undefined))
+    return this.#relisting
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return
+    this.#timer = this.#o.clock.setTimer(this.#o.periodMs ?? relistPeriodMs, () => {
+      this.relist()
+        .catch((err: unknown) => this.#o.onError?.(err))
+        .finally(() => this.#schedule())
+    })
+  }
+
+  async #relist(): Promise<void> {
+    const [sandboxes, containers] = await Promise.all([
+      this.#o.runtime.listPodSandbox({}),
+      this.#o.runtime.listContainers({}),
+    ])
+    const now = new Map<string, Seen>()
+    for (const s of sandboxes.items) {
+      now.set(s.id, {
+        podUID: s.labels[podUIDLabel] ?? s.metadata?.uid ?? '',
+        state: s.state === 'SANDBOX_READY' ? 'running' : 'exited',
+      })
+    }
+    for (const c of containers.containers) {
+      const state =
+        c.state === 'CONTAINER_RUNNING'
+          ? 'running'
+          : c.state === 'CONTAINER_EXITED'
+            ? 'exited'
+            : c.state === 'CONTAINER_CREATED'
+              ? 'created'
+              : 'unknown'
+      now.set(c.id, { podUID: c.labels[podUIDLabel] ?? '', state })
+    }
+    const events: PodLifecycleEvent[] = []
+    for (const [id, s] of now) {
+      const before = this.#seen.get(id)
+      if (before?.state === s.state) continue
+      const type =
+        s.state === 'running'
+          ? 'ContainerStarted'
+          : s.state === 'exited'
+            ? 'ContainerDied'
+            : 'ContainerChanged'
+      events.push({ type, podUID: s.podUID, id })
+    }
+    for (const [id, s] of this.#seen) {
+      if (!now.has(id)) events.push({ type: 'ContainerRemoved', podUID: s.podUID, id })
+    }
+    this.#seen = now
+    for (const e of events) if (e.podUID !== '') this.#o.onEvent(e)
+  }
+}

@@ -1,0 +1,512 @@
+/**
+ * Pod workers (pkg/kubelet/pod_workers.go with kuberuntime's SyncPod): one worker per pod, never
+ * two syncs of a pod at once, a sync asked for while one runs happens right after it. A worker
+ * holds one state of the PodWork union:
+ *
+ *   syncing ──(terminal phase, or deletionTimestamp, or removed from the API)──▶ terminating
+ *   terminating ──(containers stopped within the grace period, sandbox stopped)──▶ terminated
+ *
+ * A sync reads the pod's sandboxes and containers from the runtime, does the next steps (sandbox,
+ * image pulls, init containers one at a time, app containers, restarts under CrashLoopBackOff),
+ * then generates the pod status and hands it to the status manager. The PLEG wakes a worker when
+ * its pod's containers change; back-offs wake it with a timer on the injected clock.
+ */
+import type { Container, Pod } from '../../api/generated/types/core-v1.ts'
+import type { Clock, Timer } from '../../base/clock.ts'
+import type { Logger } from '../../base/log.ts'
+import { isCriError } from '../runtime/errors.ts'
+import type * as cri from '../runtime/runtime.ts'
+import type { ContainerRuntime, Proto3Partial } from '../runtime/runtime.ts'
+import { Backoff } from './backoff.ts'
+import { Pleg, type PodLifecycleEvent } from './pleg.ts'
+import {
+  generatePodStatus,
+  isPodPhaseTerminal,
+  latestContainer,
+  podSandboxChanged,
+  reasonCrashLoopBackOff,
+  reasonCreateContainerError,
+  reasonErrImageNeverPull,
+  reasonErrImagePull,
+  reasonImagePullBackOff,
+  reasonRunContainerError,
+  shouldContainerBeRestarted,
+  type RuntimeContainer,
+  type RuntimePod,
+  type WaitingReason,
+} from './pod-status.ts'
+import {
+  containerConfig,
+  containerNameLabel,
+  containerRestartCountAnnotation,
+  podUIDLabel,
+  sandboxConfig,
+} from './runtime-config.ts'
+import { podRefOf, StatusManager, type PodStatusWriter } from './status-manager.ts'
+
+/** One pod's place in its lifecycle. */
+export type PodWork =
+  | { phase: 'syncing'; pod: Pod }
+  | { phase: 'terminating'; pod: Pod; gracePeriodSeconds: number; removed: boolean }
+  | { phase: 'terminated'; pod: Pod; finishedAt: number; removed: boolean; sandboxRemoved: boolean }
+
+export interface PodWorkersOptions {
+  runtime: ContainerRuntime
+  clock: Clock
+  statusWriter: PodStatusWriter
+  /** The node's addresses: status.hostIP(s), and the pod IPs of host-network pods. */
+  hostIPs?: readonly string[]
+  /** The sandbox DNS config for a pod (cluster DNS for ClusterFirst); none by default. */
+  dnsConfig?: (pod: Readonly<Pod>) => Proto3Partial<cri.DNSConfig> | undefined
+  log?: Logger
+}
+
+/** After a failed sync, the worker tries again this much later (workerBackOffPeriod). */
+export const workerBackOffPeriodMs = 10_000
+/** kuberuntime's minimumGracePeriodInSeconds. */
+export const minimumGracePeriodSeconds = 2
+export const defaultTerminationGracePeriodSeconds = 30
+
+interface Worker {
+  uid: string
+  work: PodWork
+  /** Why containers wait, as the last sync found (upstream's reasonCache), by container name. */
+  reasons: Map<string, WaitingReason>
+  running: Promise<void> | undefined
+  again: boolean
+  timer: { at: number; timer: Timer } | undefined
+}
+
+export class PodWorkers {
+  readonly #o: PodWorkersOptions
+  readonly #runtime: ContainerRuntime
+  readonly #clock: Clock
+  readonly #workers = new Map<string, Worker>()
+  readonly #crashBackoff: Backoff
+  readonly #imageBackoff: Backoff
+  readonly statusManager: StatusManager
+  readonly pleg: Pleg
+  #runtimeName = 'containerd'
+  #stopped = false
+
+  constructor(o: PodWorkersOptions) {
+    this.#o = o
+    this.#runtime = o.runtime
+    this.#clock = o.clock
+    this.#crashBackoff = new Backoff({ clock: o.clock })
+    this.#imageBackoff = new Backoff({ clock: o.clock })
+    this.statusManager = new StatusManager({ writer: o.statusWriter, clock: o.clock })
+    this.pleg = new Pleg({
+      runtime: o.runtime,
+      clock: o.clock,
+      onEvent: (e) => this.#onPlegEvent(e),
+      onError: (err) => o.log?.warn({ err }, 'PLEG relist failed'),
+    })
+  }
+
+  /** Learns the runtime's name (container IDs are `<name>://<id>`) and starts the PLEG. */
+  async start(): Promise<void> {
+    this.#runtimeName = (await this.#runtime.version({})).runtimeName || this.#runtimeName
+    this.pleg.start()
+  }
+
+  stop(): void {
+    this.#stopped = true
+    this.pleg.stop()
+    for (const w of this.#workers.values()) w.timer?.timer.cancel()
+  }
+
+  /** Resolves when no worker is syncing (tests, shutdown). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const running = [...this.#workers.values()].map((w) => w.running).filter((p) => p !== undefined)
+      if (running.length === 0) return
+      await Promise.all(running)
+    }
+  }
+
+  /** The worker state of a pod, by uid. */
+  state(uid: string): PodWork | undefined {
+    return this.#workers.get(uid)?.work
+  }
+
+  /** A pod bound to this node was added or changed (or got its deletionTimestamp). */
+  updatePod(pod: Pod): void {
+    const uid = pod.metadata?.uid ?? ''
+    let w = this.#workers.get(uid)
+    if (w === undefined) {
+      w = {
+        uid,
+        work: { phase: 'syncing', pod },
+        reasons: new Map(),
+        running: undefined,
+        again: false,
+        timer: undefined,
+      }
+      this.#workers.set(uid, w)
+    } else {
+      w.work = { ...w.work, pod }
+    }
+    if (pod.metadata?.deletionTimestamp && w.work.phase === 'syncing') {
+      w.work = { phase: 'terminating', pod, gracePeriodSeconds: gracePeriodOf(pod), removed: false }
+    }
+    this.#wake(w)
+  }
+
+  /** The pod is gone from the API: stop what is left of it and forget it. */
+  removePod(pod: Pod): void {
+    const w = this.#workers.get(pod.metadata?.uid ?? '')
+    if (w === undefined) return
+    if (w.work.phase === 'syncing') {
+      w.work = { phase: 'terminating', pod, gracePeriodSeconds: gracePeriodOf(pod), removed: true }
+    } else w.work = { ...w.work, removed: true }
+    this.#wake(w)
+  }
+
+  #onPlegEvent(e: PodLifecycleEvent): void {
+    const w = this.#workers.get(e.podUID)
+    if (w !== undefined) this.#wake(w)
+  }
+
+  #wake(w: Worker): void {
+    if (this.#stopped) return
+    if (w.running !== undefined) {
+      w.again = true
+      return
+    }
+    w.running = this.#loop(w).finally(() => (w.running = undefined))
+  }
+
+  async #loop(w: Worker): Promise<void> {
+    do {
+      w.again = false
+      try {
+        await this.#sync(w)
+      } catch (err) {
+        this.#o.log?.error({ err, pod: podRefOf(w.work.pod) }, 'Error syncing pod, skipping')
+        this.#requeue(w, this.#clock.now() + workerBackOffPeriodMs)
+      }
+    } while (w.again && !this.#stopped)
+  }
+
+  /** Wakes the worker at `atMs` (the earliest such wish wins). */
+  #requeue(w: Worker, atMs: number): void {
+    if (w.timer !== undefined && w.timer.at <= atMs && w.timer.at > this.#clock.now()) return
+    w.timer?.timer.cancel()
+    w.timer = {
+      at: atMs,
+      timer: this.#clock.setTimer(Math.max(0, atMs - this.#clock.now()), () => {
+        w.timer = undefined
+        this.#wake(w)
+      }),
+    }
+  }
+
+  async #sync(w: Worker): Promise<void> {
+    const work = w.work
+    switch (work.phase) {
+      case 'syncing':
+        return this.#syncPod(w, work.pod)
+      case 'terminating':
+        return this.#terminatePod(w, work)
+      case 'terminated':
+        return this.#cleanUp(w, work)
+      default:
+        return assertNever(work)
+    }
+  }
+
+  // ---- syncing ----
+
+  async #syncPod(w: Worker, pod: Pod): Promise<void> {
+    await this.#syncContainers(w, pod, await this.#runtimePod(w.uid))
+    const status = await this.#writeStatus(w, pod, await this.#runtimePod(w.uid), false)
+    if (isPodPhaseTerminal(status) && w.work.phase === 'syncing') {
+      w.work = { phase: 'terminating', pod, gracePeriodSeconds: gracePeriodOf(pod), removed: false }
+      w.again = true
+    }
+  }
+
+  /** computePodActions and their execution: sandbox, then init containers in order, then app containers. */
+  async #syncContainers(w: Worker, pod: Pod, runtime: RuntimePod): Promise<void> {
+    const policy = pod.spec?.restartPolicy ?? 'Always'
+    let sandboxId: string
+    const config = (attempt: number) =>
+      sandboxConfig(pod, {
+        attempt,
+        ...(this.#o.dnsConfig?.(pod) ? { dnsConfig: this.#o.dnsConfig(pod) } : {}),
+      })
+    if (podSandboxChanged(pod, runtime)) {
+      // A pod that ran to its end under restartPolicy Never gets no new sandbox.
+      if (policy === 'Never' && runtime.sandboxes.length > 0 && runtime.containers.length > 0) return
+      await this.#killContainers(runtime, gracePeriodOf(pod))
+      for (const s of runtime.sandboxes) {
+        if (s.state === 'SANDBOX_READY') await this.#runtime.stopPodSandbox({ podSandboxId: s.id })
+      }
+      const attempt = (runtime.sandboxes[0]?.metadata?.attempt ?? -1) + 1
+      sandboxId = (await this.#runtime.runPodSandbox({ config: config(attempt) })).podSandboxId
+    } else {
+      sandboxId = runtime.sandboxes[0]?.id ?? ''
+    }
+    const attempt = runtime.sandboxes.find((s) => s.id === sandboxId)?.metadata?.attempt ?? 0
+    const ctx: StartContext = { w, pod, runtime, sandboxId, sandboxConfig: config(attempt) }
+    // Containers of an older sandbox do not count as having run in this one.
+    const current = (name: string) =>
+      runtime.containers.find((c) => c.name === name && c.sandboxId === sandboxId)
+
+    for (const c of pod.spec?.initContainers ?? []) {
+      // Sidecars (restartPolicy Always) are not modelled yet: they run like plain init containers.
+      const latest = current(c.name)
+      if (latest === undefined) return void (await this.#startContainer(ctx, c))
+      const state = latest.status.state
+      if (state === 'CONTAINER_EXITED' && latest.status.exitCode === 0) continue
+      if (state !== 'CONTAINER_EXITED') return
+      if (policy === 'Never') return
+      return void (await this.#startContainer(ctx, c))
+    }
+    const inSandbox: RuntimePod = {
+      ...runtime,
+      containers: runtime.containers.filter((c) => c.sandboxId === sandboxId),
+    }
+    for (const c of pod.spec?.containers ?? []) {
+      if (shouldContainerBeRestarted(pod, c, inSandbox)) await this.#startContainer(ctx, c)
+    }
+  }
+
+  async #startContainer(ctx: StartContext, container: Readonly<Container>): Promise<void> {
+    const { w, pod, runtime } = ctx
+    const name = container.name
+    const latest = latestContainer(runtime, name)
+    const meta = pod.metadata ?? {}
+    if (latest !== undefined && latest.status.state === 'CONTAINER_EXITED') {
+      const key = `${meta.name}_${meta.namespace}_${meta.uid}_${name}`
+      const finishedMs = Math.floor(latest.status.finishedAt / 1e6)
+      if (this.#crashBackoff.isInBackOffSince(key, finishedMs)) {
+        const backoff = goDuration(this.#crashBackoff.get(key))
+        w.reasons.set(name, {
+          reason: reasonCrashLoopBackOff,
+          message: `back-off ${backoff} restarting failed container=${name} pod=${meta.name}_${meta.namespace}(${meta.uid})`,
+        })
+        this.#requeue(w, this.#crashBackoff.endsAt(key, finishedMs))
+        return
+      }
+      this.#crashBackoff.next(key, finishedMs)
+    }
+    const imageRef = await this.#ensureImage(w, pod, container)
+    if (imageRef === undefined) return
+    const restartCount = latest === undefined ? 0 : latest.restartCount + 1
+    let containerId: string
+    try {
+      const created = await this.#runtime.createContainer({
+        podSandboxId: ctx.sandboxId,
+        config: containerConfig(pod, container, {
+          restartCount,
+          imageRef,
+          gracePeriodSeconds: gracePeriodOf(pod),
+        }),
+        sandboxConfig: ctx.sandboxConfig,
+      })
+      containerId = created.containerId
+    } catch (err) {
+      w.reasons.set(name, { reason: reasonCreateContainerError, message: (err as Error).message })
+      this.#requeue(w, this.#clock.now() + workerBackOffPeriodMs)
+      return
+    }
+    try {
+      await this.#runtime.startContainer({ containerId })
+    } catch (err) {
+      w.reasons.set(name, { reason: reasonRunContainerError, message: (err as Error).message })
+      this.#requeue(w, this.#clock.now() + workerBackOffPeriodMs)
+      return
+    }
+    w.reasons.delete(name)
+    // As the container GC with maxPerPodContainer 1: the newest dead one stays for lastState.
+    for (const old of runtime.containers.filter((c) => c.name === name).slice(1)) {
+      await this.#runtime.removeContainer({ containerId: old.status.id })
+    }
+  }
+
+  /** EnsureImageExists: the image id to create the container from, or undefined with the reason set. */
+  async #ensureImage(w: Worker, pod: Pod, container: Readonly<Container>): Promise<string | undefined> {
+    const image = container.image ?? ''
+    const policy = container.imagePullPolicy ?? defaultPullPolicy(image)
+    const present = (await this.#runtime.imageStatus({ image: { image } })).image
+    if (present !== undefined && policy !== 'Always') return present.id
+    if (policy === 'Never') {
+      w.reasons.set(container.name, {
+        reason: reasonErrImageNeverPull,
+        message: `Container image "${image}" is not present with pull policy of Never`,
+      })
+      this.#requeue(w, this.#clock.now() + workerBackOffPeriodMs)
+      return undefined
+    }
+    const key = `${pod.metadata?.uid ?? ''}_${image}`
+    if (this.#imageBackoff.isInBackOffSinceUpdate(key)) {
+      w.reasons.set(container.name, {
+        reason: reasonImagePullBackOff,
+        message: `Back-off pulling image "${image}"`,
+      })
+      this.#requeue(w, this.#imageBackoff.endsAtSinceUpdate(key))
+      return undefined
+    }
+    try {
+      const pulled = await this.#runtime.pullImage({ image: { image } })
+      return pulled.imageRef
+    } catch (err) {
+      this.#imageBackoff.next(key, this.#clock.now())
+      w.reasons.set(container.name, { reason: reasonErrImagePull, message: (err as Error).message })
+      // The next sync (a second on) finds the pull backing off: ImagePullBackOff.
+      this.#requeue(w, this.#clock.now() + 1000)
+      return undefined
+    }
+  }
+
+  // ---- terminating ----
+
+  async #terminatePod(w: Worker, work: Extract<PodWork, { phase: 'terminating' }>): Promise<void> {
+    const runtime = await this.#runtimePod(w.uid)
+    await this.#killContainers(runtime, work.gracePeriodSeconds)
+    for (const s of runtime.sandboxes) {
+      if (s.state === 'SANDBOX_READY') await this.#runtime.stopPodSandbox({ podSandboxId: s.id })
+    }
+    if (!work.removed) await this.#writeStatus(w, work.pod, await this.#runtimePod(w.uid), true)
+    w.work = {
+      phase: 'terminated',
+      pod: work.pod,
+      finishedAt: this.#clock.now(),
+      removed: work.removed,
+      sandboxRemoved: false,
+    }
+    w.again = true
+  }
+
+  /** Stops every running container, each with the grace period (at least two seconds), at once. */
+  async #killContainers(runtime: RuntimePod, gracePeriodSeconds: number): Promise<void> {
+    const timeout = Math.max(gracePeriodSeconds, minimumGracePeriodSeconds)
+    await Promise.all(
+      runtime.containers
+        .filter((c) => c.status.state === 'CONTAINER_RUNNING' || c.status.state === 'CONTAINER_CREATED')
+        .map((c) => this.#runtime.stopContainer({ containerId: c.status.id, timeout })),
+    )
+  }
+
+  // ---- terminated ----
+
+  /** Once the pod is being deleted (or gone): remove its containers and sandbox, then the API object. */
+  async #cleanUp(w: Worker, work: Extract<PodWork, { phase: 'terminated' }>): Promise<void> {
+    const deleting = work.removed || work.pod.metadata?.deletionTimestamp != null
+    if (!deleting) return
+    if (!work.sandboxRemoved) {
+      const runtime = await this.#runtimePod(w.uid)
+      for (const c of runtime.containers) await this.#runtime.removeContainer({ containerId: c.status.id })
+      for (const s of runtime.sandboxes) await this.#runtime.removePodSandbox({ podSandboxId: s.id })
+      w.work = { ...work, sandboxRemoved: true }
+      if (!work.removed) await this.#o.statusWriter.deletePod(podRefOf(work.pod))
+    }
+    if (work.removed) {
+      w.timer?.timer.cancel()
+      this.#workers.delete(w.uid)
+      this.statusManager.forget(w.uid)
+      const meta = work.pod.metadata ?? {}
+      this.#crashBackoff.forget(`${meta.name}_${meta.namespace}_${meta.uid}_`)
+      this.#imageBackoff.forget(`${meta.uid}_`)
+    }
+  }
+
+  // ---- shared ----
+
+  async #writeStatus(
+    w: Worker,
+    pod: Pod,
+    runtime: RuntimePod,
+    podIsTerminal: boolean,
+  ): Promise<string | undefined> {
+    const known = { ...pod, status: this.statusManager.status(w.uid) ?? pod.status ?? {} }
+    const generated = generatePodStatus({
+      pod: known,
+      runtime,
+      reasons: w.reasons,
+      runtimeName: this.#runtimeName,
+      hostIPs: this.#o.hostIPs ?? [],
+      podIsTerminal,
+    })
+    return (await this.statusManager.setPodStatus(known, generated)).phase
+  }
+
+  /** The pod's sandboxes and containers, newest first, with their full statuses. */
+  async #runtimePod(uid: string): Promise<RuntimePod> {
+    const filter = { labelSelector: { [podUIDLabel]: uid } }
+    const [sandboxList, containerList] = await Promise.all([
+      this.#runtime.listPodSandbox({ filter }),
+      this.#runtime.listContainers({ filter }),
+    ])
+    const sandboxes = (
+      await Promise.all(
+        sandboxList.items.map((s) => ignoreNotFound(this.#runtime.podSandboxStatus({ podSandboxId: s.id }))),
+      )
+    )
+      .map((r) => r?.status)
+      .filter((s) => s !== undefined)
+      .sort((a, b) => b.createdAt - a.createdAt)
+    const containers: RuntimeContainer[] = []
+    for (const c of containerList.containers) {
+      const r = await ignoreNotFound(this.#runtime.containerStatus({ containerId: c.id }))
+      if (r?.status === undefined) continue
+      containers.push({
+        name: c.labels[containerNameLabel] ?? c.metadata?.name ?? '',
+        sandboxId: c.podSandboxId,
+        restartCount: Number(c.annotations[containerRestartCountAnnotation] ?? c.metadata?.attempt ?? 0),
+        status: r.status,
+      })
+    }
+    containers.sort((a, b) => b.status.createdAt - a.status.createdAt)
+    return { sandboxes, containers }
+  }
+}
+
+interface StartContext {
+  w: Worker
+  pod: Pod
+  runtime: RuntimePod
+  sandboxId: string
+  sandboxConfig: Proto3Partial<cri.PodSandboxConfig>
+}
+
+/** deletionGracePeriodSeconds while deleting, else spec.terminationGracePeriodSeconds (30 by default). */
+export function gracePeriodOf(pod: Readonly<Pod>): number {
+  return (
+    pod.metadata?.deletionGracePeriodSeconds ??
+    pod.spec?.terminationGracePeriodSeconds ??
+    defaultTerminationGracePeriodSeconds
+  )
+}
+
+/** Always for :latest or untagged images, IfNotPresent otherwise (the API's defaulting). */
+export function defaultPullPolicy(image: string): string {
+  if (image.includes('@')) return 'IfNotPresent'
+  const lastPart = image.slice(image.lastIndexOf('/') + 1)
+  const tag = lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : ''
+  return tag === '' || tag === 'latest' ? 'Always' : 'IfNotPresent'
+}
+
+/** Go's time.Duration String for whole seconds: 10s, 1m20s, 5m0s. */
+export function goDuration(ms: number): string {
+  const s = Math.round(ms / 1000)
+  if (s < 60) return `${s}s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return `${m}m${s % 60}s`
+  return `${Math.floor(m / 60)}h${m % 60}m${s % 60}s`
+}
+
+async function ignoreNotFound<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p
+  } catch (err) {
+    if (isCriError(err, 'NotFound')) return undefined
+    throw err
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected pod work ${JSON.stringify(x)}`)
+}

@@ -1,0 +1,107 @@
+/**
+ * The status manager (pkg/kubelet/status): keeps the last status the kubelet generated for each
+ * pod, and writes it to the API only when it changed. It keeps the conditions the kubelet does not
+ * own (PodScheduled, ...), carries lastTransitionTime over while a condition's status stays, keeps
+ * startTime once set, and never moves a pod out of a terminal phase.
+ */
+import { isDeepStrictEqual } from 'node:util'
+import type { Pod, PodCondition, PodStatus } from '../../api/generated/types/core-v1.ts'
+import type { Clock } from '../../base/clock.ts'
+import { isPodPhaseTerminal, kubeletConditions } from './pod-status.ts'
+
+export interface PodRef {
+  namespace: string
+  name: string
+  uid: string
+}
+
+/** The API writes the kubelet makes for pods; the real one PATCHes, tests record. */
+export interface PodStatusWriter {
+  /** PATCH pods/status with metadata.uid as precondition (a recreated pod of the same name is not ours). */
+  patchStatus(pod: PodRef, status: PodStatus): Promise<void>
+  /** The final DELETE with grace 0 once a deleted pod's containers are gone (uid precondition). */
+  deletePod(pod: PodRef): Promise<void>
+}
+
+export function podRefOf(pod: Readonly<Pod>): PodRef {
+  return {
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+    uid: pod.metadata?.uid ?? '',
+  }
+}
+
+/** RFC 3339 at seconds. */
+export function timeOfMs(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
+}
+
+export class StatusManager {
+  readonly #writer: PodStatusWriter
+  readonly #clock: Clock
+  /** Last status written (or found in the API), by pod uid. */
+  readonly #written = new Map<string, PodStatus>()
+
+  constructor(o: { writer: PodStatusWriter; clock: Clock }) {
+    this.#writer = o.writer
+    this.#clock = o.clock
+  }
+
+  /** The status last written for the pod (the kubelet's own view). */
+  status(uid: string): PodStatus | undefined {
+    return this.#written.get(uid)
+  }
+
+  /**
+   * Merges a generated status into the pod's current one and writes it when it differs.
+   * Returns the status as written (or as it already was).
+   */
+  async setPodStatus(pod: Readonly<Pod>, generated: PodStatus): Promise<PodStatus> {
+    const ref = podRefOf(pod)
+    const old = this.#written.get(ref.uid) ?? pod.status ?? {}
+    const now = timeOfMs(this.#clock.now())
+    const next: PodStatus = structuredClone(generated)
+    if (isPodPhaseTerminal(old.phase) && !isPodPhaseTerminal(next.phase)) next.phase = old.phase
+    next.startTime = old.startTime ?? next.startTime ?? now
+    const conditions: PodCondition[] = []
+    for (const c of next.conditions ?? []) {
+      const before = old.conditions?.find((o) => o.type === c.type)
+      const lastTransitionTime = before?.status === c.status ? (before.lastTransitionTime ?? now) : now
+      conditions.push({ ...c, lastTransitionTime })
+    }
+    for (const c of old.conditions ?? []) {
+      if (!kubeletConditions.includes(c.type) && !conditions.some((x) => x.type === c.type))
+        conditions.push(c)
+    }
+    next.conditions = conditions
+    // Fields the kubelet does not set are kept (nominatedNodeName, resize, ...).
+    const merged: PodStatus = { ...old, ...next }
+    if (isDeepStrictEqual(normal(old), normal(merged))) {
+      this.#written.set(ref.uid, merged)
+      return merged
+    }
+    await this.#writer.patchStatus(ref, merged)
+    this.#written.set(ref.uid, merged)
+    return merged
+  }
+
+  forget(uid: string): void {
+    this.#written.delete(uid)
+  }
+}
+
+/** JSON round trip: undefined fields and key order do not count as changes. */
+function normal(s: PodStatus): unknown {
+  return JSON.parse(JSON.stringify(s, Object.keys(flatKeys(s)).sort())) as unknown
+}
+
+function flatKeys(v: unknown, into: Record<string, true> = {}): Record<string, true> {
+  if (Array.isArray(v)) for (const x of v) flatKeys(x, into)
+  else if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      into[k] = true
+      flatKeys(x, into)
+    }
+  }
+  return into
+}
