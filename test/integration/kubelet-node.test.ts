@@ -230,6 +230,22 @@ describe('the kubelet node side', () => {
     assert.equal(starting?.involvedObject.kind, 'Node')
   })
 
+  test('records NodeNotSchedulable and NodeSchedulable when the node is cordoned and uncordoned', async () => {
+    const events = plane.client<Event>('', 'v1', 'events')
+    const reasons = async () =>
+      new Set(
+        (await events.list('default', { fieldSelector: `involvedObject.name=${nodeName}` })).items.map(
+          (e) => e.reason,
+        ),
+      )
+    await nodes().patch('', nodeName, 'merge', { spec: { unschedulable: true } })
+    await tick()
+    await until(async () => (await reasons()).has('NodeNotSchedulable'), 10_000, 'NodeNotSchedulable')
+    await nodes().patch('', nodeName, 'merge', { spec: { unschedulable: null } })
+    await tick()
+    await until(async () => (await reasons()).has('NodeSchedulable'), 10_000, 'NodeSchedulable')
+  })
+
   test('when the kubelet stops, node-lifecycle marks the node Unknown and unreachable', async () => {
     await kubelet?.stop()
     kubelet = undefined

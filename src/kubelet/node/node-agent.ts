@@ -52,12 +52,15 @@ export class NodeStatusAgent {
   #registered = false
   #lastReportAt = Number.NEGATIVE_INFINITY
   #podCIDR = ''
+  /** spec.unschedulable as last seen, for the NodeSchedulable and NodeNotSchedulable events. */
+  #lastUnschedulable: boolean
   /** Status rounds completed, and how many of them PATCHed nodes/status (tests, metrics). */
   rounds = 0
   patches = 0
 
   constructor(o: NodeStatusOptions) {
     this.#o = o
+    this.#lastUnschedulable = o.registerSchedulable === false
   }
 
   get registered(): boolean {
@@ -129,8 +132,22 @@ export class NodeStatusAgent {
     await this.updateNodeStatus()
   }
 
-  /** One status round (upstream's tryUpdateNodeStatus). */
+  /** One status round, tried up to 5 times (upstream's nodeStatusUpdateRetry). */
   async updateNodeStatus(): Promise<void> {
+    let last: unknown
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await this.#tryUpdateNodeStatus()
+        return
+      } catch (err) {
+        last = err
+        this.#o.log?.debug({ err: (err as Error).message }, 'error updating node status, will retry')
+      }
+    }
+    throw new Error('update node status exceeds retry count', { cause: last })
+  }
+
+  async #tryUpdateNodeStatus(): Promise<void> {
     const o = this.#o
     const original = await o.nodes.get('', o.nodeName)
     const node = structuredClone(original)
@@ -150,6 +167,11 @@ export class NodeStatusAgent {
       await o.nodes.patch('', o.nodeName, 'strategic', { metadata: { labels: required } })
     }
     setNodeStatus(node, await this.#inputs(), o.clock.now(), this.#record)
+    const unschedulable = node.spec?.unschedulable ?? false
+    if (unschedulable !== this.#lastUnschedulable) {
+      this.#record('Normal', unschedulable ? events.nodeNotSchedulable : events.nodeSchedulable)
+      this.#lastUnschedulable = unschedulable
+    }
     const now = o.clock.now()
     const reportDue = now >= this.#lastReportAt + (o.statusReportFrequencyMs ?? 5 * 60_000)
     if (reportDue || podCIDRChanged || nodeStatusHasChanged(original.status, node.status ?? {})) {

@@ -44,6 +44,8 @@ export const events = {
   nodeHasDiskPressure: 'NodeHasDiskPressure',
   nodeHasSufficientPID: 'NodeHasSufficientPID',
   nodeHasInsufficientPID: 'NodeHasInsufficientPID',
+  nodeSchedulable: 'NodeSchedulable',
+  nodeNotSchedulable: 'NodeNotSchedulable',
 } as const
 
 /** How the node registers: what the kubelet's flags say about it. */
