@@ -65,15 +65,30 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
     return undefined
   }
 
+  // Credentials that were refused are 401 even with anonymous requests allowed (kube-apiserver's
+  // anonymous authenticator only follows a union that found no credentials at all); the reason is
+  // logged, never told to the client.
   const anonymousAuth = o.anonymousAuth ?? true
+  const refused = (err: unknown): never => {
+    o.log.info(
+      { err: err instanceof Error ? err.message : String(err) },
+      'Unable to authenticate the request',
+    )
+    throw unauthorized()
+  }
   const authenticate = (r: IncomingMessage): UserInfo | Promise<UserInfo> => {
     const known = (user: UserInfo | undefined): UserInfo => {
       if (user) return user
       if (anonymousAuth) return anonymousUser
       throw unauthorized()
     }
-    const user = o.authenticator.authenticate(r)
-    return user instanceof Promise ? user.then(known) : known(user)
+    let user: UserInfo | undefined | Promise<UserInfo | undefined>
+    try {
+      user = o.authenticator.authenticate(r)
+    } catch (err) {
+      return refused(err)
+    }
+    return user instanceof Promise ? user.then(known, refused) : known(user)
   }
 
   return (req, res) => {

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http'
-import { unauthorized } from '../errors.ts'
 import type { Authenticator, UserInfo } from './authenticator.ts'
 
 /**
@@ -81,14 +80,14 @@ export function aggregateMessage(messages: readonly string[]): string {
 
 /**
  * `Authorization: Bearer <token>`: no header (or another scheme) leaves the request to other
- * authenticators; a token nobody accepts is 401.
+ * authenticators; a token nobody accepts is refused with the reasons (the request gets 401).
  */
 export function bearerTokenAuthenticator(
   authenticators: readonly TokenAuthenticator[],
   apiAudiences: readonly string[],
 ): Authenticator {
   const known = (o: TokenOutcome): UserInfo => {
-    if (!o.authenticated) throw unauthorized()
+    if (!o.authenticated) throw new Error(o.error)
     return o.user
   }
   return {
