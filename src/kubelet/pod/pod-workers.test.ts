@@ -4,7 +4,8 @@ import type { Container, Pod, PodCondition, PodStatus } from '../../api/generate
 import { FakeClock } from '../../base/clock.ts'
 import { FakeRuntime, type FakeRuntimeOptions } from '../runtime/fake/fake-runtime.ts'
 import type * as cri from '../runtime/runtime.ts'
-import { PodWorkers } from './pod-workers.ts'
+import { admitPod } from './admission.ts'
+import { PodWorkers, type PodWorkersOptions } from './pod-workers.ts'
 import type { PodRef, PodStatusWriter } from './status-manager.ts'
 
 const uid = '6f1c2a3e-0000-4000-8000-000000000001'
@@ -46,11 +47,17 @@ function makePod(o: {
   }
 }
 
-async function setup(options: FakeRuntimeOptions = {}) {
+async function setup(options: FakeRuntimeOptions = {}, admit?: PodWorkersOptions['admit']) {
   const clock = new FakeClock()
   const runtime = new FakeRuntime({ clock, runtimeName: 'containerd', ...options })
   const writer = new RecordingWriter()
-  const workers = new PodWorkers({ runtime, clock, statusWriter: writer, hostIPs: ['192.168.1.10'] })
+  const workers = new PodWorkers({
+    runtime,
+    clock,
+    statusWriter: writer,
+    hostIPs: ['192.168.1.10'],
+    ...(admit ? { admit } : {}),
+  })
   await workers.start()
   /** Lets every promise chain that does not wait on the clock run to its end. */
   const flush = async () => {
@@ -342,6 +349,28 @@ describe('pod workers', () => {
     t.workers.removePod(deleted)
     await t.flush()
     assert.equal(t.workers.state(uid), undefined)
+    t.workers.stop()
+  })
+
+  test('a pod that does not fit the node is rejected: Failed with OutOfcpu, nothing run', async () => {
+    const node = {
+      metadata: { name: 'node-1' },
+      status: { allocatable: { cpu: '1', memory: '1Gi', pods: '110' } },
+    }
+    const t = await setup({}, (pod, admitted) => admitPod({ node, pod, admitted }))
+    t.workers.updatePod(
+      makePod({ containers: [busybox('app', ['sleep', '3600'], { resources: { requests: { cpu: '2' } } })] }),
+    )
+    await t.tick(2)
+    const s = t.status()
+    assert.equal(s.phase, 'Failed')
+    assert.equal(s.reason, 'OutOfcpu')
+    assert.equal(
+      s.message,
+      "Pod was rejected: Node didn't have enough resource: cpu, requested: 2000, used: 0, capacity: 1000",
+    )
+    assert.equal(t.runtime.calls('runPodSandbox').length, 0)
+    assert.equal(t.writer.patches.length, 1)
     t.workers.stop()
   })
 })

@@ -11,12 +11,13 @@
  * then generates the pod status and hands it to the status manager. The PLEG wakes a worker when
  * its pod's containers change; back-offs wake it with a timer on the injected clock.
  */
-import type { Container, Pod } from '../../api/generated/types/core-v1.ts'
+import type { Container, Pod, PodStatus } from '../../api/generated/types/core-v1.ts'
 import type { Clock, Timer } from '../../base/clock.ts'
 import type { Logger } from '../../base/log.ts'
 import { isCriError } from '../runtime/errors.ts'
 import type * as cri from '../runtime/runtime.ts'
 import type { ContainerRuntime, Proto3Partial } from '../runtime/runtime.ts'
+import { rejectedStatus, type AdmitResult } from './admission.ts'
 import { Backoff } from './backoff.ts'
 import { Pleg, type PodLifecycleEvent } from './pleg.ts'
 import {
@@ -59,6 +60,11 @@ export interface PodWorkersOptions {
   /** The sandbox DNS config for a pod (cluster DNS for ClusterFirst); none by default. */
   dnsConfig?: (pod: Readonly<Pod>) => Proto3Partial<cri.DNSConfig> | undefined
   log?: Logger
+  /**
+   * Admission on the node (./admission.ts admitPod with the current Node): asked once for each
+   * new pod with the pods admitted before it; a pod refused is never run and reported Failed.
+   */
+  admit?: (pod: Readonly<Pod>, admitted: readonly Pod[]) => AdmitResult
 }
 
 /** After a failed sync, the worker tries again this much later (workerBackOffPeriod). */
@@ -75,6 +81,8 @@ interface Worker {
   running: Promise<void> | undefined
   again: boolean
   timer: { at: number; timer: Timer } | undefined
+  /** The status of a pod refused by admission, still to be written. */
+  rejection: PodStatus | undefined
 }
 
 export class PodWorkers {
@@ -142,6 +150,20 @@ export class PodWorkers {
         running: undefined,
         again: false,
         timer: undefined,
+        rejection: undefined,
+      }
+      const terminal = isPodPhaseTerminal(pod.status?.phase)
+      const result = terminal ? undefined : this.#o.admit?.(pod, this.#admittedPods())
+      if (terminal || result?.admit === false) {
+        // Already finished (before a restart of the kubelet), or refused: never run.
+        w.work = {
+          phase: 'terminated',
+          pod,
+          finishedAt: this.#clock.now(),
+          removed: false,
+          sandboxRemoved: false,
+        }
+        if (result?.admit === false) w.rejection = rejectedStatus(pod, result)
       }
       this.#workers.set(uid, w)
     } else {
@@ -151,6 +173,11 @@ export class PodWorkers {
       w.work = { phase: 'terminating', pod, gracePeriodSeconds: gracePeriodOf(pod), removed: false }
     }
     this.#wake(w)
+  }
+
+  /** The pods admitted and not (yet) terminated, for admission of the next one. */
+  #admittedPods(): Pod[] {
+    return [...this.#workers.values()].filter((w) => w.work.phase !== 'terminated').map((w) => w.work.pod)
   }
 
   /** The pod is gone from the API: stop what is left of it and forget it. */
@@ -394,6 +421,10 @@ export class PodWorkers {
 
   /** Once the pod is being deleted (or gone): remove its containers and sandbox, then the API object. */
   async #cleanUp(w: Worker, work: Extract<PodWork, { phase: 'terminated' }>): Promise<void> {
+    if (w.rejection !== undefined && !work.removed) {
+      await this.statusManager.setPodStatus(work.pod, w.rejection)
+      w.rejection = undefined
+    }
     const deleting = work.removed || work.pod.metadata?.deletionTimestamp != null
     if (!deleting) return
     if (!work.sandboxRemoved) {

@@ -1,0 +1,46 @@
+/**
+ * The PodStatusWriter that talks to the apiserver: a strategic merge patch of pods/status that
+ * carries metadata.uid, so a pod recreated under the same name is never given the old one's
+ * status, and the final delete (grace period 0, uid precondition) of a pod whose containers are gone.
+ */
+import type { Pod, PodStatus } from '../../api/generated/types/core-v1.ts'
+import { isConflict, isNotFound, type ResourceClient } from '../../client/index.ts'
+import type { PodRef, PodStatusWriter } from './status-manager.ts'
+
+export const kubeletFieldManager = 'kubelet'
+
+export class ApiPodStatusWriter implements PodStatusWriter {
+  readonly #pods: ResourceClient<Pod>
+
+  constructor(pods: ResourceClient<Pod>) {
+    this.#pods = pods
+  }
+
+  async patchStatus(ref: PodRef, status: PodStatus): Promise<void> {
+    try {
+      await this.#pods.patch(
+        ref.namespace,
+        ref.name,
+        'strategic',
+        { metadata: { uid: ref.uid }, status },
+        { subresource: 'status', fieldManager: kubeletFieldManager },
+      )
+    } catch (err) {
+      // Gone, or another pod of that name now: nothing of ours to update.
+      if (isNotFound(err)) return
+      throw err
+    }
+  }
+
+  async deletePod(ref: PodRef): Promise<void> {
+    try {
+      await this.#pods.delete(ref.namespace, ref.name, {
+        gracePeriodSeconds: 0,
+        preconditions: { uid: ref.uid },
+      })
+    } catch (err) {
+      if (isNotFound(err) || isConflict(err)) return
+      throw err
+    }
+  }
+}
