@@ -12,6 +12,7 @@ export interface ApiServerCommandOptions {
   securePort: number
   advertiseAddress?: string
   tokenAuthFile?: string
+  anonymousAuth: boolean
   serviceAccountIssuer: string[]
   serviceAccountSigningKeyFile?: string
   serviceAccountKeyFile: string[]
@@ -30,6 +31,7 @@ export const apiServerDefaults = (): ApiServerCommandOptions => ({
   datastore: defaultDatastore,
   bindAddress: '127.0.0.1',
   securePort: 6443,
+  anonymousAuth: true,
   serviceAccountIssuer: [],
   serviceAccountKeyFile: [],
   apiAudiences: [],
@@ -62,6 +64,7 @@ export async function apiserver(
     securePort: o.securePort,
     ...(o.advertiseAddress ? { advertiseAddress: o.advertiseAddress } : {}),
     ...(o.tokenAuthFile ? { tokenAuthFile: o.tokenAuthFile } : {}),
+    anonymousAuth: o.anonymousAuth,
     ...(o.serviceAccountIssuer.length > 0 ? { serviceAccountIssuers: o.serviceAccountIssuer } : {}),
     ...(o.serviceAccountSigningKeyFile
       ? { serviceAccountSigningKeyFile: o.serviceAccountSigningKeyFile }

@@ -140,6 +140,12 @@ function serverFlags(cmd: CommandType): CommandType {
     .option('--advertise-address <ip>', 'address clients reach the apiserver at')
     .option('--token-auth-file <file>', 'static bearer tokens: token,user,uid,"group1,group2"')
     .option(
+      '--anonymous-auth [bool]',
+      'requests without credentials are system:anonymous (false: 401)',
+      bool,
+      d.anonymousAuth,
+    )
+    .option(
       '--service-account-issuer <url>',
       'issuer of service account tokens (repeat to accept old issuers; the first issues)',
       repeated,

@@ -220,3 +220,54 @@ describe('client certificates', () => {
     )
   })
 })
+
+describe('--anonymous-auth=false', () => {
+  let c: TestApiServer
+
+  before(async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'k8ts-apiserver-'))
+    writeFileSync(join(dataDir, 'tokens.csv'), 'secret-token,token-user,u-1\n')
+    c = await startTestApiServer({
+      dataDir,
+      anonymousAuth: false,
+      tokenAuthFile: join(dataDir, 'tokens.csv'),
+    })
+  })
+
+  after(async () => {
+    await c.stop()
+  })
+
+  test('a request without credentials is 401 everywhere, health and version included', async () => {
+    const paths = [
+      '/healthz',
+      '/livez',
+      '/readyz',
+      '/version',
+      '/api',
+      '/apis',
+      '/openapi/v2',
+      '/.well-known/openid-configuration',
+      '/openid/v1/jwks',
+      '/api/v1/namespaces',
+      '/no/such/path',
+    ]
+    for (const path of paths) {
+      const r = await send(c, 'GET', path)
+      assert.equal(r.code, 401, path)
+      assert.deepEqual(r.body, unauthorized, path)
+    }
+    assert.deepEqual((await whoami(c, {})).body, unauthorized)
+  })
+
+  test('credentials still authenticate, and a bad token is still 401', async () => {
+    assert.equal((await c.request('GET', '/healthz')).code, 200)
+    assert.equal((await c.request('GET', '/version')).code, 200)
+    assert.equal(
+      userOf(await whoami(c, { headers: { Authorization: 'Bearer secret-token' } })).username,
+      'token-user',
+    )
+    const r = await send(c, 'GET', '/version', { headers: { Authorization: 'Bearer wrong' } })
+    assert.deepEqual(r.body, unauthorized)
+  })
+})
