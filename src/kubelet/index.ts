@@ -35,8 +35,11 @@ export interface PodManager {
 }
 
 export interface KubeletOptions {
-  /** How to reach the apiserver, as system:node:<nodeName> (group system:nodes). */
-  client: ClientConfig
+  /**
+   * How to reach the apiserver, as system:node:<nodeName> (group system:nodes); or a RestClient
+   * shared by many simulated kubelets, which stop() leaves open.
+   */
+  client: ClientConfig | RestClient
   nodeName: string
   runtime: ContainerRuntime
   /** The machine reported in capacity and nodeInfo (default: this host, with values given here taking precedence). */
@@ -77,10 +80,11 @@ export interface RunningKubelet {
 export function startKubelet(o: KubeletOptions): RunningKubelet {
   const clock = o.clock ?? realClock
   const log = (o.log ?? createLogger()).child({ component: 'kubelet', node: o.nodeName })
-  const rest = new RestClient(
-    { userAgent: `kubelet/${kubeletVersion} (linux/amd64) k8ts`, ...o.client },
-    { clock },
-  )
+  const shared = o.client instanceof RestClient
+  const rest =
+    o.client instanceof RestClient
+      ? o.client
+      : new RestClient({ userAgent: `kubelet/${kubeletVersion} (linux/amd64) k8ts`, ...o.client }, { clock })
   const nodes = new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes'))
   const leases = new ResourceClient<Lease>(rest, builtin('coordination.k8s.io', 'v1', 'leases'))
   const recorder = new EventRecorder(new ResourceClient<Event>(rest, builtin('', 'v1', 'events')), {
@@ -139,7 +143,7 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
         log.warn({ err: (err as Error).message }, 'kubelet stopped with an error'),
       )
       await recorder.flush()
-      await rest.close()
+      if (!shared) await rest.close()
     },
   }
 }

@@ -27,12 +27,17 @@ export interface MachineInfo {
   internalIP: string
 }
 
-/** This host, as the kubelet sees it; whatever cannot be read is left empty (as upstream). */
-export function readMachineInfo(o: { rootDir?: string } = {}): MachineInfo {
-  return {
+let host: MachineInfo | undefined
+
+/**
+ * This host, as the kubelet sees it; whatever cannot be read is left empty (as upstream). Read
+ * once per process: simulated nodes start by the thousand.
+ */
+export function readMachineInfo(): MachineInfo {
+  host ??= {
     cpus: cpus().length || 1,
     memoryBytes: totalmem(),
-    ephemeralStorageBytes: filesystemBytes(o.rootDir ?? '/'),
+    ephemeralStorageBytes: filesystemBytes('/'),
     hugePageSizes: hugePageSizes(),
     machineID: readTrimmed('/etc/machine-id') || readTrimmed('/var/lib/dbus/machine-id'),
     systemUUID: readTrimmed('/sys/class/dmi/id/product_uuid').toLowerCase(),
@@ -44,6 +49,7 @@ export function readMachineInfo(o: { rootDir?: string } = {}): MachineInfo {
     hostname: hostname().toLowerCase(),
     internalIP: firstIPv4(),
   }
+  return structuredClone(host)
 }
 
 function readTrimmed(path: string): string {

@@ -20,9 +20,10 @@ import {
 
 export interface NodeStatusOptions {
   nodeName: string
-  nodes: ResourceClient<Node>
+  /** The nodes resource, as the node's own identity. */
+  nodes: Pick<ResourceClient<Node>, 'get' | 'create' | 'patch'>
   runtime: ContainerRuntime
-  recorder: EventRecorder
+  recorder: Pick<EventRecorder, 'event'>
   clock: Clock
   machine: MachineInfo
   log?: Logger
@@ -154,10 +155,15 @@ export class NodeStatusAgent {
     const podCIDR = (node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : [])).join(',')
     let podCIDRChanged = false
     if (podCIDR !== '' && podCIDR !== this.#podCIDR) {
-      await o.runtime.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: podCIDR } } })
-      o.log?.info({ node: o.nodeName, podCIDR }, 'updated the runtime pod CIDR')
-      this.#podCIDR = podCIDR
-      podCIDRChanged = true
+      // A runtime that refuses it is logged and asked again next round; the status goes on (upstream).
+      try {
+        await o.runtime.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: podCIDR } } })
+        o.log?.info({ node: o.nodeName, podCIDR }, 'updated the runtime pod CIDR')
+        this.#podCIDR = podCIDR
+        podCIDRChanged = true
+      } catch (err) {
+        o.log?.error({ node: o.nodeName, podCIDR, err: (err as Error).message }, 'error updating pod CIDR')
+      }
     }
     // The os and arch labels must always be there (upstream re-adds them when removed).
     const labels = node.metadata?.labels ?? {}
@@ -246,12 +252,12 @@ export class NodeStatusAgent {
 }
 
 /** Events the kubelet records once at start, about its node. */
-export function recordStarting(recorder: EventRecorder, nodeName: string): void {
+export function recordStarting(recorder: Pick<EventRecorder, 'event'>, nodeName: string): void {
   recorder.event(nodeReference(nodeName), 'Normal', events.starting, 'Starting kubelet.')
 }
 
 /** After start, as the container manager does once node allocatable is enforced on the pods' cgroup. */
-export function recordAllocatableEnforced(recorder: EventRecorder, nodeName: string): void {
+export function recordAllocatableEnforced(recorder: Pick<EventRecorder, 'event'>, nodeName: string): void {
   recorder.event(
     nodeReference(nodeName),
     'Normal',

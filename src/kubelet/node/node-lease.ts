@@ -11,8 +11,9 @@ export const defaultLeaseDurationSeconds = 40
 
 export interface NodeLeaseOptions {
   nodeName: string
-  leases: ResourceClient<Lease>
-  nodes: ResourceClient<Node>
+  leases: Pick<ResourceClient<Lease>, 'get' | 'create' | 'update'>
+  /** Read for the Node's uid (the Lease's owner). */
+  nodes: Pick<ResourceClient<Node>, 'get'>
   clock: Clock
   log?: Logger
   leaseDurationSeconds?: number
