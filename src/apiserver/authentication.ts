@@ -7,7 +7,7 @@ import {
   verificationKeysFromPem,
   type VerificationKey,
 } from '../pki/index.ts'
-import type { Authenticator } from './authn/authenticator.ts'
+import { withAuthenticatedGroup, type Authenticator } from './authn/authenticator.ts'
 import { bootstrapTokenAuthenticator } from './authn/bootstrap-token.ts'
 import { legacyTokenStamper, registryLookup } from './authn/lookup.ts'
 import { serviceAccountTokenAuthenticators } from './authn/service-account.ts'
@@ -107,7 +107,14 @@ export function setUpAuthentication(o: {
   if (s.enableBootstrapTokenAuth)
     tokens.push(audienceAgnostic(bootstrapTokenAuthenticator({ lookup, clock: o.clock }), apiAudiences))
 
-  const review = (token: string, audiences: readonly string[]) => authenticateToken(tokens, token, audiences)
+  // A TokenReview answers as a request with the token is authenticated: its user is in
+  // system:authenticated too (kube-apiserver reviews through its whole request authenticator).
+  const reviewed = (o: TokenOutcome): TokenOutcome =>
+    o.authenticated ? { ...o, user: withAuthenticatedGroup(o.user) } : o
+  const review = (token: string, audiences: readonly string[]) => {
+    const outcome = authenticateToken(tokens, token, audiences)
+    return outcome instanceof Promise ? outcome.then(reviewed) : reviewed(outcome)
+  }
   const generator = signing
     ? new TokenGenerator(issuers[0] ?? defaultServiceAccountIssuer, signing)
     : undefined
