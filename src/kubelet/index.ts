@@ -1,8 +1,15 @@
 import type { Lease } from '../api/generated/types/coordination-v1.ts'
-import type { Event, Node, Taint } from '../api/generated/types/core-v1.ts'
+import type { Event, Node, Pod, Taint } from '../api/generated/types/core-v1.ts'
 import { realClock, type Clock } from '../base/clock.ts'
 import { createLogger, type Logger } from '../base/log.ts'
-import { builtin, EventRecorder, ResourceClient, RestClient, type ClientConfig } from '../client/index.ts'
+import {
+  builtin,
+  EventRecorder,
+  Informer,
+  ResourceClient,
+  RestClient,
+  type ClientConfig,
+} from '../client/index.ts'
 import { readMachineInfo, type MachineInfo } from './node/machine.ts'
 import { NodeLeaseController } from './node/node-lease.ts'
 import { NodeStatusAgent, recordAllocatableEnforced, recordStarting } from './node/node-agent.ts'
@@ -19,6 +26,11 @@ export type { ContainerRuntime } from './runtime/runtime.ts'
 export interface PodManagerContext {
   nodeName: string
   rest: RestClient
+  /**
+   * The pods bound to this node (field selector spec.nodeName=<node>), as the kubelet's API pod
+   * source watches them; running, and announcing what it has to handlers added later.
+   */
+  pods: Informer<Pod>
   runtime: ContainerRuntime
   recorder: EventRecorder
   clock: Clock
@@ -123,14 +135,22 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
     log,
     ...(o.nodeLeaseDurationSeconds !== undefined ? { leaseDurationSeconds: o.nodeLeaseDurationSeconds } : {}),
   })
+  const pods = new Informer<Pod>(new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods')), {
+    fieldSelector: `spec.nodeName=${o.nodeName}`,
+    clock,
+    log,
+  })
   const abort = new AbortController()
+  let podsRunning: Promise<void> | undefined
   recordStarting(recorder, o.nodeName)
   // The pod manager starts once the Node exists.
   const running = Promise.all([
     lease.run(abort.signal),
     nodeStatus.run(abort.signal, () => {
       recordAllocatableEnforced(recorder, o.nodeName)
-      o.podManager?.start({ nodeName: o.nodeName, rest, runtime: o.runtime, recorder, clock, log })
+      if (!o.podManager) return
+      podsRunning = pods.run(abort.signal)
+      o.podManager.start({ nodeName: o.nodeName, rest, pods, runtime: o.runtime, recorder, clock, log })
     }),
   ])
   return {
@@ -139,6 +159,7 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
     async stop() {
       abort.abort()
       await o.podManager?.stop()
+      await podsRunning
       await running.catch((err: unknown) =>
         log.warn({ err: (err as Error).message }, 'kubelet stopped with an error'),
       )

@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Lease } from '../../src/api/generated/types/coordination-v1.ts'
-import type { Event, Node, NodeCondition } from '../../src/api/generated/types/core-v1.ts'
+import type { Event, Node, NodeCondition, Pod } from '../../src/api/generated/types/core-v1.ts'
 import { FakeClock } from '../../src/base/clock.ts'
 import type { ClientConfig } from '../../src/client/index.ts'
-import { startKubelet, type RunningKubelet } from '../../src/kubelet/index.ts'
+import { startKubelet, type PodManagerContext, type RunningKubelet } from '../../src/kubelet/index.ts'
 import { FakeRuntime } from '../../src/kubelet/runtime/fake/fake-runtime.ts'
 import { issueCertificate } from '../../src/pki/index.ts'
 import { testLog } from '../support/cluster.ts'
@@ -26,6 +26,8 @@ describe('the kubelet node side', () => {
   const clock = new FakeClock()
   const runtime = new FakeRuntime({ clock })
   let kubelet: RunningKubelet | undefined
+  let podContext: PodManagerContext | undefined
+  let podManagerStopped = false
 
   const nodes = () => plane.client<Node>('', 'v1', 'nodes')
   const leases = () => plane.client<Lease>('coordination.k8s.io', 'v1', 'leases')
@@ -67,8 +69,9 @@ describe('the kubelet node side', () => {
     await plane?.stop()
   })
 
-  const start = () =>
+  const start = (podManager?: { start(ctx: PodManagerContext): void; stop(): Promise<void> }) =>
     startKubelet({
+      ...(podManager ? { podManager } : {}),
       client: nodeClient,
       nodeName,
       runtime,
@@ -271,7 +274,10 @@ describe('the kubelet node side', () => {
     await nodes().patch('', nodeName, 'merge', {
       metadata: { labels: { 'kubernetes.io/hostname': 'someone-else' } },
     })
-    kubelet = start()
+    kubelet = start({
+      start: (ctx) => (podContext = ctx),
+      stop: async () => void (podManagerStopped = true),
+    })
     const node = await until(
       async () => {
         const n = await getNode()
@@ -285,5 +291,25 @@ describe('the kubelet node side', () => {
       node.spec?.taints?.some((t) => t.key === 'dedicated'),
       'taints are left as they are',
     )
+  })
+
+  test('the pod manager gets the pods bound to its node, through an informer the kubelet runs', async () => {
+    assert.ok(podContext, 'the pod manager was started')
+    const ctx = podContext
+    assert.equal(ctx.nodeName, nodeName)
+    const pods = plane.client<Pod>('', 'v1', 'pods')
+    const pod = (name: string, node: string): Pod => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default' },
+      spec: { nodeName: node, containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] },
+    })
+    await pods.create(pod('mine', nodeName))
+    await pods.create(pod('theirs', 'another-node'))
+    await until(() => ctx.pods.lister.get('default', 'mine'), 10_000, 'the bound pod in the informer')
+    assert.equal(ctx.pods.lister.get('default', 'theirs'), undefined)
+    await kubelet?.stop()
+    kubelet = undefined
+    assert.equal(podManagerStopped, true)
   })
 })
