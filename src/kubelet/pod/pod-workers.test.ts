@@ -373,4 +373,65 @@ describe('pod workers', () => {
     assert.equal(t.writer.patches.length, 1)
     t.workers.stop()
   })
+
+  test('a failing init container under restartPolicy Never fails the pod; the app container never starts', async () => {
+    const t = await setup()
+    t.workers.updatePod(
+      makePod({
+        restartPolicy: 'Never',
+        initContainers: [busybox('init', ['false'])],
+        containers: [busybox('app', ['sleep', '3600'])],
+      }),
+    )
+    await t.tick(3)
+    const s = t.status()
+    assert.equal(s.phase, 'Failed')
+    assert.equal(s.initContainerStatuses?.[0]?.state?.terminated?.reason, 'Error')
+    assert.deepEqual(t.container('app').state, { waiting: { reason: 'PodInitializing' } })
+    assert.deepEqual(
+      [t.condition('Initialized')?.status, t.condition('Initialized')?.message],
+      ['False', 'containers with incomplete status: [init]'],
+    )
+    assert.equal(t.runtime.calls('createContainer').length, 1)
+    t.workers.stop()
+  })
+
+  test('restartPolicy OnFailure: a failure restarts, a success completes the pod', async () => {
+    const t = await setup({ rules: [{ name: 'app', behaviour: { exit: { afterMs: 500, exitCode: 0 } } }] })
+    // The first start fails (RunContainerError), the next container runs and exits 0.
+    t.runtime.failNext('startContainer', new Error('boom'))
+    t.workers.updatePod(
+      makePod({ restartPolicy: 'OnFailure', containers: [busybox('app', ['sleep', '3600'])] }),
+    )
+    await t.flush()
+    assert.equal(t.container('app').state?.waiting?.reason, 'RunContainerError')
+    await t.tick(15)
+    assert.equal(t.status().phase, 'Succeeded')
+    assert.equal(t.container('app').state?.terminated?.reason, 'Completed')
+    assert.equal(t.container('app').restartCount, 1)
+    t.workers.stop()
+  })
+
+  test('imagePullPolicy: IfNotPresent pulls once, Never refuses a missing image', async () => {
+    const t = await setup({ images: ['busybox:1.36'] })
+    t.workers.updatePod(
+      makePod({
+        containers: [
+          busybox('present', ['sleep', '3600'], { imagePullPolicy: 'IfNotPresent' }),
+          { name: 'absent', image: 'nginx:1.27', imagePullPolicy: 'Never', command: ['sleep', '3600'] },
+        ],
+      }),
+    )
+    await t.tick(1)
+    assert.equal(t.runtime.calls('pullImage').length, 0)
+    assert.ok(t.container('present').state?.running)
+    assert.deepEqual(t.container('absent').state, {
+      waiting: {
+        reason: 'ErrImageNeverPull',
+        message: 'Container image "nginx:1.27" is not present with pull policy of Never',
+      },
+    })
+    assert.equal(t.status().phase, 'Pending')
+    t.workers.stop()
+  })
 })

@@ -367,11 +367,12 @@ export class PodWorkers {
       this.#requeue(w, this.#clock.now() + workerBackOffPeriodMs)
       return undefined
     }
-    const key = `${pod.metadata?.uid ?? ''}_${image}`
+    const imgRef = applyDefaultImageTag(image)
+    const key = `${pod.metadata?.uid ?? ''}_${imgRef}`
     if (this.#imageBackoff.isInBackOffSinceUpdate(key)) {
       w.reasons.set(container.name, {
         reason: reasonImagePullBackOff,
-        message: `Back-off pulling image "${image}"`,
+        message: `Back-off pulling image "${imgRef}"`,
       })
       this.#requeue(w, this.#imageBackoff.endsAtSinceUpdate(key))
       return undefined
@@ -518,6 +519,13 @@ export function defaultPullPolicy(image: string): string {
   const lastPart = image.slice(image.lastIndexOf('/') + 1)
   const tag = lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : ''
   return tag === '' || tag === 'latest' ? 'Always' : 'IfNotPresent'
+}
+
+/** The image with :latest when it names neither tag nor digest (the kubelet's applyDefaultImageTag). */
+export function applyDefaultImageTag(image: string): string {
+  if (image.includes('@')) return image
+  const lastPart = image.slice(image.lastIndexOf('/') + 1)
+  return lastPart.includes(':') ? image : `${image}:latest`
 }
 
 /** Go's time.Duration String for whole seconds: 10s, 1m20s, 5m0s. */
