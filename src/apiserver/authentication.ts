@@ -9,6 +9,7 @@ import {
 } from '../pki/index.ts'
 import { withAuthenticatedGroup, type Authenticator } from './authn/authenticator.ts'
 import { bootstrapTokenAuthenticator } from './authn/bootstrap-token.ts'
+import { oidcAuthenticator, validateOidcSettings, type OidcSettings } from './authn/oidc.ts'
 import { legacyTokenStamper, registryLookup } from './authn/lookup.ts'
 import { serviceAccountTokenAuthenticators } from './authn/service-account.ts'
 import {
@@ -54,6 +55,8 @@ export interface AuthenticationSettings {
   serviceAccountExtendTokenExpiration?: boolean
   /** --enable-bootstrap-token-auth */
   enableBootstrapTokenAuth?: boolean
+  /** --oidc-issuer-url, --oidc-client-id and the other --oidc-* flags: users' ID tokens. */
+  oidc?: OidcSettings
 }
 
 /** Everything of authentication a front serves, built once per front. */
@@ -68,6 +71,8 @@ export interface Authentication {
   readonly reviews: ReadonlyMap<string, (deps: ResourceHandlerDeps) => Handler>
   /** The OIDC discovery documents of the service account issuer, by path. */
   readonly paths: ReadonlyMap<string, Handler>
+  /** Stops what runs in the background (the OIDC provider's discovery). */
+  stop(): Promise<void>
 }
 
 export function setUpAuthentication(o: {
@@ -106,6 +111,15 @@ export function setUpAuthentication(o: {
   }
   if (s.enableBootstrapTokenAuth)
     tokens.push(audienceAgnostic(bootstrapTokenAuthenticator({ lookup, clock: o.clock }), apiAudiences))
+  // OIDC after the service accounts, as kube-apiserver keeps it: both verify JWTs, and only OIDC
+  // may go to its provider for keys.
+  let oidc: ReturnType<typeof oidcAuthenticator> | undefined
+  if (s.oidc) {
+    const invalid = validateOidcSettings(s.oidc, issuers)
+    if (invalid !== undefined) throw new Error(invalid)
+    oidc = oidcAuthenticator({ settings: s.oidc, clock: o.clock, log: o.log })
+    tokens.push(audienceAgnostic(oidc, apiAudiences))
+  }
 
   // A TokenReview answers as a request with the token is authenticated: its user is in
   // system:authenticated too (kube-apiserver reviews through its whole request authenticator).
@@ -141,5 +155,8 @@ export function setUpAuthentication(o: {
       ...(s.serviceAccountJwksUri ? { jwksUri: s.serviceAccountJwksUri } : {}),
       externalAddress: o.externalAddress,
     }),
+    stop: async () => {
+      await oidc?.stop()
+    },
   }
 }

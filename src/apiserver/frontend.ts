@@ -332,6 +332,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     } catch (err) {
       stopCaches()
       server.close()
+      await authentication.stop()
       throw err
     }
     bootstrapped = true
@@ -343,6 +344,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     async stop() {
       stopCaches()
       webhookClient.close()
+      await authentication.stop()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },

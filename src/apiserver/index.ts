@@ -7,9 +7,16 @@ import type { Logger } from 'pino'
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
 import { realClock, type Clock } from '../base/clock.ts'
 import { createLogger } from '../base/log.ts'
-import { ensureClusterPki, ensureServiceAccountKey, writeKubeconfig, type Subject } from '../pki/index.ts'
+import {
+  defaultServiceAccountIssuer,
+  ensureClusterPki,
+  ensureServiceAccountKey,
+  writeKubeconfig,
+  type Subject,
+} from '../pki/index.ts'
 import { openStorage, parseDatastore, startCompactor, type Storage } from '../storage/index.ts'
 import { serveStorage } from '../storage/remote.ts'
+import { validateOidcSettings, type OidcSettings } from './authn/oidc.ts'
 import { startFrontend, type FrontendOptions } from './frontend.ts'
 import { nthAddress } from './registry/allocator.ts'
 import type { FromWorker, ToWorker, WorkerOptions } from './worker.ts'
@@ -55,6 +62,8 @@ export interface ApiServerOptions {
    * authenticate (default true, as in clusters made by kubeadm or k3s).
    */
   enableBootstrapTokenAuth?: boolean
+  /** --oidc-issuer-url, --oidc-client-id, --oidc-ca-file and the other --oidc-* flags. */
+  oidc?: OidcOptions
   /** --disable-admission-plugins: admission plugins, by name, that do not run. */
   disableAdmissionPlugins?: string[]
   /** Cluster IPs of Services (default 10.96.0.0/12). */
@@ -96,6 +105,12 @@ export interface ApiServer {
   stop(): Promise<void>
 }
 
+/** The OIDC authenticator's settings (authn/oidc.ts), with its CA as a file. */
+export type OidcOptions = Omit<OidcSettings, 'caPem'> & {
+  /** --oidc-ca-file (default: the system's roots). */
+  caFile?: string
+}
+
 /** The serving part of the options, the same for every front. */
 type CommonOptions = Omit<FrontendOptions, 'storage' | 'clock' | 'log' | 'port' | 'reusePort' | 'bootstrap'>
 
@@ -108,6 +123,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     o.advertiseAddress ?? (bindAddress === '0.0.0.0' || bindAddress === '::' ? '127.0.0.1' : bindAddress)
   const serviceRange = o.serviceClusterIPRange ?? '10.96.0.0/12'
   const workers = o.workers ?? 0
+  // Refused before anything starts, as kube-apiserver refuses its flags.
+  const oidc = o.oidc ? oidcSettingsOf(o.oidc, o.serviceAccountIssuers) : undefined
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 })
 
   const pki = await ensureClusterPki(o.dataDir, {
@@ -139,6 +156,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
         ? { serviceAccountMaxTokenExpirationSeconds: o.serviceAccountMaxTokenExpirationSeconds }
         : {}),
       enableBootstrapTokenAuth: o.enableBootstrapTokenAuth ?? true,
+      ...(oidc ? { oidc } : {}),
     },
     ...(o.disableAdmissionPlugins ? { disableAdmissionPlugins: o.disableAdmissionPlugins } : {}),
     ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
@@ -210,6 +228,18 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       if (ownsStorage) await storage.close()
     },
   }
+}
+
+/** The OIDC settings of the options, with the CA file read; throws kube-apiserver's refusal. */
+function oidcSettingsOf(o: OidcOptions, serviceAccountIssuers: readonly string[] | undefined): OidcSettings {
+  const { caFile, ...rest } = o
+  const settings: OidcSettings = { ...rest, ...(caFile ? { caPem: readFileSync(caFile, 'utf8') } : {}) }
+  const invalid = validateOidcSettings(
+    settings,
+    serviceAccountIssuers?.length ? serviceAccountIssuers : [defaultServiceAccountIssuer],
+  )
+  if (invalid !== undefined) throw new Error(invalid)
+  return settings
 }
 
 /**

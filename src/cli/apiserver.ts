@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os'
 import { createLogger } from '../base/log.ts'
-import { startApiServer, type ApiServer } from '../apiserver/index.ts'
+import { startApiServer, type ApiServer, type OidcOptions } from '../apiserver/index.ts'
 import type { Logger } from '../base/log.ts'
 import { defaultDataDir, defaultDatastore } from './defaults.ts'
+import { UsageError } from './errors.ts'
 import { untilAborted } from './signals.ts'
 
 export interface ApiServerCommandOptions {
@@ -13,6 +14,15 @@ export interface ApiServerCommandOptions {
   advertiseAddress?: string
   tokenAuthFile?: string
   anonymousAuth: boolean
+  oidcIssuerUrl?: string
+  oidcClientId?: string
+  oidcCaFile?: string
+  oidcUsernameClaim?: string
+  oidcUsernamePrefix?: string
+  oidcGroupsClaim?: string
+  oidcGroupsPrefix?: string
+  oidcRequiredClaim: Record<string, string>
+  oidcSigningAlgs?: string[]
   serviceAccountIssuer: string[]
   serviceAccountSigningKeyFile?: string
   serviceAccountKeyFile: string[]
@@ -32,6 +42,7 @@ export const apiServerDefaults = (): ApiServerCommandOptions => ({
   bindAddress: '127.0.0.1',
   securePort: 6443,
   anonymousAuth: true,
+  oidcRequiredClaim: {},
   serviceAccountIssuer: [],
   serviceAccountKeyFile: [],
   apiAudiences: [],
@@ -55,6 +66,7 @@ export async function apiserver(
   signal: AbortSignal,
   alongside?: Alongside,
 ): Promise<void> {
+  const oidc = oidcOptionsOf(o)
   const log = createLogger()
   const started = performance.now()
   const server = await startApiServer({
@@ -65,6 +77,7 @@ export async function apiserver(
     ...(o.advertiseAddress ? { advertiseAddress: o.advertiseAddress } : {}),
     ...(o.tokenAuthFile ? { tokenAuthFile: o.tokenAuthFile } : {}),
     anonymousAuth: o.anonymousAuth,
+    ...(oidc ? { oidc } : {}),
     ...(o.serviceAccountIssuer.length > 0 ? { serviceAccountIssuers: o.serviceAccountIssuer } : {}),
     ...(o.serviceAccountSigningKeyFile
       ? { serviceAccountSigningKeyFile: o.serviceAccountSigningKeyFile }
@@ -93,5 +106,40 @@ export async function apiserver(
     await others?.stop()
     await server.stop()
     process.stdout.write('k8ts: stopped\n')
+  }
+}
+
+/**
+ * The --oidc-* flags as the apiserver's OIDC options; none given is none. The issuer and the client
+ * id go together, as kube-apiserver requires.
+ */
+function oidcOptionsOf(o: ApiServerCommandOptions): OidcOptions | undefined {
+  const any =
+    [
+      o.oidcIssuerUrl,
+      o.oidcClientId,
+      o.oidcCaFile,
+      o.oidcUsernameClaim,
+      o.oidcUsernamePrefix,
+      o.oidcGroupsClaim,
+      o.oidcGroupsPrefix,
+      o.oidcSigningAlgs,
+    ].some((v) => v !== undefined) || Object.keys(o.oidcRequiredClaim).length > 0
+  if (!any) return undefined
+  if (!o.oidcIssuerUrl || !o.oidcClientId) {
+    throw new UsageError(
+      'oidc-issuer-url and oidc-client-id must be specified together when any oidc-* flags are set',
+    )
+  }
+  return {
+    issuerUrl: o.oidcIssuerUrl,
+    clientId: o.oidcClientId,
+    ...(o.oidcCaFile !== undefined ? { caFile: o.oidcCaFile } : {}),
+    ...(o.oidcUsernameClaim !== undefined ? { usernameClaim: o.oidcUsernameClaim } : {}),
+    ...(o.oidcUsernamePrefix !== undefined ? { usernamePrefix: o.oidcUsernamePrefix } : {}),
+    ...(o.oidcGroupsClaim !== undefined ? { groupsClaim: o.oidcGroupsClaim } : {}),
+    ...(o.oidcGroupsPrefix !== undefined ? { groupsPrefix: o.oidcGroupsPrefix } : {}),
+    ...(Object.keys(o.oidcRequiredClaim).length > 0 ? { requiredClaims: o.oidcRequiredClaim } : {}),
+    ...(o.oidcSigningAlgs !== undefined ? { signingAlgs: o.oidcSigningAlgs } : {}),
   }
 }

@@ -146,6 +146,29 @@ function serverFlags(cmd: CommandType): CommandType {
       d.anonymousAuth,
     )
     .option(
+      '--oidc-issuer-url <url>',
+      'https URL of the OpenID Connect provider whose ID tokens authenticate users',
+    )
+    .option('--oidc-client-id <id>', 'the audience ID tokens must have (with --oidc-issuer-url)')
+    .option(
+      '--oidc-ca-file <file>',
+      "PEM roots the provider's certificate is checked against (default: the system's)",
+    )
+    .option('--oidc-username-claim <claim>', 'the claim that is the user name (default sub)')
+    .option(
+      '--oidc-username-prefix <prefix>',
+      "prefix of user names (default: the issuer URL and '#' unless the claim is email; '-' for none)",
+    )
+    .option('--oidc-groups-claim <claim>', 'the claim that holds the groups (a string or a list)')
+    .option('--oidc-groups-prefix <prefix>', 'prefix of group names')
+    .option(
+      '--oidc-required-claim <key=value>',
+      'a claim ID tokens must have, with that value (repeatable)',
+      keyValue,
+      d.oidcRequiredClaim,
+    )
+    .option('--oidc-signing-algs <list>', 'algorithms ID tokens may be signed with (default RS256)', list)
+    .option(
       '--service-account-issuer <url>',
       'issuer of service account tokens (repeat to accept old issuers; the first issues)',
       repeated,
@@ -206,6 +229,13 @@ export function duration(v: string): number {
 /** A flag given more than once collects its values. */
 function repeated(v: string, previous: string[]): string[] {
   return [...previous, v]
+}
+
+/** key=value, repeatable, as kube-apiserver's map flags that do not split on commas. */
+function keyValue(v: string, previous: Readonly<Record<string, string>>): Record<string, string> {
+  const eq = v.indexOf('=')
+  if (eq < 0) throw new InvalidArgumentError('malformed pair, expect string=string')
+  return { ...previous, [v.slice(0, eq).trim()]: v.slice(eq + 1).trim() }
 }
 
 /** A comma-separated list. */
