@@ -184,3 +184,20 @@ test('a removed os or arch label is put back', async () => {
   await agent.updateNodeStatus()
   assert.equal(nodes.nodes.get('n1')?.metadata?.labels?.['kubernetes.io/os'], 'linux')
 })
+
+test('pulled images and the runtime handlers show in the status; a new image is a change worth a write', async () => {
+  const nodes = new FakeNodes()
+  const { agent, runtime } = setup(nodes)
+  await agent.register()
+  assert.deepEqual(nodes.nodes.get('n1')?.status?.runtimeHandlers, [
+    { name: '', features: { recursiveReadOnlyMounts: false, userNamespaces: false } },
+  ])
+  assert.equal(nodes.nodes.get('n1')?.status?.images, undefined)
+  await runtime.pullImage({ image: { image: 'nginx:1.27' } })
+  await agent.updateNodeStatus()
+  assert.equal(agent.patches, 1)
+  const images = nodes.nodes.get('n1')?.status?.images ?? []
+  assert.equal(images.length, 1)
+  assert.ok(images[0]?.names?.includes('docker.io/library/nginx:1.27'), JSON.stringify(images))
+  assert.ok((images[0]?.sizeBytes ?? 0) > 0)
+})

@@ -1,4 +1,10 @@
-import type { ContainerImage, Node, Taint } from '../../api/generated/types/core-v1.ts'
+import type {
+  ContainerImage,
+  Node,
+  NodeFeatures,
+  NodeRuntimeHandler,
+  Taint,
+} from '../../api/generated/types/core-v1.ts'
 import type { Clock } from '../../base/clock.ts'
 import type { Logger } from '../../base/log.ts'
 import { isAlreadyExists, type EventRecorder, type ResourceClient } from '../../client/index.ts'
@@ -200,8 +206,18 @@ export class NodeStatusAgent {
     } catch (err) {
       o.log?.debug({ err: (err as Error).message }, 'cannot read the runtime version')
     }
+    let runtimeHandlers: NodeRuntimeHandler[] | undefined
+    let features: NodeFeatures | undefined
     try {
       const s = await o.runtime.status({})
+      runtimeHandlers = s.runtimeHandlers.map((h) => ({
+        name: h.name,
+        features: {
+          recursiveReadOnlyMounts: h.features?.recursiveReadOnlyMounts ?? false,
+          userNamespaces: h.features?.userNamespaces ?? false,
+        },
+      }))
+      if (s.features) features = { supplementalGroupsPolicy: s.features.supplementalGroupsPolicy }
       const conditions = s.status?.conditions ?? []
       // Upstream names the failing condition as kubecontainer.RuntimeCondition prints it.
       for (const [type, what] of [
@@ -219,8 +235,9 @@ export class NodeStatusAgent {
     let images: ContainerImage[] | undefined
     try {
       const list = await o.runtime.listImages({})
+      // Digests first, then tags, at most 5 names an image (upstream's MaxNamesPerImageInNodeStatus).
       images = list.images
-        .map((i) => ({ names: [...i.repoDigests, ...i.repoTags], sizeBytes: Number(i.size) }))
+        .map((i) => ({ names: [...i.repoDigests, ...i.repoTags].slice(0, 5), sizeBytes: Number(i.size) }))
         .sort((a, b) => b.sizeBytes - a.sizeBytes)
     } catch {
       images = undefined
@@ -232,6 +249,8 @@ export class NodeStatusAgent {
       ...(o.systemReserved ? { systemReserved: o.systemReserved } : {}),
       containerRuntimeVersion,
       runtimeErrors,
+      ...(runtimeHandlers ? { runtimeHandlers } : {}),
+      ...(features ? { features } : {}),
       ...(images ? { images } : {}),
     }
   }

@@ -8,6 +8,8 @@ import type {
   ContainerImage,
   Node,
   NodeCondition,
+  NodeFeatures,
+  NodeRuntimeHandler,
   NodeStatus,
   Taint,
 } from '../../api/generated/types/core-v1.ts'
@@ -71,6 +73,9 @@ export interface NodeStatusInputs {
   containerRuntimeVersion: string
   /** Why the runtime is not ready (empty when it is): become the Ready condition's message. */
   runtimeErrors: readonly string[]
+  /** The runtime's handlers and features from its status(); unknown (left as they were) when absent. */
+  runtimeHandlers?: readonly NodeRuntimeHandler[]
+  features?: NodeFeatures
   /** The node's images, biggest first (at most 50). */
   images?: readonly ContainerImage[]
   pressure?: { memory?: boolean; disk?: boolean; pid?: boolean }
@@ -178,6 +183,8 @@ export function setNodeStatus(
     architecture: m.architecture,
   }
   status.daemonEndpoints = { kubeletEndpoint: { Port: kubeletPort } }
+  if (inputs.runtimeHandlers) status.runtimeHandlers = inputs.runtimeHandlers.map((h) => structuredClone(h))
+  if (inputs.features) status.features = { ...inputs.features }
   // An empty list is left out, as Go's omitempty does; unknown images (the runtime failed) keep the old list.
   if (inputs.images?.length) status.images = inputs.images.slice(0, maxImagesInNodeStatus)
   else if (inputs.images) delete status.images
