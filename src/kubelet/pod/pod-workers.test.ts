@@ -434,4 +434,17 @@ describe('pod workers', () => {
     assert.equal(t.status().phase, 'Pending')
     t.workers.stop()
   })
+
+  test('housekeeping stops and removes the sandboxes of pods nobody knows', async () => {
+    const t = await setup()
+    t.workers.updatePod(makePod({ containers: [busybox('app', ['sleep', '3600'])] }))
+    await t.tick(1)
+    const stray = { metadata: { name: 'gone', namespace: 'default', uid: 'gone-uid', attempt: 0 } }
+    await t.runtime.runPodSandbox({ config: { ...stray, labels: { 'io.kubernetes.pod.uid': 'gone-uid' } } })
+    assert.equal(t.runtime.counts.sandboxes, 2)
+    assert.equal(await t.workers.removeOrphanedPods(new Set([uid])), 1)
+    assert.equal(t.runtime.counts.sandboxes, 1)
+    assert.ok(t.container('app').state?.running, 'the known pod is left alone')
+    t.workers.stop()
+  })
 })

@@ -42,6 +42,7 @@ import {
   containerRestartCountAnnotation,
   podUIDLabel,
   sandboxConfig,
+  terminationGracePeriodAnnotation,
 } from './runtime-config.ts'
 import { podRefOf, StatusManager, type PodStatusWriter } from './status-manager.ts'
 
@@ -173,6 +174,34 @@ export class PodWorkers {
       w.work = { phase: 'terminating', pod, gracePeriodSeconds: gracePeriodOf(pod), removed: false }
     }
     this.#wake(w)
+  }
+
+  /**
+   * Housekeeping (HandlePodCleanups): sandboxes of pods that neither the API (`knownUIDs`) nor a
+   * worker knows, such as pods deleted while the kubelet was down, are stopped and removed.
+   */
+  async removeOrphanedPods(knownUIDs: ReadonlySet<string>): Promise<number> {
+    const orphans = (await this.#runtime.listPodSandbox({})).items.filter((s) => {
+      const uid = s.labels[podUIDLabel] ?? ''
+      return uid !== '' && !knownUIDs.has(uid) && !this.#workers.has(uid)
+    })
+    for (const s of orphans) {
+      const { containers } = await this.#runtime.listContainers({ filter: { podSandboxId: s.id } })
+      await Promise.all(
+        containers
+          .filter((c) => c.state === 'CONTAINER_RUNNING')
+          .map((c) => {
+            const grace = Number(c.annotations[terminationGracePeriodAnnotation] ?? minimumGracePeriodSeconds)
+            return this.#runtime.stopContainer({
+              containerId: c.id,
+              timeout: Math.max(grace, minimumGracePeriodSeconds),
+            })
+          }),
+      )
+      await this.#runtime.stopPodSandbox({ podSandboxId: s.id })
+      await this.#runtime.removePodSandbox({ podSandboxId: s.id })
+    }
+    return orphans.length
   }
 
   /** The pods admitted and not (yet) terminated, for admission of the next one. */
