@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createLogger } from '../base/log.ts'
 import { loadKubeconfig } from '../client/index.ts'
 import { startControllerManager } from '../controllers/index.ts'
+import { processMetrics, serveHealth } from './health-server.ts'
 import { leaderElectionSettings, superviseLeading, type LeaderElectionFlags } from './signals.ts'
 
 export interface ControllerManagerCommandOptions extends LeaderElectionFlags {
@@ -17,6 +18,8 @@ export interface ControllerManagerCommandOptions extends LeaderElectionFlags {
   clusterSigningCertFile?: string
   clusterSigningKeyFile?: string
   clusterSigningDuration: number
+  bindAddress: string
+  securePort: number
 }
 
 /**
@@ -28,6 +31,7 @@ export async function controllerManager(
   signal: AbortSignal,
 ): Promise<void> {
   const signing = signingSettings(o)
+  const log = createLogger()
   const manager = startControllerManager({
     client: loadKubeconfig(o.kubeconfig),
     controllers: o.controllers,
@@ -44,9 +48,22 @@ export async function controllerManager(
       ...(o.rootCaFile ? { rootCA: readFileSync(o.rootCaFile, 'utf8') } : {}),
       ...signing,
     },
-    log: createLogger(),
+    log,
   })
-  await superviseLeading('controller-manager', manager, signal)
+  const server = await serveHealth({
+    host: o.bindAddress,
+    port: o.securePort,
+    metrics: processMetrics(),
+    log,
+  }).catch(async (err: unknown) => {
+    await manager.stop()
+    throw err
+  })
+  try {
+    await superviseLeading('controller-manager', manager, signal)
+  } finally {
+    await server?.close()
+  }
 }
 
 /** --cluster-signing-cert-file and --cluster-signing-key-file: both or neither, as files that can be read. */

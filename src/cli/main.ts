@@ -69,6 +69,8 @@ export async function main(argv: string[]): Promise<number> {
       duration,
       365 * 24 * 3600_000,
     )
+    .option('--bind-address <ip>', 'address of /healthz and /metrics', '0.0.0.0')
+    .option('--secure-port <port>', 'HTTPS port of /healthz and /metrics (0: not served)', port, 10257)
     .action(async (opts: ControllerManagerCommandOptions) => controllerManager(opts, stopSignal()))
 
   leaderElectionFlags(

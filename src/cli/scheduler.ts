@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { createLogger } from '../base/log.ts'
-import { loadKubeconfig, serveComponent } from '../client/index.ts'
+import { loadKubeconfig } from '../client/index.ts'
 import {
   parseSchedulerConfiguration,
   startScheduler,
   type SchedulerConfiguration,
 } from '../scheduler/index.ts'
+import { serveHealth } from './health-server.ts'
 import { leaderElectionSettings, superviseLeading, type LeaderElectionFlags } from './signals.ts'
 
 export interface SchedulerCommandOptions extends LeaderElectionFlags {
@@ -59,21 +60,15 @@ export async function scheduler(o: SchedulerCommandOptions, signal: AbortSignal)
     ...(config ? { configuration: config } : {}),
     log,
   })
-  const server =
-    o.securePort === 0
-      ? undefined
-      : await serveComponent({
-          host: o.bindAddress,
-          port: o.securePort,
-          checks: [{ name: 'ping', check: () => undefined }],
-          metrics: running.metrics.registry,
-          log,
-        }).catch(async (err: unknown) => {
-          await running.stop()
-          throw new Error(`cannot serve on ${o.bindAddress}:${o.securePort}: ${(err as Error).message}`, {
-            cause: err,
-          })
-        })
+  const server = await serveHealth({
+    host: o.bindAddress,
+    port: o.securePort,
+    metrics: running.metrics.registry,
+    log,
+  }).catch(async (err: unknown) => {
+    await running.stop()
+    throw err
+  })
   try {
     await superviseLeading('scheduler', running, signal)
   } finally {

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { loadKubeconfig } from '../client/index.ts'
 import { startControllerManager } from '../controllers/index.ts'
 import { startScheduler } from '../scheduler/index.ts'
+import { processMetrics, serveHealth } from './health-server.ts'
 import { apiserver, apiServerDefaults, type ApiServerCommandOptions } from './apiserver.ts'
 
 export type UpOptions = ApiServerCommandOptions
@@ -36,9 +37,20 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
       client: loadKubeconfig(server.schedulerKubeconfig),
       log: log.child({ component: 'scheduler' }),
     })
+    // Their health and metrics where kube-scheduler and kube-controller-manager serve them, on
+    // the loopback (componentstatuses asks there); a port in use is only a warning here.
+    const servers = [
+      { name: 'scheduler', port: 10259, metrics: scheduler.metrics.registry },
+      { name: 'controller-manager', port: 10257, metrics: processMetrics() },
+    ].map((c) =>
+      serveHealth({ host: '127.0.0.1', port: c.port, metrics: c.metrics, log }).catch((err: unknown) => {
+        log.warn({ component: c.name, err: (err as Error).message }, 'health and metrics not served')
+        return undefined
+      }),
+    )
     return {
       stop: async () => {
-        await Promise.all([scheduler.stop(), manager.stop()])
+        await Promise.all([scheduler.stop(), manager.stop(), ...servers.map(async (s) => (await s)?.close())])
       },
     }
   })

@@ -105,6 +105,22 @@ test('k8ts up runs the controller-manager, each controller and the scheduler as 
       await until(() => accounts.get('kube-system', name).catch(() => undefined), 20_000, `account ${name}`)
     }
 
+    // The scheduler and the controller-manager serve their health where componentstatuses asks.
+    for (const port of [10259, 10257]) {
+      const health = await new Promise<string>((resolve, reject) => {
+        const req = httpsGet(
+          { host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false },
+          (res) => {
+            let body = ''
+            res.on('data', (d: Buffer) => (body += d.toString()))
+            res.on('end', () => resolve(`${res.statusCode ?? 0} ${body}`))
+          },
+        )
+        req.on('error', reject)
+      })
+      assert.equal(health, '200 ok', `port ${port}`)
+    }
+
     // The cluster CA signs approved requests, as kubeadm gives the controller-manager
     // --cluster-signing-cert-file and --cluster-signing-key-file.
     const { csrPem } = await createCertificateRequest({ subject: { commonName: 'jane' } })

@@ -28,7 +28,16 @@ test('a killed controller-manager (no release) is replaced when its lease runs o
 
   const child = spawn(
     process.execPath,
-    [bin, 'controller-manager', '--kubeconfig', kubeconfig, '--use-service-account-credentials'],
+    // (--secure-port 0: two of them run at once, they cannot both serve 10257.)
+    [
+      bin,
+      'controller-manager',
+      '--kubeconfig',
+      kubeconfig,
+      '--use-service-account-credentials',
+      '--secure-port',
+      '0',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let out = ''
