@@ -100,7 +100,7 @@ export function shouldContainerBeRestarted(
   const state = latest.status.state
   if (state === 'CONTAINER_RUNNING') return false
   if (state !== 'CONTAINER_EXITED') return true
-  const policy = pod.spec?.restartPolicy ?? 'Always'
+  const policy = container.restartPolicy ?? pod.spec?.restartPolicy ?? 'Always'
   if (policy === 'Never') return false
   if (policy === 'OnFailure' && latest.status.exitCode === 0) return false
   return true
@@ -142,8 +142,8 @@ export function generatePodStatus(input: GenerateStatusInput): PodStatus {
   const conditions: PodCondition[] = [
     { type: conditionPodReadyToStartContainers, status: podSandboxChanged(pod, runtime) ? 'False' : 'True' },
     initializedCondition(pod, all, phase),
-    readyCondition(pod, appStatuses, phase),
-    containersReadyCondition(pod, appStatuses, phase),
+    readyCondition(pod, all, phase),
+    containersReadyCondition(pod, all, phase),
   ]
   const status: PodStatus = {
     phase,
@@ -239,7 +239,7 @@ export function podPhase(
   let pendingInit = 0
   let failedInit = 0
   for (const c of spec?.initContainers ?? []) {
-    if (c.restartPolicy === 'Always') continue // sidecars: not modelled yet
+    if (c.restartPolicy === 'Always') continue // sidecars do not decide the phase
     const s = initStatuses.find((x) => x.name === c.name)
     if (s === undefined || s.state?.running) pendingInit++
     else if (s.state?.terminated) {
@@ -343,9 +343,11 @@ function readyCondition(
 }
 
 function readiness(pod: Readonly<Pod>, statuses: readonly ContainerStatus[], phase: string): PodCondition {
+  // statuses: sidecars' (from initContainerStatuses) and the app containers'.
   const unknown: string[] = []
   const unready: string[] = []
-  for (const c of pod.spec?.containers ?? []) {
+  const sidecars = (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always')
+  for (const c of [...sidecars, ...(pod.spec?.containers ?? [])]) {
     const s = statuses.find((x) => x.name === c.name)
     if (s === undefined) unknown.push(c.name)
     else if (!s.ready) unready.push(c.name)

@@ -447,4 +447,35 @@ describe('pod workers', () => {
     assert.ok(t.container('app').state?.running, 'the known pod is left alone')
     t.workers.stop()
   })
+
+  test('a sidecar starts first and keeps running through the init container; stopped when the pod completes', async () => {
+    const t = await setup()
+    t.workers.updatePod(
+      makePod({
+        restartPolicy: 'Never',
+        initContainers: [
+          busybox('proxy', ['sleep', '3600'], { restartPolicy: 'Always' }),
+          busybox('setup', ['sleep', '1']),
+        ],
+        containers: [busybox('app', ['sleep', '3'])],
+      }),
+    )
+    await t.flush()
+    await t.tick(3)
+    assert.deepEqual(
+      t.runtime.calls('createContainer').map((c) => (c.request as Proto3Container).config?.metadata?.name),
+      ['proxy', 'setup', 'app'],
+    )
+    let s = t.status()
+    assert.equal(s.phase, 'Running')
+    assert.ok(s.initContainerStatuses?.[0]?.state?.running)
+    assert.equal(s.initContainerStatuses?.[0]?.ready, true)
+    assert.equal(t.condition('Initialized')?.status, 'True')
+    assert.equal(t.condition('ContainersReady')?.status, 'True')
+    await t.tick(5)
+    s = t.status()
+    assert.equal(s.phase, 'Succeeded')
+    assert.ok(s.initContainerStatuses?.[0]?.state?.terminated, 'the sidecar was stopped')
+    t.workers.stop()
+  })
 })

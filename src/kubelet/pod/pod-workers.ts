@@ -310,11 +310,22 @@ export class PodWorkers {
     const current = (name: string) =>
       runtime.containers.find((c) => c.name === name && c.sandboxId === sandboxId)
 
+    // Once an app container has run in this sandbox the pod is initialized: plain init containers
+    // are done, and sidecars (init containers with restartPolicy Always) only restart when they exit.
+    const appNames = new Set((pod.spec?.containers ?? []).map((c) => c.name))
+    const initialized = runtime.containers.some((c) => c.sandboxId === sandboxId && appNames.has(c.name))
     for (const c of pod.spec?.initContainers ?? []) {
-      // Sidecars (restartPolicy Always) are not modelled yet: they run like plain init containers.
       const latest = current(c.name)
+      const state = latest?.status.state
+      if (c.restartPolicy === 'Always') {
+        // The next init container waits until the sidecar runs (startup probes will add "and is started").
+        if (state === 'CONTAINER_RUNNING') continue
+        if (state === undefined || state === 'CONTAINER_EXITED') await this.#startContainer(ctx, c)
+        if (initialized) continue
+        return
+      }
+      if (initialized) continue
       if (latest === undefined) return void (await this.#startContainer(ctx, c))
-      const state = latest.status.state
       if (state === 'CONTAINER_EXITED' && latest.status.exitCode === 0) continue
       if (state !== 'CONTAINER_EXITED') return
       if (policy === 'Never') return
