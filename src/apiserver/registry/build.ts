@@ -34,7 +34,7 @@ import { serviceStrategy } from './resources/services.ts'
 import { RegistryStore, rfc3339, type FieldManager } from './store.ts'
 import { recordUpdate } from '../../api/patch/apply.ts'
 import { schemaForKind } from '../../api/schema.ts'
-import { statusStrategyOf, type ResourceStrategy } from './strategy.ts'
+import { statusResetMetadataOf, statusStrategyOf, type ResourceStrategy } from './strategy.ts'
 import type { ResourceRequestInfo } from '../request-info.ts'
 import { applyPatch } from '../patch.ts'
 import { decodeProtobufBody, unknownFieldWarnings } from '../codec.ts'
@@ -297,7 +297,11 @@ function subresourceFor(
   }
   switch (name) {
     case 'status':
-      return statusSubresource(deps, statusStrategyOf(strategy), self)
+      return statusSubresource(
+        deps,
+        statusStrategyOf(strategy, statusResetMetadataOf[`${r.group}/${r.resource}`]),
+        self,
+      )
     case 'scale':
       return scaleSubresource(deps, (w) => scaleSelector(w))
     case 'binding':

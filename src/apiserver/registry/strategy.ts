@@ -76,7 +76,10 @@ export interface ResourceStrategy {
  * Kubernetes' ResetObjectMetaForStatus: labels, annotations, finalizers, ownerReferences,
  * generation and the deletion timestamp stay). Validation is the main strategy's.
  */
-export function statusStrategyOf(main: ResourceStrategy): ResourceStrategy {
+export function statusStrategyOf(
+  main: ResourceStrategy,
+  resetMetadata: readonly StatusResetField[] = statusResetMetadata,
+): ResourceStrategy {
   const { prepareForCreate: _create, prepareForUpdate: _update, ...rest } = main
   return {
     ...rest,
@@ -87,7 +90,7 @@ export function statusStrategyOf(main: ResourceStrategy): ResourceStrategy {
         if (k !== 'status' && k !== 'metadata') next[k] = structuredClone(v)
       const m = next.metadata
       const p = prev.metadata
-      for (const field of statusResetMetadata) {
+      for (const field of resetMetadata) {
         if (p[field] === undefined) delete m[field]
         else (m as Record<string, unknown>)[field] = structuredClone(p[field])
       }
@@ -106,6 +109,18 @@ const statusResetMetadata = [
   'deletionTimestamp',
   'deletionGracePeriodSeconds',
 ] as const
+
+type StatusResetField = (typeof statusResetMetadata)[number]
+
+/**
+ * What the status endpoint of a kind keeps of the stored metadata, where Kubernetes' status
+ * strategy lets more through: a node's status update may change its labels and annotations (the
+ * kubelet reconciles them through its status patch), a pod's all but its owners.
+ */
+export const statusResetMetadataOf: Readonly<Record<string, readonly StatusResetField[]>> = {
+  '/nodes': ['generation', 'deletionTimestamp', 'deletionGracePeriodSeconds'],
+  '/pods': ['ownerReferences', 'generation', 'deletionTimestamp', 'deletionGracePeriodSeconds'],
+}
 
 /** For resources with spec and status: the main endpoint ignores status changes. */
 export function keepStatus(next: KubeObject, prev: Readonly<KubeObject>): void {

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
+
+/**
+ * What a status endpoint lets through of metadata, kind by kind as Kubernetes' status strategies:
+ * a node's labels and annotations (the kubelet reconciles them with its status patch), a pod's
+ * all but its owners, and for the other kinds none of labels, annotations or owners.
+ */
+describe('status subresources and metadata', () => {
+  let c: TestApiServer
+  before(async () => {
+    c = await startTestApiServer()
+  })
+  after(async () => {
+    await c.stop()
+  })
+
+  const call = async (method: string, path: string, body?: unknown, type = 'application/json') => {
+    const r = await c.request(method, path, {
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      headers: { 'Content-Type': type, Accept: 'application/json' },
+    })
+    const parsed = JSON.parse(r.body.toString()) as { metadata?: Record<string, unknown> }
+    assert.ok(r.code < 300, `${method} ${path}: ${r.code} ${r.body.toString()}`)
+    return parsed
+  }
+  const merge = 'application/merge-patch+json'
+  const owner = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    name: 'o',
+    uid: '00000000-0000-0000-0000-000000000001',
+  }
+
+  test('a node status patch changes its labels and annotations', async () => {
+    await call('POST', '/api/v1/nodes', { metadata: { name: 'n1' } })
+    const n = await call(
+      'PATCH',
+      '/api/v1/nodes/n1/status',
+      {
+        metadata: { labels: { 'kubernetes.io/os': 'linux' }, annotations: { a: 'b' } },
+        status: { phase: 'Running' },
+      },
+      merge,
+    )
+    assert.deepEqual(
+      [n.metadata?.labels, n.metadata?.annotations],
+      [{ 'kubernetes.io/os': 'linux' }, { a: 'b' }],
+    )
+  })
+
+  test('a pod status patch changes its labels but not its owners', async () => {
+    await call('POST', '/api/v1/namespaces/default/pods', {
+      metadata: { name: 'p1' },
+      spec: { containers: [{ name: 'c', image: 'i' }] },
+    })
+    const p = await call(
+      'PATCH',
+      '/api/v1/namespaces/default/pods/p1/status',
+      { metadata: { labels: { x: 'y' }, ownerReferences: [owner] }, status: { message: 'hi' } },
+      merge,
+    )
+    assert.deepEqual(p.metadata?.labels, { x: 'y' })
+    assert.equal(p.metadata?.ownerReferences, undefined)
+  })
+
+  test('a deployment status patch changes neither labels nor owners', async () => {
+    await call('POST', '/apis/apps/v1/namespaces/default/deployments', {
+      metadata: { name: 'd1', labels: { app: 'd' } },
+      spec: {
+        selector: { matchLabels: { app: 'd' } },
+        template: { metadata: { labels: { app: 'd' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+      },
+    })
+    const d = await call(
+      'PATCH',
+      '/apis/apps/v1/namespaces/default/deployments/d1/status',
+      { metadata: { labels: { app: 'other' }, ownerReferences: [owner] }, status: { observedGeneration: 1 } },
+      merge,
+    )
+    assert.deepEqual(d.metadata?.labels, { app: 'd' })
+    assert.equal(d.metadata?.ownerReferences, undefined)
+  })
+})
