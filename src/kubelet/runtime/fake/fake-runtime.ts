@@ -341,7 +341,9 @@ export class FakeRuntime implements ContainerRuntime {
     options?: CallOptions,
   ): Promise<cri.UpdateRuntimeConfigResponse> {
     this.#begin('updateRuntimeConfig', request, options)
-    const cidr = request.runtimeConfig?.networkConfig?.podCidr ?? ''
+    // The kubelet sends every pod CIDR of the node, comma-separated (dual-stack): as host-local
+    // with one range, the fake hands out addresses from the first (an IPv6 second is left unused).
+    const cidr = (request.runtimeConfig?.networkConfig?.podCidr ?? '').split(',')[0]?.trim() ?? ''
     if (cidr === '' || cidr === this.#pool.cidr) return {}
     try {
       this.#pool = new IpPool(cidr)

@@ -245,6 +245,12 @@ describe('FakeRuntime', () => {
     assert.equal(await ip(c), '10.244.7.2')
     const d = (await rt.runPodSandbox({ config: sandbox('d') })).podSandboxId
     assert.equal(await ip(d), '10.244.7.3')
+    // Dual-stack nodes send both CIDRs, comma-separated: addresses come from the first.
+    await rt.updateRuntimeConfig({
+      runtimeConfig: { networkConfig: { podCidr: '10.244.9.0/24,fd00:9::/64' } },
+    })
+    const e = (await rt.runPodSandbox({ config: sandbox('e') })).podSandboxId
+    assert.equal(await ip(e), '10.244.9.2')
   })
 
   test('a sandbox in the node network gets no IP of its own', async () => {
