@@ -3,7 +3,13 @@
  * kubelet reports it, the status manager, and admission on the node. The node side (registration,
  * leases, the pod informer) feeds PodWorkers.updatePod / removePod and reads nothing else.
  */
-export { PodWorkers, gracePeriodOf, type PodWork, type PodWorkersOptions } from './pod-workers.ts'
+export {
+  PodWorkers,
+  gracePeriodOf,
+  type PodEventRecorder,
+  type PodWork,
+  type PodWorkersOptions,
+} from './pod-workers.ts'
 export { Pleg, relistPeriodMs, type PodLifecycleEvent } from './pleg.ts'
 export { StatusManager, podRefOf, type PodRef, type PodStatusWriter } from './status-manager.ts'
 export { ApiPodStatusWriter, kubeletFieldManager } from './api-status-writer.ts'

@@ -51,10 +51,12 @@ async function setup(options: FakeRuntimeOptions = {}, admit?: PodWorkersOptions
   const clock = new FakeClock()
   const runtime = new FakeRuntime({ clock, runtimeName: 'containerd', ...options })
   const writer = new RecordingWriter()
+  const events: string[] = []
   const workers = new PodWorkers({
     runtime,
     clock,
     statusWriter: writer,
+    events: { event: (_pod, type, reason, message) => void events.push(`${type} ${reason} ${message}`) },
     hostIPs: ['192.168.1.10'],
     ...(admit ? { admit } : {}),
   })
@@ -87,7 +89,7 @@ async function setup(options: FakeRuntimeOptions = {}, admit?: PodWorkersOptions
       .calls('createContainer')
       .filter((c) => (c.request as Proto3Container).config?.metadata?.name === name)
       .map((c) => c.atMs - clock.now())
-  return { clock, runtime, writer, workers, flush, tick, status, container, condition, startTimes }
+  return { events, clock, runtime, writer, workers, flush, tick, status, container, condition, startTimes }
 }
 
 type Proto3Container = cri.Proto3Partial<cri.CreateContainerRequest>
@@ -188,6 +190,12 @@ describe('pod workers', () => {
     assert.equal(s.startTime, '2026-01-01T00:00:00Z')
     assert.equal(t.writer.patches.at(-1)?.ref.uid, uid)
 
+    assert.deepEqual(t.events.slice(0, 4), [
+      'Normal Pulling Pulling image "busybox:1.36"',
+      'Normal Pulled Successfully pulled image "busybox:1.36" in 0s (0s including waiting). Image size: 53000000 bytes.',
+      'Normal Created Created container: init-1',
+      'Normal Started Started container init-1',
+    ])
     // Nothing changes: nothing is written.
     const writes = t.writer.patches.length
     await t.tick(10)
@@ -247,6 +255,11 @@ describe('pod workers', () => {
     })
     assert.equal(app.lastState?.terminated?.reason, 'Error')
     assert.equal(app.lastState?.terminated?.exitCode, 1)
+    assert.ok(
+      t.events.includes(
+        `Warning BackOff Back-off restarting failed container app in pod web_default(${uid})`,
+      ),
+    )
     assert.equal(t.status().phase, 'Running')
     assert.equal(t.condition('Ready')?.status, 'False')
     assert.equal(t.condition('Ready')?.message, 'containers with unready status: [app]')
@@ -294,6 +307,13 @@ describe('pod workers', () => {
     await t.tick(9)
     assert.equal(t.container('app').state?.waiting?.reason, 'ErrImagePull')
     assert.equal(t.runtime.calls('pullImage').length, 2)
+    assert.deepEqual(t.events.slice(0, 5), [
+      `Normal Pulling Pulling image "${image}"`,
+      `Warning Failed Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`,
+      'Warning Failed Error: ErrImagePull',
+      `Normal BackOff Back-off pulling image "${image}"`,
+      'Warning Failed Error: ImagePullBackOff',
+    ])
     await t.tick(1)
     assert.equal(t.container('app').state?.waiting?.reason, 'ImagePullBackOff')
     t.runtime.setImageMissing(image, false)
@@ -336,6 +356,10 @@ describe('pod workers', () => {
     assert.equal(t.writer.deletes.length, 0)
     await t.tick(1)
     assert.equal(t.runtime.calls('removePodSandbox').length, 1)
+    assert.deepEqual(t.events.filter((e) => e.includes('Killing')).sort(), [
+      'Normal Killing Stopping container slow',
+      'Normal Killing Stopping container stubborn',
+    ])
     assert.deepEqual(t.writer.deletes, [{ namespace: 'default', name: 'web', uid }])
     assert.equal(t.runtime.counts.sandboxes, 0)
     assert.equal(t.runtime.counts.containers, 0)

@@ -66,6 +66,13 @@ export interface PodWorkersOptions {
    * new pod with the pods admitted before it; a pod refused is never run and reported Failed.
    */
   admit?: (pod: Readonly<Pod>, admitted: readonly Pod[]) => AdmitResult
+  /** Where the kubelet's events about pods go (the client's EventRecorder); none by default. */
+  events?: PodEventRecorder
+}
+
+/** The part of the client's EventRecorder the pod workers use. */
+export interface PodEventRecorder {
+  event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void
 }
 
 /** After a failed sync, the worker tries again this much later (workerBackOffPeriod). */
@@ -164,7 +171,10 @@ export class PodWorkers {
           removed: false,
           sandboxRemoved: false,
         }
-        if (result?.admit === false) w.rejection = rejectedStatus(pod, result)
+        if (result?.admit === false) {
+          w.rejection = rejectedStatus(pod, result)
+          this.#o.events?.event(pod, 'Warning', result.reason, result.message)
+        }
       }
       this.#workers.set(uid, w)
     } else {
@@ -295,7 +305,7 @@ export class PodWorkers {
     if (podSandboxChanged(pod, runtime)) {
       // A pod that ran to its end under restartPolicy Never gets no new sandbox.
       if (policy === 'Never' && runtime.sandboxes.length > 0 && runtime.containers.length > 0) return
-      await this.#killContainers(runtime, gracePeriodOf(pod))
+      await this.#killContainers(pod, runtime, gracePeriodOf(pod))
       for (const s of runtime.sandboxes) {
         if (s.state === 'SANDBOX_READY') await this.#runtime.stopPodSandbox({ podSandboxId: s.id })
       }
@@ -355,6 +365,12 @@ export class PodWorkers {
           message: `back-off ${backoff} restarting failed container=${name} pod=${meta.name}_${meta.namespace}(${meta.uid})`,
         })
         this.#requeue(w, this.#crashBackoff.endsAt(key, finishedMs))
+        this.#event(
+          pod,
+          'Warning',
+          'BackOff',
+          `Back-off restarting failed container ${name} in pod ${meta.name}_${meta.namespace}(${meta.uid})`,
+        )
         return
       }
       this.#crashBackoff.next(key, finishedMs)
@@ -376,16 +392,20 @@ export class PodWorkers {
       containerId = created.containerId
     } catch (err) {
       w.reasons.set(name, { reason: reasonCreateContainerError, message: (err as Error).message })
+      this.#event(pod, 'Warning', 'Failed', `Error: ${(err as Error).message}`)
       this.#requeue(w, this.#clock.now() + workerBackOffPeriodMs)
       return
     }
     try {
+      this.#event(pod, 'Normal', 'Created', `Created container: ${name}`)
       await this.#runtime.startContainer({ containerId })
     } catch (err) {
       w.reasons.set(name, { reason: reasonRunContainerError, message: (err as Error).message })
+      this.#event(pod, 'Warning', 'Failed', `Error: ${(err as Error).message}`)
       this.#requeue(w, this.#clock.now() + workerBackOffPeriodMs)
       return
     }
+    this.#event(pod, 'Normal', 'Started', `Started container ${name}`)
     w.reasons.delete(name)
     // As the container GC with maxPerPodContainer 1: the newest dead one stays for lastState.
     for (const old of runtime.containers.filter((c) => c.name === name).slice(1)) {
@@ -398,12 +418,15 @@ export class PodWorkers {
     const image = container.image ?? ''
     const policy = container.imagePullPolicy ?? defaultPullPolicy(image)
     const present = (await this.#runtime.imageStatus({ image: { image } })).image
-    if (present !== undefined && policy !== 'Always') return present.id
+    if (present !== undefined && policy !== 'Always') {
+      this.#event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`)
+      return present.id
+    }
     if (policy === 'Never') {
-      w.reasons.set(container.name, {
-        reason: reasonErrImageNeverPull,
-        message: `Container image "${image}" is not present with pull policy of Never`,
-      })
+      const message = `Container image "${image}" is not present with pull policy of Never`
+      w.reasons.set(container.name, { reason: reasonErrImageNeverPull, message })
+      this.#event(pod, 'Warning', 'ErrImageNeverPull', message)
+      this.#event(pod, 'Warning', 'Failed', `Error: ${reasonErrImageNeverPull}`)
       this.#requeue(w, this.#clock.now() + workerBackOffPeriodMs)
       return undefined
     }
@@ -415,14 +438,30 @@ export class PodWorkers {
         message: `Back-off pulling image "${imgRef}"`,
       })
       this.#requeue(w, this.#imageBackoff.endsAtSinceUpdate(key))
+      this.#event(pod, 'Normal', 'BackOff', `Back-off pulling image "${imgRef}"`)
+      this.#event(pod, 'Warning', 'Failed', `Error: ${reasonImagePullBackOff}`)
       return undefined
     }
+    this.#event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`)
+    const startedMs = this.#clock.now()
     try {
       const pulled = await this.#runtime.pullImage({ image: { image } })
+      if (this.#o.events !== undefined) {
+        const took = goDurationPrecise(this.#clock.now() - startedMs)
+        const size = (await this.#runtime.imageStatus({ image: { image: pulled.imageRef } })).image?.size ?? 0
+        this.#event(
+          pod,
+          'Normal',
+          'Pulled',
+          `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${size} bytes.`,
+        )
+      }
       return pulled.imageRef
     } catch (err) {
       this.#imageBackoff.next(key, this.#clock.now())
       w.reasons.set(container.name, { reason: reasonErrImagePull, message: (err as Error).message })
+      this.#event(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${(err as Error).message}`)
+      this.#event(pod, 'Warning', 'Failed', `Error: ${reasonErrImagePull}`)
       // The next sync (a second on) finds the pull backing off: ImagePullBackOff.
       this.#requeue(w, this.#clock.now() + 1000)
       return undefined
@@ -433,7 +472,7 @@ export class PodWorkers {
 
   async #terminatePod(w: Worker, work: Extract<PodWork, { phase: 'terminating' }>): Promise<void> {
     const runtime = await this.#runtimePod(w.uid)
-    await this.#killContainers(runtime, work.gracePeriodSeconds)
+    await this.#killContainers(work.pod, runtime, work.gracePeriodSeconds)
     for (const s of runtime.sandboxes) {
       if (s.state === 'SANDBOX_READY') await this.#runtime.stopPodSandbox({ podSandboxId: s.id })
     }
@@ -449,13 +488,21 @@ export class PodWorkers {
   }
 
   /** Stops every running container, each with the grace period (at least two seconds), at once. */
-  async #killContainers(runtime: RuntimePod, gracePeriodSeconds: number): Promise<void> {
+  async #killContainers(pod: Pod, runtime: RuntimePod, gracePeriodSeconds: number): Promise<void> {
     const timeout = Math.max(gracePeriodSeconds, minimumGracePeriodSeconds)
     await Promise.all(
       runtime.containers
         .filter((c) => c.status.state === 'CONTAINER_RUNNING' || c.status.state === 'CONTAINER_CREATED')
-        .map((c) => this.#runtime.stopContainer({ containerId: c.status.id, timeout })),
+        .map((c) => {
+          if (c.status.state === 'CONTAINER_RUNNING')
+            this.#event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`)
+          return this.#runtime.stopContainer({ containerId: c.status.id, timeout })
+        }),
     )
+  }
+
+  #event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.#o.events?.event(pod, type, reason, message)
   }
 
   // ---- terminated ----
@@ -566,6 +613,14 @@ export function applyDefaultImageTag(image: string): string {
   if (image.includes('@')) return image
   const lastPart = image.slice(image.lastIndexOf('/') + 1)
   return lastPart.includes(':') ? image : `${image}:latest`
+}
+
+/** Go's time.Duration String below a minute, as the Pulled event prints it: 0s, 350ms, 1.234s. */
+export function goDurationPrecise(ms: number): string {
+  if (ms === 0) return '0s'
+  if (ms < 1000) return `${ms}ms`
+  if (ms < 60_000) return `${String(ms / 1000)}s`
+  return goDuration(ms)
 }
 
 /** Go's time.Duration String for whole seconds: 10s, 1m20s, 5m0s. */
