@@ -502,4 +502,34 @@ describe('pod workers', () => {
     assert.ok(s.initContainerStatuses?.[0]?.state?.terminated, 'the sidecar was stopped')
     t.workers.stop()
   })
+
+  test('a container over its memory limit is OOMKilled; limits reach the runtime; Burstable cgroup', async () => {
+    const t = await setup({
+      rules: [{ name: 'app', behaviour: { memoryWorkingSetBytes: 128 * 1024 * 1024 } }],
+    })
+    const pod = makePod({
+      restartPolicy: 'Never',
+      containers: [
+        busybox('app', ['sleep', '3600'], {
+          resources: { requests: { cpu: '250m' }, limits: { memory: '64Mi' } },
+        }),
+      ],
+    })
+    delete pod.status?.qosClass
+    t.workers.updatePod(pod)
+    await t.tick(2)
+    const config = (
+      t.runtime.calls('runPodSandbox')[0]?.request as cri.Proto3Partial<cri.RunPodSandboxRequest>
+    ).config
+    assert.equal(config?.linux?.cgroupParent, `/kubepods/burstable/pod${uid}`)
+    const created = t.runtime.calls('createContainer')[0]?.request as Proto3Container
+    assert.equal(created.config?.linux?.resources?.memoryLimitInBytes, 64 * 1024 * 1024)
+    assert.equal(created.config?.linux?.resources?.cpuShares, 256)
+    const terminated = t.container('app').state?.terminated
+    assert.equal(terminated?.reason, 'OOMKilled')
+    assert.equal(terminated?.exitCode, 137)
+    assert.equal(t.status().phase, 'Failed')
+    assert.equal(t.status().qosClass, 'Burstable')
+    t.workers.stop()
+  })
 })
