@@ -1,13 +1,6 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  randomBytes,
-  type KeyObject,
-  type webcrypto,
-} from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, type KeyObject, type webcrypto } from 'node:crypto'
 import type { CertificateRequest } from '../api/certificate-request.ts'
-import { x509lib, type KeyPair, type Subject } from './certificates.ts'
+import { distinguishedName, exportKey, serial, x509lib, type KeyPair, type Subject } from './certificates.ts'
 
 type CryptoKey = webcrypto.CryptoKey
 type CryptoKeyPair = webcrypto.CryptoKeyPair
@@ -42,12 +35,12 @@ export async function createCertificateRequest(
     ...(o.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
   ]
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: subjectString(o.subject),
+    name: distinguishedName(o.subject),
     keys,
     signingAlgorithm: ecdsaP256,
     ...(names.length > 0 ? { extensions: [new x509.SubjectAlternativeNameExtension(names)] } : {}),
   })
-  return { csrPem: csr.toString('pem'), keyPem: await pkcs8Pem(keys.privateKey) }
+  return { csrPem: csr.toString('pem'), keyPem: await exportKey(keys.privateKey) }
 }
 
 /** A usage of spec.usages that is neither a key usage nor an extended key usage. */
@@ -182,26 +175,6 @@ const extendedKeyUsageOids: Record<string, string> = {
   'ocsp signing': '1.3.6.1.5.5.7.3.9',
   'microsoft sgc': '1.3.6.1.4.1.311.10.3.3',
   'netscape sgc': '2.16.840.1.113730.4.1',
-}
-
-/** RFC 4514 string; commas and other specials in values are escaped. */
-function subjectString(subject: Subject): string {
-  const esc = (v: string) => v.replace(/([,+"\\<>;=])/g, '\\$1')
-  return [...(subject.organizations ?? []).map((o) => `O=${esc(o)}`), `CN=${esc(subject.commonName)}`].join(
-    ', ',
-  )
-}
-
-function serial(): string {
-  const b = randomBytes(16)
-  b[0] = (b[0] ?? 0) & 0x7f // positive
-  return b.toString('hex')
-}
-
-async function pkcs8Pem(key: CryptoKey): Promise<string> {
-  const der = Buffer.from(await crypto.subtle.exportKey('pkcs8', key))
-  const lines = der.toString('base64').match(/.{1,64}/g) ?? []
-  return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`
 }
 
 /** An ECDSA P-256 key pair from its private key's PEM. */

@@ -118,20 +118,22 @@ export function expiresWithin(certPem: string, days: number): boolean {
 }
 
 /** RFC 4514 string; commas and other specials in values are escaped. */
-function distinguishedName(subject: Subject): string {
+export function distinguishedName(subject: Subject): string {
   const esc = (v: string) => v.replace(/([,+"\\<>;=])/g, '\\$1')
   return [...(subject.organizations ?? []).map((o) => `O=${esc(o)}`), `CN=${esc(subject.commonName)}`].join(
     ', ',
   )
 }
 
-function serial(): string {
+/** A random positive 128-bit serial number, in hex. */
+export function serial(): string {
   const b = randomBytes(16)
   b[0] = (b[0] ?? 0) & 0x7f // positive
   return b.toString('hex')
 }
 
-async function exportKey(key: CryptoKey): Promise<string> {
+/** A private key as PKCS#8 PEM. */
+export async function exportKey(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await crypto.subtle.exportKey('pkcs8', key))
   const lines = der.toString('base64').match(/.{1,64}/g) ?? []
   return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`
