@@ -532,4 +532,25 @@ describe('pod workers', () => {
     assert.equal(t.status().qosClass, 'Burstable')
     t.workers.stop()
   })
+
+  test('a pod removed from the API while its containers stop is cleaned up and forgotten', async () => {
+    const t = await setup({ rules: [{ name: 'app', behaviour: { stopDelayMs: Infinity } }] })
+    const pod = makePod({ terminationGracePeriodSeconds: 5, containers: [busybox('app', ['sleep', '3600'])] })
+    t.workers.updatePod(pod)
+    await t.tick(1)
+    const deleted = structuredClone(pod)
+    deleted.metadata = {
+      ...deleted.metadata,
+      deletionTimestamp: '2026-01-01T00:00:01Z',
+      deletionGracePeriodSeconds: 5,
+    }
+    t.workers.updatePod(deleted)
+    await t.tick(1)
+    assert.equal(t.workers.state(uid)?.phase, 'terminating')
+    t.workers.removePod(deleted)
+    await t.tick(5)
+    assert.equal(t.workers.state(uid), undefined)
+    assert.equal(t.runtime.counts.sandboxes, 0)
+    t.workers.stop()
+  })
 })

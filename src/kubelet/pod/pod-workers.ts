@@ -477,11 +477,13 @@ export class PodWorkers {
       if (s.state === 'SANDBOX_READY') await this.#runtime.stopPodSandbox({ podSandboxId: s.id })
     }
     if (!work.removed) await this.#writeStatus(w, work.pod, await this.#runtimePod(w.uid), true)
+    // Read the state again: removePod or updatePod may have come in while containers stopped.
+    const now = w.work
     w.work = {
       phase: 'terminated',
-      pod: work.pod,
+      pod: now.pod,
       finishedAt: this.#clock.now(),
-      removed: work.removed,
+      removed: now.phase !== 'syncing' && now.removed,
       sandboxRemoved: false,
     }
     w.again = true
@@ -519,7 +521,7 @@ export class PodWorkers {
       const runtime = await this.#runtimePod(w.uid)
       for (const c of runtime.containers) await this.#runtime.removeContainer({ containerId: c.status.id })
       for (const s of runtime.sandboxes) await this.#runtime.removePodSandbox({ podSandboxId: s.id })
-      w.work = { ...work, sandboxRemoved: true }
+      if (w.work.phase === 'terminated') w.work = { ...w.work, sandboxRemoved: true }
       if (!work.removed) await this.#o.statusWriter.deletePod(podRefOf(work.pod))
     }
     if (work.removed) {
