@@ -13,6 +13,11 @@ export interface QueuedPod {
   readonly initialAt: number
   /** When it last entered the active queue (the tie-breaker among equal priorities). */
   enqueuedAt: number
+  /**
+   * The plugins that found it unschedulable in its last attempt (upstream's
+   * UnschedulablePlugins); empty when unknown (an error), and then any cluster event moves it.
+   */
+  unschedulablePlugins?: ReadonlySet<string>
 }
 
 export interface SchedulingQueueOptions {
@@ -169,9 +174,10 @@ export class SchedulingQueue {
   }
 
   /** The attempt that popped this pod failed: it waits for a cluster event (or back-off, see above). */
-  failed(q: QueuedPod, cycle: number): void {
+  failed(q: QueuedPod, cycle: number, unschedulablePlugins: ReadonlySet<string> = new Set()): void {
     const key = keyOf(q.pod)
     if (!this.#inFlight.delete(key)) return // deleted meanwhile
+    q.unschedulablePlugins = unschedulablePlugins
     if (this.#moveRequestCycle >= cycle) this.#backoff.set(key, q)
     else this.#unschedulable.set(key, { q, since: this.#o.clock.now() })
   }
@@ -188,6 +194,21 @@ export class SchedulingQueue {
       this.#requeue(q)
     }
     this.#moveRequestCycle = this.#cycle
+  }
+
+  /**
+   * A cluster event that can help only pods some plugins rejected (a pod bound somewhere helps
+   * those that pod affinity or topology spread rejected, not those short of cpu): the
+   * unschedulable pods `helps` says yes to, and those rejected for no known plugin, get another
+   * try (upstream's EventsToRegister).
+   */
+  moveToActiveOrBackoffIf(helps: (unschedulablePlugins: ReadonlySet<string>) => boolean): void {
+    for (const [key, { q }] of this.#unschedulable) {
+      const plugins = q.unschedulablePlugins
+      if (plugins && plugins.size > 0 && !helps(plugins)) continue
+      this.#unschedulable.delete(key)
+      this.#requeue(q)
+    }
   }
 
   /** Moves what is due: back-offs that are over, and pods unschedulable for too long. Called every second. */

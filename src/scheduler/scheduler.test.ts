@@ -100,3 +100,46 @@ test('a binding that fails frees the room, queues the pod again and clears its n
   assert.equal(s.cache.node('n1')?.pods.length, 0, 'the assumed pod is forgotten')
   assert.equal(s.queue.sizes.active + s.queue.sizes.backoff, 1, 'the pod is queued again')
 })
+
+test('a pod that pod affinity rejected is tried again when a pod it needs is bound; one short of cpu is not', async () => {
+  const clock = new FakeClock()
+  const s = new Scheduler({ clock, recorder: { event: () => {} }, control })
+  s.nodeHandler().add?.(
+    { ...node('n1'), metadata: { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' } } },
+    false,
+  )
+  const needsWeb: Pod = {
+    ...pod(1),
+    spec: {
+      containers: [{ name: 'c', image: 'i' }],
+      affinity: {
+        podAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            { labelSelector: { matchLabels: { app: 'web' } }, topologyKey: 'kubernetes.io/hostname' },
+          ],
+        },
+      },
+    },
+  }
+  const huge: Pod = {
+    ...pod(2),
+    spec: { containers: [{ name: 'c', image: 'i', resources: { requests: { cpu: '1000' } } }] },
+  }
+  for (const p of [needsWeb, huge]) {
+    s.podHandler().add?.(p, false)
+    const q = await s.queue.pop()
+    assert.ok(q)
+    await s.scheduleOne(q)
+  }
+  assert.equal(s.queue.sizes.unschedulable, 2)
+  const web: Pod = {
+    metadata: { name: 'web', namespace: 'default', uid: 'web', labels: { app: 'web' } },
+    spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'i' }] },
+  }
+  s.podHandler().add?.(web, false)
+  assert.deepEqual(
+    [s.queue.sizes.unschedulable, s.queue.sizes.active + s.queue.sizes.backoff],
+    [1, 1],
+    'only the pod affinity rejected moves',
+  )
+})

@@ -15,6 +15,8 @@ import { CycleState } from './framework/cycle-state.ts'
 import { FitError, Framework } from './framework/framework.ts'
 import type { Handle, PluginWrites } from './framework/interfaces.ts'
 import type { Status } from './framework/status.ts'
+import { interPodAffinityName } from './plugins/inter-pod-affinity.ts'
+import { podTopologySpreadName } from './plugins/pod-topology-spread.ts'
 import { buildProfile, defaultPlugins, type ProfileConfig } from './plugins/registry.ts'
 import { SchedulingQueue, type QueuedPod } from './queue.ts'
 
@@ -121,13 +123,16 @@ export class Scheduler {
       this.#frameworks.has(p.spec?.schedulerName ?? defaultSchedulerName)
     return {
       add: (p) => {
-        if (p.spec?.nodeName) this.cache.addPod(p)
-        else if (ours(p)) this.queue.add(p)
+        if (p.spec?.nodeName) {
+          this.cache.addPod(p)
+          this.#assignedPodAdded()
+        } else if (ours(p)) this.queue.add(p)
       },
       update: (old, p) => {
         if (p.spec?.nodeName) {
           if (!old.spec?.nodeName) this.queue.delete(p)
           this.cache.addPod(p)
+          if (!old.spec?.nodeName) this.#assignedPodAdded()
         } else if (ours(p)) this.queue.update(p)
         else this.queue.delete(p)
       },
@@ -140,6 +145,13 @@ export class Scheduler {
         }
       },
     }
+  }
+
+  /** A pod now on a node may be what pod affinity or topology spread waited for. */
+  #assignedPodAdded(): void {
+    this.queue.moveToActiveOrBackoffIf(
+      (rejectedBy) => rejectedBy.has(interPodAffinityName) || rejectedBy.has(podTopologySpreadName),
+    )
   }
 
   nodeHandler(): EventHandler<Node> {
@@ -219,7 +231,9 @@ export class Scheduler {
         }
       }
       this.#o.observer?.attempt('unschedulable', profile, elapsed())
-      return this.#failed(q, cycle, message)
+      const rejectedBy = new Set<string>()
+      for (const st of err.statuses.values()) if (st.plugin) rejectedBy.add(st.plugin)
+      return this.#failed(q, cycle, message, rejectedBy)
     }
     const assumed: Pod = { ...pod, spec: { ...(pod.spec ?? { containers: [] }), nodeName: node } }
     this.cache.assume(assumed, node)
@@ -279,9 +293,9 @@ export class Scheduler {
   }
 
   /** The attempt failed: the pod waits in the queue, with an event and PodScheduled=False saying why. */
-  #failed(q: QueuedPod, cycle: number, message: string): void {
+  #failed(q: QueuedPod, cycle: number, message: string, rejectedBy?: ReadonlySet<string>): void {
     const pod = q.pod
-    this.queue.failed(q, cycle)
+    this.queue.failed(q, cycle, rejectedBy)
     this.#o.recorder.event(pod, 'Warning', 'FailedScheduling', message)
     this.#track(
       this.#o.control.markUnschedulable(pod, message).catch((e: unknown) => {
