@@ -143,3 +143,27 @@ test('a pod that pod affinity rejected is tried again when a pod it needs is bou
     'only the pod affinity rejected moves',
   )
 })
+
+test('a node status report that changes nothing plugins see (a heartbeat) moves no unschedulable pod', async () => {
+  const s = new Scheduler({ clock: new FakeClock(), recorder: { event: () => {} }, control })
+  const small: Node = { metadata: { name: 'n1' }, status: { allocatable: { cpu: '1', pods: '10' } } }
+  s.nodeHandler().add?.(small, false)
+  s.podHandler().add?.(
+    { ...pod(1), spec: { containers: [{ name: 'c', image: 'i', resources: { requests: { cpu: '2' } } }] } },
+    false,
+  )
+  const q = await s.queue.pop()
+  assert.ok(q)
+  await s.scheduleOne(q)
+  assert.equal(s.queue.sizes.unschedulable, 1)
+  const beat = (n: Node, at: string): Node => ({
+    ...n,
+    status: { ...n.status, conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: at }] },
+  })
+  s.nodeHandler().update?.(beat(small, '2026-01-01T00:00:00Z'), beat(small, '2026-01-01T00:00:00Z'))
+  s.nodeHandler().update?.(beat(small, '2026-01-01T00:00:00Z'), beat(small, '2026-01-01T00:00:10Z'))
+  assert.equal(s.queue.sizes.unschedulable, 1, 'heartbeats move nothing')
+  const bigger = { ...small, status: { allocatable: { cpu: '4', pods: '10' } } }
+  s.nodeHandler().update?.(small, bigger)
+  assert.equal(s.queue.sizes.unschedulable, 0, 'more allocatable cpu moves it')
+})

@@ -1,4 +1,5 @@
 import type { Node, PersistentVolumeClaim, Pod } from '../api/generated/types/core-v1.ts'
+import { deepEqual } from '../api/object.ts'
 import type { LabelSelector } from '../api/selectors/label-selector.ts'
 import type { PodDisruptionBudget } from '../api/generated/types/policy-v1.ts'
 import type { Clock } from '../base/clock.ts'
@@ -160,9 +161,10 @@ export class Scheduler {
         this.cache.setNode(n)
         this.queue.moveAllToActiveOrBackoff()
       },
-      update: (_old, n) => {
+      update: (old, n) => {
         this.cache.setNode(n)
-        this.queue.moveAllToActiveOrBackoff()
+        // A status report that changes nothing the plugins look at (a heartbeat) moves no pod.
+        if (schedulingPropertiesChanged(old, n)) this.queue.moveAllToActiveOrBackoff()
       },
       delete: (n) => this.cache.removeNode(n.metadata?.name ?? ''),
     }
@@ -309,6 +311,24 @@ export class Scheduler {
     this.#binding.add(p)
     void p.finally(() => this.#binding.delete(p))
   }
+}
+
+/**
+ * Upstream's nodeSchedulingPropertiesChange: whether the node changed in a way a plugin could
+ * see: spec.unschedulable, allocatable, labels, taints, annotations, or its conditions (their
+ * heartbeat times aside).
+ */
+function schedulingPropertiesChanged(old: Readonly<Node>, n: Readonly<Node>): boolean {
+  const conditions = (x: Readonly<Node>) =>
+    (x.status?.conditions ?? []).map((c) => ({ ...c, lastHeartbeatTime: undefined }))
+  return (
+    (old.spec?.unschedulable ?? false) !== (n.spec?.unschedulable ?? false) ||
+    !deepEqual(old.status?.allocatable, n.status?.allocatable) ||
+    !deepEqual(old.metadata?.labels, n.metadata?.labels) ||
+    !deepEqual(old.spec?.taints, n.spec?.taints) ||
+    !deepEqual(old.metadata?.annotations, n.metadata?.annotations) ||
+    !deepEqual(conditions(old), conditions(n))
+  )
 }
 
 function reasonOf(s: Status): string {
