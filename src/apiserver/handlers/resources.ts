@@ -380,22 +380,31 @@ export class ResourceRequest {
     this.respondObject(created ? 201 : 200, object)
   }
 
+  /**
+   * As kube-apiserver's delete handler: 202 when the object stays (finalizers, grace period) and
+   * the client asked for orphanDependents=false, 200 otherwise. An object that is gone (or would
+   * be, under dryRun) is answered with a Status naming it, unless the resource returns deleted
+   * objects; an object that stays is answered with itself, its deletionTimestamp set.
+   */
   async delete(): Promise<void> {
-    const options = await this.#deleteOptions()
+    const { options, orphanDependents } = await this.#deleteOptions()
     const { object, deleted } = await this.#store.delete(this.info.namespace, this.info.name, options)
-    void deleted
-    this.respondObject(200, object)
+    const code = !deleted && orphanDependents === false ? 202 : 200
+    if (deleted && !this.#store.strategy.returnDeletedObject) {
+      this.#respondStatus(code, deletedStatus(this.ep.definition, object))
+      return
+    }
+    this.respondObject(code, object)
   }
 
+  /** Answers with the list of the objects it deleted, as they were listed before the deletes. */
   async deleteCollection(): Promise<void> {
-    const options = await this.#deleteOptions()
+    const { options } = await this.#deleteOptions()
     const matches = this.#matcher()
     const list = await this.#store.list(this.info.namespace, matches.filtered ? { filter: matches.test } : {})
-    const deleted: StoredObject[] = []
     for (const o of list.items) {
       try {
-        const r = await this.#store.delete(o.namespace, o.name, options)
-        deleted.push(r.object)
+        await this.#store.delete(o.namespace, o.name, options)
       } catch (err) {
         // Gone meanwhile: that is what was asked for.
         if (!(err instanceof ApiError && err.code === 404)) throw err
@@ -405,9 +414,18 @@ export class ResourceRequest {
     writeJson(this.ctx, 200, {
       kind: def.listKind,
       apiVersion: apiVersionOf(def.group, def.version),
-      metadata: { resourceVersion: String(this.#store.cache.revision) },
-      items: deleted,
+      metadata: { resourceVersion: list.resourceVersion },
+      items: list.items.map((o) => o.object),
     })
+  }
+
+  /** A Status answer: Table and metadata-only clients get it as it is (JSON), protobuf ones encoded. */
+  #respondStatus(code: number, status: Record<string, unknown>): void {
+    if (this.#responseShape(false) === 'Protobuf') {
+      writeJson(this.ctx, code, encodeProtobuf(status), PROTOBUF_TYPE)
+      return
+    }
+    writeJson(this.ctx, code, status)
   }
 
   // --- request parsing -------------------------------------------------------------------------
@@ -480,7 +498,8 @@ export class ResourceRequest {
     return { ...this.#writeOptions(), ...(this.#strategy ? { strategy: this.#strategy } : {}) }
   }
 
-  async #deleteOptions(): Promise<DeleteOptions> {
+  /** The delete's options, and orphanDependents as the client gave it (it decides on a 202). */
+  async #deleteOptions(): Promise<{ options: DeleteOptions; orphanDependents: boolean | undefined }> {
     const raw = await readBody(this.ctx.req)
     let body: Record<string, unknown> = {}
     if (raw.length > 0) {
@@ -533,7 +552,7 @@ export class ResourceRequest {
     for (const d of dryRun)
       if (d !== 'All') throw badRequest(`Invalid dryRun value "${d}": supported values: "All"`)
     const pre = body.preconditions as { uid?: string; resourceVersion?: string } | undefined
-    return {
+    const options: DeleteOptions = {
       user: this.ctx.user,
       dryRun: dryRun.length > 0,
       warnings: this.ctx.warnings,
@@ -543,6 +562,7 @@ export class ResourceRequest {
         : {}),
       ...(pre ? { preconditions: pre } : {}),
     }
+    return { options, orphanDependents: orphan }
   }
 
   /** Label and field selectors of the request as one predicate. */
@@ -667,6 +687,22 @@ export async function readObject(
 
 const comma = Buffer.from(',')
 const closeList = Buffer.from(']}')
+
+/**
+ * What a delete that removed the object answers for resources that do not return it: a Status
+ * naming the object by its resource (not its kind: details.kind is the resource plural upstream
+ * too), group and uid, so a client can tell it is gone rather than waiting on finalizers.
+ */
+export function deletedStatus(
+  def: { readonly group: string; readonly resource: string },
+  object: Readonly<StoredObject>,
+): Record<string, unknown> {
+  const details: Record<string, unknown> = { name: object.metadata.name ?? '' }
+  if (def.group !== '') details.group = def.group
+  details.kind = def.resource
+  if (object.metadata.uid) details.uid = object.metadata.uid
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details }
+}
 
 function toCached(object: Readonly<StoredObject>): CachedObject {
   return {

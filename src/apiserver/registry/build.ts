@@ -95,8 +95,35 @@ const groupOrder = [
 /** Preferred version first within a group. */
 const versionOrder = (v: string) => (v === 'v2' ? 0 : v === 'v1' ? 1 : 2)
 
+/**
+ * The resources whose DELETE answers with the deleted object rather than a Status: those whose
+ * registry sets ReturnDeletedObject in Kubernetes (pkg/registry/<group>/<resource>/storage).
+ */
+const returnsDeletedObject = new Set([
+  '/pods',
+  '/services',
+  '/serviceaccounts',
+  '/namespaces',
+  '/persistentvolumes',
+  '/persistentvolumeclaims',
+  'storage.k8s.io/storageclasses',
+  'storage.k8s.io/csidrivers',
+  'storage.k8s.io/csinodes',
+  'storage.k8s.io/volumeattachments',
+  'storage.k8s.io/volumeattributesclasses',
+  'resource.k8s.io/deviceclasses',
+  'resource.k8s.io/resourceclaims',
+  'resource.k8s.io/resourceclaimtemplates',
+  'resource.k8s.io/resourceslices',
+])
+
 /** The strategy of each stored resource that differs from the generic ones. */
 function strategyFor(r: ResourceInfo, o: BuildOptions): ResourceStrategy {
+  const base = baseStrategyFor(r, o)
+  return returnsDeletedObject.has(`${r.group}/${r.resource}`) ? { ...base, returnDeletedObject: true } : base
+}
+
+function baseStrategyFor(r: ResourceInfo, o: BuildOptions): ResourceStrategy {
   const key = `${r.group}/${r.resource}`
   switch (key) {
     case '/namespaces':

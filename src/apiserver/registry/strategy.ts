@@ -58,6 +58,12 @@ export interface ResourceStrategy {
   prepareForDeletion?: (obj: StoredObject) => void
   /** The store deletes the key this many seconds after the last write (Events: 3600). */
   ttlSeconds?: (obj: Readonly<StoredObject>) => number | undefined
+  /**
+   * A DELETE that removed the object answers with the object as it was (the generic registry's
+   * ReturnDeletedObject), not with a Status naming it. Default false, as for most built-in kinds;
+   * a delete that only marks the object (finalizers, grace period) answers with it either way.
+   */
+  returnDeletedObject?: boolean
   /** Called after the object was deleted from the store (allocations released, ...). */
   afterDelete?: (obj: Readonly<StoredObject>) => void | Promise<void>
   /** Called after a create was stored, or when it failed after prepareForCreate (to release allocations). */
