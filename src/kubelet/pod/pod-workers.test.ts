@@ -106,7 +106,16 @@ describe('pod workers', () => {
     const t = await setup()
     const pod = makePod({
       initContainers: [busybox('init-1', ['sleep', '2']), busybox('init-2', ['true'])],
-      containers: [busybox('app', ['sleep', '3600'], { ports: [{ containerPort: 80, hostPort: 8080 }] })],
+      containers: [
+        busybox('app', ['sleep'], {
+          ports: [{ containerPort: 80, hostPort: 8080 }],
+          env: [
+            { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+            { name: 'DURATION', value: '3600' },
+          ],
+          args: ['$(DURATION)'],
+        }),
+      ],
     })
     t.workers.updatePod(pod)
     await t.flush()
@@ -155,6 +164,11 @@ describe('pod workers', () => {
     assert.equal(appCreate.config?.labels?.['io.kubernetes.container.name'], 'app')
     assert.equal(appCreate.config?.labels?.['io.kubernetes.pod.uid'], uid)
     assert.equal(appCreate.config?.annotations?.['io.kubernetes.container.restartCount'], '0')
+    assert.deepEqual(appCreate.config?.envs, [
+      { key: 'POD_IP', value: t.status().podIP },
+      { key: 'DURATION', value: '3600' },
+    ])
+    assert.deepEqual(appCreate.config?.args, ['3600'])
 
     s = t.status()
     assert.equal(s.phase, 'Running')

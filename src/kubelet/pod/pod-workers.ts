@@ -19,6 +19,7 @@ import type * as cri from '../runtime/runtime.ts'
 import type { ContainerRuntime, Proto3Partial } from '../runtime/runtime.ts'
 import { rejectedStatus, type AdmitResult } from './admission.ts'
 import { Backoff } from './backoff.ts'
+import { containerEnv, type EnvContext } from './container-env.ts'
 import { Pleg, type PodLifecycleEvent } from './pleg.ts'
 import {
   generatePodStatus,
@@ -66,6 +67,8 @@ export interface PodWorkersOptions {
    * new pod with the pods admitted before it; a pod refused is never run and reported Failed.
    */
   admit?: (pod: Readonly<Pod>, admitted: readonly Pod[]) => AdmitResult
+  /** Values of env valueFrom the pod workers cannot know (configMapKeyRef, secretKeyRef, resourceFieldRef). */
+  resolveEnv?: EnvContext['resolve']
   /** Where the kubelet's events about pods go (the client's EventRecorder); none by default. */
   events?: PodEventRecorder
 }
@@ -314,8 +317,23 @@ export class PodWorkers {
     } else {
       sandboxId = runtime.sandboxes[0]?.id ?? ''
     }
-    const attempt = runtime.sandboxes.find((s) => s.id === sandboxId)?.metadata?.attempt ?? 0
-    const ctx: StartContext = { w, pod, runtime, sandboxId, sandboxConfig: config(attempt) }
+    const sandbox =
+      runtime.sandboxes.find((s) => s.id === sandboxId) ??
+      (await this.#runtime.podSandboxStatus({ podSandboxId: sandboxId })).status
+    const network = sandbox?.network
+    const podIPs = pod.spec?.hostNetwork
+      ? [...(this.#o.hostIPs ?? [])]
+      : network?.ip
+        ? [network.ip, ...(network.additionalIps ?? []).map((a) => a.ip)]
+        : []
+    const ctx: StartContext = {
+      w,
+      pod,
+      runtime,
+      sandboxId,
+      sandboxConfig: config(sandbox?.metadata?.attempt ?? 0),
+      podIPs,
+    }
     // Containers of an older sandbox do not count as having run in this one.
     const current = (name: string) =>
       runtime.containers.find((c) => c.name === name && c.sandboxId === sandboxId)
@@ -386,6 +404,11 @@ export class PodWorkers {
           restartCount,
           imageRef,
           gracePeriodSeconds: gracePeriodOf(pod),
+          env: containerEnv(pod, container, {
+            podIPs: ctx.podIPs,
+            hostIPs: this.#o.hostIPs ?? [],
+            ...(this.#o.resolveEnv ? { resolve: this.#o.resolveEnv } : {}),
+          }),
         }),
         sandboxConfig: ctx.sandboxConfig,
       })
@@ -591,6 +614,7 @@ interface StartContext {
   runtime: RuntimePod
   sandboxId: string
   sandboxConfig: Proto3Partial<cri.PodSandboxConfig>
+  podIPs: readonly string[]
 }
 
 /** deletionGracePeriodSeconds while deleting, else spec.terminationGracePeriodSeconds (30 by default). */

@@ -8,6 +8,7 @@ import type { Container, Pod } from '../../api/generated/types/core-v1.ts'
 import { parseQuantity } from '../../api/quantity.ts'
 import type * as cri from '../runtime/runtime.ts'
 import type { Proto3Partial } from '../runtime/runtime.ts'
+import { expandArgs } from './container-env.ts'
 
 export const podNameLabel = 'io.kubernetes.pod.name'
 export const podNamespaceLabel = 'io.kubernetes.pod.namespace'
@@ -137,6 +138,8 @@ export interface ContainerConfigOptions {
   /** The image id the pull resolved to. */
   imageRef: string
   gracePeriodSeconds: number
+  /** The container's environment (./container-env.ts); $(NAME) in command and args expands from it. */
+  env: readonly { key: string; value: string }[]
 }
 
 /** A container's config (generateContainerConfig): names, image, command, env, labels, resources. */
@@ -154,12 +157,10 @@ export function containerConfig(
   return {
     metadata: { name: container.name, attempt: o.restartCount },
     image: { image: o.imageRef, userSpecifiedImage: container.image ?? '' },
-    command: [...(container.command ?? [])],
-    args: [...(container.args ?? [])],
+    command: expandArgs(container.command ?? [], o.env),
+    args: expandArgs(container.args ?? [], o.env),
     workingDir: container.workingDir ?? '',
-    envs: (container.env ?? [])
-      .filter((e) => e.value !== undefined)
-      .map((e) => ({ key: e.name, value: e.value ?? '' })),
+    envs: o.env.map((e) => ({ ...e })),
     labels: {
       [containerNameLabel]: container.name,
       [podNameLabel]: pod.metadata?.name ?? '',
