@@ -567,4 +567,47 @@ describe('pod workers', () => {
     assert.equal(t.runtime.counts.sandboxes, 0)
     t.workers.stop()
   })
+
+  test('on deletion, app containers stop first, then sidecars in reverse order with what is left of the grace period', async () => {
+    const t = await setup({ rules: [{ name: 'app', behaviour: { stopDelayMs: 4000 } }] })
+    const pod = makePod({
+      terminationGracePeriodSeconds: 30,
+      initContainers: [
+        busybox('logs', ['sleep', '3600'], { restartPolicy: 'Always' }),
+        busybox('proxy', ['sleep', '3600'], { restartPolicy: 'Always' }),
+      ],
+      containers: [busybox('app', ['sleep', '3600'])],
+    })
+    t.workers.updatePod(pod)
+    await t.flush()
+    await t.tick(3)
+    assert.equal(t.status().phase, 'Running')
+    const deleted = structuredClone(pod)
+    deleted.metadata = {
+      ...deleted.metadata,
+      deletionTimestamp: '2026-01-01T00:00:03Z',
+      deletionGracePeriodSeconds: 30,
+    }
+    t.workers.updatePod(deleted)
+    await t.tick(6)
+    assert.deepEqual(
+      t.runtime.calls('createContainer').map((c) => (c.request as Proto3Container).config?.metadata?.name),
+      ['logs', 'proxy', 'app'],
+    )
+    const timeouts = t.runtime
+      .calls('stopContainer')
+      .map((c) => (c.request as cri.Proto3Partial<cri.StopContainerRequest>).timeout)
+    assert.deepEqual(
+      t.events.filter((e) => e.includes('Killing')),
+      [
+        'Normal Killing Stopping container app',
+        'Normal Killing Stopping container proxy',
+        'Normal Killing Stopping container logs',
+      ],
+    )
+    // The app took 4 s of the 30: each sidecar gets the 26 left.
+    assert.deepEqual(timeouts, [30, 26, 26])
+    assert.equal(t.runtime.counts.sandboxes, 0)
+    t.workers.stop()
+  })
 })

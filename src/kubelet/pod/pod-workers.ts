@@ -513,17 +513,31 @@ export class PodWorkers {
   }
 
   /** Stops every running container, each with the grace period (at least two seconds), at once. */
+  /**
+   * Stops the running containers within the grace period (at least two seconds): the regular ones
+   * at once, then the sidecars one by one in reverse order, each with what is left of the period.
+   */
   async #killContainers(pod: Pod, runtime: RuntimePod, gracePeriodSeconds: number): Promise<void> {
-    const timeout = Math.max(gracePeriodSeconds, minimumGracePeriodSeconds)
-    await Promise.all(
-      runtime.containers
-        .filter((c) => c.status.state === 'CONTAINER_RUNNING' || c.status.state === 'CONTAINER_CREATED')
-        .map((c) => {
-          if (c.status.state === 'CONTAINER_RUNNING')
-            this.#event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`)
-          return this.#runtime.stopContainer({ containerId: c.status.id, timeout })
-        }),
+    const startedMs = this.#clock.now()
+    const live = runtime.containers.filter(
+      (c) => c.status.state === 'CONTAINER_RUNNING' || c.status.state === 'CONTAINER_CREATED',
     )
+    const sidecarNames = (pod.spec?.initContainers ?? [])
+      .filter((c) => c.restartPolicy === 'Always')
+      .map((c) => c.name)
+    const stop = (c: RuntimeContainer) => {
+      const leftSeconds = gracePeriodSeconds - Math.floor((this.#clock.now() - startedMs) / 1000)
+      if (c.status.state === 'CONTAINER_RUNNING')
+        this.#event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`)
+      return this.#runtime.stopContainer({
+        containerId: c.status.id,
+        timeout: Math.max(leftSeconds, minimumGracePeriodSeconds),
+      })
+    }
+    await Promise.all(live.filter((c) => !sidecarNames.includes(c.name)).map(stop))
+    for (const name of sidecarNames.reverse()) {
+      await Promise.all(live.filter((c) => c.name === name).map(stop))
+    }
   }
 
   #event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
