@@ -610,4 +610,23 @@ describe('pod workers', () => {
     assert.equal(t.runtime.counts.sandboxes, 0)
     t.workers.stop()
   })
+
+  test('activeDeadlineSeconds: the pod is stopped and Failed with DeadlineExceeded', async () => {
+    const t = await setup()
+    const pod = makePod({ containers: [busybox('app', ['sleep', '3600'])] })
+    if (pod.spec) pod.spec.activeDeadlineSeconds = 30
+    t.workers.updatePod(pod)
+    await t.flush()
+    assert.equal(t.status().phase, 'Running')
+    await t.tick(29)
+    assert.equal(t.status().phase, 'Running')
+    await t.tick(1)
+    const s = t.status()
+    assert.equal(s.phase, 'Failed')
+    assert.equal(s.reason, 'DeadlineExceeded')
+    assert.equal(s.message, 'Pod was active on the node longer than the specified deadline')
+    assert.equal(t.container('app').state?.terminated?.exitCode, 0)
+    assert.equal(t.runtime.calls('stopPodSandbox').length, 1)
+    t.workers.stop()
+  })
 })

@@ -80,6 +80,8 @@ export interface PodEventRecorder {
 
 /** After a failed sync, the worker tries again this much later (workerBackOffPeriod). */
 export const workerBackOffPeriodMs = 10_000
+export const reasonDeadlineExceeded = 'DeadlineExceeded'
+export const deadlineExceededMessage = 'Pod was active on the node longer than the specified deadline'
 /** kuberuntime's minimumGracePeriodInSeconds. */
 export const minimumGracePeriodSeconds = 2
 export const defaultTerminationGracePeriodSeconds = 30
@@ -92,6 +94,8 @@ interface Worker {
   running: Promise<void> | undefined
   again: boolean
   timer: { at: number; timer: Timer } | undefined
+  /** Why the kubelet ended a pod itself (activeDeadlineSeconds): phase Failed with this reason. */
+  terminalReason?: WaitingReason
   /** The status of a pod refused by admission, still to be written. */
   rejection: PodStatus | undefined
 }
@@ -288,12 +292,34 @@ export class PodWorkers {
   // ---- syncing ----
 
   async #syncPod(w: Worker, pod: Pod): Promise<void> {
+    if (this.#pastActiveDeadline(w, pod)) {
+      w.terminalReason = { reason: reasonDeadlineExceeded, message: deadlineExceededMessage }
+      w.work = { phase: 'terminating', pod, gracePeriodSeconds: gracePeriodOf(pod), removed: false }
+      w.again = true
+      return
+    }
     await this.#syncContainers(w, pod, await this.#runtimePod(w.uid))
     const status = await this.#writeStatus(w, pod, await this.#runtimePod(w.uid), false)
     if (isPodPhaseTerminal(status) && w.work.phase === 'syncing') {
       w.work = { phase: 'terminating', pod, gracePeriodSeconds: gracePeriodOf(pod), removed: false }
       w.again = true
+      return
     }
+    this.#pastActiveDeadline(w, pod)
+  }
+
+  /**
+   * spec.activeDeadlineSeconds, counted from the status' startTime (the kubelet's
+   * activeDeadlineHandler): whether it has passed; if not, the worker wakes when it does.
+   */
+  #pastActiveDeadline(w: Worker, pod: Pod): boolean {
+    const seconds = pod.spec?.activeDeadlineSeconds
+    const startTime = this.statusManager.status(w.uid)?.startTime ?? pod.status?.startTime
+    if (seconds === undefined || startTime === undefined) return false
+    const deadlineMs = Date.parse(startTime) + seconds * 1000
+    if (this.#clock.now() >= deadlineMs) return true
+    this.#requeue(w, deadlineMs)
+    return false
   }
 
   /** computePodActions and their execution: sandbox, then init containers in order, then app containers. */
@@ -588,6 +614,7 @@ export class PodWorkers {
       hostIPs: this.#o.hostIPs ?? [],
       podIsTerminal,
     })
+    if (w.terminalReason !== undefined) Object.assign(generated, { phase: 'Failed' }, w.terminalReason)
     return (await this.statusManager.setPodStatus(known, generated)).phase
   }
 
