@@ -3,16 +3,18 @@ import { after, before, describe, test } from 'node:test'
 import type { Pod } from '../../src/api/generated/types/core-v1.ts'
 import { realClock } from '../../src/base/clock.ts'
 import { builtin, isNotFound, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
-import { ApiPodStatusWriter, PodWorkers } from '../../src/kubelet/pod/index.ts'
+import { ApiPodStatusWriter, PodWorkers, runPodSource } from '../../src/kubelet/pod/index.ts'
 import { FakeRuntime } from '../../src/kubelet/runtime/fake/fake-runtime.ts'
 import { startTestApiServer, testLog, type TestApiServer } from '../support/cluster.ts'
 import { until } from '../support/until.ts'
 
-/** Pod workers on the fake runtime, writing status to a real apiserver (no node side, no scheduler). */
+/** Pod workers on the fake runtime, fed by a pod informer and writing status to a real apiserver (no node side, no scheduler). */
 describe('kubelet pod lifecycle against an apiserver', () => {
   let c: TestApiServer
   let pods: ResourceClient<Pod>
   let workers: PodWorkers
+  let source: Promise<void>
+  const stopSource = new AbortController()
 
   before(async () => {
     c = await startTestApiServer()
@@ -27,9 +29,15 @@ describe('kubelet pod lifecycle against an apiserver', () => {
       log: testLog,
     })
     await workers.start()
+    source = runPodSource(
+      { rest, nodeName: 'node-1', workers, clock: realClock, log: testLog },
+      stopSource.signal,
+    )
   })
 
   after(async () => {
+    stopSource.abort()
+    await source.catch(() => {})
     workers.stop()
     await workers.idle()
     await c.stop()
@@ -48,7 +56,7 @@ describe('kubelet pod lifecycle against an apiserver', () => {
   })
 
   test('a restartPolicy Never pod running true completes: Succeeded, Completed', async () => {
-    workers.updatePod(await pods.create(pod('done', 'Never', ['true'])))
+    await pods.create(pod('done', 'Never', ['true']))
     const done = await until(
       async () => {
         const p = await pods.get('default', 'done')
@@ -77,7 +85,7 @@ describe('kubelet pod lifecycle against an apiserver', () => {
   })
 
   test('a running pod, deleted gracefully, is stopped and then removed from the API', async () => {
-    workers.updatePod(await pods.create(pod('web', 'Always', ['sleep', '3600'])))
+    await pods.create(pod('web', 'Always', ['sleep', '3600']))
     const running = await until(
       async () => {
         const p = await pods.get('default', 'web')
@@ -89,9 +97,6 @@ describe('kubelet pod lifecycle against an apiserver', () => {
     assert.equal(running.status?.phase, 'Running')
     assert.match(running.status?.podIP ?? '', /^10\.88\./)
     await pods.delete('default', 'web')
-    const deleting = await pods.get('default', 'web')
-    assert.ok(deleting.metadata?.deletionTimestamp, 'held by its grace period')
-    workers.updatePod(deleting)
     await until(
       async () => {
         try {
@@ -103,6 +108,11 @@ describe('kubelet pod lifecycle against an apiserver', () => {
       },
       10_000,
       'the kubelet to delete the pod',
+    )
+    await until(
+      () => workers.state(running.metadata?.uid ?? '') === undefined,
+      5000,
+      'the worker to forget the pod',
     )
   })
 })
