@@ -1,7 +1,12 @@
 /**
- * The PodStatusWriter that talks to the apiserver: a strategic merge patch of pods/status that
- * carries metadata.uid, so a pod recreated under the same name is never given the old one's
- * status, and the final delete (grace period 0, uid precondition) of a pod whose containers are gone.
+ * The PodStatusWriter that talks to the apiserver: a patch of pods/status that carries
+ * metadata.uid, so a pod recreated under the same name is never given the old one's status, and
+ * the final delete (grace period 0, uid precondition) of a pod whose containers are gone.
+ *
+ * Upstream sends a two-way strategic merge patch between the old and new status, with deletion
+ * directives for list entries that went away. We send the whole status the kubelet owns as a JSON
+ * merge patch instead: lists (conditions, podIPs, containerStatuses) are then replaced as a whole,
+ * which removes a stale pod IP just the same, and fields the kubelet does not set stay untouched.
  */
 import type { Pod, PodStatus } from '../../api/generated/types/core-v1.ts'
 import { isConflict, isNotFound, type ResourceClient } from '../../client/index.ts'
@@ -21,7 +26,7 @@ export class ApiPodStatusWriter implements PodStatusWriter {
       await this.#pods.patch(
         ref.namespace,
         ref.name,
-        'strategic',
+        'merge',
         { metadata: { uid: ref.uid }, status },
         { subresource: 'status', fieldManager: kubeletFieldManager },
       )

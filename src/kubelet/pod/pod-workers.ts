@@ -615,7 +615,7 @@ export class PodWorkers {
       podIsTerminal,
     })
     if (w.terminalReason !== undefined) Object.assign(generated, { phase: 'Failed' }, w.terminalReason)
-    return (await this.statusManager.setPodStatus(known, generated)).phase
+    return (await this.statusManager.setPodStatus(pod, generated)).phase
   }
 
   /** The pod's sandboxes and containers, newest first, with their full statuses. */

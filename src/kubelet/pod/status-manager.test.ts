@@ -61,3 +61,22 @@ test('a terminal phase is never left', async () => {
     ['Failed'],
   )
 })
+
+test('conditions others own are taken from the pod as the API shows it now', async () => {
+  const t = setup()
+  await t.manager.setPodStatus(pod, { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] })
+  const disrupted: Pod = structuredClone(pod)
+  disrupted.status?.conditions?.push({
+    type: 'DisruptionTarget',
+    status: 'True',
+    reason: 'EvictionByEvictionAPI',
+  })
+  await t.manager.setPodStatus(disrupted, {
+    phase: 'Running',
+    conditions: [{ type: 'Ready', status: 'True' }],
+  })
+  assert.deepEqual(
+    t.patches.at(-1)?.status.conditions?.map((c) => c.type),
+    ['Ready', 'PodScheduled', 'DisruptionTarget'],
+  )
+})

@@ -53,7 +53,8 @@ export class StatusManager {
   }
 
   /**
-   * Merges a generated status into the pod's current one and writes it when it differs.
+   * Merges a generated status into the pod's current one and writes it when it differs. `pod` is
+   * the pod as the API last showed it (its status: the conditions others own).
    * Returns the status as written (or as it already was).
    */
   async setPodStatus(pod: Readonly<Pod>, generated: PodStatus): Promise<PodStatus> {
@@ -69,7 +70,8 @@ export class StatusManager {
       const lastTransitionTime = before?.status === c.status ? (before.lastTransitionTime ?? now) : now
       conditions.push({ ...c, lastTransitionTime })
     }
-    for (const c of old.conditions ?? []) {
+    // Conditions others own (PodScheduled, DisruptionTarget, readiness gates) as the API has them now.
+    for (const c of pod.status?.conditions ?? old.conditions ?? []) {
       if (!kubeletConditions.includes(c.type) && !conditions.some((x) => x.type === c.type))
         conditions.push(c)
     }
