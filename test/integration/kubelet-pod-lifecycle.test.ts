@@ -115,4 +115,21 @@ describe('kubelet pod lifecycle against an apiserver', () => {
       'the worker to forget the pod',
     )
   })
+
+  test('a status write for another pod of the same name (other uid) changes nothing', async () => {
+    const created = await pods.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'other', namespace: 'default' },
+      spec: { nodeName: 'node-2', containers: [{ name: 'app', image: 'busybox:1.36' }] },
+    })
+    const writer = new ApiPodStatusWriter(pods)
+    // Refused (the apiserver answers 422: metadata.uid is immutable), so nothing lands on the wrong pod.
+    await assert.rejects(
+      writer.patchStatus({ namespace: 'default', name: 'other', uid: 'not-this-one' }, { phase: 'Failed' }),
+    )
+    const after = await pods.get('default', 'other')
+    assert.equal(after.metadata?.uid, created.metadata?.uid)
+    assert.equal(after.status?.phase, 'Pending')
+  })
 })

@@ -31,7 +31,8 @@ export class ApiPodStatusWriter implements PodStatusWriter {
         { subresource: 'status', fieldManager: kubeletFieldManager },
       )
     } catch (err) {
-      // Gone, or another pod of that name now: nothing of ours to update.
+      // Gone: nothing of ours to update. (Another pod of that name: the apiserver refuses the
+      // changed metadata.uid, and the worker tries again until the informer says ours is gone.)
       if (isNotFound(err)) return
       throw err
     }
