@@ -32,6 +32,8 @@ export interface PlegOptions {
 export class Pleg {
   readonly #o: PlegOptions
   #seen = new Map<string, Seen>()
+  /** Sandbox ids by pod uid, as of the last relist. */
+  #sandboxesByPod = new Map<string, string[]>()
   #timer: Timer | undefined
   #stopped = false
   #relisting: Promise<void> | undefined
@@ -47,6 +49,11 @@ export class Pleg {
   stop(): void {
     this.#stopped = true
     this.#timer?.cancel()
+  }
+
+  /** The pod's sandboxes as of the last relist (so a worker need not list the whole runtime to find them). */
+  sandboxIdsOf(podUID: string): readonly string[] {
+    return this.#sandboxesByPod.get(podUID) ?? []
   }
 
   /** One relist now; events for every change since the last one. */
@@ -70,7 +77,12 @@ export class Pleg {
       this.#o.runtime.listContainers({}),
     ])
     const now = new Map<string, Seen>()
+    const byPod = new Map<string, string[]>()
     for (const s of sandboxes.items) {
+      const uid = s.labels[podUIDLabel] ?? s.metadata?.uid ?? ''
+      const ids = byPod.get(uid)
+      if (ids === undefined) byPod.set(uid, [s.id])
+      else ids.push(s.id)
       now.set(s.id, {
         podUID: s.labels[podUIDLabel] ?? s.metadata?.uid ?? '',
         state: s.state === 'SANDBOX_READY' ? 'running' : 'exited',
@@ -103,6 +115,7 @@ export class Pleg {
       if (!now.has(id)) events.push({ type: 'ContainerRemoved', podUID: s.podUID, id })
     }
     this.#seen = now
+    this.#sandboxesByPod = byPod
     for (const e of events) if (e.podUID !== '') this.#o.onEvent(e)
   }
 }

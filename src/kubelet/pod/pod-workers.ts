@@ -94,6 +94,8 @@ interface Worker {
   running: Promise<void> | undefined
   again: boolean
   timer: { at: number; timer: Timer } | undefined
+  /** The pod's sandboxes this worker knows of (created, or seen by the PLEG); none until the first sync. */
+  sandboxIds: Set<string>
   /** Why the kubelet ended a pod itself (activeDeadlineSeconds): phase Failed with this reason. */
   terminalReason?: WaitingReason
   /** The status of a pod refused by admission, still to be written. */
@@ -130,6 +132,8 @@ export class PodWorkers {
   /** Learns the runtime's name (container IDs are `<name>://<id>`) and starts the PLEG. */
   async start(): Promise<void> {
     this.#runtimeName = (await this.#runtime.version({})).runtimeName || this.#runtimeName
+    // A first relist before any worker runs: workers find their pods' sandboxes from it.
+    await this.pleg.relist()
     this.pleg.start()
   }
 
@@ -166,6 +170,7 @@ export class PodWorkers {
         again: false,
         timer: undefined,
         rejection: undefined,
+        sandboxIds: new Set(),
       }
       const terminal = isPodPhaseTerminal(pod.status?.phase)
       const result = terminal ? undefined : this.#o.admit?.(pod, this.#admittedPods())
@@ -298,8 +303,8 @@ export class PodWorkers {
       w.again = true
       return
     }
-    await this.#syncContainers(w, pod, await this.#runtimePod(w.uid))
-    const status = await this.#writeStatus(w, pod, await this.#runtimePod(w.uid), false)
+    await this.#syncContainers(w, pod, await this.#runtimePod(w))
+    const status = await this.#writeStatus(w, pod, await this.#runtimePod(w), false)
     if (isPodPhaseTerminal(status) && w.work.phase === 'syncing') {
       w.work = { phase: 'terminating', pod, gracePeriodSeconds: gracePeriodOf(pod), removed: false }
       w.again = true
@@ -340,6 +345,7 @@ export class PodWorkers {
       }
       const attempt = (runtime.sandboxes[0]?.metadata?.attempt ?? -1) + 1
       sandboxId = (await this.#runtime.runPodSandbox({ config: config(attempt) })).podSandboxId
+      w.sandboxIds.add(sandboxId)
     } else {
       sandboxId = runtime.sandboxes[0]?.id ?? ''
     }
@@ -520,12 +526,12 @@ export class PodWorkers {
   // ---- terminating ----
 
   async #terminatePod(w: Worker, work: Extract<PodWork, { phase: 'terminating' }>): Promise<void> {
-    const runtime = await this.#runtimePod(w.uid)
+    const runtime = await this.#runtimePod(w)
     await this.#killContainers(work.pod, runtime, work.gracePeriodSeconds)
     for (const s of runtime.sandboxes) {
       if (s.state === 'SANDBOX_READY') await this.#runtime.stopPodSandbox({ podSandboxId: s.id })
     }
-    if (!work.removed) await this.#writeStatus(w, work.pod, await this.#runtimePod(w.uid), true)
+    if (!work.removed) await this.#writeStatus(w, work.pod, await this.#runtimePod(w), true)
     // Read the state again: removePod or updatePod may have come in while containers stopped.
     const now = w.work
     w.work = {
@@ -581,7 +587,7 @@ export class PodWorkers {
     const deleting = work.removed || work.pod.metadata?.deletionTimestamp != null
     if (!deleting) return
     if (!work.sandboxRemoved) {
-      const runtime = await this.#runtimePod(w.uid)
+      const runtime = await this.#runtimePod(w)
       for (const c of runtime.containers) await this.#runtime.removeContainer({ containerId: c.status.id })
       for (const s of runtime.sandboxes) await this.#runtime.removePodSandbox({ podSandboxId: s.id })
       if (w.work.phase === 'terminated') w.work = { ...w.work, sandboxRemoved: true }
@@ -618,32 +624,35 @@ export class PodWorkers {
     return (await this.statusManager.setPodStatus(pod, generated)).phase
   }
 
-  /** The pod's sandboxes and containers, newest first, with their full statuses. */
-  async #runtimePod(uid: string): Promise<RuntimePod> {
-    const filter = { labelSelector: { [podUIDLabel]: uid } }
-    const [sandboxList, containerList] = await Promise.all([
-      this.#runtime.listPodSandbox({ filter }),
-      this.#runtime.listContainers({ filter }),
-    ])
-    const sandboxes = (
-      await Promise.all(
-        sandboxList.items.map((s) => ignoreNotFound(this.#runtime.podSandboxStatus({ podSandboxId: s.id }))),
-      )
-    )
-      .map((r) => r?.status)
-      .filter((s) => s !== undefined)
-      .sort((a, b) => b.createdAt - a.createdAt)
+  /**
+   * The pod's sandboxes and containers, newest first, with their full statuses. The sandboxes are
+   * those the worker made or the PLEG last saw for the pod, so a sync costs the pod's own size,
+   * not the node's.
+   */
+  async #runtimePod(w: Worker): Promise<RuntimePod> {
+    for (const id of this.pleg.sandboxIdsOf(w.uid)) w.sandboxIds.add(id)
+    const sandboxes: cri.PodSandboxStatus[] = []
     const containers: RuntimeContainer[] = []
-    for (const c of containerList.containers) {
-      const r = await ignoreNotFound(this.#runtime.containerStatus({ containerId: c.id }))
-      if (r?.status === undefined) continue
-      containers.push({
-        name: c.labels[containerNameLabel] ?? c.metadata?.name ?? '',
-        sandboxId: c.podSandboxId,
-        restartCount: Number(c.annotations[containerRestartCountAnnotation] ?? c.metadata?.attempt ?? 0),
-        status: r.status,
-      })
+    for (const id of [...w.sandboxIds]) {
+      const status = (await ignoreNotFound(this.#runtime.podSandboxStatus({ podSandboxId: id })))?.status
+      if (status === undefined) {
+        w.sandboxIds.delete(id)
+        continue
+      }
+      sandboxes.push(status)
+      const list = await this.#runtime.listContainers({ filter: { podSandboxId: id } })
+      for (const c of list.containers) {
+        const r = await ignoreNotFound(this.#runtime.containerStatus({ containerId: c.id }))
+        if (r?.status === undefined) continue
+        containers.push({
+          name: c.labels[containerNameLabel] ?? c.metadata?.name ?? '',
+          sandboxId: c.podSandboxId,
+          restartCount: Number(c.annotations[containerRestartCountAnnotation] ?? c.metadata?.attempt ?? 0),
+          status: r.status,
+        })
+      }
     }
+    sandboxes.sort((a, b) => b.createdAt - a.createdAt)
     containers.sort((a, b) => b.status.createdAt - a.status.createdAt)
     return { sandboxes, containers }
   }
