@@ -29,7 +29,7 @@ export interface ClientConfig {
   /** Deadline of each request that is not a watch (default 60 s). */
   timeoutMs?: number
   /**
-   * Connections open at once for requests other than watches (default 128); more requests wait
+   * Connections open at once for requests other than watches (default 32); more requests wait
    * their turn in the client, as client-go's requests share its HTTP/2 connection, instead of
    * opening a TLS connection each and meeting the apiserver's in-flight limit.
    */

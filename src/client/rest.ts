@@ -57,7 +57,7 @@ export class RestClient {
     }
     this.#pool = new Pool(origin, {
       connect,
-      connections: Math.max(1, config.maxConnections ?? 128),
+      connections: Math.max(1, config.maxConnections ?? 32),
       keepAliveTimeout: 30_000,
     })
     this.#watchPool = new Pool(origin, { connect, keepAliveTimeout: 30_000 })
