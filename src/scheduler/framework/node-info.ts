@@ -117,19 +117,6 @@ export function podInfo(pod: Readonly<Pod>): PodInfo {
   }
 }
 
-/** The pod has pod affinity or anti-affinity terms, required or preferred. */
-export function hasPodAffinity(pod: Readonly<Pod>): boolean {
-  const a = pod.spec?.affinity
-  return !!(a?.podAffinity || a?.podAntiAffinity)
-}
-
-/** The pod has required anti-affinity terms (which constrain every pod that comes after it). */
-export function hasRequiredAntiAffinity(pod: Readonly<Pod>): boolean {
-  return (
-    (pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0
-  )
-}
-
 /** A host port in use: protocol, IP (0.0.0.0 for all) and port. */
 export interface HostPort {
   readonly protocol: string
@@ -147,9 +134,6 @@ export class NodeInfo {
   /** How many pods the node takes (allocatable pods). */
   readonly allowedPods: number
   readonly pods: PodInfo[] = []
-  /** The pods with pod affinity or anti-affinity (InterPodAffinity looks at only these). */
-  readonly podsWithAffinity: PodInfo[] = []
-  readonly podsWithRequiredAntiAffinity: PodInfo[] = []
   readonly requested: Resources = emptyResources()
   readonly nonZeroRequested: Resources = emptyResources()
   readonly usedPorts: HostPort[] = []
@@ -174,8 +158,6 @@ export class NodeInfo {
 
   addPod(p: PodInfo): void {
     this.pods.push(p)
-    if (hasPodAffinity(p.pod)) this.podsWithAffinity.push(p)
-    if (hasRequiredAntiAffinity(p.pod)) this.podsWithRequiredAntiAffinity.push(p)
     add(this.requested, p.requests)
     add(this.nonZeroRequested, p.nonZeroRequests)
     for (const port of hostPortsOf(p.pod)) this.usedPorts.push(port)
@@ -187,10 +169,6 @@ export class NodeInfo {
     if (i < 0) return undefined
     const [p] = this.pods.splice(i, 1)
     if (!p) return undefined
-    for (const list of [this.podsWithAffinity, this.podsWithRequiredAntiAffinity]) {
-      const j = list.indexOf(p)
-      if (j >= 0) list.splice(j, 1)
-    }
     add(this.requested, p.requests, -1)
     add(this.nonZeroRequested, p.nonZeroRequests, -1)
     for (const port of hostPortsOf(p.pod)) {

@@ -410,9 +410,9 @@ const preScoreKey = stateKey<TopologyValues>('PreScoreInterPodAffinity')
  *   matching pod in the domain, both the incoming pod's terms and existing pods' terms matching
  *   it (existing pods' required affinity counts hardPodAffinityWeight); scaled min..max to 0..100.
  *
- * PreFilter counts matches per topology pair once per cycle: existing pods' anti-affinity from the
- * nodes' podsWithRequiredAntiAffinity, and all pods only when the pod has required terms. Pods
- * with neither get Skip, and Filter does nothing for them.
+ * PreFilter counts matches per topology pair once per cycle from the cache's AffinityIndex:
+ * existing pods' required anti-affinity terms, and the groups of pods alike only when the pod has
+ * required terms. Pods with neither get Skip, and Filter does nothing for them.
  */
 export function interPodAffinity(
   handle: Handle,
