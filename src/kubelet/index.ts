@@ -1,19 +1,13 @@
 import type { Lease } from '../api/generated/types/coordination-v1.ts'
-import type { Event, Node, Pod, Taint } from '../api/generated/types/core-v1.ts'
+import type { Event, Node, Taint } from '../api/generated/types/core-v1.ts'
 import { realClock, type Clock } from '../base/clock.ts'
 import { createLogger, type Logger } from '../base/log.ts'
-import {
-  builtin,
-  EventRecorder,
-  Informer,
-  ResourceClient,
-  RestClient,
-  type ClientConfig,
-} from '../client/index.ts'
+import { builtin, EventRecorder, ResourceClient, RestClient, type ClientConfig } from '../client/index.ts'
 import { readMachineInfo, type MachineInfo } from './node/machine.ts'
 import { NodeLeaseController } from './node/node-lease.ts'
 import { NodeStatusAgent, recordAllocatableEnforced, recordStarting } from './node/node-agent.ts'
 import { kubeletVersion } from './node/node-status.ts'
+import { nodePodInformer, type PodSource } from './pod/pod-source.ts'
 import type { ContainerRuntime } from './runtime/runtime.ts'
 
 export { readMachineInfo, type MachineInfo } from './node/machine.ts'
@@ -21,6 +15,8 @@ export { NodeLeaseController, nodeLeaseNamespace } from './node/node-lease.ts'
 export { NodeStatusAgent } from './node/node-agent.ts'
 export { kubeletVersion } from './node/node-status.ts'
 export type { ContainerRuntime } from './runtime/runtime.ts'
+export { KubeletPodManager, type KubeletPodOptions } from './pod/pod-manager.ts'
+export { NodePodDemux, type PodSource } from './pod/pod-source.ts'
 
 /** What the pod side of the kubelet (pod workers, PLEG, status) gets when the node is registered. */
 export interface PodManagerContext {
@@ -30,7 +26,11 @@ export interface PodManagerContext {
    * The pods bound to this node (field selector spec.nodeName=<node>), as the kubelet's API pod
    * source watches them; running, and announcing what it has to handlers added later.
    */
-  pods: Informer<Pod>
+  pods: PodSource
+  /** The Node as the kubelet last read or wrote it (admission on the node). */
+  node: () => Readonly<Node> | undefined
+  /** The node's addresses: the pods' hostIP(s). */
+  hostIPs: string[]
   runtime: ContainerRuntime
   recorder: EventRecorder
   clock: Clock
@@ -73,6 +73,11 @@ export interface KubeletOptions {
   /** --node-lease-duration-seconds (default 40); renewed every quarter of it. */
   nodeLeaseDurationSeconds?: number
   podManager?: PodManager
+  /**
+   * Where the pod manager reads the node's pods (default: a watch of its own). Simulated kubelets
+   * share one watch through NodePodDemux.
+   */
+  podSource?: PodSource
   clock?: Clock
   log?: Logger
 }
@@ -135,11 +140,9 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
     log,
     ...(o.nodeLeaseDurationSeconds !== undefined ? { leaseDurationSeconds: o.nodeLeaseDurationSeconds } : {}),
   })
-  const pods = new Informer<Pod>(new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods')), {
-    fieldSelector: `spec.nodeName=${o.nodeName}`,
-    clock,
-    log,
-  })
+  // The node's own watch, unless it reads a shared one.
+  const ownPods = o.podSource ? undefined : nodePodInformer({ rest, nodeName: o.nodeName, clock, log })
+  const pods = o.podSource ?? ownPods
   const abort = new AbortController()
   let podsRunning: Promise<void> | undefined
   recordStarting(recorder, o.nodeName)
@@ -148,9 +151,19 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
     lease.run(abort.signal),
     nodeStatus.run(abort.signal, () => {
       recordAllocatableEnforced(recorder, o.nodeName)
-      if (!o.podManager) return
-      podsRunning = pods.run(abort.signal)
-      o.podManager.start({ nodeName: o.nodeName, rest, pods, runtime: o.runtime, recorder, clock, log })
+      if (!o.podManager || !pods) return
+      podsRunning = ownPods?.run(abort.signal)
+      o.podManager.start({
+        nodeName: o.nodeName,
+        rest,
+        pods,
+        node: () => nodeStatus.node,
+        hostIPs: machine.internalIP ? [machine.internalIP] : [],
+        runtime: o.runtime,
+        recorder,
+        clock,
+        log,
+      })
     }),
   ])
   return {

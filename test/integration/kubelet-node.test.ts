@@ -306,8 +306,9 @@ describe('the kubelet node side', () => {
     })
     await pods.create(pod('mine', nodeName))
     await pods.create(pod('theirs', 'another-node'))
-    await until(() => ctx.pods.lister.get('default', 'mine'), 10_000, 'the bound pod in the informer')
-    assert.equal(ctx.pods.lister.get('default', 'theirs'), undefined)
+    const named = (name: string) => ctx.pods.lister.list().find((p) => p.metadata?.name === name)
+    await until(() => named('mine'), 10_000, 'the bound pod in the informer')
+    assert.equal(named('theirs'), undefined)
     await kubelet?.stop()
     kubelet = undefined
     assert.equal(podManagerStopped, true)

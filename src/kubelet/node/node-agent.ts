@@ -57,6 +57,8 @@ export interface NodeStatusOptions {
 export class NodeStatusAgent {
   readonly #o: NodeStatusOptions
   #registered = false
+  /** The Node as this agent last read or wrote it (admission on the node reads it). */
+  #node: Node | undefined
   #lastReportAt = Number.NEGATIVE_INFINITY
   #podCIDR = ''
   /** spec.unschedulable as last seen, for the NodeSchedulable and NodeNotSchedulable events. */
@@ -72,6 +74,11 @@ export class NodeStatusAgent {
 
   get registered(): boolean {
     return this.#registered
+  }
+
+  /** The Node as last registered or read, with the status computed then; undefined before registration. */
+  get node(): Readonly<Node> | undefined {
+    return this.#node
   }
 
   /** Registers, calls `onRegistered`, then keeps the status until the signal aborts. */
@@ -118,7 +125,7 @@ export class NodeStatusAgent {
     })
     setNodeStatus(node, await this.#inputs(), o.clock.now(), this.#record)
     try {
-      await o.nodes.create(node)
+      this.#node = await o.nodes.create(node)
       o.log?.info({ node: o.nodeName }, 'successfully registered node')
       this.#registered = true
       this.#lastReportAt = o.clock.now()
@@ -179,6 +186,7 @@ export class NodeStatusAgent {
       await o.nodes.patch('', o.nodeName, 'strategic', { metadata: { labels: required } })
     }
     setNodeStatus(node, await this.#inputs(), o.clock.now(), this.#record)
+    this.#node = node
     const unschedulable = node.spec?.unschedulable ?? false
     if (unschedulable !== this.#lastUnschedulable) {
       this.#record('Normal', unschedulable ? events.nodeNotSchedulable : events.nodeSchedulable)

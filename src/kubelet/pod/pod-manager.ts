@@ -1,0 +1,65 @@
+/**
+ * The kubelet's pod side put together (the PodManager that startKubelet starts once the Node is
+ * registered): pod workers on the node's runtime, fed by the node's pod source, admitting each
+ * new pod against the Node as last seen, writing status through pods/status and events through
+ * the kubelet's recorder.
+ */
+import type { Pod } from '../../api/generated/types/core-v1.ts'
+import { builtin, ResourceClient } from '../../client/index.ts'
+import type { PodManager, PodManagerContext } from '../index.ts'
+import { admitPod } from './admission.ts'
+import { ApiPodStatusWriter } from './api-status-writer.ts'
+import { feedPodWorkers } from './pod-source.ts'
+import { PodWorkers, type PodWorkersOptions } from './pod-workers.ts'
+
+/** What the kubelet's flags decide about pods (DNS, probes' network, env lookups). */
+export type KubeletPodOptions = Pick<PodWorkersOptions, 'dnsConfig' | 'resolveEnv'>
+
+export class KubeletPodManager implements PodManager {
+  readonly #options: KubeletPodOptions
+  #workers: PodWorkers | undefined
+  #abort = new AbortController()
+  #running: Promise<void> | undefined
+
+  constructor(options: KubeletPodOptions = {}) {
+    this.#options = options
+  }
+
+  /** The pod workers, once started (tests and the kubelet's server read them). */
+  get workers(): PodWorkers | undefined {
+    return this.#workers
+  }
+
+  start(ctx: PodManagerContext): void {
+    const log = ctx.log.child({ component: 'pod-workers' })
+    const workers = new PodWorkers({
+      ...this.#options,
+      runtime: ctx.runtime,
+      clock: ctx.clock,
+      statusWriter: new ApiPodStatusWriter(new ResourceClient<Pod>(ctx.rest, builtin('', 'v1', 'pods'))),
+      hostIPs: ctx.hostIPs,
+      admit: (pod, admitted) => {
+        const node = ctx.node()
+        // Not read yet (cannot happen once registered): admit, as upstream does without a node lister.
+        return node === undefined ? { admit: true } : admitPod({ node, pod, admitted })
+      },
+      events: { event: (pod, type, reason, message) => ctx.recorder.event(pod, type, reason, message) },
+      log,
+    })
+    this.#workers = workers
+    const signal = this.#abort.signal
+    this.#running = (async () => {
+      await workers.start()
+      await feedPodWorkers(ctx.pods, { workers, clock: ctx.clock, log }, signal)
+    })().catch((err: unknown) => {
+      if (!signal.aborted) log.error({ err }, 'the pod workers stopped')
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort()
+    await this.#running
+    this.#workers?.stop()
+    await this.#workers?.idle()
+  }
+}
