@@ -97,6 +97,11 @@ export interface ApiServer {
   /** Path of kube-scheduler's kubeconfig (CN=system:kube-scheduler). */
   readonly schedulerKubeconfig: string
   /**
+   * Writes (once) and returns the path of a kubelet's kubeconfig for `nodeName`
+   * (CN=system:node:<nodeName>, O=system:nodes), as kubeadm writes kubelet.conf.
+   */
+  nodeKubeconfig(nodeName: string): Promise<string>
+  /**
    * The private key service account tokens are signed with: what the controller-manager's
    * --service-account-private-key-file takes for the legacy tokens it makes.
    */
@@ -220,6 +225,11 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     adminKubeconfig,
     controllerManagerKubeconfig,
     schedulerKubeconfig,
+    nodeKubeconfig: (nodeName) =>
+      kubeconfigOf(`kubelet-${nodeName}`, {
+        commonName: `system:node:${nodeName}`,
+        organizations: ['system:nodes'],
+      }),
     serviceAccountSigningKeyFile: signingKeyFile,
     storage,
     async stop() {

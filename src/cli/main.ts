@@ -6,7 +6,16 @@ import { controllerManager, type ControllerManagerCommandOptions } from './contr
 import { oneLine } from './errors.ts'
 import { scheduler, type SchedulerCommandOptions } from './scheduler.ts'
 import { stopSignal } from './signals.ts'
-import { up } from './up.ts'
+import { up, type UpOptions } from './up.ts'
+import {
+  kubelet,
+  parseLabels,
+  parseTaints,
+  runtimes,
+  sim,
+  type KubeletCommandOptions,
+  type SimCommandOptions,
+} from './kubelet.ts'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string
@@ -20,9 +29,11 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) })
 
-  serverFlags(program.command('up').description('run a whole single-node cluster in this process')).action(
-    async (opts: ApiServerCommandOptions) => up(opts, stopSignal()),
-  )
+  serverFlags(program.command('up').description('run a whole single-node cluster in this process'))
+    .option('--runtime <name>', `the node agent's container runtime (${runtimes.join(', ')}); none: no node`)
+    .option('--hostname-override <name>', "the node's name (default: this host's name)")
+    .option('--fake-missing-images <list>', 'images the fake runtime cannot pull', list, [])
+    .action(async (opts: UpOptions) => up(opts, stopSignal()))
   serverFlags(program.command('apiserver').description('run kube-apiserver alone')).action(
     async (opts: ApiServerCommandOptions) => apiserver(opts, stopSignal()),
   )
@@ -86,6 +97,35 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: SchedulerCommandOptions, cmd: CommandType) =>
       scheduler({ ...opts, explicit: explicitOptions(cmd) }, stopSignal()),
     )
+
+  program
+    .command('kubelet')
+    .description('run a node agent, against the apiserver of a kubeconfig')
+    .exitOverride()
+    .requiredOption('--kubeconfig <file>', 'how to reach the apiserver, as system:node:<name>')
+    .requiredOption('--runtime <name>', `the container runtime (${runtimes.join(', ')})`)
+    .option('--hostname-override <name>', "the node's name (default: this host's name)")
+    .option('--node-ip <ip>', "the node's InternalIP (default: the first non-loopback IPv4 address)")
+    .option('--node-labels <list>', 'labels the Node registers with: key=value,...', parseLabels, {})
+    .option(
+      '--register-with-taints <list>',
+      'taints the Node registers with: key=value:Effect,...',
+      parseTaints,
+      [],
+    )
+    .option('--max-pods <n>', 'pods this node runs at most', positive, 110)
+    .option('--fake-missing-images <list>', 'images the fake runtime cannot pull', list, [])
+    .action(async (opts: KubeletCommandOptions) => kubelet(opts, stopSignal()))
+
+  program
+    .command('sim')
+    .description('run simulated nodes (kubelets on the fake runtime) in this process')
+    .exitOverride()
+    .requiredOption('--kubeconfig <file>', 'how to reach the apiserver, and as whom')
+    .requiredOption('--nodes <n>', 'how many nodes', positive)
+    .option('--name-prefix <prefix>', 'node names: <prefix>0, <prefix>1, ...', 'sim-node-')
+    .option('--max-pods <n>', 'pods each node runs at most', positive, 110)
+    .action(async (opts: SimCommandOptions) => sim(opts, stopSignal()))
 
   try {
     await program.parseAsync(argv, { from: 'user' })
@@ -263,6 +303,13 @@ function bool(v: string): boolean {
 function count(v: string): number {
   const n = Number(v)
   if (!/^\d+$/.test(v) || n > 64) throw new InvalidArgumentError(`${v} is not a number from 0 to 64`)
+  return n
+}
+
+function positive(v: string): number {
+  const n = Number(v)
+  if (!/^\d+$/.test(v) || n < 1 || n > 1_000_000)
+    throw new InvalidArgumentError(`${v} is not a number from 1 to 1000000`)
   return n
 }
 

@@ -1,23 +1,33 @@
 import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { loadKubeconfig } from '../client/index.ts'
 import { startControllerManager } from '../controllers/index.ts'
 import { startScheduler } from '../scheduler/index.ts'
+import { checkRuntime, startFakeKubelet } from './kubelet.ts'
 import { processMetrics, serveHealth } from './health-server.ts'
 import { apiserver, apiServerDefaults, type ApiServerCommandOptions } from './apiserver.ts'
 
-export type UpOptions = ApiServerCommandOptions
+export interface UpOptions extends ApiServerCommandOptions {
+  /** The node agent's container runtime; none: no node agent (control plane only). */
+  runtime?: string
+  /** The node's name (default: this host's name). */
+  hostnameOverride?: string
+  /** Images the fake runtime cannot pull. */
+  fakeMissingImages?: string[]
+}
 
 export const upDefaults = (): UpOptions => apiServerDefaults()
 
 /**
- * A whole single-node cluster in one process. For now: the store, the apiserver (with its admin
- * kubeconfig), the controller-manager and the scheduler; the node agent joins when it is built.
+ * A whole single-node cluster in one process: the store, the apiserver (with its admin
+ * kubeconfig), the controller-manager, the scheduler and, with --runtime, one node agent.
  * The controller-manager and the scheduler run with their own identities, as kubeadm sets them up:
  * the kubeconfigs the apiserver writes (system:kube-controller-manager, system:kube-scheduler), and
  * each controller as its own ServiceAccount (--use-service-account-credentials).
  */
 export async function up(options: UpOptions, signal: AbortSignal): Promise<void> {
+  if (options.runtime !== undefined) checkRuntime(options.runtime)
   await apiserver(options, signal, (server, log) => {
     const manager = startControllerManager({
       client: loadKubeconfig(server.controllerManagerKubeconfig),
@@ -48,8 +58,22 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
         return undefined
       }),
     )
+    // The node agent, as system:node:<name> with its own kubeconfig (kubeadm's kubelet.conf).
+    const nodeName = (options.hostnameOverride ?? hostname()).toLowerCase()
+    const kubelet =
+      options.runtime === undefined
+        ? undefined
+        : server.nodeKubeconfig(nodeName).then((file) =>
+            startFakeKubelet({
+              client: loadKubeconfig(file),
+              nodeName,
+              ...(options.fakeMissingImages ? { missingImages: options.fakeMissingImages } : {}),
+              log: log.child({ component: 'kubelet' }),
+            }),
+          )
     return {
       stop: async () => {
+        await (await kubelet?.catch(() => undefined))?.stop()
         await Promise.all([scheduler.stop(), manager.stop(), ...servers.map(async (s) => (await s)?.close())])
       },
     }

@@ -17,6 +17,7 @@ const cases: {
   { name: '`sleep 1m 0.5` adds up', argv: ['sleep', '1m', '0.5'], want: { exit: exit(60_500, 0) } },
   { name: '`sleep infinity` never exits', argv: ['sleep', 'infinity'], want: { exit: undefined } },
   { name: 'an unknown program runs until stopped', argv: ['/agnhost', 'netexec'], want: { exit: undefined } },
+  { name: "no command line (the image's own) runs until stopped", argv: [], want: { exit: undefined } },
   {
     name: 'an unknown exec command succeeds',
     argv: ['/agnhost', 'version'],

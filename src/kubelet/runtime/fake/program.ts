@@ -45,7 +45,9 @@ export function runProcess(argv: readonly string[], options: RunOptions): Proces
     status: 0,
     mode: options.mode,
   }
-  const result = runSimple([...argv], state, {})
+  // No command line at all: the image's own process (an image config the fake was not told of),
+  // taken as a server like any other program it does not know.
+  const result = argv.length === 0 && options.mode === 'main' ? forever : runSimple([...argv], state, {})
   return {
     exit: result === forever ? undefined : { afterMs: state.nowMs, exitCode: result.exitCode },
     stdout: state.stdout.join(''),

@@ -1,0 +1,206 @@
+/**
+ * `k8ts kubelet` (one node agent) and `k8ts sim` (many simulated ones in this process), both on
+ * the fake runtime for now: the containerd runtime comes with its own issue.
+ */
+import { InvalidArgumentError } from 'commander'
+import type { Taint } from '../api/generated/types/core-v1.ts'
+import { realClock } from '../base/clock.ts'
+import { createLogger, type Logger } from '../base/log.ts'
+import { loadKubeconfig, RestClient, type ClientConfig } from '../client/index.ts'
+import {
+  KubeletPodManager,
+  NodePodDemux,
+  startKubelet,
+  type MachineInfo,
+  type RunningKubelet,
+} from '../kubelet/index.ts'
+import { FakeRuntime } from '../kubelet/runtime/fake/fake-runtime.ts'
+import { untilAborted } from './signals.ts'
+
+export interface KubeletCommandOptions {
+  kubeconfig: string
+  runtime: string
+  hostnameOverride?: string
+  nodeIp?: string
+  nodeLabels: Record<string, string>
+  registerWithTaints: Taint[]
+  maxPods: number
+  /** Images the fake runtime cannot pull (ErrImagePull). */
+  fakeMissingImages: string[]
+}
+
+export const runtimes = ['fake'] as const
+
+/** The kubelet's flags that say what its runtime is; only the fake one exists yet. */
+export function checkRuntime(runtime: string): void {
+  if (!(runtimes as readonly string[]).includes(runtime))
+    throw new Error(
+      `--runtime ${runtime} is not available: the runtimes built so far are ${runtimes.join(', ')}`,
+    )
+}
+
+/** One kubelet on the fake runtime, as `nodeName`. */
+export function startFakeKubelet(o: {
+  client: ClientConfig | RestClient
+  nodeName: string
+  machine?: Partial<MachineInfo>
+  nodeLabels?: Readonly<Record<string, string>>
+  registerWithTaints?: readonly Taint[]
+  maxPods?: number
+  missingImages?: readonly string[]
+  podSource?: NodePodDemux
+  /** Simulated nodes keep no call log. */
+  simulated?: boolean
+  log: Logger
+}): RunningKubelet {
+  const runtime = new FakeRuntime({
+    ...(o.missingImages ? { missingImages: o.missingImages } : {}),
+    recordCalls: !o.simulated,
+  })
+  return startKubelet({
+    client: o.client,
+    nodeName: o.nodeName,
+    runtime,
+    podManager: new KubeletPodManager(),
+    ...(o.podSource ? { podSource: o.podSource.forNode(o.nodeName) } : {}),
+    ...(o.machine ? { machine: o.machine } : {}),
+    ...(o.nodeLabels ? { nodeLabels: o.nodeLabels } : {}),
+    ...(o.registerWithTaints ? { registerWithTaints: o.registerWithTaints } : {}),
+    ...(o.maxPods !== undefined ? { maxPods: o.maxPods } : {}),
+    clock: realClock,
+    log: o.log,
+  })
+}
+
+/** `k8ts kubelet`: one node agent until SIGINT or SIGTERM. */
+export async function kubelet(o: KubeletCommandOptions, signal: AbortSignal): Promise<void> {
+  checkRuntime(o.runtime)
+  const log = createLogger()
+  const running = startFakeKubelet({
+    client: loadKubeconfig(o.kubeconfig),
+    nodeName: (o.hostnameOverride ?? '').toLowerCase() || (await import('node:os')).hostname().toLowerCase(),
+    ...(o.nodeIp ? { machine: { internalIP: o.nodeIp } } : {}),
+    nodeLabels: o.nodeLabels,
+    registerWithTaints: o.registerWithTaints,
+    maxPods: o.maxPods,
+    missingImages: o.fakeMissingImages,
+    log,
+  })
+  process.stderr.write(`k8ts: kubelet ${running.nodeName} running on the ${o.runtime} runtime\n`)
+  await untilAborted(signal)
+  await running.stop()
+}
+
+export interface SimCommandOptions {
+  kubeconfig: string
+  nodes: number
+  namePrefix: string
+  maxPods: number
+}
+
+/** What a simulated node reports about its machine (kwok's defaults: 32 CPUs, 256 GiB). */
+export function simulatedMachine(index: number): Partial<MachineInfo> {
+  return {
+    cpus: 32,
+    memoryBytes: 256 * 2 ** 30,
+    ephemeralStorageBytes: 1024 * 2 ** 30,
+    hugePageSizes: [],
+    // Loopback addresses, one per node: whatever reaches for a node reaches this machine.
+    internalIP: loopbackAddress(index),
+  }
+}
+
+/** 127.1.0.1, 127.1.0.2, ...: the index-th address of 127.1.0.0/16 and up, never .0 or .255. */
+export function loopbackAddress(index: number): string {
+  const n = Math.floor(index / 254) * 256 + (index % 254) + 1
+  return `127.${1 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`
+}
+
+export interface Simulation {
+  readonly kubelets: readonly RunningKubelet[]
+  stop(): Promise<void>
+}
+
+/**
+ * N kubelets on fake runtimes in this process: one client and one pod watch shared by all, each
+ * with its own Node, Lease, status and pod workers.
+ */
+export function startSimulation(o: {
+  client: ClientConfig
+  nodes: number
+  namePrefix: string
+  maxPods?: number
+  log: Logger
+}): Simulation {
+  const rest = new RestClient({ userAgent: 'k8ts-sim', ...o.client }, { clock: realClock })
+  const abort = new AbortController()
+  const pods = new NodePodDemux({ rest, clock: realClock, log: o.log })
+  const watching = pods.run(abort.signal)
+  const kubelets: RunningKubelet[] = []
+  for (let i = 0; i < o.nodes; i++) {
+    kubelets.push(
+      startFakeKubelet({
+        client: rest,
+        nodeName: `${o.namePrefix}${i}`,
+        machine: simulatedMachine(i),
+        nodeLabels: { type: 'kwok' },
+        ...(o.maxPods !== undefined ? { maxPods: o.maxPods } : {}),
+        podSource: pods,
+        simulated: true,
+        log: o.log,
+      }),
+    )
+  }
+  return {
+    kubelets,
+    async stop() {
+      await Promise.all(kubelets.map((k) => k.stop()))
+      abort.abort()
+      await watching.catch(() => {})
+      await rest.close()
+    },
+  }
+}
+
+/** `k8ts sim`: N simulated nodes until SIGINT or SIGTERM. */
+export async function sim(o: SimCommandOptions, signal: AbortSignal): Promise<void> {
+  const log = createLogger()
+  const simulation = startSimulation({
+    client: loadKubeconfig(o.kubeconfig),
+    nodes: o.nodes,
+    namePrefix: o.namePrefix,
+    maxPods: o.maxPods,
+    log,
+  })
+  process.stderr.write(`k8ts: ${o.nodes} simulated nodes (${o.namePrefix}0...) running\n`)
+  await untilAborted(signal)
+  await simulation.stop()
+}
+
+/** --register-with-taints: key=value:Effect or key:Effect, comma-separated. */
+export function parseTaints(v: string): Taint[] {
+  const effects = ['NoSchedule', 'PreferNoSchedule', 'NoExecute']
+  return v
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((s) => {
+      const m = /^([^=:]+)(?:=([^:]*))?:(.+)$/.exec(s.trim())
+      if (!m || !effects.includes(m[3] ?? ''))
+        throw new InvalidArgumentError(
+          `invalid taint spec: ${s.trim()} (want key=value:Effect, Effect one of ${effects.join(', ')})`,
+        )
+      return { key: m[1] ?? '', ...(m[2] ? { value: m[2] } : {}), effect: m[3] ?? '' }
+    })
+}
+
+/** --node-labels: key=value, comma-separated. */
+export function parseLabels(v: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const s of v.split(',')) {
+    if (s.trim() === '') continue
+    const eq = s.indexOf('=')
+    if (eq <= 0) throw new InvalidArgumentError(`invalid label ${s.trim()}: want key=value`)
+    out[s.slice(0, eq).trim()] = s.slice(eq + 1).trim()
+  }
+  return out
+}
