@@ -1,34 +1,271 @@
 /**
- * A container's environment as the kubelet makes it (kubelet_pods.go makeEnvironmentVariables):
- * literal values and valueFrom.fieldRef, in order, each value able to refer to the ones before it
- * as $(NAME); then $(NAME) in command and args (expansion.Expand: $$ is a literal $, unknown
- * names stay as written). configMapKeyRef, secretKeyRef, resourceFieldRef, envFrom and service
- * links need the API or the node and are asked of an optional resolver.
+ * A container's environment as the kubelet makes it (kubelet_pods.go makeEnvironmentVariables),
+ * in upstream's precedence:
+ *
+ *   1. envFrom, in order (configMapRef / secretRef, with prefix; keys that are not valid
+ *      variable names are skipped with an InvalidEnvironmentVariableNames event);
+ *   2. env, in order, replacing what envFrom set: literal values with $(NAME) expanded from the
+ *      variables so far and the service variables, or valueFrom (fieldRef, resourceFieldRef,
+ *      configMapKeyRef, secretKeyRef);
+ *   3. the service links (<SVC>_SERVICE_HOST, docker-link variables) not set by 1 or 2.
+ *
+ * Then $(NAME) in command and args expands from the result (expansion.Expand: $$ is a literal $,
+ * unknown names stay as written). ConfigMaps, Secrets, Services and the node's allocatable come
+ * from an EnvResolver (./pod-resources.ts reads them through the API). Any failure, such as a
+ * missing ConfigMap that is not optional, is a ContainerConfigError: the container is not
+ * created and waits with reason CreateContainerConfigError and the error as its message.
  */
-import type { Container, EnvVar, Pod } from '../../api/generated/types/core-v1.ts'
+import type {
+  ConfigMap,
+  Container,
+  EnvVar,
+  Pod,
+  ResourceFieldSelector,
+  Secret,
+  Service,
+} from '../../api/generated/types/core-v1.ts'
+import { parseQuantity, type Quantity } from '../../api/quantity.ts'
+
+/** The waiting reason of a container whose config (here: its environment) could not be made. */
+export const reasonCreateContainerConfigError = 'CreateContainerConfigError'
+export const reasonInvalidEnvironmentVariableNames = 'InvalidEnvironmentVariableNames'
+
+/** Why a container's config could not be made; the message is what the pod status shows. */
+export class ContainerConfigError extends Error {
+  readonly code = reasonCreateContainerConfigError
+}
+
+/** Where the environment's lookups go. Errors other than "not found" fail the container. */
+export interface EnvResolver {
+  /** The ConfigMap, or undefined when the API says it does not exist. */
+  configMap(namespace: string, name: string): Promise<Readonly<ConfigMap> | undefined>
+  /** The Secret, or undefined when the API says it does not exist. */
+  secret(namespace: string, name: string): Promise<Readonly<Secret> | undefined>
+  /**
+   * The service variables for a pod of `namespace` (see serviceEnv): an empty map without an API.
+   * Throws when the services have not been read yet and the pod is not a static pod.
+   */
+  serviceEnv(pod: Readonly<Pod>): Record<string, string>
+  /** The node's allocatable, for resourceFieldRef limits that the container does not set. */
+  nodeAllocatable(): Readonly<Record<string, string>> | undefined
+}
 
 export interface EnvContext {
   podIPs: readonly string[]
   hostIPs: readonly string[]
-  /** Values the kubelet looks up elsewhere (configMapKeyRef, secretKeyRef, resourceFieldRef); undefined leaves the variable out. */
-  resolve?: (pod: Readonly<Pod>, container: Readonly<Container>, env: Readonly<EnvVar>) => string | undefined
+  /** ConfigMaps, Secrets, services and the node; without it those sources are errors (no services). */
+  resolver?: EnvResolver
+  /** Warning events about the pod (InvalidEnvironmentVariableNames). */
+  event?: (reason: string, message: string) => void
 }
 
-export function containerEnv(
+export async function containerEnv(
   pod: Readonly<Pod>,
   container: Readonly<Container>,
   ctx: EnvContext,
-): { key: string; value: string }[] {
-  const values = new Map<string, string>()
-  for (const e of container.env ?? []) {
-    let value: string | undefined
-    if (e.value !== undefined) value = expand(e.value, values)
-    else if (e.valueFrom?.fieldRef) value = fieldValue(pod, e.valueFrom.fieldRef.fieldPath, ctx)
-    else if (e.valueFrom) value = ctx.resolve?.(pod, container, e)
-    else value = ''
-    if (value !== undefined) values.set(e.name, value)
+): Promise<{ key: string; value: string }[]> {
+  const namespace = pod.metadata?.namespace ?? ''
+  const serviceVars = ctx.resolver?.serviceEnv(pod) ?? {}
+  const configMaps = new Map<string, Readonly<ConfigMap> | undefined>()
+  const secrets = new Map<string, Readonly<Secret> | undefined>()
+  const resolver = () => {
+    if (ctx.resolver === undefined)
+      throw new ContainerConfigError('no API client to read ConfigMaps and Secrets')
+    return ctx.resolver
   }
+  const configMap = async (name: string) => {
+    if (!configMaps.has(name)) configMaps.set(name, await lookup(() => resolver().configMap(namespace, name)))
+    return configMaps.get(name)
+  }
+  const secret = async (name: string) => {
+    if (!secrets.has(name)) secrets.set(name, await lookup(() => resolver().secret(namespace, name)))
+    return secrets.get(name)
+  }
+
+  const values = new Map<string, string>()
+  for (const from of container.envFrom ?? []) {
+    const prefix = from.prefix ?? ''
+    let data: Record<string, string>
+    let kind: 'configMap' | 'secret'
+    let name: string
+    if (from.configMapRef) {
+      kind = 'configMap'
+      name = from.configMapRef.name ?? ''
+      const cm = await configMap(name)
+      if (cm === undefined) {
+        if (from.configMapRef.optional === true) continue
+        throw notFound('configmap', name)
+      }
+      data = { ...cm.data }
+    } else if (from.secretRef) {
+      kind = 'secret'
+      name = from.secretRef.name ?? ''
+      const s = await secret(name)
+      if (s === undefined) {
+        if (from.secretRef.optional === true) continue
+        throw notFound('secret', name)
+      }
+      data = secretData(s)
+    } else continue
+    const invalid: string[] = []
+    for (const [k, v] of Object.entries(data)) {
+      const key = prefix + k
+      if (!isEnvVarName(key)) invalid.push(key)
+      else values.set(key, v)
+    }
+    if (invalid.length > 0) {
+      ctx.event?.(
+        reasonInvalidEnvironmentVariableNames,
+        `Keys [${invalid.sort().join(', ')}] from the EnvFrom ${kind} ${namespace}/${name} were skipped since they are considered invalid environment variable names.`,
+      )
+    }
+  }
+
+  // $(NAME) in a value: the variables so far, then the service variables.
+  const mapping = { get: (k: string) => values.get(k) ?? serviceVars[k] }
+  for (const e of container.env ?? []) {
+    let value = e.value ?? ''
+    if (value !== '') value = expand(value, mapping)
+    else if (e.valueFrom) {
+      const resolved = await valueFrom(pod, container, e, { ctx, configMap, secret, namespace })
+      if (resolved === undefined) continue
+      value = resolved
+    }
+    values.set(e.name, value)
+  }
+  for (const [k, v] of Object.entries(serviceVars)) if (!values.has(k)) values.set(k, v)
   return [...values].map(([key, value]) => ({ key, value }))
+}
+
+interface Lookups {
+  ctx: EnvContext
+  namespace: string
+  configMap(name: string): Promise<Readonly<ConfigMap> | undefined>
+  secret(name: string): Promise<Readonly<Secret> | undefined>
+}
+
+/** One env valueFrom; undefined leaves the variable out (an optional reference that is missing). */
+async function valueFrom(
+  pod: Readonly<Pod>,
+  container: Readonly<Container>,
+  e: Readonly<EnvVar>,
+  l: Lookups,
+): Promise<string | undefined> {
+  const from = e.valueFrom ?? {}
+  if (from.fieldRef) {
+    const v = fieldValue(pod, from.fieldRef.fieldPath, l.ctx)
+    if (v === undefined) throw new ContainerConfigError(`unsupported fieldPath: ${from.fieldRef.fieldPath}`)
+    return v
+  }
+  if (from.resourceFieldRef) {
+    return resourceFieldValue(pod, container, from.resourceFieldRef, l.ctx.resolver?.nodeAllocatable())
+  }
+  if (from.configMapKeyRef) {
+    const { name = '', key, optional } = from.configMapKeyRef
+    const cm = await l.configMap(name)
+    if (cm === undefined) {
+      if (optional === true) return undefined
+      throw notFound('configmap', name)
+    }
+    const v = cm.data?.[key]
+    if (v !== undefined) return v
+    if (optional === true) return undefined
+    throw new ContainerConfigError(`couldn't find key ${key} in ConfigMap ${l.namespace}/${name}`)
+  }
+  if (from.secretKeyRef) {
+    const { name = '', key, optional } = from.secretKeyRef
+    const s = await l.secret(name)
+    if (s === undefined) {
+      if (optional === true) return undefined
+      throw notFound('secret', name)
+    }
+    const v = secretData(s)[key]
+    if (v !== undefined) return v
+    if (optional === true) return undefined
+    throw new ContainerConfigError(`couldn't find key ${key} in Secret ${l.namespace}/${name}`)
+  }
+  return ''
+}
+
+/** The kubelet's object caches answer a missing object with the singular resource name. */
+function notFound(resource: 'configmap' | 'secret', name: string): ContainerConfigError {
+  return new ContainerConfigError(`${resource} "${name}" not found`)
+}
+
+async function lookup<T>(get: () => Promise<T>): Promise<T> {
+  try {
+    return await get()
+  } catch (err) {
+    if (err instanceof ContainerConfigError) throw err
+    throw new ContainerConfigError((err as Error).message, { cause: err })
+  }
+}
+
+/** A Secret's data (base64 on the wire) and stringData as strings. */
+export function secretData(s: Readonly<Secret>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(s.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8')
+  return out
+}
+
+/**
+ * IsEnvVarName: letters, digits, '_', '-' and '.', not starting with a digit, and not '.', '..'
+ * or anything starting with '..'.
+ */
+export function isEnvVarName(name: string): boolean {
+  return /^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name) && !name.startsWith('..') && name !== '.'
+}
+
+/**
+ * resourceFieldRef (ExtractContainerResourceValue): the container's limit or request for cpu,
+ * memory, ephemeral-storage or hugepages-*, over the divisor (1 by default), rounded up. Limits the
+ * container does not set are the node's allocatable (defaultPodLimitsForDownwardAPI).
+ */
+export function resourceFieldValue(
+  pod: Readonly<Pod>,
+  container: Readonly<Container>,
+  ref: Readonly<ResourceFieldSelector>,
+  allocatable: Readonly<Record<string, string>> | undefined,
+): string {
+  let target = container
+  if (ref.containerName) {
+    const named = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find(
+      (c) => c.name === ref.containerName,
+    )
+    if (named === undefined) throw new ContainerConfigError(`container ${ref.containerName} not found`)
+    target = named
+  }
+  const dot = ref.resource.indexOf('.')
+  const kind = ref.resource.slice(0, dot)
+  const name = ref.resource.slice(dot + 1)
+  const known =
+    name === 'cpu' || name === 'memory' || name === 'ephemeral-storage' || name.startsWith('hugepages-')
+  if ((kind !== 'limits' && kind !== 'requests') || !known) {
+    throw new ContainerConfigError(`unsupported container resource : ${ref.resource}`)
+  }
+  let raw: string | undefined
+  if (kind === 'limits') {
+    raw = target.resources?.limits?.[name]
+    if (raw === undefined && !name.startsWith('hugepages-')) raw = allocatable?.[name]
+  } else raw = target.resources?.requests?.[name]
+  const value = parseQuantity(raw ?? '0') ?? zero
+  const divisor = parseQuantity(ref.divisor ?? '0')
+  const by = divisor === undefined || divisor.nanos === 0n ? one : divisor
+  if (name === 'cpu') {
+    // MilliValue over MilliValue, rounded up.
+    return String(ceilDiv(ceilDiv(value.nanos, 1_000_000n), ceilDiv(by.nanos, 1_000_000n)))
+  }
+  // Value over Value (whole units, rounded up).
+  return String(ceilDiv(ceilDiv(value.nanos, 1_000_000_000n), ceilDiv(by.nanos, 1_000_000_000n)))
+}
+
+const zero: Quantity = { nanos: 0n, format: 'DecimalSI' }
+const one: Quantity = { nanos: 1_000_000_000n, format: 'DecimalSI' }
+
+function ceilDiv(a: bigint, b: bigint): bigint {
+  if (b === 0n) return 0n
+  const q = a / b
+  return a % b > 0n ? q + 1n : q
 }
 
 /** command or args with $(NAME) expanded from the container's environment. */
@@ -41,7 +278,7 @@ export function expandArgs(
 }
 
 /** expansion.Expand: $(NAME) from `values`, $$ to $, anything else as written. */
-export function expand(input: string, values: ReadonlyMap<string, string>): string {
+export function expand(input: string, values: Pick<ReadonlyMap<string, string>, 'get'>): string {
   let out = ''
   for (let i = 0; i < input.length; i++) {
     const ch = input[i]
@@ -71,7 +308,11 @@ export function expand(input: string, values: ReadonlyMap<string, string>): stri
 }
 
 /** The downward API's fieldRef paths (podutil.ConvertDownwardAPIFieldLabel and the kubelet's own). */
-export function fieldValue(pod: Readonly<Pod>, path: string, ctx: EnvContext): string | undefined {
+export function fieldValue(
+  pod: Readonly<Pod>,
+  path: string,
+  ctx: Pick<EnvContext, 'podIPs' | 'hostIPs'>,
+): string | undefined {
   const meta = pod.metadata ?? {}
   const subscript = /^metadata\.(labels|annotations)\['(.*)'\]$/.exec(path)
   if (subscript) {
@@ -100,4 +341,65 @@ export function fieldValue(pod: Readonly<Pod>, path: string, ctx: EnvContext): s
     default:
       return undefined
   }
+}
+
+/** The services whose variables every pod gets, from the default namespace (masterServices). */
+export const masterServiceNames: readonly string[] = ['kubernetes']
+
+/**
+ * The service variables of a pod (getServiceEnvVarMap with envvars.FromServices): the services of
+ * its namespace when enableServiceLinks is on (the default), and the master `kubernetes` service
+ * of the default namespace always; a service of the pod's namespace wins over a master service of
+ * the same name. Services without a cluster IP (headless, ExternalName) give none.
+ */
+export function serviceLinkEnv(
+  services: readonly Readonly<Service>[],
+  pod: Readonly<Pod>,
+): Record<string, string> {
+  const namespace = pod.metadata?.namespace ?? ''
+  const links = pod.spec?.enableServiceLinks ?? true
+  const chosen = new Map<string, Readonly<Service>>()
+  for (const s of services) {
+    const ip = s.spec?.clusterIP ?? ''
+    if (ip === '' || ip === 'None') continue
+    const name = s.metadata?.name ?? ''
+    const ns = s.metadata?.namespace ?? ''
+    if (ns === 'default' && masterServiceNames.includes(name)) {
+      if (!chosen.has(name)) chosen.set(name, s)
+    } else if (ns === namespace && links) chosen.set(name, s)
+  }
+  const out: Record<string, string> = {}
+  const sorted = [...chosen.values()].sort((a, b) =>
+    (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
+  )
+  for (const s of sorted) Object.assign(out, serviceVariables(s))
+  return out
+}
+
+/** One service's variables: <SVC>_SERVICE_HOST, _SERVICE_PORT(_<PORT NAME>), and the docker-link ones. */
+export function serviceVariables(s: Readonly<Service>): Record<string, string> {
+  const prefix = envName(s.metadata?.name ?? '')
+  const ip = s.spec?.clusterIP ?? ''
+  const ports = s.spec?.ports ?? []
+  const out: Record<string, string> = { [`${prefix}_SERVICE_HOST`]: ip }
+  if (ports[0] !== undefined) out[`${prefix}_SERVICE_PORT`] = String(ports[0].port)
+  for (const p of ports) {
+    if (p.name) out[`${prefix}_SERVICE_PORT_${envName(p.name)}`] = String(p.port)
+  }
+  ports.forEach((p, i) => {
+    const protocol = p.protocol || 'TCP'
+    const lower = protocol.toLowerCase()
+    const url = `${lower}://${ip.includes(':') ? `[${ip}]` : ip}:${p.port}`
+    if (i === 0) out[`${prefix}_PORT`] = url
+    const portPrefix = `${prefix}_PORT_${p.port}_${protocol.toUpperCase()}`
+    out[portPrefix] = url
+    out[`${portPrefix}_PROTO`] = lower
+    out[`${portPrefix}_PORT`] = String(p.port)
+    out[`${portPrefix}_ADDR`] = ip
+  })
+  return out
+}
+
+function envName(s: string): string {
+  return s.replaceAll('-', '_').toUpperCase()
 }

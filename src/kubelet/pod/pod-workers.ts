@@ -19,7 +19,7 @@ import type * as cri from '../runtime/runtime.ts'
 import type { ContainerRuntime, Proto3Partial } from '../runtime/runtime.ts'
 import { rejectedStatus, type AdmitResult } from './admission.ts'
 import { Backoff } from './backoff.ts'
-import { containerEnv, type EnvContext } from './container-env.ts'
+import { containerEnv, reasonCreateContainerConfigError, type EnvResolver } from './container-env.ts'
 import { Pleg, type PodLifecycleEvent } from './pleg.ts'
 import {
   generatePodStatus,
@@ -67,8 +67,13 @@ export interface PodWorkersOptions {
    * new pod with the pods admitted before it; a pod refused is never run and reported Failed.
    */
   admit?: (pod: Readonly<Pod>, admitted: readonly Pod[]) => AdmitResult
-  /** Values of env valueFrom the pod workers cannot know (configMapKeyRef, secretKeyRef, resourceFieldRef). */
-  resolveEnv?: EnvContext['resolve']
+  /**
+   * ConfigMaps, Secrets, services and the node's allocatable for containers' environments
+   * (./pod-resources.ts PodResources); without it, such references fail the container.
+   */
+  resolveEnv?: EnvResolver
+  /** --cluster-domain: the pods' subdomain FQDN (<subdomain>.<ns>.svc.<domain>). */
+  clusterDomain?: string
   /** Where the kubelet's events about pods go (the client's EventRecorder); none by default. */
   events?: PodEventRecorder
 }
@@ -331,11 +336,14 @@ export class PodWorkers {
   async #syncContainers(w: Worker, pod: Pod, runtime: RuntimePod): Promise<void> {
     const policy = pod.spec?.restartPolicy ?? 'Always'
     let sandboxId: string
-    const config = (attempt: number) =>
-      sandboxConfig(pod, {
+    const config = (attempt: number) => {
+      const dnsConfig = this.#o.dnsConfig?.(pod)
+      return sandboxConfig(pod, {
         attempt,
-        ...(this.#o.dnsConfig?.(pod) ? { dnsConfig: this.#o.dnsConfig(pod) } : {}),
+        ...(dnsConfig ? { dnsConfig } : {}),
+        ...(this.#o.clusterDomain ? { clusterDomain: this.#o.clusterDomain } : {}),
       })
+    }
     if (podSandboxChanged(pod, runtime)) {
       // A pod that ran to its end under restartPolicy Never gets no new sandbox.
       if (policy === 'Never' && runtime.sandboxes.length > 0 && runtime.containers.length > 0) return
@@ -428,6 +436,21 @@ export class PodWorkers {
     const imageRef = await this.#ensureImage(w, pod, container)
     if (imageRef === undefined) return
     const restartCount = latest === undefined ? 0 : latest.restartCount + 1
+    let env: { key: string; value: string }[]
+    try {
+      env = await containerEnv(pod, container, {
+        podIPs: ctx.podIPs,
+        hostIPs: this.#o.hostIPs ?? [],
+        ...(this.#o.resolveEnv ? { resolver: this.#o.resolveEnv } : {}),
+        event: (reason, message) => this.#event(pod, 'Warning', reason, message),
+      })
+    } catch (err) {
+      // generateContainerConfig failed: the container waits with CreateContainerConfigError.
+      w.reasons.set(name, { reason: reasonCreateContainerConfigError, message: (err as Error).message })
+      this.#event(pod, 'Warning', 'Failed', `Error: ${(err as Error).message}`)
+      this.#requeue(w, this.#clock.now() + workerBackOffPeriodMs)
+      return
+    }
     let containerId: string
     try {
       const created = await this.#runtime.createContainer({
@@ -436,11 +459,7 @@ export class PodWorkers {
           restartCount,
           imageRef,
           gracePeriodSeconds: gracePeriodOf(pod),
-          env: containerEnv(pod, container, {
-            podIPs: ctx.podIPs,
-            hostIPs: this.#o.hostIPs ?? [],
-            ...(this.#o.resolveEnv ? { resolve: this.#o.resolveEnv } : {}),
-          }),
+          env,
         }),
         sandboxConfig: ctx.sandboxConfig,
       })

@@ -77,10 +77,49 @@ export function podHostname(pod: Readonly<Pod>): string {
   return (pod.metadata?.name ?? '').slice(0, 63).replace(/[-.]+$/, '')
 }
 
+/** The kernel's limit on a hostname (HOST_NAME_MAX + 1). */
+export const maxKernelHostnameLength = 64
+
+/**
+ * The hostname the sandbox gets (GeneratePodHostNameAndDomain, then GetNodenameForKernel):
+ * spec.hostname or the pod name (cut to 63 characters), and with setHostnameAsFQDN the whole
+ * <hostname>.<subdomain>.<namespace>.svc.<cluster domain> when the pod has a subdomain. Errors
+ * (an invalid hostname or subdomain, an FQDN over 64 characters) fail the sandbox's creation.
+ */
+export function sandboxHostname(pod: Readonly<Pod>, clusterDomain: string): string {
+  const spec = pod.spec
+  for (const [field, value] of [
+    ['Hostname', spec?.hostname],
+    ['Subdomain', spec?.subdomain],
+  ] as const) {
+    if (value && !isDNS1123Label(value)) {
+      throw new Error(
+        `pod ${field} "${value}" is not a valid DNS label: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+      )
+    }
+  }
+  const hostname = podHostname(pod)
+  if (hostname === '') throw new Error(`hostname for pod:"${pod.metadata?.name ?? ''}" was invalid: ""`)
+  if (!spec?.setHostnameAsFQDN || !spec.subdomain) return hostname
+  const fqdn = `${hostname}.${spec.subdomain}.${pod.metadata?.namespace ?? ''}.svc.${clusterDomain}`
+  if (fqdn.length > maxKernelHostnameLength) {
+    throw new Error(
+      `failed to construct FQDN from pod hostname and cluster domain, FQDN ${fqdn} is too long (${maxKernelHostnameLength} characters is the max, ${fqdn.length} characters requested)`,
+    )
+  }
+  return fqdn
+}
+
+function isDNS1123Label(s: string): boolean {
+  return s.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s)
+}
+
 export interface SandboxConfigOptions {
   attempt: number
   /** DNS for the sandbox (cluster DNS for ClusterFirst); the node side decides it. */
   dnsConfig?: Proto3Partial<cri.DNSConfig>
+  /** --cluster-domain, for setHostnameAsFQDN (default cluster.local). */
+  clusterDomain?: string
 }
 
 export function sandboxConfig(
@@ -109,7 +148,7 @@ export function sandboxConfig(
       uid: meta.uid ?? '',
       attempt: o.attempt,
     },
-    hostname: spec?.hostNetwork ? '' : podHostname(pod),
+    hostname: spec?.hostNetwork ? '' : sandboxHostname(pod, o.clusterDomain ?? 'cluster.local'),
     logDirectory: `/var/log/pods/${meta.namespace ?? ''}_${meta.name ?? ''}_${meta.uid ?? ''}`,
     ...(o.dnsConfig ? { dnsConfig: o.dnsConfig } : {}),
     portMappings,
