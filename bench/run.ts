@@ -3,6 +3,7 @@ const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void
   store: () => import('./store.ts'),
   apiserver: () => import('./apiserver.ts'),
   scheduler: () => import('./scheduler.ts'),
+  sim: () => import('./sim.ts'),
 }
 
 const [name, ...args] = process.argv.slice(2)

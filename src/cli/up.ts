@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { loadKubeconfig } from '../client/index.ts'
-import { startControllerManager } from '../controllers/index.ts'
-import { startScheduler } from '../scheduler/index.ts'
+import { startControllerManager, type ControllerManager } from '../controllers/index.ts'
+import { startScheduler, type RunningScheduler } from '../scheduler/index.ts'
+import type { ApiServer } from '../apiserver/index.ts'
+import type { Logger } from '../base/log.ts'
 import { checkRuntime, startFakeKubelet } from './kubelet.ts'
 import { processMetrics, serveHealth } from './health-server.ts'
 import { apiserver, apiServerDefaults, type ApiServerCommandOptions } from './apiserver.ts'
@@ -20,33 +22,46 @@ export interface UpOptions extends ApiServerCommandOptions {
 export const upDefaults = (): UpOptions => apiServerDefaults()
 
 /**
+ * The controller-manager and the scheduler beside an apiserver, with their own identities, as
+ * kubeadm sets them up: the kubeconfigs the apiserver writes (system:kube-controller-manager,
+ * system:kube-scheduler), and each controller as its own ServiceAccount
+ * (--use-service-account-credentials).
+ */
+export function startControlPlane(
+  server: ApiServer,
+  o: { dataDir: string; clusterCIDR?: string },
+  log: Logger,
+): { manager: ControllerManager; scheduler: RunningScheduler } {
+  const manager = startControllerManager({
+    client: loadKubeconfig(server.controllerManagerKubeconfig),
+    useServiceAccountCredentials: true,
+    // As kubeadm runs it: every default controller, and the bootstrap token cleaner.
+    controllers: ['*', 'tokencleaner'],
+    settings: {
+      serviceAccountPrivateKey: readFileSync(server.serviceAccountSigningKeyFile, 'utf8'),
+      rootCA: server.caPem,
+      // As kubeadm sets --cluster-signing-cert-file/--cluster-signing-key-file: the cluster CA.
+      clusterSigningCert: server.caPem,
+      clusterSigningKey: readFileSync(join(o.dataDir, 'pki', 'ca.key'), 'utf8'),
+      ...(o.clusterCIDR !== undefined ? { clusterCIDR: o.clusterCIDR } : {}),
+    },
+    log: log.child({ component: 'controller-manager' }),
+  })
+  const scheduler = startScheduler({
+    client: loadKubeconfig(server.schedulerKubeconfig),
+    log: log.child({ component: 'scheduler' }),
+  })
+  return { manager, scheduler }
+}
+
+/**
  * A whole single-node cluster in one process: the store, the apiserver (with its admin
  * kubeconfig), the controller-manager, the scheduler and, with --runtime, one node agent.
- * The controller-manager and the scheduler run with their own identities, as kubeadm sets them up:
- * the kubeconfigs the apiserver writes (system:kube-controller-manager, system:kube-scheduler), and
- * each controller as its own ServiceAccount (--use-service-account-credentials).
  */
 export async function up(options: UpOptions, signal: AbortSignal): Promise<void> {
   if (options.runtime !== undefined) checkRuntime(options.runtime)
   await apiserver(options, signal, (server, log) => {
-    const manager = startControllerManager({
-      client: loadKubeconfig(server.controllerManagerKubeconfig),
-      useServiceAccountCredentials: true,
-      // As kubeadm runs it: every default controller, and the bootstrap token cleaner.
-      controllers: ['*', 'tokencleaner'],
-      settings: {
-        serviceAccountPrivateKey: readFileSync(server.serviceAccountSigningKeyFile, 'utf8'),
-        rootCA: server.caPem,
-        // As kubeadm sets --cluster-signing-cert-file/--cluster-signing-key-file: the cluster CA.
-        clusterSigningCert: server.caPem,
-        clusterSigningKey: readFileSync(join(options.dataDir, 'pki', 'ca.key'), 'utf8'),
-      },
-      log: log.child({ component: 'controller-manager' }),
-    })
-    const scheduler = startScheduler({
-      client: loadKubeconfig(server.schedulerKubeconfig),
-      log: log.child({ component: 'scheduler' }),
-    })
+    const { manager, scheduler } = startControlPlane(server, options, log)
     // Their health and metrics where kube-scheduler and kube-controller-manager serve them, on
     // the loopback (componentstatuses asks there); a port in use is only a warning here.
     const servers = [
