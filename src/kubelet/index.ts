@@ -8,6 +8,7 @@ import { NodeLeaseController } from './node/node-lease.ts'
 import { NodeStatusAgent, recordAllocatableEnforced, recordStarting } from './node/node-agent.ts'
 import { kubeletVersion } from './node/node-status.ts'
 import { nodePodInformer, type PodSource } from './pod/pod-source.ts'
+import { serveKubeletApi, type KubeletServerConfig } from './server/index.ts'
 import type { ContainerRuntime } from './runtime/runtime.ts'
 
 export { readMachineInfo, type MachineInfo } from './node/machine.ts'
@@ -17,6 +18,7 @@ export { kubeletVersion } from './node/node-status.ts'
 export type { ContainerRuntime } from './runtime/runtime.ts'
 export { KubeletPodManager, type KubeletPodOptions } from './pod/pod-manager.ts'
 export { NodePodDemux, type PodSource } from './pod/pod-source.ts'
+export type { KubeletServerConfig } from './server/index.ts'
 
 /** What the pod side of the kubelet (pod workers, PLEG, status) gets when the node is registered. */
 export interface PodManagerContext {
@@ -78,6 +80,8 @@ export interface KubeletOptions {
    * share one watch through NodePodDemux.
    */
   podSource?: PodSource
+  /** The kubelet's HTTPS API (stats, metrics, pods); not served without it. */
+  server?: KubeletServerConfig
   clock?: Clock
   log?: Logger
 }
@@ -111,6 +115,21 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
     log,
   })
   const machine: MachineInfo = { ...readMachineInfo(), hostname: o.nodeName, ...o.machine }
+  // The node's own watch, unless it reads a shared one.
+  const ownPods = o.podSource ? undefined : nodePodInformer({ rest, nodeName: o.nodeName, clock, log })
+  const pods = o.podSource ?? ownPods
+  const api = o.server
+    ? serveKubeletApi({
+        config: o.server,
+        nodeName: o.nodeName,
+        machine,
+        runtime: o.runtime,
+        rest,
+        pods: () => pods?.lister.list() ?? [],
+        clock,
+        log,
+      })
+    : undefined
   const nodeStatus = new NodeStatusAgent({
     nodeName: o.nodeName,
     nodes,
@@ -131,6 +150,7 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
     ...(o.nodeStatusReportFrequencyMs !== undefined
       ? { statusReportFrequencyMs: o.nodeStatusReportFrequencyMs }
       : {}),
+    ...(api ? { kubeletPort: () => api.port } : {}),
   })
   const lease = new NodeLeaseController({
     nodeName: o.nodeName,
@@ -140,9 +160,6 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
     log,
     ...(o.nodeLeaseDurationSeconds !== undefined ? { leaseDurationSeconds: o.nodeLeaseDurationSeconds } : {}),
   })
-  // The node's own watch, unless it reads a shared one.
-  const ownPods = o.podSource ? undefined : nodePodInformer({ rest, nodeName: o.nodeName, clock, log })
-  const pods = o.podSource ?? ownPods
   const abort = new AbortController()
   let podsRunning: Promise<void> | undefined
   recordStarting(recorder, o.nodeName)
@@ -172,6 +189,7 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
     async stop() {
       abort.abort()
       await o.podManager?.stop()
+      await api?.stop()
       await podsRunning
       await running.catch((err: unknown) =>
         log.warn({ err: (err as Error).message }, 'kubelet stopped with an error'),

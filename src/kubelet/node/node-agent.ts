@@ -43,6 +43,8 @@ export interface NodeStatusOptions {
   statusUpdateFrequencyMs?: number
   /** --node-status-report-frequency: the longest an unchanged status goes unwritten (5 min). */
   statusReportFrequencyMs?: number
+  /** The port the kubelet's API serves on, once it listens (daemonEndpoints). */
+  kubeletPort?: () => Promise<number>
 }
 
 /**
@@ -253,6 +255,7 @@ export class NodeStatusAgent {
     return {
       machine: o.machine,
       maxPods: o.maxPods ?? 110,
+      ...(o.kubeletPort ? { kubeletPort: await o.kubeletPort() } : {}),
       ...(o.kubeReserved ? { kubeReserved: o.kubeReserved } : {}),
       ...(o.systemReserved ? { systemReserved: o.systemReserved } : {}),
       containerRuntimeVersion,

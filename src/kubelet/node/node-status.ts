@@ -79,6 +79,8 @@ export interface NodeStatusInputs {
   /** The node's images, biggest first (at most 50). */
   images?: readonly ContainerImage[]
   pressure?: { memory?: boolean; disk?: boolean; pid?: boolean }
+  /** The port the kubelet's API listens on (default kubeletPort; the actual one when it was 0). */
+  kubeletPort?: number
 }
 
 export type RecordNodeEvent = (type: 'Normal' | 'Warning', reason: string) => void
@@ -182,7 +184,7 @@ export function setNodeStatus(
     operatingSystem: m.operatingSystem,
     architecture: m.architecture,
   }
-  status.daemonEndpoints = { kubeletEndpoint: { Port: kubeletPort } }
+  status.daemonEndpoints = { kubeletEndpoint: { Port: inputs.kubeletPort ?? kubeletPort } }
   if (inputs.runtimeHandlers) status.runtimeHandlers = inputs.runtimeHandlers.map((h) => structuredClone(h))
   if (inputs.features) status.features = { ...inputs.features }
   // An empty list is left out, as Go's omitempty does; unknown images (the runtime failed) keep the old list.

@@ -7,14 +7,15 @@
  */
 import type { ContainerStats, CPUStats, MemoryStats, PodReference, Summary } from './types.ts'
 
-interface Family {
+/** A metric family to write: samples in any order (they are sorted by labels). */
+export interface Family {
   name: string
   help: string
   type: 'counter' | 'gauge'
   samples: Sample[]
 }
 
-interface Sample {
+export interface Sample {
   labels: Record<string, string>
   value: number
   /** Milliseconds since the epoch; absent: the scrape's time. */
@@ -89,7 +90,12 @@ export function resourceMetricsText(summary: Summary | undefined): string {
       for (const c of pod.containers) addContainer(add, pod.podRef, c)
     }
   }
-  return [...out.values()]
+  return prometheusText([...out.values()])
+}
+
+/** Families in the text format, sorted by name as the Go client writes them; empty ones left out. */
+export function prometheusText(families: readonly Family[]): string {
+  return [...families]
     .sort((a, b) => (a.name < b.name ? -1 : 1))
     .filter((f) => f.samples.length > 0)
     .map(formatFamily)
