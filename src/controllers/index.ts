@@ -22,10 +22,12 @@ import {
 import { ServiceAccountClients } from './client-builder.ts'
 import type { ControllerContext, ControllerDefinition } from './controller.ts'
 import { clusterRoleAggregationController } from './clusterrole-aggregation.ts'
+import { cronJobController } from './cronjob/cronjob.ts'
 import { deploymentController } from './deployment/deployment.ts'
 import { endpointsController } from './endpointslice/endpoints.ts'
 import { endpointSliceController } from './endpointslice/endpointslice.ts'
 import { garbageCollectorController } from './garbagecollector/garbagecollector.ts'
+import { jobController } from './job/job.ts'
 import { namespaceController } from './namespace.ts'
 import { nodeIpamController } from './node-ipam.ts'
 import { nodeLifecycleController } from './node-lifecycle.ts'
@@ -72,6 +74,8 @@ export function controllerDefinitions(s: ControllerSettings = {}): readonly Cont
     replicaSetController,
     replicationController,
     deploymentController,
+    jobController,
+    cronJobController,
     namespaceController,
     garbageCollectorController,
     clusterRoleAggregationController,
