@@ -24,6 +24,15 @@ import { newReport, progress, result } from './report.ts'
 
 const subject = 'k8ts'
 
+let lastCpu = process.cpuUsage()
+/** CPU time this process used since the last call. */
+function cpuSince(): string {
+  const now = process.cpuUsage()
+  const us = now.user - lastCpu.user + now.system - lastCpu.system
+  lastCpu = now
+  return `${(us / 1e6).toFixed(1)} s of CPU`
+}
+
 export async function main(args: string[]): Promise<void> {
   const quick = args.includes('--quick')
   const nodes = quick ? 500 : 5000
@@ -39,7 +48,7 @@ export async function main(args: string[]): Promise<void> {
   )
   const api = await startApiServer({ dataDir: dir, securePort: 0, log })
   // A cluster CIDR with room for a /24 per node.
-  const plane = startControlPlane(api, { dataDir: dir, clusterCIDR: '10.0.0.0/8' }, log)
+  const plane = startControlPlane(api, { dataDir: dir, clusterCidr: '10.0.0.0/8' }, log)
   const rest = new RestClient(loadKubeconfig(api.adminKubeconfig))
   const abort = new AbortController()
   const nodeWatch = new Informer<Node>(new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes')))
@@ -51,6 +60,7 @@ export async function main(args: string[]): Promise<void> {
 
   const ready = new Set<string>()
   const readyNodes = countWhen(nodeWatch, ready, isReadyNode)
+  cpuSince()
   const t0 = performance.now()
   const simulation = startSimulation({
     client: loadKubeconfig(api.adminKubeconfig),
@@ -60,7 +70,10 @@ export async function main(args: string[]): Promise<void> {
   })
   await readyNodes(nodes, `${nodes} nodes Ready`)
   const registerS = (performance.now() - t0) / 1000
-  progress(`${nodes} nodes Ready in ${registerS.toFixed(1)} s`)
+  progress(`${nodes} nodes Ready in ${registerS.toFixed(1)} s (${cpuSince()})`)
+  // What idle nodes cost (leases, status, PLEG), for the person reading the figures.
+  await new Promise((r) => setTimeout(r, 10_000))
+  progress(`${nodes} idle nodes for 10 s: ${cpuSince()}`)
   report.results.push(result(subject, `register_${nodes}_nodes_s`, registerS))
 
   const running = new Set<string>()
@@ -70,7 +83,7 @@ export async function main(args: string[]): Promise<void> {
   await inBatches(deployments, 10, (i) => deploymentsClient.create(deployment(`sim-${i}`, replicas)))
   await runningPods(deployments * replicas, `${deployments * replicas} pods Running and Ready`)
   const runS = (performance.now() - t1) / 1000
-  progress(`${deployments * replicas} pods Running and Ready in ${runS.toFixed(1)} s`)
+  progress(`${deployments * replicas} pods Running and Ready in ${runS.toFixed(1)} s (${cpuSince()})`)
   report.results.push(result(subject, `run_${deployments * replicas}_pods_s`, runS))
   const rss = process.memoryUsage().rss
   progress(`rss ${(rss / 2 ** 20).toFixed(0)} MiB`)

@@ -33,6 +33,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--runtime <name>', `the node agent's container runtime (${runtimes.join(', ')}); none: no node`)
     .option('--hostname-override <name>', "the node's name (default: this host's name)")
     .option('--fake-missing-images <list>', 'images the fake runtime cannot pull', list, [])
+    .option('--cluster-cidr <cidr>', 'the pod network, one subnet of it per node', '10.42.0.0/16')
+    .option('--node-monitor-grace-period <duration>', 'a node silent this long is Unknown', duration, 40_000)
+    .option('--node-monitor-period <duration>', 'how often node health is checked', duration, 5_000)
     .action(async (opts: UpOptions) => up(opts, stopSignal()))
   serverFlags(program.command('apiserver').description('run kube-apiserver alone')).action(
     async (opts: ApiServerCommandOptions) => apiserver(opts, stopSignal()),

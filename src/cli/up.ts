@@ -17,6 +17,10 @@ export interface UpOptions extends ApiServerCommandOptions {
   hostnameOverride?: string
   /** Images the fake runtime cannot pull. */
   fakeMissingImages?: string[]
+  /** The controller-manager's --cluster-cidr, --node-monitor-grace-period and --node-monitor-period. */
+  clusterCidr?: string
+  nodeMonitorGracePeriod?: number
+  nodeMonitorPeriod?: number
 }
 
 export const upDefaults = (): UpOptions => apiServerDefaults()
@@ -29,7 +33,7 @@ export const upDefaults = (): UpOptions => apiServerDefaults()
  */
 export function startControlPlane(
   server: ApiServer,
-  o: { dataDir: string; clusterCIDR?: string },
+  o: { dataDir: string } & Pick<UpOptions, 'clusterCidr' | 'nodeMonitorGracePeriod' | 'nodeMonitorPeriod'>,
   log: Logger,
 ): { manager: ControllerManager; scheduler: RunningScheduler } {
   const manager = startControllerManager({
@@ -43,7 +47,11 @@ export function startControlPlane(
       // As kubeadm sets --cluster-signing-cert-file/--cluster-signing-key-file: the cluster CA.
       clusterSigningCert: server.caPem,
       clusterSigningKey: readFileSync(join(o.dataDir, 'pki', 'ca.key'), 'utf8'),
-      ...(o.clusterCIDR !== undefined ? { clusterCIDR: o.clusterCIDR } : {}),
+      ...(o.clusterCidr !== undefined ? { clusterCIDR: o.clusterCidr } : {}),
+      ...(o.nodeMonitorGracePeriod !== undefined
+        ? { nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriod }
+        : {}),
+      ...(o.nodeMonitorPeriod !== undefined ? { nodeMonitorPeriodMs: o.nodeMonitorPeriod } : {}),
     },
     log: log.child({ component: 'controller-manager' }),
   })

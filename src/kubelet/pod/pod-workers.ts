@@ -536,8 +536,9 @@ export class PodWorkers {
       w.reasons.set(container.name, { reason: reasonErrImagePull, message: (err as Error).message })
       this.#event(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${(err as Error).message}`)
       this.#event(pod, 'Warning', 'Failed', `Error: ${reasonErrImagePull}`)
-      // The next sync (a second on) finds the pull backing off: ImagePullBackOff.
-      this.#requeue(w, this.#clock.now() + 1000)
+      // A failed sync is tried again after workerBackOffPeriod, as upstream's pod workers do: the
+      // pod shows ErrImagePull until then, and ImagePullBackOff while later pulls back off.
+      this.#requeue(w, this.#clock.now() + workerBackOffPeriodMs)
       return undefined
     }
   }

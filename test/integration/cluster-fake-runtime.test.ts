@@ -1,0 +1,298 @@
+import assert from 'node:assert/strict'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import type { Node, Pod } from '../../src/api/generated/types/core-v1.ts'
+import { builtin, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
+import { kubectlMissing, kubectlPath } from '../support/cluster.ts'
+import { until } from '../support/until.ts'
+
+const bin = join(import.meta.dirname, '../../bin/k8ts.js')
+
+/** Spawns a k8ts command, resolving once its output contains `ready`. */
+async function startK8ts(
+  args: string[],
+  ready: string,
+): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()))
+  await until(
+    () => {
+      if (child.exitCode !== null) throw new Error(`k8ts ${args[0]} exited with ${child.exitCode}: ${out}`)
+      return out.includes(ready)
+    },
+    30_000,
+    `k8ts ${args[0]} to start`,
+  )
+  return { child, output: () => out }
+}
+
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
+}
+
+/**
+ * `k8ts up --runtime fake`: the whole cluster in one process with one kubelet on the fake
+ * runtime, driven by the real kubectl as a user would; and a second node from `k8ts sim`.
+ */
+describe('k8ts up --runtime fake', { skip: kubectlMissing }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'k8ts-up-fake-'))
+  const kubeconfig = join(dir, 'admin.kubeconfig')
+  let up: ChildProcess | undefined
+  let sim: ChildProcess | undefined
+  let rest: RestClient
+  let pods: ResourceClient<Pod>
+  let nodes: ResourceClient<Node>
+
+  const kubectl = (...args: string[]) => {
+    const r = spawnSync(
+      kubectlPath,
+      ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'kubectl'), ...args],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    )
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+  }
+  const ok = (...args: string[]) => {
+    const r = kubectl(...args)
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`)
+    return r.stdout
+  }
+  /** kubectl apply -f - of one object. */
+  const apply = (obj: object) => {
+    const r = spawnSync(
+      kubectlPath,
+      ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'kubectl'), 'apply', '-f', '-'],
+      {
+        input: JSON.stringify(obj),
+        encoding: 'utf8',
+      },
+    )
+    assert.equal(r.status, 0, r.stderr)
+  }
+  const podStatus = async (name: string) => (await pods.get('default', name)).status
+
+  before(async () => {
+    ;({ child: up } = await startK8ts(
+      [
+        'up',
+        '--runtime',
+        'fake',
+        '--hostname-override',
+        'node-a',
+        '--data-dir',
+        dir,
+        '--secure-port',
+        '0',
+        '--fake-missing-images',
+        'example.invalid/missing:1.0',
+        '--node-monitor-grace-period',
+        '4s',
+        '--node-monitor-period',
+        '1s',
+      ],
+      'apiserver serving at',
+    ))
+    rest = new RestClient({ ...loadKubeconfig(kubeconfig), userAgent: 'k8ts-test/0.1' })
+    pods = new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods'))
+    nodes = new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes'))
+    await until(
+      async () => {
+        const n = await nodes.get('', 'node-a').catch(() => undefined)
+        return n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+      },
+      20_000,
+      'node-a Ready',
+    )
+    // The default ServiceAccount the pods need.
+    await until(
+      () => kubectl('get', 'serviceaccount', 'default').code === 0,
+      20_000,
+      'the default ServiceAccount',
+    )
+  })
+
+  after(async () => {
+    await rest?.close()
+    await stopChild(sim)
+    await stopChild(up)
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('a Deployment of 3 replicas rolls out to Running and Ready pods', () => {
+    ok('create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=3')
+    ok('rollout', 'status', 'deployment/web', '--timeout=60s')
+    const lines = ok('get', 'pods', '-l', 'app=web', '--no-headers').trim().split('\n')
+    assert.equal(lines.length, 3)
+    for (const line of lines) assert.match(line, /^web-\S+\s+1\/1\s+Running\s+0\s/)
+    assert.match(ok('get', 'deployment', 'web', '--no-headers'), /^web\s+3\/3\s+3\s+3\s/)
+    ok('delete', 'deployment', 'web', '--wait=false')
+  })
+
+  test('init containers run in order, one at a time, before the app container', async () => {
+    apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'inits' },
+      spec: {
+        initContainers: [
+          { name: 'first', image: 'busybox:1.36', command: ['sh', '-c', 'sleep 1'] },
+          { name: 'second', image: 'busybox:1.36', command: ['sh', '-c', 'sleep 1'] },
+        ],
+        containers: [{ name: 'app', image: 'busybox:1.36', command: ['sleep', '3600'] }],
+      },
+    })
+    // While the first runs, kubectl shows Init:0/2.
+    await until(
+      () => kubectl('get', 'pod', 'inits', '--no-headers').stdout.includes('Init:0/2'),
+      20_000,
+      'Init:0/2',
+    )
+    const status = await until(
+      async () => {
+        const s = await podStatus('inits')
+        return s?.phase === 'Running' && s.containerStatuses?.[0]?.ready === true && s
+      },
+      30_000,
+      'the app container running',
+    )
+    const [first, second] = status.initContainerStatuses ?? []
+    const finished = (c: typeof first) => Date.parse(c?.state?.terminated?.finishedAt ?? '')
+    const started = (c: typeof first) => Date.parse(c?.state?.terminated?.startedAt ?? '')
+    assert.equal(first?.state?.terminated?.reason, 'Completed')
+    assert.equal(second?.state?.terminated?.reason, 'Completed')
+    assert.ok(
+      started(second) >= finished(first),
+      'the second init container started after the first finished',
+    )
+    assert.ok(
+      Date.parse(status.containerStatuses?.[0]?.state?.running?.startedAt ?? '') >= finished(second),
+      'the app started after the init containers',
+    )
+    assert.equal(status.conditions?.find((c) => c.type === 'Initialized')?.status, 'True')
+    ok('delete', 'pod', 'inits', '--wait=false')
+  })
+
+  test('restartPolicy Never pods complete (Completed) or fail (Error) with their exit codes', async () => {
+    ok('run', 'done', '--image=busybox:1.36', '--restart=Never', '--', 'sh', '-c', 'echo hi')
+    ok('run', 'broken', '--image=busybox:1.36', '--restart=Never', '--', 'sh', '-c', 'exit 3')
+    const done = await until(
+      async () => (await podStatus('done'))?.phase === 'Succeeded',
+      20_000,
+      'done Succeeded',
+    )
+    assert.ok(done)
+    await until(async () => (await podStatus('broken'))?.phase === 'Failed', 20_000, 'broken Failed')
+    const broken = await podStatus('broken')
+    assert.equal(broken?.containerStatuses?.[0]?.state?.terminated?.exitCode, 3)
+    assert.equal(broken?.containerStatuses?.[0]?.state?.terminated?.reason, 'Error')
+    assert.match(ok('get', 'pod', 'done', '--no-headers'), /^done\s+0\/1\s+Completed\s+0\s/)
+    assert.match(ok('get', 'pod', 'broken', '--no-headers'), /^broken\s+0\/1\s+Error\s+0\s/)
+    ok('delete', 'pod', 'done', 'broken', '--wait=false')
+  })
+
+  test('an image no registry has: ErrImagePull, then ImagePullBackOff', async () => {
+    ok('run', 'nopull', '--image=example.invalid/missing:1.0', '--restart=Never')
+    const reasons = new Set<string>()
+    await until(
+      async () => {
+        const reason = (await podStatus('nopull'))?.containerStatuses?.[0]?.state?.waiting?.reason
+        if (reason) reasons.add(reason)
+        return reasons.has('ErrImagePull') && reasons.has('ImagePullBackOff')
+      },
+      40_000,
+      'ErrImagePull then ImagePullBackOff',
+    )
+    const events = ok(
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=nopull',
+      '-o',
+      'jsonpath={.items[*].reason}',
+    )
+    assert.match(events, /Failed/)
+    assert.match(events, /BackOff/)
+    ok('delete', 'pod', 'nopull', '--wait=false')
+  })
+
+  test('a node that stops heartbeating goes NotReady and its pods are replaced on the other node', async () => {
+    ;({ child: sim } = await startK8ts(
+      ['sim', '--nodes', '1', '--kubeconfig', kubeconfig, '--name-prefix', 'sim-'],
+      'simulated nodes',
+    ))
+    await until(
+      async () => {
+        const n = await nodes.get('', 'sim-0').catch(() => undefined)
+        return n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+      },
+      20_000,
+      'sim-0 Ready',
+    )
+    // Everything lands on sim-0 while node-a is cordoned.
+    ok('cordon', 'node-a')
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'moving' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'moving' } },
+        template: {
+          metadata: { labels: { app: 'moving' } },
+          spec: {
+            // Evicted 2 s after their node is unreachable, rather than the default 300 s.
+            tolerations: ['unreachable', 'not-ready'].map((t) => ({
+              key: `node.kubernetes.io/${t}`,
+              operator: 'Exists',
+              effect: 'NoExecute',
+              tolerationSeconds: 2,
+            })),
+            containers: [{ name: 'app', image: 'nginx:1.27' }],
+          },
+        },
+      },
+    }
+    apply(deployment)
+    ok('rollout', 'status', 'deployment/moving', '--timeout=60s')
+    const onSim = ok('get', 'pods', '-l', 'app=moving', '-o', 'jsonpath={.items[*].spec.nodeName}')
+    assert.deepEqual(onSim.split(' '), ['sim-0', 'sim-0'])
+    ok('uncordon', 'node-a')
+
+    // The simulated node dies without a word: no more leases, no more status.
+    sim?.kill('SIGKILL')
+    await until(
+      async () => {
+        const n = await nodes.get('', 'sim-0')
+        return n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'Unknown'
+      },
+      30_000,
+      'sim-0 NotReady (Unknown)',
+    )
+    assert.match(ok('get', 'node', 'sim-0', '--no-headers'), /^sim-0\s+NotReady\s/)
+    await until(
+      async () => {
+        const list = await pods.list('default', { labelSelector: 'app=moving' })
+        const running = list.items.filter(
+          (p) =>
+            p.spec?.nodeName === 'node-a' && p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
+        )
+        return running.length === 2
+      },
+      60_000,
+      'two replacement pods Running on node-a',
+    )
+    ok('delete', 'deployment', 'moving', '--wait=false')
+  })
+})
