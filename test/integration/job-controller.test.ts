@@ -1,0 +1,299 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { Job, JobSpec } from '../../src/api/generated/types/batch-v1.ts'
+import type { Event, Pod, PodCondition } from '../../src/api/generated/types/core-v1.ts'
+import type { ResourceClient } from '../../src/client/index.ts'
+import { Informer, isConflict, isNotFound } from '../../src/client/index.ts'
+import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.ts'
+import { until } from '../support/until.ts'
+
+/**
+ * The Job controller on an in-process apiserver and controller-manager. No kubelet runs here:
+ * the test writes pod status through the API as a kubelet would (phase, a terminated container
+ * with its exit code, conditions), and fails the pods the controller deletes, as a kubelet
+ * stopping them would.
+ */
+
+const ns = 'batch-work'
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+
+const job = (name: string, spec: Partial<JobSpec>): Job => ({
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { name, namespace: ns },
+  spec: {
+    template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
+    ...spec,
+  },
+})
+
+describe('the job controller', () => {
+  let cp: TestControlPlane
+  let jobs: ResourceClient<Job>
+  let pods: ResourceClient<Pod>
+  let events: ResourceClient<Event>
+  let podInformer: Informer<Pod>
+  const ac = new AbortController()
+  let informerRun: Promise<void>
+
+  /** The kubelet's part: a pod being deleted stops and fails. */
+  const stopDeleted = (pod: Readonly<Pod>) => {
+    if (!pod.metadata?.deletionTimestamp) return
+    if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') return
+    finish(pod, { phase: 'Failed', exitCode: 137 }).catch(() => undefined)
+  }
+
+  /** Writes a terminated status as a kubelet would. */
+  async function finish(
+    pod: Readonly<Pod>,
+    o: { phase: 'Succeeded' | 'Failed'; exitCode: number; conditions?: PodCondition[] },
+  ): Promise<void> {
+    for (;;) {
+      const fresh = await pods.get(ns, pod.metadata?.name ?? '')
+      try {
+        await pods.updateStatus({
+          ...fresh,
+          status: {
+            ...fresh.status,
+            phase: o.phase,
+            conditions: [...(fresh.status?.conditions ?? []), ...(o.conditions ?? [])],
+            containerStatuses: [
+              {
+                name: 'main',
+                image: 'busybox',
+                imageID: '',
+                ready: false,
+                restartCount: 0,
+                state: { terminated: { exitCode: o.exitCode, startedAt: now(), finishedAt: now() } },
+              },
+            ],
+          },
+        })
+        return
+      } catch (err) {
+        if (isNotFound(err)) return
+        if (!isConflict(err)) throw err
+      }
+    }
+  }
+
+  const podsOf = (name: string) =>
+    podInformer.lister.list(ns).filter((p) => p.metadata?.labels?.['batch.kubernetes.io/job-name'] === name)
+  const running = (name: string) =>
+    podsOf(name).filter(
+      (p) =>
+        !p.metadata?.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed',
+    )
+  const runningIndex = (name: string, index: number) =>
+    until(
+      () =>
+        running(name).find(
+          (p) => p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'] === String(index),
+        ),
+      20_000,
+      `a running pod of ${name} for index ${index}`,
+    )
+  const condition = (j: Job, type: string) =>
+    j.status?.conditions?.find((c) => c.type === type && c.status === 'True')
+  const finished = (name: string) =>
+    until(
+      async () => {
+        const j = await jobs.get(ns, name)
+        return condition(j, 'Complete') || condition(j, 'Failed') ? j : undefined
+      },
+      30_000,
+      `${name} to finish`,
+    )
+  const reasonsOf = async (name: string) =>
+    (await events.list(ns)).items
+      .filter((e) => e.involvedObject.name === name && e.involvedObject.kind === 'Job')
+      .map((e) => e.reason)
+
+  before(async () => {
+    cp = await startTestControlPlane({
+      readyPods: false,
+      leaderElect: false,
+      controllers: ['job', 'ttl-after-finished', 'garbagecollector'],
+      namespaces: [ns],
+    })
+    jobs = cp.client('batch', 'v1', 'jobs')
+    pods = cp.client('', 'v1', 'pods')
+    events = cp.client('', 'v1', 'events')
+    podInformer = new Informer(pods)
+    podInformer.addHandler({ add: stopDeleted, update: (_o, p) => stopDeleted(p) })
+    informerRun = podInformer.run(ac.signal)
+    await podInformer.waitForSync()
+  })
+  after(async () => {
+    ac.abort()
+    await informerRun
+    await cp.stop()
+  })
+
+  test('a NonIndexed Job runs parallelism pods until completions succeed, then is Complete and its pods lose their finalizer', async () => {
+    await jobs.create(job('pi', { completions: 3, parallelism: 2 }))
+    let done = 0
+    while (done < 3) {
+      const pod = await until(() => running('pi')[0], 20_000, 'a running pod of pi')
+      assert.ok(running('pi').length <= 2, 'never more than parallelism')
+      assert.deepEqual(pod.metadata?.finalizers, ['batch.kubernetes.io/job-tracking'])
+      await finish(pod, { phase: 'Succeeded', exitCode: 0 })
+      done++
+      await until(
+        () => !running('pi').some((p) => p.metadata?.uid === pod.metadata?.uid),
+        10_000,
+        'the pod to finish',
+      )
+    }
+    const j = await finished('pi')
+    assert.deepEqual(
+      j.status?.conditions?.map((c) => [c.type, c.status, c.reason]),
+      [
+        ['SuccessCriteriaMet', 'True', 'CompletionsReached'],
+        ['Complete', 'True', 'CompletionsReached'],
+      ],
+    )
+    assert.equal(j.status?.succeeded, 3)
+    assert.equal(j.status?.active, undefined)
+    assert.ok(j.status?.completionTime)
+    assert.deepEqual(j.status?.uncountedTerminatedPods, {})
+    await until(
+      () => podsOf('pi').every((p) => (p.metadata?.finalizers ?? []).length === 0),
+      10_000,
+      'every finalizer removed',
+    )
+    await until(async () => (await reasonsOf('pi')).includes('Completed'), 10_000, 'the Completed event')
+    const r = await cp.api.kubectl(['get', 'job', 'pi', '-n', ns, '--no-headers'])
+    assert.match(r.stdout, /^pi\s+Complete\s+3\/3\s/)
+  })
+
+  test('an Indexed Job honours backoffLimitPerIndex (with back-off), its podFailurePolicy, and fails with FailedIndexes', async () => {
+    await jobs.create(
+      job('indexed', {
+        completionMode: 'Indexed',
+        completions: 3,
+        parallelism: 3,
+        backoffLimitPerIndex: 1,
+        maxFailedIndexes: 1,
+        podFailurePolicy: {
+          rules: [
+            { action: 'FailIndex', onExitCodes: { operator: 'In', values: [42] } },
+            { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] },
+          ],
+        },
+      }),
+    )
+    const first = await Promise.all([0, 1, 2].map((i) => runningIndex('indexed', i)))
+    const [zero, one, two] = first as [Pod, Pod, Pod]
+    assert.match(zero.metadata?.name ?? '', /^indexed-0-[a-z0-9]{5}$/)
+    assert.equal(zero.spec?.hostname, 'indexed-0')
+    assert.equal(zero.spec?.containers[0]?.env?.[0]?.name, 'JOB_COMPLETION_INDEX')
+
+    // Index 0 fails with 42: FailIndex, no replacement.
+    await finish(zero, { phase: 'Failed', exitCode: 42 })
+    // Index 1 is disrupted: ignored, replaced at once with the ignored failure counted.
+    await finish(one, {
+      phase: 'Failed',
+      exitCode: 137,
+      conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI' }],
+    })
+    const oneAgain = await runningIndex('indexed', 1)
+    assert.equal(oneAgain.metadata?.annotations?.['batch.kubernetes.io/job-index-ignored-failure-count'], '1')
+    assert.equal(oneAgain.metadata?.annotations?.['batch.kubernetes.io/job-index-failure-count'], '0')
+    // Index 2 fails once (within its limit of 1): replaced after the 10 s back-off.
+    const failedAt = Date.now()
+    await finish(two, { phase: 'Failed', exitCode: 1 })
+    const twoAgain = await runningIndex('indexed', 2)
+    assert.ok(Date.now() - failedAt >= 9_000, `replaced after the back-off (${Date.now() - failedAt} ms)`)
+    assert.equal(twoAgain.metadata?.annotations?.['batch.kubernetes.io/job-index-failure-count'], '1')
+
+    const mid = await jobs.get(ns, 'indexed')
+    assert.equal(mid.status?.failedIndexes, '0')
+    assert.equal(mid.status?.failed, 2, 'the ignored failure is not counted')
+
+    await finish(oneAgain, { phase: 'Succeeded', exitCode: 0 })
+    await finish(twoAgain, { phase: 'Succeeded', exitCode: 0 })
+    const j = await finished('indexed')
+    assert.deepEqual(
+      j.status?.conditions?.map((c) => [c.type, c.reason]),
+      [
+        ['FailureTarget', 'FailedIndexes'],
+        ['Failed', 'FailedIndexes'],
+      ],
+    )
+    assert.equal(j.status?.completedIndexes, '1,2')
+    assert.equal(j.status?.failedIndexes, '0')
+    assert.equal(j.status?.succeeded, 2)
+    await until(
+      async () => (await reasonsOf('indexed')).includes('FailedIndexes'),
+      10_000,
+      'the FailedIndexes event',
+    )
+  })
+
+  test('podFailurePolicy FailJob fails the Job at once; the other pods are stopped and counted before Failed', async () => {
+    await jobs.create(
+      job('fatal', {
+        completions: 4,
+        parallelism: 2,
+        podFailurePolicy: {
+          rules: [{ action: 'FailJob', onExitCodes: { containerName: 'main', operator: 'In', values: [3] } }],
+        },
+      }),
+    )
+    await until(() => running('fatal').length === 2 && running('fatal'), 20_000, 'two pods of fatal')
+    const [victim] = running('fatal') as [Pod]
+    await finish(victim, { phase: 'Failed', exitCode: 3 })
+    const j = await finished('fatal')
+    const failed = condition(j, 'Failed')
+    assert.equal(failed?.reason, 'PodFailurePolicy')
+    assert.match(
+      failed?.message ?? '',
+      /^Container main for pod batch-work\/fatal-\w+ failed with exit code 3 matching FailJob rule at index 0$/,
+    )
+    assert.equal(j.status?.failed, 2, 'the stopped pod counts as failed too')
+    assert.equal(j.status?.terminating, 0)
+  })
+
+  test('suspend deletes the pods, resume starts again with a new startTime; ttlSecondsAfterFinished removes the finished Job', async () => {
+    await jobs.create(job('paused', { completions: 1, parallelism: 1, ttlSecondsAfterFinished: 0 }))
+    await until(() => running('paused')[0], 20_000, 'a pod of paused')
+    const started = (await jobs.get(ns, 'paused')).status?.startTime
+    await jobs.patch(ns, 'paused', 'merge', { spec: { suspend: true } })
+    await until(
+      async () => {
+        const j = await jobs.get(ns, 'paused')
+        return podsOf('paused').length === 0 && condition(j, 'Suspended')?.reason === 'JobSuspended'
+      },
+      20_000,
+      'paused to be suspended with no pods',
+    )
+    await new Promise((r) => setTimeout(r, 1100))
+    await jobs.patch(ns, 'paused', 'merge', { spec: { suspend: false } })
+    const pod = await until(() => running('paused')[0], 20_000, 'a new pod of paused')
+    const resumed = await until(
+      async () => {
+        const j = await jobs.get(ns, 'paused')
+        return j.status?.startTime !== started && j
+      },
+      10_000,
+      'a new startTime',
+    )
+    assert.equal(resumed.status?.conditions?.find((c) => c.type === 'Suspended')?.reason, 'JobResumed')
+    const reasons = await reasonsOf('paused')
+    assert.ok(reasons.includes('Suspended') && reasons.includes('Resumed'), reasons.join(','))
+    await finish(pod, { phase: 'Succeeded', exitCode: 0 })
+    await until(
+      async () => {
+        try {
+          await jobs.get(ns, 'paused')
+          return false
+        } catch (err) {
+          return isNotFound(err)
+        }
+      },
+      20_000,
+      'the finished Job to be deleted by its TTL',
+    )
+  })
+})
