@@ -46,6 +46,7 @@ import {
   terminationGracePeriodAnnotation,
 } from './runtime-config.ts'
 import { podRefOf, StatusManager, type PodStatusWriter } from './status-manager.ts'
+import { terminationMessageOf, type ContainerOutputReader } from './termination-message.ts'
 
 /** One pod's place in its lifecycle. */
 export type PodWork =
@@ -74,6 +75,8 @@ export interface PodWorkersOptions {
   resolveEnv?: EnvResolver
   /** --cluster-domain: the pods' subdomain FQDN (<subdomain>.<ns>.svc.<domain>). */
   clusterDomain?: string
+  /** Reads exited containers' termination message files and logs (./termination-message.ts); none: no messages. */
+  containerOutput?: ContainerOutputReader
   /** Where the kubelet's events about pods go (the client's EventRecorder); none by default. */
   events?: PodEventRecorder
 }
@@ -664,11 +667,16 @@ export class PodWorkers {
       for (const c of list.containers) {
         const r = await ignoreNotFound(this.#runtime.containerStatus({ containerId: c.id }))
         if (r?.status === undefined) continue
+        const reader = this.#o.containerOutput
+        const status =
+          reader && r.status.state === 'CONTAINER_EXITED'
+            ? { ...r.status, message: await terminationMessageOf(r.status, reader) }
+            : r.status
         containers.push({
           name: c.labels[containerNameLabel] ?? c.metadata?.name ?? '',
           sandboxId: c.podSandboxId,
           restartCount: Number(c.annotations[containerRestartCountAnnotation] ?? c.metadata?.attempt ?? 0),
-          status: r.status,
+          status,
         })
       }
     }

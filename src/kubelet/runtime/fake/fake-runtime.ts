@@ -170,6 +170,8 @@ interface ContainerRecord {
   annotations: Readonly<Record<string, string>>
   mounts: readonly cri.Mount[]
   logPath: string
+  /** What the command writes to stdout and stderr in its whole run: the container's log. */
+  output: string
   resources: cri.LinuxContainerResources | undefined
   user: cri.ContainerUser | undefined
   stopSignal: cri.Signal
@@ -266,6 +268,16 @@ export class FakeRuntime implements ContainerRuntime {
 
   clearCalls(): void {
     this.#calls.length = 0
+  }
+
+  /**
+   * What a container left behind, as the kubelet reads it on a real node from the termination
+   * message file it mounts and from the container's log: its files now, and its whole output
+   * (the log as it will be when the command ends). NotFound once the container is removed.
+   */
+  containerOutput(containerId: string): { file(path: string): string | undefined; log: string } {
+    const c = this.#container(containerId)
+    return { file: (path) => this.#files(c).get(path), log: c.output }
   }
 
   /** The next call to `method` throws `error` (queued: several calls fail in turn). */
@@ -514,6 +526,7 @@ export class FakeRuntime implements ContainerRuntime {
       annotations: stringMap(config.annotations),
       mounts: config.mounts?.length ? Object.freeze(config.mounts.map(mount)) : noMounts,
       logPath: joinLogPath(request.sandboxConfig?.logDirectory ?? '', config.logPath ?? ''),
+      output: outcome.stdout + outcome.stderr,
       resources: linux?.resources === undefined ? undefined : linuxResources(linux.resources),
       user:
         security === undefined
