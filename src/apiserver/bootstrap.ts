@@ -6,6 +6,7 @@ import { nodeBootstrapBindings } from './authz/rbac/node-bootstrap-bindings.ts'
 import { reconcileBootstrapPolicy } from './authz/rbac/reconcile.ts'
 import type { EndpointRegistry } from './endpoint.ts'
 import { ApiError } from './errors.ts'
+import { aggregatedMetricsReader, metricsGroup, metricsVersion } from './metrics-api/index.ts'
 
 /** The identity the apiserver writes its own objects as. */
 export const apiserverUser: UserInfo = {
@@ -134,6 +135,11 @@ export async function bootstrap(o: BootstrapOptions): Promise<void> {
     // What kubeadm adds for TLS bootstrapping of nodes: made when missing, never overwritten.
     for (const b of nodeBootstrapBindings) {
       await ensure('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', '', b as unknown as StoredObject)
+    }
+    // What metrics-server's manifest adds, where this apiserver serves metrics.k8s.io itself.
+    if (o.endpoints.lookup(metricsGroup, metricsVersion, 'pods')) {
+      const role = aggregatedMetricsReader as unknown as StoredObject
+      await ensure('rbac.authorization.k8s.io', 'v1', 'clusterroles', '', role)
     }
   }
   o.log.debug('bootstrap objects in place')

@@ -59,6 +59,7 @@ import { versionHandler } from './handlers/version.ts'
 import { ApiMetrics } from './metrics.ts'
 import { ipAllocator, nthAddress, portAllocator } from './registry/allocator.ts'
 import { buildEndpoints } from './registry/build.ts'
+import { serveMetricsApi, type MetricsApiSettings } from './metrics-api/index.ts'
 import { repairServiceAllocations } from './registry/resources/services.ts'
 import { createPipeline } from './server.ts'
 
@@ -100,6 +101,8 @@ export interface FrontendOptions {
   requestTimeoutMs?: number
   /** The text of /metrics (default: this front's own metrics). */
   metricsText?: (own: ApiMetrics) => Promise<string>
+  /** Serve metrics.k8s.io from the kubelets (metrics-api/), with this kubelet client. */
+  metricsApi?: MetricsApiSettings
 }
 
 export interface Frontend {
@@ -230,6 +233,9 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     reviews,
     rbac: { authorizer, policy: rbacPolicy },
   })
+  const metricsApi = o.metricsApi
+    ? serveMetricsApi({ settings: o.metricsApi, endpoints, deps, clock: o.clock, log })
+    : undefined
   await Promise.all(endpoints.all().map(async (ep) => ep.store?.cache.start()))
   const following = new AbortController()
   await followRbacCaches(rbacPolicy, rbacCachesOf(endpoints), { signal: following.signal, log })
@@ -307,6 +313,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   const port = (server.address() as AddressInfo).port
   servingPort = port
   const stopCaches = () => {
+    metricsApi?.stop()
     following.abort()
     for (const ep of endpoints.all()) ep.store?.cache.stop()
   }

@@ -141,6 +141,11 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const ownsStorage = o.storage === undefined
   const signingKeyFile = o.serviceAccountSigningKeyFile ?? ensureServiceAccountKey(o.dataDir).privateKeyFile
   const maxInFlight = o.maxRequestsInFlight ?? 400
+  // kubeadm's apiserver-kubelet-client: what the apiserver shows kubelets (metrics, logs, exec).
+  const kubeletClient = await pki.clientCertificate('apiserver-kubelet-client', {
+    commonName: 'kube-apiserver-kubelet-client',
+    organizations: ['system:masters'],
+  })
   const common: CommonOptions = {
     tls: { cert: pki.serving.certPem, key: pki.serving.keyPem, ca: pki.ca.certPem },
     bindAddress,
@@ -165,6 +170,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     },
     ...(o.disableAdmissionPlugins ? { disableAdmissionPlugins: o.disableAdmissionPlugins } : {}),
     ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
+    metricsApi: { kubeletClient: { cert: kubeletClient.certPem, key: kubeletClient.keyPem } },
   }
 
   let fronts: { port: number; stop(): Promise<void> }

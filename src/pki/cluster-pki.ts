@@ -16,7 +16,8 @@ import {
  *   apiserver.crt, apiserver.key    serving certificate: the given hosts plus the kubernetes.default.svc names
  *   <name>.crt, <name>.key          client certificates: admin (CN=kubernetes-admin, O=system:masters),
  *                                   controller-manager (CN=system:kube-controller-manager),
- *                                   scheduler (CN=system:kube-scheduler)
+ *                                   scheduler (CN=system:kube-scheduler), apiserver-kubelet-client
+ *                                   (CN=kube-apiserver-kubelet-client, O=system:masters)
  *
  * A serving certificate that lacks a requested host, or is about to expire, is issued again with
  * the same CA; the CA itself is never replaced (that would lock every client out).

@@ -28,7 +28,7 @@ import {
   parseMediaType,
 } from '../media.ts'
 import { encoded, type CachedObject } from '../registry/watch-cache.ts'
-import { encodeProtobuf } from '../../api/protobuf/codec.ts'
+import { encodeProtobuf, messageType } from '../../api/protobuf/codec.ts'
 import type { DeleteOptions } from '../registry/store.ts'
 import type { ResourceRequestInfo } from '../request-info.ts'
 import { renderTable, renderTableRow } from '../table.ts'
@@ -589,8 +589,13 @@ export class ResourceRequest {
     for (const range of parseAccept(this.ctx.req.headers.accept)) {
       const as = asKind(range)
       if (as === undefined) {
-        // Protobuf only when asked for by name before JSON; JSON answers everything else.
-        if (range.type === PROTOBUF_TYPE) return 'Protobuf'
+        // Protobuf only when asked for by name before JSON, for kinds that have a message (as
+        // for custom resources, a client that also takes JSON gets JSON); JSON answers the rest.
+        if (range.type === PROTOBUF_TYPE) {
+          const def = this.ep.definition
+          if (messageType(apiVersionOf(def.group, def.version), def.kind)) return 'Protobuf'
+          continue
+        }
         if (admits(range, JSON_TYPE) || admits(range, YAML_TYPE)) return 'Object'
         continue
       }
