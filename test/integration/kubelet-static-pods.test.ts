@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Node, Pod } from '../../src/api/generated/types/core-v1.ts'
+import { realClock } from '../../src/base/clock.ts'
 import { builtin, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
+import { KubeletPodManager, startKubelet, type RunningKubelet } from '../../src/kubelet/index.ts'
 import { MirrorPodClient, syncMirrorPods } from '../../src/kubelet/config/mirror-pods.ts'
 import { configMirrorAnnotation, staticPodFromManifest } from '../../src/kubelet/config/static-pods.ts'
+import { FakeRuntime } from '../../src/kubelet/runtime/fake/fake-runtime.ts'
+import { issueCertificate } from '../../src/pki/index.ts'
 import { startTestApiServer, testLog, type TestApiServer } from '../support/cluster.ts'
+import { until } from '../support/until.ts'
 
 /** Mirror pods of static pods in a real apiserver: created, recreated when the manifest changes, deleted when it goes. */
 describe('kubelet mirror pods against an apiserver', () => {
@@ -83,5 +91,74 @@ describe('kubelet mirror pods against an apiserver', () => {
     )
     assert.deepEqual(result, { created: [], deleted: [] })
     assert.equal((await pods.get('kube-system', 'etcd-node-a')).spec?.containers[0]?.name, 'x')
+  })
+})
+
+/**
+ * A whole kubelet (node identity, so the Node authorizer and NodeRestriction judge its writes)
+ * with --pod-manifest-path: the static pod runs on the fake runtime and its status shows on the
+ * mirror pod; removing the manifest stops it and deletes the mirror.
+ */
+describe('kubelet static pods end to end', () => {
+  let c: TestApiServer
+  let admin: ResourceClient<Pod>
+  let kubelet: RunningKubelet | undefined
+  let manifests: string
+  const nodeName = 'static-node-1'
+
+  before(async () => {
+    c = await startTestApiServer()
+    const rest = new RestClient({ ...loadKubeconfig(c.server.adminKubeconfig), userAgent: 'k8ts-test/0.1' })
+    admin = new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods'))
+    const pki = join(c.dataDir, 'pki')
+    const ca = {
+      certPem: readFileSync(join(pki, 'ca.crt'), 'utf8'),
+      keyPem: readFileSync(join(pki, 'ca.key'), 'utf8'),
+    }
+    const pair = await issueCertificate(ca, {
+      subject: { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] },
+      usage: 'client',
+    })
+    manifests = mkdtempSync(join(tmpdir(), 'k8ts-manifests-'))
+    writeFileSync(
+      join(manifests, 'web.yaml'),
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec: {containers: [{name: web, image: "nginx:1.27", command: [sleep, "3600"]}]}\n',
+    )
+    kubelet = startKubelet({
+      client: { server: c.server.url, ca: c.server.caPem, cert: pair.certPem, key: pair.keyPem },
+      nodeName,
+      runtime: new FakeRuntime({ runtimeName: 'containerd' }),
+      podManager: new KubeletPodManager({ podManifestPath: manifests }),
+      clock: realClock,
+      log: testLog,
+      machine: { cpus: 4, memoryBytes: 8 * 1024 ** 3, internalIP: '127.0.0.1', hostname: nodeName },
+    })
+  })
+
+  after(async () => {
+    await kubelet?.stop()
+    await c.stop()
+    rmSync(manifests, { recursive: true, force: true })
+  })
+
+  test('the static pod runs and its mirror shows it Running; without its manifest both go', async () => {
+    const mirror = await until(
+      async () => {
+        const p = await admin.get('default', `web-${nodeName}`).catch(() => undefined)
+        return p?.status?.phase === 'Running' && p
+      },
+      15_000,
+      'the mirror pod to show the static pod Running',
+    )
+    assert.ok(mirror.metadata?.annotations?.[configMirrorAnnotation])
+    assert.equal(mirror.metadata?.ownerReferences?.[0]?.kind, 'Node')
+    assert.equal(mirror.status?.containerStatuses?.[0]?.ready, true)
+
+    rmSync(join(manifests, 'web.yaml'))
+    await until(
+      async () => (await admin.list('default')).items.every((p) => p.metadata?.name !== `web-${nodeName}`),
+      40_000,
+      'the mirror pod to be deleted once the manifest is gone',
+    )
   })
 })

@@ -4,16 +4,29 @@
  * new pod against the Node as last seen, writing status through pods/status and events through
  * the kubelet's recorder.
  */
-import type { Pod } from '../../api/generated/types/core-v1.ts'
-import { builtin, ResourceClient } from '../../client/index.ts'
+import type { Pod, Service } from '../../api/generated/types/core-v1.ts'
+import { builtin, ResourceClient, type Informer } from '../../client/index.ts'
+import { PodConfig } from '../config/pod-config.ts'
 import type { PodManager, PodManagerContext } from '../index.ts'
 import { admitPod } from './admission.ts'
 import { ApiPodStatusWriter } from './api-status-writer.ts'
 import { feedPodWorkers } from './pod-source.ts'
+import { PodResources } from './pod-resources.ts'
 import { PodWorkers, type PodWorkersOptions } from './pod-workers.ts'
 
 /** What the kubelet's flags decide about pods (DNS, probes' network, env lookups). */
-export type KubeletPodOptions = Pick<PodWorkersOptions, 'dnsConfig' | 'resolveEnv'>
+export type KubeletPodOptions = Pick<
+  PodWorkersOptions,
+  'dnsConfig' | 'resolveEnv' | 'clusterDomain' | 'containerOutput'
+> & {
+  /** --pod-manifest-path: static pods run from this folder, with mirror pods in the API. */
+  podManifestPath?: string
+  /**
+   * The services (all namespaces) for the containers' service links, running; shared by
+   * simulated kubelets. Without it, and without resolveEnv, pods get no service variables.
+   */
+  services?: Informer<Service>
+}
 
 export class KubeletPodManager implements PodManager {
   readonly #options: KubeletPodOptions
@@ -32,11 +45,35 @@ export class KubeletPodManager implements PodManager {
 
   start(ctx: PodManagerContext): void {
     const log = ctx.log.child({ component: 'pod-workers' })
+    const { podManifestPath, services, ...options } = this.#options
+    const apiWriter = new ApiPodStatusWriter(new ResourceClient<Pod>(ctx.rest, builtin('', 'v1', 'pods')))
+    // Static pods join the API's pods; a new mirror pod gets the status written again.
+    const config =
+      podManifestPath === undefined
+        ? undefined
+        : new PodConfig({
+            api: ctx.pods,
+            manifestPath: podManifestPath,
+            nodeName: ctx.nodeName,
+            rest: ctx.rest,
+            clock: ctx.clock,
+            node: ctx.node,
+            log: ctx.log.child({ component: 'static-pods' }),
+            onMirrorChange: (pod) => this.#workers?.statusManager.forget(pod.metadata?.uid ?? ''),
+          })
     const workers = new PodWorkers({
-      ...this.#options,
+      ...options,
+      resolveEnv:
+        options.resolveEnv ??
+        new PodResources({
+          rest: ctx.rest,
+          clock: ctx.clock,
+          node: ctx.node,
+          ...(services ? { services } : {}),
+        }),
       runtime: ctx.runtime,
       clock: ctx.clock,
-      statusWriter: new ApiPodStatusWriter(new ResourceClient<Pod>(ctx.rest, builtin('', 'v1', 'pods'))),
+      statusWriter: config ? config.statusWriter(apiWriter) : apiWriter,
       hostIPs: ctx.hostIPs,
       admit: (pod, admitted) => {
         const node = ctx.node()
@@ -50,7 +87,10 @@ export class KubeletPodManager implements PodManager {
     const signal = this.#abort.signal
     this.#running = (async () => {
       await workers.start()
-      await feedPodWorkers(ctx.pods, { workers, clock: ctx.clock, log }, signal)
+      await Promise.all([
+        config?.run(signal),
+        feedPodWorkers(config ?? ctx.pods, { workers, clock: ctx.clock, log }, signal),
+      ])
     })().catch((err: unknown) => {
       if (!signal.aborted) log.error({ err }, 'the pod workers stopped')
     })
