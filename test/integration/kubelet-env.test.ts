@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { ConfigMap, Pod, Secret, Service } from '../../src/api/generated/types/core-v1.ts'
 import { realClock } from '../../src/base/clock.ts'
 import { builtin, Informer, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
+import { KubeletPodManager, startKubelet, type RunningKubelet } from '../../src/kubelet/index.ts'
 import { ApiPodStatusWriter, PodWorkers, runPodSource } from '../../src/kubelet/pod/index.ts'
 import { PodResources } from '../../src/kubelet/pod/pod-resources.ts'
 import { FakeRuntime } from '../../src/kubelet/runtime/fake/fake-runtime.ts'
 import type { CreateContainerRequest } from '../../src/kubelet/runtime/runtime.ts'
+import { issueCertificate } from '../../src/pki/index.ts'
 import { startTestApiServer, testLog, type TestApiServer } from '../support/cluster.ts'
 import { until } from '../support/until.ts'
 
@@ -143,5 +147,87 @@ describe('kubelet container environment against an apiserver', () => {
     assert.equal(waiting.message, 'configmap "absent" not found')
     assert.equal(createdEnv('env-missing'), undefined)
     assert.equal((await pods.get('default', 'env-missing')).status?.phase, 'Pending')
+  })
+})
+
+/**
+ * The same through a whole kubelet as system:node:<name>: the pod manager's default PodResources
+ * reads the ConfigMap with the node's own client, which the Node authorizer allows because a pod
+ * bound to the node refers to it.
+ */
+describe('kubelet container environment with the node identity', () => {
+  let c: TestApiServer
+  let rest: RestClient
+  let kubelet: RunningKubelet | undefined
+  const runtime = new FakeRuntime({ runtimeName: 'containerd' })
+  const nodeName = 'env-node-1'
+
+  before(async () => {
+    c = await startTestApiServer()
+    rest = new RestClient({ ...loadKubeconfig(c.server.adminKubeconfig), userAgent: 'k8ts-test/0.1' })
+    const pki = join(c.dataDir, 'pki')
+    const ca = {
+      certPem: readFileSync(join(pki, 'ca.crt'), 'utf8'),
+      keyPem: readFileSync(join(pki, 'ca.key'), 'utf8'),
+    }
+    const pair = await issueCertificate(ca, {
+      subject: { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] },
+      usage: 'client',
+    })
+    kubelet = startKubelet({
+      client: { server: c.server.url, ca: c.server.caPem, cert: pair.certPem, key: pair.keyPem },
+      nodeName,
+      runtime,
+      podManager: new KubeletPodManager(),
+      clock: realClock,
+      log: testLog,
+      machine: { cpus: 4, memoryBytes: 8 * 1024 ** 3, internalIP: '127.0.0.1', hostname: nodeName },
+    })
+  })
+
+  after(async () => {
+    await kubelet?.stop()
+    await c.stop()
+  })
+
+  test('a configMapKeyRef and a secretKeyRef are read with the node client', async () => {
+    await new ResourceClient<ConfigMap>(rest, builtin('', 'v1', 'configmaps')).create({
+      metadata: { name: 'node-config', namespace: 'default' },
+      data: { mode: 'node' },
+    })
+    await new ResourceClient<Secret>(rest, builtin('', 'v1', 'secrets')).create({
+      metadata: { name: 'node-secret', namespace: 'default' },
+      data: { token: Buffer.from('t0k3n').toString('base64') },
+    })
+    const pods = new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods'))
+    await pods.create({
+      metadata: { name: 'with-config', namespace: 'default' },
+      spec: {
+        nodeName,
+        containers: [
+          {
+            name: 'app',
+            image: 'busybox:1.36',
+            command: ['sleep', '3600'],
+            env: [
+              { name: 'MODE', valueFrom: { configMapKeyRef: { name: 'node-config', key: 'mode' } } },
+              { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'node-secret', key: 'token' } } },
+            ],
+          },
+        ],
+      },
+    })
+    const created = await until(
+      () =>
+        runtime
+          .calls('createContainer')
+          .map((call) => call.request as CreateContainerRequest)
+          .find((r) => r.sandboxConfig?.metadata?.name === 'with-config'),
+      15_000,
+      'the container to be created',
+    )
+    const env = Object.fromEntries(created.config?.envs.map((e) => [e.key, e.value]) ?? [])
+    assert.equal(env.MODE, 'node')
+    assert.equal(env.TOKEN, 't0k3n')
   })
 })
