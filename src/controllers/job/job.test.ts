@@ -198,14 +198,30 @@ test('an Indexed Job names pods <job>-<index>- and gives them the index as annot
   assert.equal(control.status.active, 1)
 })
 
-test('a finished pod is recorded by uid, loses its finalizer, then is counted', async () => {
+test('a finished pod of a NonIndexed Job is recorded by uid, loses its finalizer, then is counted', async () => {
+  const job = makeJob({ completions: 3, parallelism: 1 })
+  const { controller, control, key } = setup(job, [makePod('a', { phase: 'Succeeded' })])
+  await controller.reconcile(key)
+  assert.deepEqual(control.statuses[0]?.uncountedTerminatedPods, { succeeded: ['a-uid'] })
+  assert.deepEqual(control.patched, [{ name: 'a', patch: removeFinalizerPatch() }])
+  const last = control.status
+  assert.deepEqual([last.succeeded, last.uncountedTerminatedPods], [1, {}])
+  assert.equal(control.created.length, 1, 'the next pod starts')
+})
+
+test('a succeeded pod of an Indexed Job is recorded by its index before its finalizer goes', async () => {
   const job = makeJob({ completionMode: 'Indexed', completions: 3, parallelism: 1 })
   const { controller, control, key } = setup(job, [makePod('pi-0-a', { phase: 'Succeeded', index: 0 })])
   await controller.reconcile(key)
-  assert.deepEqual(control.statuses[0]?.uncountedTerminatedPods, { succeeded: ['pi-0-a-uid'] })
+  assert.deepEqual(
+    [
+      control.statuses[0]?.completedIndexes,
+      control.statuses[0]?.succeeded,
+      control.statuses[0]?.uncountedTerminatedPods,
+    ],
+    ['0', 1, {}],
+  )
   assert.deepEqual(control.patched, [{ name: 'pi-0-a', patch: removeFinalizerPatch() }])
-  const last = control.status
-  assert.deepEqual([last.succeeded, last.completedIndexes, last.uncountedTerminatedPods], [1, '0', {}])
   assert.equal(control.created[0]?.metadata?.generateName, 'pi-1-', 'the next index starts')
 })
 
@@ -228,7 +244,7 @@ test('reaching completions sets SuccessCriteriaMet, then Complete with completio
   assert.equal(control.created.length, 0)
 })
 
-test('failures beyond backoffLimit fail the Job: FailureTarget, running pods deleted, then Failed', async () => {
+test('failures beyond backoffLimit fail the Job: FailureTarget, running pods deleted and counted as failed, then Failed', async () => {
   const job = makeJob(
     { completions: 3, parallelism: 2, backoffLimit: 1 },
     { startTime: iso(start - 300_000), failed: 1 },
@@ -239,16 +255,22 @@ test('failures beyond backoffLimit fail the Job: FailureTarget, running pods del
   ])
   await controller.reconcile(key)
   assert.deepEqual(control.deleted, ['b'])
-  assert.ok(!control.patched.some((p) => p.name === 'b'), 'a pod the failing Job deletes keeps its finalizer')
+  assert.deepEqual(
+    control.patched.map((p) => p.name).sort(),
+    ['a', 'b'],
+    'finalizers go once the deletion is issued; the pod counts as failed',
+  )
   assert.deepEqual(conditionsOf(control.status), [['FailureTarget', 'True', 'BackoffLimitExceeded']])
-  assert.equal(control.status.failed, 2)
+  assert.equal(control.status.failed, 3)
+  assert.equal(control.status.terminating, 1, 'the deleted pod is terminating')
+  assert.deepEqual(
+    events.filter((e) => e.includes('Delete')),
+    ['Normal SuccessfulDelete Deleted pod: b'],
+  )
 
-  // The deleted pod has terminated and been counted: the Job has failed.
+  // The deleted pod is gone: the Job has failed.
   const after = makeJob(job.spec, control.status)
-  const again = setup(after, [
-    makePod('a', { phase: 'Failed', finalizer: false }),
-    makePod('b', { phase: 'Failed', finalizer: false }),
-  ])
+  const again = setup(after, [makePod('a', { phase: 'Failed', finalizer: false })])
   await again.controller.reconcile(again.key)
   assert.deepEqual(conditionsOf(again.control.status), [
     ['FailureTarget', 'True', 'BackoffLimitExceeded'],
@@ -256,10 +278,7 @@ test('failures beyond backoffLimit fail the Job: FailureTarget, running pods del
   ])
   assert.deepEqual(again.events, ['Warning BackoffLimitExceeded Job has reached the specified backoff limit'])
   assert.equal(again.control.status.completionTime, undefined)
-  assert.deepEqual(
-    events.filter((e) => e.includes('Delete')),
-    ['Normal SuccessfulDelete Deleted pod: b'],
-  )
+  assert.equal(again.control.status.failed, 3)
 })
 
 const backoffCases = [
@@ -291,10 +310,10 @@ for (const c of backoffCases) {
   })
 }
 
-test('backoffDelayMs doubles from 10 s and stops at 6 minutes', () => {
+test('backoffDelayMs doubles from 10 s and stops at 10 minutes, as upstream', () => {
   assert.deepEqual(
     [1, 2, 3, 4, 5, 6, 7, 30].map(backoffDelayMs),
-    [10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 360_000, 360_000],
+    [10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 600_000, 600_000],
   )
 })
 

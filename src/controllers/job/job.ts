@@ -41,7 +41,7 @@ import { matchPodFailurePolicy, type FailurePolicyMatch } from './pod-failure-po
  * Jobs). A pod can therefore be deleted at any moment without its outcome being lost or counted
  * twice.
  *
- * Failures: each counted failure delays the next pod by 10 s, doubling, at most 6 minutes
+ * Failures: each counted failure delays the next pod by 10 s, doubling, at most 10 minutes
  * (per index with backoffLimitPerIndex). podFailurePolicy may ignore a failure, fail the pod's
  * index, or fail the Job at once.
  */
@@ -76,9 +76,12 @@ const messages: Record<string, string> = {
   CompletionsReached: 'Reached expected number of succeeded pods',
 }
 
-/** Back-off after failures: 10 s, doubled per failure, at most 6 minutes. */
+/**
+ * Back-off after failures: 10 s, doubled per failure, at most 10 minutes (upstream's
+ * MaxJobPodFailureBackOff; the documentation still says six).
+ */
 export const podFailureBackoffMs = 10_000
-export const maxPodFailureBackoffMs = 6 * 60_000
+export const maxPodFailureBackoffMs = 10 * 60_000
 
 /** The writes of the controller: the apiserver in production, a recording fake in tests. */
 export interface JobControl {
@@ -231,28 +234,38 @@ export class JobController implements Reconciler {
     const changeCondition = (type: string, status: string, reason: string, message: string) =>
       setCondition(conditions, { type, status, reason, message, stamp })
 
-    // 1. Pods that finished since the last sync: recorded by uid until their finalizer is gone.
+    // 1. Pods that finished since the last sync: recorded by uid until their finalizer is gone
+    // (an Indexed Job records a success by its index, which cannot be counted twice).
     const uncountedSucceeded = new Set(old.uncountedTerminatedPods?.succeeded ?? [])
     const uncountedFailed = new Set(old.uncountedTerminatedPods?.failed ?? [])
     const completed = parseIndexes(old.completedIndexes, indexLimit)
     const failedIndexes = perIndex ? parseIndexes(old.failedIndexes, indexLimit) : new Set<number>()
-    const ignored: Readonly<Pod>[] = []
+    /** Pods whose finalizer goes without a uid recorded: counted by index, or not at all. */
+    const released: Readonly<Pod>[] = []
+    /** Pods with the finalizer still running: what happens to them depends on the outcome. */
+    const unfinished: Readonly<Pod>[] = []
     let failJob: FailurePolicyMatch | undefined
     for (const pod of pods) {
       const uid = pod.metadata?.uid ?? ''
       if (!hasTrackingFinalizer(pod) || this.#finalizersLeaving.has(uid)) continue
       if (uncountedSucceeded.has(uid) || uncountedFailed.has(uid)) continue
       if (pod.status?.phase === 'Succeeded') {
-        // A pod of an Indexed Job without a valid index counts for nothing.
-        if (indexed && podIndex(pod, indexLimit) === undefined) ignored.push(pod)
-        else uncountedSucceeded.add(uid)
+        if (indexed) {
+          // A pod without a valid index counts for nothing.
+          const i = podIndex(pod, indexLimit)
+          if (i !== undefined && !failedIndexes.has(i)) completed.add(i)
+          released.push(pod)
+        } else uncountedSucceeded.add(uid)
         continue
       }
-      if (!isPodFailed(pod, replaceOnlyFailed)) continue
+      if (!isPodFailed(pod, replaceOnlyFailed)) {
+        unfinished.push(pod)
+        continue
+      }
       const match =
         pod.status?.phase === 'Failed' ? matchPodFailurePolicy(spec.podFailurePolicy, pod) : undefined
       if (match?.action === 'Ignore') {
-        ignored.push(pod)
+        released.push(pod)
         continue
       }
       uncountedFailed.add(uid)
@@ -265,14 +278,8 @@ export class JobController implements Reconciler {
       }
     }
     const podsByUid = new Map(pods.map((p) => [p.metadata?.uid ?? '', p]))
-    const succeededIndexes = new Set(completed)
-    if (indexed)
-      for (const uid of uncountedSucceeded) {
-        const pod = podsByUid.get(uid)
-        const i = pod && podIndex(pod, indexLimit)
-        if (i !== undefined && !failedIndexes.has(i)) succeededIndexes.add(i)
-      }
-    const succeeded = indexed ? succeededIndexes.size : (old.succeeded ?? 0) + uncountedSucceeded.size
+    const succeededIndexes: ReadonlySet<number> = completed
+    const succeeded = indexed ? completed.size : (old.succeeded ?? 0) + uncountedSucceeded.size
     const failed = (old.failed ?? 0) + uncountedFailed.size
 
     let active = pods.filter(isPodActive)
@@ -324,9 +331,11 @@ export class JobController implements Reconciler {
 
     // 4. Pods: none once the Job is decided or suspended; otherwise as many as it wants.
     let deleted = 0
+    let deletionsIssued = false
     let manageError: Error | undefined
     if (this.expectations.satisfied(key)) {
       if (failure || success) {
+        deletionsIssued = true
         deleted = await this.#deletePods(key, job, active, { keepFinalizers: true })
         active = []
       } else if (suspended) {
@@ -351,6 +360,16 @@ export class JobController implements Reconciler {
       }
     }
 
+    // Once the Job has failed, every pod still running counts as failed (unless the policy
+    // ignores it); once it has succeeded, they count for nothing. Their finalizers go now.
+    if ((failure || success) && deletionsIssued)
+      for (const pod of unfinished) {
+        const ignoredByPolicy = matchPodFailurePolicy(spec.podFailurePolicy, pod)?.action === 'Ignore'
+        if (failure && !ignoredByPolicy) uncountedFailed.add(pod.metadata?.uid ?? '')
+        else released.push(pod)
+      }
+    const terminatingNow = terminating + deleted
+
     // 5. Status: first the newly finished pods by uid, then finalizers off, then the counts.
     const ready = active.filter(isPodReady).length
     const draft = (s: { succeeded: Set<string>; failed: Set<string> }, counts: Counts): JobStatus =>
@@ -360,7 +379,7 @@ export class JobController implements Reconciler {
         completionTime: old.completionTime,
         active: active.length,
         ready,
-        terminating,
+        terminating: terminatingNow,
         counts,
         indexed,
         perIndex,
@@ -374,12 +393,16 @@ export class JobController implements Reconciler {
         (uncountedSucceeded.has(p.metadata?.uid ?? '') || uncountedFailed.has(p.metadata?.uid ?? '')),
     )
     let current = job
-    const counted: Counts = { succeeded: old.succeeded ?? 0, failed: old.failed ?? 0, completed }
+    const counted: Counts = {
+      succeeded: indexed ? completed.size : (old.succeeded ?? 0),
+      failed: old.failed ?? 0,
+      completed,
+    }
     const pending = { succeeded: uncountedSucceeded, failed: uncountedFailed }
-    if (finalizerPods.length > 0 || ignored.length > 0) {
+    if (finalizerPods.length > 0 || released.length > 0) {
       const first = draft(pending, counted)
       if (!deepEqual(first, old)) current = await this.#writeStatus(current, first)
-      await this.#removeFinalizers([...finalizerPods, ...ignored])
+      await this.#removeFinalizers([...finalizerPods, ...released])
     }
     // Every uncounted pod whose finalizer is now gone (or going) moves into the counts.
     const flushed: Counts = {
@@ -406,7 +429,7 @@ export class JobController implements Reconciler {
     if (indexed) flushed.succeeded = flushed.completed.size
 
     // 6. The terminal condition, once no pod is left running, terminating or uncounted.
-    const settled = deleted === 0 && active.length === 0 && terminating === 0
+    const settled = active.length === 0 && terminatingNow === 0
     const allCounted = still.succeeded.size === 0 && still.failed.size === 0
     let completionTime = old.completionTime
     if (settled && allCounted && failure) {
@@ -423,7 +446,7 @@ export class JobController implements Reconciler {
       completionTime,
       active: active.length,
       ready,
-      terminating,
+      terminating: terminatingNow,
       counts: flushed,
       indexed,
       perIndex,
@@ -912,7 +935,7 @@ export interface FailureHistory {
   lastFailureAt: number
 }
 
-/** The back-off after `failures` failures: 10 s, 20 s, 40 s, ... at most 6 minutes. */
+/** The back-off after `failures` failures: 10 s, 20 s, 40 s, ... at most 10 minutes. */
 export function backoffDelayMs(failures: number): number {
   if (failures <= 0) return 0
   return Math.min(maxPodFailureBackoffMs, podFailureBackoffMs * 2 ** Math.min(failures - 1, 30))
