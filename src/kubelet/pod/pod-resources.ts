@@ -25,7 +25,7 @@ export interface PodResourcesOptions {
   rest: RestClient
   clock: Clock
   /** All services (the kubelet watches every namespace); none: no service links, as a kubelet without an API. */
-  services?: Informer<Service>
+  services?: Pick<Informer<Service>, 'hasSynced' | 'lister'>
   /** The Node as last seen (its allocatable). */
   node?: () => Readonly<Node> | undefined
   ttlMs?: number
