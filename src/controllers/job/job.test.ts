@@ -9,6 +9,7 @@ import {
   backoffDelayMs,
   JobController,
   jobTrackingFinalizer,
+  orphanPodKey,
   removeFinalizerPatch,
   wantActive,
   type JobControl,
@@ -486,6 +487,22 @@ test('with too many pods the not-ready one goes, losing its finalizer first', as
   assert.deepEqual(control.deleted, ['b'], 'the not-ready pod goes')
   assert.deepEqual(control.patched, [{ name: 'b', patch: removeFinalizerPatch() }])
   assert.equal(control.status.ready, 1)
+})
+
+test('a pod with the finalizer whose Job is gone (or another of that name) loses the finalizer', async () => {
+  const orphan = makePod('left')
+  const replaced = makeJob()
+  replaced.metadata = { ...replaced.metadata, uid: 'another-uid' }
+  const { controller, control } = setup(replaced, [orphan])
+  await controller.reconcile(orphanPodKey(orphan))
+  assert.deepEqual(control.patched, [{ name: 'left', patch: removeFinalizerPatch() }])
+})
+
+test('a pod of a Job still running keeps its finalizer when looked at as an orphan', async () => {
+  const pod = makePod('mine')
+  const { controller, control } = setup(makeJob(), [pod])
+  await controller.reconcile(orphanPodKey(pod))
+  assert.deepEqual(control.patched, [])
 })
 
 const intervalCases = [

@@ -108,6 +108,11 @@ export interface JobControllerOptions {
 /** Keys of pods whose tracking finalizer may need removing once their Job is gone or finished. */
 const orphanPrefix = 'orphan-pod:'
 
+/** The work-queue key of a pod whose finalizer may have no Job left to serve. */
+export function orphanPodKey(pod: Readonly<Pod>): string {
+  return orphanPrefix + objectKey(pod)
+}
+
 export class JobController implements Reconciler {
   readonly queue: WorkQueue
   readonly expectations: Expectations
@@ -128,12 +133,25 @@ export class JobController implements Reconciler {
   jobHandler(): EventHandler<Job> {
     return {
       add: (j) => this.queue.add(objectKey(j)),
-      update: (_old, j) => this.queue.add(objectKey(j)),
+      update: (_old, j) => {
+        this.queue.add(objectKey(j))
+        // A finished Job's pods keep no finalizer (a backstop: the sync removes them first).
+        if (isJobFinished(j)) this.#releasePodsOf(j)
+      },
       delete: (j) => {
         this.expectations.delete(objectKey(j))
         this.queue.add(objectKey(j))
+        this.#releasePodsOf(j)
       },
     }
+  }
+
+  /** Queues the pods the Job controls that still carry the finalizer, to have it removed. */
+  #releasePodsOf(job: Readonly<Job>): void {
+    const uid = job.metadata?.uid
+    for (const pod of this.#o.pods.list(job.metadata?.namespace ?? ''))
+      if (hasTrackingFinalizer(pod) && controllerRef(pod)?.uid === uid)
+        this.queue.add(orphanPrefix + objectKey(pod))
   }
 
   podHandler(): EventHandler<Pod> {
@@ -1027,7 +1045,7 @@ export function podForJob(
     generateName = `${jobName}${suffix}`
     // Generated names are at most 63 characters, five of them random.
     if (generateName.length > 58) generateName = jobName.slice(0, 58 - suffix.length) + suffix
-    spec.hostname ??= `${jobName}-${i}`
+    spec.hostname = `${jobName}-${i}`
     const addEnv = (c: Container) => {
       if (c.env?.some((e) => e.name === completionIndexEnv)) return
       c.env = [
@@ -1049,7 +1067,10 @@ export function podForJob(
       namespace: job.metadata?.namespace ?? '',
       ...(Object.keys(labels).length > 0 ? { labels } : {}),
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
-      finalizers: [...(t.metadata?.finalizers ?? []), jobTrackingFinalizer],
+      finalizers: [
+        ...(t.metadata?.finalizers ?? []).filter((f) => f !== jobTrackingFinalizer),
+        jobTrackingFinalizer,
+      ],
       ownerReferences: [controllerRefTo(job, 'batch/v1', 'Job')],
     },
     spec,
