@@ -333,3 +333,19 @@ test('a Job of that time that already exists and is ours joins the active list w
     [name],
   )
 })
+
+test('Replace that cannot delete the running Job creates nothing and says why', async () => {
+  const running = childJob(at1210, { startedMin: 10 })
+  const cj = makeCronJob(
+    { concurrencyPolicy: 'Replace' },
+    { active: [ref(at1210)], lastScheduleTime: iso(created + 10 * minute) },
+  )
+  const { controller, control, events, key } = setup(cj, [running], created + 15 * minute + 1000)
+  control.deleteJob = async () => {
+    throw new ApiStatusError({ code: 500, reason: 'InternalError', message: 'etcd is down' }, 500)
+  }
+  // An error: the key is retried with back-off.
+  await assert.rejects(controller.reconcile(key), /could not replace job default\/tick-\d+/)
+  assert.equal(control.created.length, 0)
+  assert.ok(events.includes('Warning FailedDelete Deleted job: etcd is down'), events.join('\n'))
+})

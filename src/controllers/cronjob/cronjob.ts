@@ -108,15 +108,21 @@ export class CronJobController implements Reconciler {
     const { namespace, name } = splitKey(key)
     const cached = this.#o.cronJobs.get(namespace, name)
     if (!cached) return undefined
-    let cj = structuredClone(cached) as CronJob
+    const cj = structuredClone(cached) as CronJob
     const uid = cj.metadata?.uid
     const jobs = this.#o.jobs.list(namespace).filter((j) => {
       const ref = controllerRef(j)
       return ref?.kind === 'CronJob' && ref.name === name && ref.uid === uid
     })
     const before = structuredClone(cj.status ?? {})
-    const synced = await this.#syncCronJob(cj, jobs)
-    cj = synced.cronJob
+    // As upstream: whatever the sync got done is cleaned up after and written, even if it failed.
+    let requeueMs: number | undefined
+    let syncError: Error | undefined
+    try {
+      requeueMs = await this.#syncCronJob(cj, jobs)
+    } catch (err) {
+      syncError = err instanceof Error ? err : new Error(String(err))
+    }
     await this.#cleanupFinishedJobs(cj, jobs)
     if (!deepEqual(cj.status ?? {}, before)) {
       try {
@@ -126,14 +132,16 @@ export class CronJobController implements Reconciler {
         throw err
       }
     }
-    return synced.requeueMs !== undefined ? { afterMs: Math.max(0, synced.requeueMs) } : undefined
+    if (requeueMs !== undefined) return { afterMs: Math.max(0, requeueMs) }
+    if (syncError !== undefined) throw syncError
+    return undefined
   }
 
-  async #syncCronJob(
-    cronJob: CronJob,
-    jobs: readonly Readonly<Job>[],
-  ): Promise<{ cronJob: CronJob; requeueMs?: number }> {
-    let cj = cronJob
+  /**
+   * One sync of `cj` (changed in place: its status, or all of it when a fresh read replaces a
+   * stale cache); resolves to when to look again.
+   */
+  async #syncCronJob(cj: CronJob, jobs: readonly Readonly<Job>[]): Promise<number | undefined> {
     cj.status ??= {}
     const now = this.#o.clock.now()
     const children = new Set<string>()
@@ -146,7 +154,7 @@ export class CronJobController implements Reconciler {
         // Maybe our own status write is newer than the cache: read it before complaining.
         const fresh = await this.#o.control.getCronJob(cj.metadata?.namespace ?? '', cj.metadata?.name ?? '')
         if (inActiveList(fresh, jobUid)) {
-          cj = { ...fresh, status: { ...fresh.status } }
+          Object.assign(cj, structuredClone(fresh))
           continue
         }
         this.#o.recorder.event(
@@ -184,7 +192,7 @@ export class CronJobController implements Reconciler {
         removeFromActive(cj, ref.uid ?? '')
       }
     }
-    if (cj.metadata?.deletionTimestamp) return { cronJob: cj }
+    if (cj.metadata?.deletionTimestamp) return undefined
     const timeZone = cj.spec.timeZone
     if (timeZone !== undefined) {
       try {
@@ -196,13 +204,13 @@ export class CronJobController implements Reconciler {
           'UnknownTimeZone',
           `invalid timeZone: "${timeZone}": ${(err as Error).message}`,
         )
-        return { cronJob: cj }
+        return undefined
       }
     }
-    if (cj.spec.suspend === true) return { cronJob: cj }
+    if (cj.spec.suspend === true) return undefined
     let schedule: CronSchedule
     try {
-      if (timeZone !== undefined && /^(CRON_)?TZ=/.test(cj.spec.schedule.trim()))
+      if (cj.spec.schedule.includes('TZ'))
         this.#o.recorder.event(
           cj,
           'Warning',
@@ -218,7 +226,7 @@ export class CronJobController implements Reconciler {
         'UnparseableSchedule',
         `unparseable schedule: "${cj.spec.schedule}" : ${err.message}`,
       )
-      return { cronJob: cj }
+      return undefined
     }
     const recent = mostRecentScheduleTime(cj, now, schedule, { withStartingDeadline: true })
     if (recent.missed === 'many')
@@ -230,8 +238,7 @@ export class CronJobController implements Reconciler {
       )
     const requeueMs = nextScheduleIn(cj, now, schedule)
     const scheduled = recent.mostRecent
-    if (scheduled === undefined) return { cronJob: cj, ...(requeueMs !== undefined ? { requeueMs } : {}) }
-    const again = requeueMs !== undefined ? { requeueMs } : {}
+    if (scheduled === undefined) return requeueMs
     const deadline = cj.spec.startingDeadlineSeconds
     if (deadline !== undefined && scheduled + deadline * 1000 < now) {
       this.#o.recorder.event(
@@ -240,7 +247,7 @@ export class CronJobController implements Reconciler {
         'MissSchedule',
         `Missed scheduled time to start a job: ${rfc1123z(scheduled)}`,
       )
-      return { cronJob: cj, ...again }
+      return requeueMs
     }
     const jobName = jobNameFor(cj, scheduled)
     const last = cj.status?.lastScheduleTime
@@ -248,7 +255,7 @@ export class CronJobController implements Reconciler {
       (cj.status?.active ?? []).some((r) => r.name === jobName) ||
       (last !== undefined && Date.parse(last) === scheduled)
     )
-      return { cronJob: cj, ...again }
+      return requeueMs
     const policy = cj.spec.concurrencyPolicy ?? 'Allow'
     if (policy === 'Forbid' && (cj.status?.active ?? []).length > 0) {
       this.#o.recorder.event(
@@ -257,7 +264,7 @@ export class CronJobController implements Reconciler {
         'JobAlreadyActive',
         'Not starting job because prior execution is running and concurrency policy is Forbid',
       )
-      return { cronJob: cj, ...again }
+      return requeueMs
     }
     if (policy === 'Replace') {
       for (const ref of [...(cj.status?.active ?? [])]) {
@@ -265,11 +272,13 @@ export class CronJobController implements Reconciler {
         try {
           job = await this.#o.control.getJob(ref.namespace ?? '', ref.name ?? '')
         } catch (err) {
-          if (!isNotFound(err)) throw err
-          removeFromActive(cj, ref.uid ?? '')
-          continue
+          this.#o.recorder.event(cj, 'Warning', 'FailedGet', `Get job: ${(err as Error).message}`)
+          throw err
         }
-        await this.#deleteJob(cj, job)
+        if (!(await this.#deleteJob(cj, job)))
+          throw new Error(
+            `could not replace job ${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`,
+          )
       }
     }
     const request = jobFromTemplate(cj, scheduled)
@@ -285,14 +294,14 @@ export class CronJobController implements Reconciler {
       // Made before (a restart between creating it and writing the status) or by someone else.
       const existing = await this.#o.control.getJob(cj.metadata?.namespace ?? '', jobName)
       const ref = controllerRef(existing)
-      if (ref?.uid !== cj.metadata?.uid) return { cronJob: cj }
-      if (inActiveList(cj, existing.metadata?.uid ?? '')) return { cronJob: cj }
+      if (ref?.uid !== cj.metadata?.uid) return undefined
+      if (inActiveList(cj, existing.metadata?.uid ?? '')) return undefined
       created = existing
     }
     const s = (cj.status ??= {})
     s.active = [...(s.active ?? []), jobReference(created)]
     s.lastScheduleTime = isoSeconds(scheduled)
-    return { cronJob: cj, ...again }
+    return requeueMs
   }
 
   /** Deletes the oldest finished Jobs beyond the history limits. */
@@ -312,18 +321,18 @@ export class CronJobController implements Reconciler {
     }
   }
 
-  async #deleteJob(cj: CronJob, job: Readonly<Job>): Promise<void> {
+  /** Deletes a Job and its place in the active list; false (with an event) when it could not. */
+  async #deleteJob(cj: CronJob, job: Readonly<Job>): Promise<boolean> {
     const name = job.metadata?.name ?? ''
     try {
       await this.#o.control.deleteJob(job.metadata?.namespace ?? '', name)
     } catch (err) {
-      if (!isNotFound(err)) {
-        this.#o.recorder.event(cj, 'Warning', 'FailedDelete', `Deleted job: ${(err as Error).message}`)
-        throw err
-      }
+      this.#o.recorder.event(cj, 'Warning', 'FailedDelete', `Deleted job: ${(err as Error).message}`)
+      return false
     }
     removeFromActive(cj, job.metadata?.uid ?? '')
     this.#o.recorder.event(cj, 'Normal', 'SuccessfulDelete', `Deleted job ${name}`)
+    return true
   }
 }
 
