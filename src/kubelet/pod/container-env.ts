@@ -2,8 +2,8 @@
  * A container's environment as the kubelet makes it (kubelet_pods.go makeEnvironmentVariables),
  * in upstream's precedence:
  *
- *   1. envFrom, in order (configMapRef / secretRef, with prefix; keys that are not valid
- *      variable names are skipped with an InvalidEnvironmentVariableNames event);
+ *   1. envFrom, in order (configMapRef / secretRef, every key with the prefix: since 1.34's
+ *      relaxed variable names the kubelet no longer skips keys, nor reports them);
  *   2. env, in order, replacing what envFrom set: literal values with $(NAME) expanded from the
  *      variables so far and the service variables, or valueFrom (fieldRef, resourceFieldRef,
  *      configMapKeyRef, secretKeyRef);
@@ -28,7 +28,6 @@ import { parseQuantity, type Quantity } from '../../api/quantity.ts'
 
 /** The waiting reason of a container whose config (here: its environment) could not be made. */
 export const reasonCreateContainerConfigError = 'CreateContainerConfigError'
-export const reasonInvalidEnvironmentVariableNames = 'InvalidEnvironmentVariableNames'
 
 /** Why a container's config could not be made; the message is what the pod status shows. */
 export class ContainerConfigError extends Error {
@@ -55,8 +54,6 @@ export interface EnvContext {
   hostIPs: readonly string[]
   /** ConfigMaps, Secrets, services and the node; without it those sources are errors (no services). */
   resolver?: EnvResolver
-  /** Warning events about the pod (InvalidEnvironmentVariableNames). */
-  event?: (reason: string, message: string) => void
 }
 
 export async function containerEnv(
@@ -86,11 +83,8 @@ export async function containerEnv(
   for (const from of container.envFrom ?? []) {
     const prefix = from.prefix ?? ''
     let data: Record<string, string>
-    let kind: 'configMap' | 'secret'
-    let name: string
     if (from.configMapRef) {
-      kind = 'configMap'
-      name = from.configMapRef.name ?? ''
+      const name = from.configMapRef.name ?? ''
       const cm = await configMap(name)
       if (cm === undefined) {
         if (from.configMapRef.optional === true) continue
@@ -98,8 +92,7 @@ export async function containerEnv(
       }
       data = { ...cm.data }
     } else if (from.secretRef) {
-      kind = 'secret'
-      name = from.secretRef.name ?? ''
+      const name = from.secretRef.name ?? ''
       const s = await secret(name)
       if (s === undefined) {
         if (from.secretRef.optional === true) continue
@@ -107,18 +100,7 @@ export async function containerEnv(
       }
       data = secretData(s)
     } else continue
-    const invalid: string[] = []
-    for (const [k, v] of Object.entries(data)) {
-      const key = prefix + k
-      if (!isEnvVarName(key)) invalid.push(key)
-      else values.set(key, v)
-    }
-    if (invalid.length > 0) {
-      ctx.event?.(
-        reasonInvalidEnvironmentVariableNames,
-        `Keys [${invalid.sort().join(', ')}] from the EnvFrom ${kind} ${namespace}/${name} were skipped since they are considered invalid environment variable names.`,
-      )
-    }
+    for (const [k, v] of Object.entries(data)) values.set(prefix + k, v)
   }
 
   // $(NAME) in a value: the variables so far, then the service variables.
@@ -206,14 +188,6 @@ export function secretData(s: Readonly<Secret>): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(s.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8')
   return out
-}
-
-/**
- * IsEnvVarName: letters, digits, '_', '-' and '.', not starting with a digit, and not '.', '..'
- * or anything starting with '..'.
- */
-export function isEnvVarName(name: string): boolean {
-  return /^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name) && !name.startsWith('..') && name !== '.'
 }
 
 /**

@@ -445,7 +445,6 @@ export class PodWorkers {
         podIPs: ctx.podIPs,
         hostIPs: this.#o.hostIPs ?? [],
         ...(this.#o.resolveEnv ? { resolver: this.#o.resolveEnv } : {}),
-        event: (reason, message) => this.#event(pod, 'Warning', reason, message),
       })
     } catch (err) {
       // generateContainerConfig failed: the container waits with CreateContainerConfigError.
