@@ -101,6 +101,8 @@ export function summarize(input: SummarizeInput): Summary {
   }
   const pods: PodStats[] = []
   const counters = new Map<string, number>()
+  // When the counters were read: the node's sample carries that time, so its rate has no skew.
+  let countersReadNs = 0
   let memory = 0
   let rootfsUsed = 0
   let haveMemory = false
@@ -120,7 +122,10 @@ export function summarize(input: SummarizeInput): Summary {
         out.rootfs = fsStats(cs.writableLayer, input.machine.ephemeralStorageBytes)
         rootfsUsed += cs.writableLayer.usedBytes?.value ?? 0
       }
-      if (cs.cpu?.usageCoreNanoSeconds) counters.set(id, cs.cpu.usageCoreNanoSeconds.value)
+      if (cs.cpu?.usageCoreNanoSeconds) {
+        counters.set(id, cs.cpu.usageCoreNanoSeconds.value)
+        countersReadNs = Math.max(countersReadNs, cs.cpu.timestamp)
+      }
       containers.push(out)
     }
     const pod: PodStats = {
@@ -155,11 +160,9 @@ export function summarize(input: SummarizeInput): Summary {
 
   const now = statsTime(input.nowMs)
   const nodeCpuTotal = input.nodeCpu.update(counters)
-  const nodeCpu: CPUStats = { time: now, usageCoreNanoSeconds: nodeCpuTotal }
-  const nodeRate = input.rates.observe('node', {
-    timestampNs: input.nowMs * 1e6,
-    usageCoreNanoSeconds: nodeCpuTotal,
-  })
+  const cpuReadNs = countersReadNs > 0 ? countersReadNs : input.nowMs * 1e6
+  const nodeCpu: CPUStats = { time: statsTime(nsToMs(cpuReadNs)), usageCoreNanoSeconds: nodeCpuTotal }
+  const nodeRate = input.rates.observe('node', { timestampNs: cpuReadNs, usageCoreNanoSeconds: nodeCpuTotal })
   if (nodeRate !== undefined) nodeCpu.usageNanoCores = nodeRate
   input.rates.prune()
 
