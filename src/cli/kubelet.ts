@@ -3,6 +3,7 @@
  * the fake runtime for now: the containerd runtime comes with its own issue.
  */
 import { InvalidArgumentError } from 'commander'
+import { readFileSync } from 'node:fs'
 import type { Taint } from '../api/generated/types/core-v1.ts'
 import { realClock } from '../base/clock.ts'
 import { createLogger, type Logger } from '../base/log.ts'
@@ -11,6 +12,7 @@ import {
   KubeletPodManager,
   NodePodDemux,
   startKubelet,
+  type KubeletServerConfig,
   type MachineInfo,
   type RunningKubelet,
 } from '../kubelet/index.ts'
@@ -27,6 +29,11 @@ export interface KubeletCommandOptions {
   maxPods: number
   /** Images the fake runtime cannot pull (ErrImagePull). */
   fakeMissingImages: string[]
+  /** The kubelet API's --port (0: a free one) and --address. */
+  port: number
+  address: string
+  /** --client-ca-file (default: the CA of the kubeconfig, the cluster's). */
+  clientCaFile?: string
 }
 
 export const runtimes = ['fake'] as const
@@ -51,6 +58,8 @@ export function startFakeKubelet(o: {
   podSource?: NodePodDemux
   /** Simulated nodes keep no call log. */
   simulated?: boolean
+  /** The kubelet's HTTPS API (stats and metrics for kubectl top); not served without it. */
+  server?: KubeletServerConfig
   log: Logger
 }): RunningKubelet {
   const runtime = new FakeRuntime({
@@ -67,6 +76,7 @@ export function startFakeKubelet(o: {
     ...(o.nodeLabels ? { nodeLabels: o.nodeLabels } : {}),
     ...(o.registerWithTaints ? { registerWithTaints: o.registerWithTaints } : {}),
     ...(o.maxPods !== undefined ? { maxPods: o.maxPods } : {}),
+    ...(o.server ? { server: o.server } : {}),
     clock: realClock,
     log: o.log,
   })
@@ -76,8 +86,12 @@ export function startFakeKubelet(o: {
 export async function kubelet(o: KubeletCommandOptions, signal: AbortSignal): Promise<void> {
   checkRuntime(o.runtime)
   const log = createLogger()
+  const client = loadKubeconfig(o.kubeconfig)
+  const clientCA = o.clientCaFile ? readFileSync(o.clientCaFile, 'utf8') : client.ca
+  if (!clientCA) throw new Error('--client-ca-file is required when the kubeconfig names no CA')
   const running = startFakeKubelet({
-    client: loadKubeconfig(o.kubeconfig),
+    client,
+    server: { port: o.port, address: o.address, clientCA },
     nodeName: (o.hostnameOverride ?? '').toLowerCase() || (await import('node:os')).hostname().toLowerCase(),
     ...(o.nodeIp ? { machine: { internalIP: o.nodeIp } } : {}),
     nodeLabels: o.nodeLabels,

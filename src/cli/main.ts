@@ -118,6 +118,9 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--max-pods <n>', 'pods this node runs at most', positive, 110)
     .option('--fake-missing-images <list>', 'images the fake runtime cannot pull', list, [])
+    .option('--port <port>', 'HTTPS port of the kubelet API (0: a free one)', port, 10250)
+    .option('--address <ip>', 'address the kubelet API listens on', '0.0.0.0')
+    .option('--client-ca-file <file>', "CA of the client certificates it accepts (default: the kubeconfig's)")
     .action(async (opts: KubeletCommandOptions) => kubelet(opts, stopSignal()))
 
   program

@@ -91,6 +91,8 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
               client: loadKubeconfig(file),
               nodeName,
               ...(options.fakeMissingImages ? { missingImages: options.fakeMissingImages } : {}),
+              // Its API on the kubelet's port, trusting the cluster CA: kubectl top reads it.
+              server: { port: 10250, clientCA: server.caPem },
               log: log.child({ component: 'kubelet' }),
             }),
           )
