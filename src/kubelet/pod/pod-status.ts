@@ -72,6 +72,16 @@ export interface GenerateStatusInput {
   hostIPs: readonly string[]
   /** The pod has been stopped for good (terminated, or deleted): containers will not restart. */
   podIsTerminal: boolean
+  /** Startup and readiness probe results (../prober); without them a running container is started and ready. */
+  probes?: ContainerProbeResults
+}
+
+/** What the probes say about a running container (the prober manager's UpdatePodStatus). */
+export interface ContainerProbeResults {
+  /** Its startup probe succeeded, or it has none. */
+  isStarted(containerName: string, containerId: string): boolean
+  /** Its readiness probe succeeded, or it has none. */
+  isReady(containerName: string, containerId: string): boolean
 }
 
 /** RFC 3339 at seconds, as metav1.Time marshals; CRI timestamps are nanoseconds. */
@@ -189,9 +199,16 @@ function containerStatuses(
       })
       if (previous !== undefined) status.lastState = stateOf(previous, input.runtimeName)
       const running = latest.status.state === 'CONTAINER_RUNNING'
-      status.started = running
-      // Readiness probes plug in here: without one, a running container is ready.
-      status.ready = running
+      const id = latest.status.id
+      const sidecar = o.isInit && container.restartPolicy === 'Always'
+      // A container is started once its startup probe succeeded, and ready once started and its
+      // readiness probe succeeded; a plain init container is ready once it completed.
+      status.started = running && (input.probes?.isStarted(container.name, id) ?? true)
+      if (o.isInit && !sidecar) {
+        status.ready = latest.status.state === 'CONTAINER_EXITED' && latest.status.exitCode === 0
+      } else {
+        status.ready = status.started && (input.probes?.isReady(container.name, id) ?? true)
+      }
     }
     if (!status.lastState) status.lastState = {}
     // A container the next sync would (re)start is waiting, with the reason the kubelet last gave.

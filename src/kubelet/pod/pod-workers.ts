@@ -9,11 +9,23 @@
  * A sync reads the pod's sandboxes and containers from the runtime, does the next steps (sandbox,
  * image pulls, init containers one at a time, app containers, restarts under CrashLoopBackOff),
  * then generates the pod status and hands it to the status manager. The PLEG wakes a worker when
- * its pod's containers change; back-offs wake it with a timer on the injected clock.
+ * its pod's containers change; back-offs wake it with a timer on the injected clock; the probe
+ * manager (../prober) wakes it when a probe result changes: readiness and startup results go into
+ * the status (ready, started), and a failed liveness or startup probe has the sync kill the
+ * container. postStart hooks run after a container starts, preStop hooks before it is stopped.
  */
-import type { Container, Pod, PodStatus } from '../../api/generated/types/core-v1.ts'
+import type { Container, LifecycleHandler, Pod, PodStatus } from '../../api/generated/types/core-v1.ts'
 import type { Clock, Timer } from '../../base/clock.ts'
 import type { Logger } from '../../base/log.ts'
+import {
+  noNetwork,
+  ProbeManager,
+  reasonFailedPostStartHook,
+  reasonFailedPreStopHook,
+  reasonPostStartHookError,
+  runLifecycleHandler,
+  type ProbeNetwork,
+} from '../prober/index.ts'
 import { isCriError } from '../runtime/errors.ts'
 import type * as cri from '../runtime/runtime.ts'
 import type { ContainerRuntime, Proto3Partial } from '../runtime/runtime.ts'
@@ -79,6 +91,12 @@ export interface PodWorkersOptions {
   containerOutput?: ContainerOutputReader
   /** Where the kubelet's events about pods go (the client's EventRecorder); none by default. */
   events?: PodEventRecorder
+  /**
+   * Where httpGet, tcpSocket and grpc probes and httpGet hooks connect: the prober's
+   * realProbeNetwork for a real runtime, FakeRuntime.network for the fake (its pod IPs are not
+   * real and must never be dialed). Without one, such probes and hooks fail and nothing is dialed.
+   */
+  network?: ProbeNetwork
 }
 
 /** The part of the client's EventRecorder the pod workers use. */
@@ -119,6 +137,8 @@ export class PodWorkers {
   readonly #imageBackoff: Backoff
   readonly statusManager: StatusManager
   readonly pleg: Pleg
+  readonly prober: ProbeManager
+  readonly #network: ProbeNetwork
   #runtimeName = 'containerd'
   #stopped = false
 
@@ -129,6 +149,19 @@ export class PodWorkers {
     this.#crashBackoff = new Backoff({ clock: o.clock })
     this.#imageBackoff = new Backoff({ clock: o.clock })
     this.statusManager = new StatusManager({ writer: o.statusWriter, clock: o.clock })
+    this.#network = o.network ?? noNetwork
+    this.prober = new ProbeManager({
+      runtime: o.runtime,
+      clock: o.clock,
+      network: this.#network,
+      ...(o.events ? { events: o.events } : {}),
+      ...(o.log ? { log: o.log } : {}),
+      statusOf: (uid) => this.statusManager.status(uid),
+      onChange: (uid) => {
+        const w = this.#workers.get(uid)
+        if (w !== undefined) this.#wake(w)
+      },
+    })
     this.pleg = new Pleg({
       runtime: o.runtime,
       clock: o.clock,
@@ -148,6 +181,7 @@ export class PodWorkers {
   stop(): void {
     this.#stopped = true
     this.pleg.stop()
+    this.prober.stop()
     for (const w of this.#workers.values()) w.timer?.timer.cancel()
   }
 
@@ -197,8 +231,10 @@ export class PodWorkers {
         }
       }
       this.#workers.set(uid, w)
+      if (w.work.phase !== 'terminated') this.prober.addPod(pod)
     } else {
       w.work = { ...w.work, pod }
+      this.prober.updatePod(pod)
     }
     if (pod.metadata?.deletionTimestamp && w.work.phase === 'syncing') {
       w.work = { phase: 'terminating', pod, gracePeriodSeconds: gracePeriodOf(pod), removed: false }
@@ -256,23 +292,29 @@ export class PodWorkers {
 
   #wake(w: Worker): void {
     if (this.#stopped) return
-    if (w.running !== undefined) {
-      w.again = true
-      return
-    }
-    w.running = this.#loop(w).finally(() => (w.running = undefined))
+    w.again = true
+    if (w.running === undefined) w.running = this.#loop(w)
   }
 
+  /**
+   * Syncs while asked to. `running` is cleared in the same step as the last look at `again` (a
+   * `.finally` would leave a gap in which a wake-up is lost); the first sync always awaits, so
+   * the loop never ends before #wake has stored it.
+   */
   async #loop(w: Worker): Promise<void> {
-    do {
-      w.again = false
-      try {
-        await this.#sync(w)
-      } catch (err) {
-        this.#o.log?.error({ err, pod: podRefOf(w.work.pod) }, 'Error syncing pod, skipping')
-        this.#requeue(w, this.#clock.now() + workerBackOffPeriodMs)
+    try {
+      while (w.again && !this.#stopped) {
+        w.again = false
+        try {
+          await this.#sync(w)
+        } catch (err) {
+          this.#o.log?.error({ err, pod: podRefOf(w.work.pod) }, 'Error syncing pod, skipping')
+          this.#requeue(w, this.#clock.now() + workerBackOffPeriodMs)
+        }
       }
-    } while (w.again && !this.#stopped)
+    } finally {
+      w.running = undefined
+    }
   }
 
   /** Wakes the worker at `atMs` (the earliest such wish wins). */
@@ -389,8 +431,15 @@ export class PodWorkers {
       const latest = current(c.name)
       const state = latest?.status.state
       if (c.restartPolicy === 'Always') {
-        // The next init container waits until the sidecar runs (startup probes will add "and is started").
-        if (state === 'CONTAINER_RUNNING') continue
+        // The next init container waits until the sidecar runs and its startup probe succeeded.
+        if (latest !== undefined && state === 'CONTAINER_RUNNING') {
+          if (await this.#killOnFailedProbe(ctx, c, latest)) {
+            w.again = true
+            return
+          }
+          if (initialized || this.prober.isStarted(w.uid, c.name, latest.status.id)) continue
+          return
+        }
         if (state === undefined || state === 'CONTAINER_EXITED') await this.#startContainer(ctx, c)
         if (initialized) continue
         return
@@ -407,8 +456,35 @@ export class PodWorkers {
       containers: runtime.containers.filter((c) => c.sandboxId === sandboxId),
     }
     for (const c of pod.spec?.containers ?? []) {
+      const latest = current(c.name)
+      if (latest?.status.state === 'CONTAINER_RUNNING' && (await this.#killOnFailedProbe(ctx, c, latest))) {
+        // Restarted by the next sync, which sees it exited (and applies the back-off).
+        w.again = true
+        continue
+      }
       if (shouldContainerBeRestarted(pod, c, inSandbox)) await this.#startContainer(ctx, c)
     }
+  }
+
+  /**
+   * A running container whose liveness or startup probe failed is killed (with the probe's
+   * terminationGracePeriodSeconds when it has one); whether it was.
+   */
+  async #killOnFailedProbe(
+    ctx: StartContext,
+    c: Readonly<Container>,
+    latest: RuntimeContainer,
+  ): Promise<boolean> {
+    const failed = this.prober.failedProbe(ctx.w.uid, c.name, latest.status.id)
+    if (failed === undefined) return false
+    const policy = c.restartPolicy ?? ctx.pod.spec?.restartPolicy ?? 'Always'
+    const message = `Container ${c.name} failed ${failed.probeType} probe${policy === 'Never' ? '' : ', will be restarted'}`
+    await this.#killContainer(ctx.pod, latest, {
+      gracePeriodSeconds: failed.probe.terminationGracePeriodSeconds ?? gracePeriodOf(ctx.pod),
+      message,
+      podIP: ctx.podIPs[0] ?? '',
+    })
+    return true
   }
 
   async #startContainer(ctx: StartContext, container: Readonly<Container>): Promise<void> {
@@ -487,6 +563,32 @@ export class PodWorkers {
     for (const old of runtime.containers.filter((c) => c.name === name).slice(1)) {
       await this.#runtime.removeContainer({ containerId: old.status.id })
     }
+    const postStart = container.lifecycle?.postStart
+    if (postStart === undefined) return
+    const podIP = ctx.podIPs[0] ?? ''
+    const failure = await this.#runHook(postStart, { pod, container, containerId, podIP })
+    if (failure === undefined) return
+    // A failed postStart hook kills the container; it is restarted under the back-off.
+    this.#event(pod, 'Warning', reasonFailedPostStartHook, failure)
+    await this.#killContainer(
+      pod,
+      { name, containerId, running: true },
+      { gracePeriodSeconds: gracePeriodOf(pod), message: reasonFailedPostStartHook, podIP },
+    )
+    w.reasons.set(name, { reason: reasonPostStartHookError, message: failure })
+    w.again = true
+  }
+
+  #runHook(
+    handler: Readonly<LifecycleHandler>,
+    o: { pod: Pod; container: Readonly<Container>; containerId: string; podIP: string; signal?: AbortSignal },
+  ): Promise<string | undefined> {
+    return runLifecycleHandler(handler, {
+      runtime: this.#runtime,
+      network: this.#network,
+      clock: this.#clock,
+      ...o,
+    })
   }
 
   /** EnsureImageExists: the image id to create the container from, or undefined with the reason set. */
@@ -553,6 +655,7 @@ export class PodWorkers {
     for (const s of runtime.sandboxes) {
       if (s.state === 'SANDBOX_READY') await this.#runtime.stopPodSandbox({ podSandboxId: s.id })
     }
+    this.prober.removePod(w.uid)
     if (!work.removed) await this.#writeStatus(w, work.pod, await this.#runtimePod(w), true)
     // Read the state again: removePod or updatePod may have come in while containers stopped.
     const now = w.work
@@ -566,7 +669,6 @@ export class PodWorkers {
     w.again = true
   }
 
-  /** Stops every running container, each with the grace period (at least two seconds), at once. */
   /**
    * Stops the running containers within the grace period (at least two seconds): the regular ones
    * at once, then the sidecars one by one in reverse order, each with what is left of the period.
@@ -579,19 +681,53 @@ export class PodWorkers {
     const sidecarNames = (pod.spec?.initContainers ?? [])
       .filter((c) => c.restartPolicy === 'Always')
       .map((c) => c.name)
+    const podIP = podIPOf(pod, runtime, this.#o.hostIPs ?? [])
     const stop = (c: RuntimeContainer) => {
       const leftSeconds = gracePeriodSeconds - Math.floor((this.#clock.now() - startedMs) / 1000)
-      if (c.status.state === 'CONTAINER_RUNNING')
-        this.#event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`)
-      return this.#runtime.stopContainer({
-        containerId: c.status.id,
-        timeout: Math.max(leftSeconds, minimumGracePeriodSeconds),
-      })
+      return this.#killContainer(pod, c, { gracePeriodSeconds: leftSeconds, podIP })
     }
     await Promise.all(live.filter((c) => !sidecarNames.includes(c.name)).map(stop))
     for (const name of sidecarNames.reverse()) {
       await Promise.all(live.filter((c) => c.name === name).map(stop))
     }
+  }
+
+  /**
+   * killContainer: the Killing event, the preStop hook (given the grace period at most; what it
+   * used is taken off the period), then the stop with what is left of the period (two seconds at
+   * least). A container not running is only stopped (CRI's stop is idempotent).
+   */
+  async #killContainer(
+    pod: Pod,
+    c: RuntimeContainer | { name: string; containerId: string; running: boolean },
+    o: { gracePeriodSeconds: number; message?: string; podIP: string },
+  ): Promise<void> {
+    const containerId = 'status' in c ? c.status.id : c.containerId
+    const running = 'status' in c ? c.status.state === 'CONTAINER_RUNNING' : c.running
+    let grace = o.gracePeriodSeconds
+    if (running) {
+      this.#event(pod, 'Normal', 'Killing', o.message ?? `Stopping container ${c.name}`)
+      const container = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find(
+        (x) => x.name === c.name,
+      )
+      const preStop = container?.lifecycle?.preStop
+      if (container !== undefined && preStop !== undefined && grace > 0) {
+        const startedMs = this.#clock.now()
+        const abort = new AbortController()
+        const timer = this.#clock.setTimer(grace * 1000, () => abort.abort())
+        const failure = await this.#runHook(preStop, {
+          pod,
+          container,
+          containerId,
+          podIP: o.podIP,
+          signal: abort.signal,
+        })
+        timer.cancel()
+        if (failure !== undefined) this.#event(pod, 'Warning', reasonFailedPreStopHook, failure)
+        grace -= Math.floor((this.#clock.now() - startedMs) / 1000)
+      }
+    }
+    await this.#runtime.stopContainer({ containerId, timeout: Math.max(grace, minimumGracePeriodSeconds) })
   }
 
   #event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
@@ -618,6 +754,7 @@ export class PodWorkers {
     if (work.removed) {
       w.timer?.timer.cancel()
       this.#workers.delete(w.uid)
+      this.prober.removePod(w.uid)
       this.statusManager.forget(w.uid)
       const meta = work.pod.metadata ?? {}
       this.#crashBackoff.forget(`${meta.name}_${meta.namespace}_${meta.uid}_`)
@@ -641,9 +778,15 @@ export class PodWorkers {
       runtimeName: this.#runtimeName,
       hostIPs: this.#o.hostIPs ?? [],
       podIsTerminal,
+      probes: {
+        isStarted: (name, id) => this.prober.isStarted(w.uid, name, id),
+        isReady: (name, id) => this.prober.isReady(w.uid, name, id),
+      },
     })
     if (w.terminalReason !== undefined) Object.assign(generated, { phase: 'Failed' }, w.terminalReason)
-    return (await this.statusManager.setPodStatus(pod, generated)).phase
+    const written = await this.statusManager.setPodStatus(pod, generated)
+    this.prober.statusUpdated(w.uid)
+    return written.phase
   }
 
   /**
@@ -692,6 +835,13 @@ interface StartContext {
   sandboxId: string
   sandboxConfig: Proto3Partial<cri.PodSandboxConfig>
   podIPs: readonly string[]
+}
+
+/** The pod's first IP: its ready sandbox's (or the node's, on the host network). */
+function podIPOf(pod: Readonly<Pod>, runtime: RuntimePod, hostIPs: readonly string[]): string {
+  if (pod.spec?.hostNetwork) return hostIPs[0] ?? ''
+  const sandbox = runtime.sandboxes.find((s) => s.state === 'SANDBOX_READY') ?? runtime.sandboxes[0]
+  return sandbox?.network?.ip ?? ''
 }
 
 /** deletionGracePeriodSeconds while deleting, else spec.terminationGracePeriodSeconds (30 by default). */

@@ -15,9 +15,31 @@
  * For tests: every call is recorded (calls(), unless recordCalls is false), failNext queues an error
  * for the next call to a method, setCondition changes what status() says, setImageMissing makes a
  * registry lose or gain an image.
+ *
+ * The pod network is pretend too: pod IPs are not reachable, and nothing may ever connect to one
+ * (the packets would leave the machine). `network` answers the kubelet's probes and hooks instead
+ * (a ProbeNetwork, ../../prober/network.ts), from what the containers do:
+ * - a connection to a pod IP and port reaches the sandbox's running container that declares that
+ *   containerPort (TCP), once it listens (at once, or `listenAfterMs` after its start by a rule);
+ *   otherwise it is refused (`connect: connection refused`), and an address no ready sandbox has
+ *   is unreachable (`connect: no route to host`). A host-network pod's containers answer on any
+ *   address that is no pod's;
+ * - an HTTP GET of path P answers 200 `ok`, unless P is a file the container's program or an exec
+ *   writes or removes (`touch /tmp/healthy; sleep 30; rm -f /tmp/healthy`): then it answers 200
+ *   with the file's content while the file exists and 404 when it does not. So httpGet probes on
+ *   such a path follow the file, as exec probes running `cat` on it do;
+ * - a grpc.health.v1 Health/Check answers SERVING.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { realClock, type Clock } from '../../../base/clock.ts'
+import {
+  joinHostPort,
+  type DialRequest,
+  type GrpcHealthResult,
+  type HttpRequest,
+  type HttpResponse,
+  type ProbeNetwork,
+} from '../../prober/network.ts'
 import { CriError } from '../errors.ts'
 import { normalizeImageReference, parseImageReference, repositoryName } from '../image-reference.ts'
 import {
@@ -95,6 +117,8 @@ export interface FakeContainerBehaviour {
   memoryWorkingSetBytes?: number
   /** Answers to execSync, by exact command line, before the interpreter is asked. */
   exec?: readonly FakeExecAnswer[]
+  /** Time from the start until it accepts connections on its declared ports; Infinity: never. Default 0. */
+  listenAfterMs?: number
 }
 
 export interface FakeExecAnswer {
@@ -128,6 +152,7 @@ interface ResolvedBehaviour {
   cpuNanoCores: number
   memoryWorkingSetBytes: number
   exec: readonly FakeExecAnswer[]
+  listenAfterMs: number
 }
 
 interface ImageRecord {
@@ -192,9 +217,16 @@ interface ContainerRecord {
   files: Map<string, string> | undefined
   /** How many of plan.fileChanges have been applied to files. */
   fileChangesApplied: number
+  /** Paths execs have written or removed (an HTTP GET of such a path follows the file). */
+  touched: Set<string> | undefined
 }
 
 const defaultPodCIDR = '10.88.0.0/16'
+/**
+ * The kubelet's annotation with a container's ports as JSON (its runtime-config.ts writes it):
+ * the ports a pretend container listens on. Spelt out here so that the runtime needs nothing of the pod side.
+ */
+const containerPortsAnnotation = 'io.kubernetes.container.ports'
 const snapshotterMount = '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs'
 const killedExitCode = 137
 const startErrorExitCode = 128
@@ -234,6 +266,13 @@ export class FakeRuntime implements ContainerRuntime {
   readonly #calls: RecordedCall[] = []
   readonly #failures = new Map<FakeRuntimeMethod, Error[]>()
 
+  /** Answers probes and hooks from the pretend containers; see the file comment. Never dials. */
+  readonly network: ProbeNetwork = {
+    httpGet: async (r) => this.#httpGet(r),
+    dialTcp: async (r) => void this.#endpoint(r),
+    grpcHealthCheck: async (r) => this.#grpcHealthCheck(r),
+  }
+
   constructor(options: FakeRuntimeOptions = {}) {
     this.#clock = options.clock ?? realClock
     this.#runtimeName = options.runtimeName ?? 'fake'
@@ -251,6 +290,7 @@ export class FakeRuntime implements ContainerRuntime {
       cpuNanoCores: options.defaultUsage?.cpuNanoCores ?? 1_000_000,
       memoryWorkingSetBytes: options.defaultUsage?.memoryWorkingSetBytes ?? 8 * 1024 * 1024,
       exec: [],
+      listenAfterMs: 0,
     })
     for (const [ref, config] of Object.entries(options.imageConfigs ?? {})) {
       this.#imageConfigs.set(normalizeImageReference(ref), config)
@@ -556,6 +596,7 @@ export class FakeRuntime implements ContainerRuntime {
       pendingExit: undefined,
       files: undefined,
       fileChangesApplied: 0,
+      touched: undefined,
     }
     this.#containers.set(id, c)
     sandbox.containers.add(c)
@@ -775,6 +816,7 @@ export class FakeRuntime implements ContainerRuntime {
       for (const change of run.fileChanges) {
         if (change.content === undefined) files.delete(change.path)
         else files.set(change.path, change.content)
+        ;(c.touched ??= new Set()).add(change.path)
       }
       result = {
         durationMs: run.exit?.afterMs ?? Infinity,
@@ -1142,6 +1184,7 @@ export class FakeRuntime implements ContainerRuntime {
       cpuNanoCores: pick('cpuNanoCores') ?? d.cpuNanoCores,
       memoryWorkingSetBytes: pick('memoryWorkingSetBytes') ?? d.memoryWorkingSetBytes,
       exec: matching.flatMap((r) => r.behaviour.exec ?? []),
+      listenAfterMs: pick('listenAfterMs') ?? d.listenAfterMs,
     }
   }
 
@@ -1161,6 +1204,49 @@ export class FakeRuntime implements ContainerRuntime {
       if (!c.imageRecord.repoTags.includes(name) && !c.imageRecord.repoDigests.includes(name)) return false
     }
     return true
+  }
+
+  // ---- the pretend network ----
+
+  /** The running container listening at host:port, or a Go-worded dial error. */
+  #endpoint(r: DialRequest): ContainerRecord {
+    this.#settle()
+    const addr = joinHostPort(r.host, r.port)
+    let sandboxes = [...this.#sandboxes.values()].filter((s) => s.state === 'SANDBOX_READY')
+    const byIP = sandboxes.filter((s) => s.ip !== '' && s.ip === r.host)
+    sandboxes = byIP.length > 0 ? byIP : sandboxes.filter((s) => s.namespaceOptions.network === 'NODE')
+    if (sandboxes.length === 0) throw new Error(`dial tcp ${addr}: connect: no route to host`)
+    const nowMs = this.#clock.now()
+    for (const s of sandboxes) {
+      for (const c of s.containers) {
+        if (c.state !== 'CONTAINER_RUNNING') continue
+        if (nowMs < c.startedAtMs + c.behaviour.listenAfterMs) continue
+        if (declaredTcpPorts(c.annotations).includes(r.port)) return c
+      }
+    }
+    throw new Error(`dial tcp ${addr}: connect: connection refused`)
+  }
+
+  #httpGet(r: HttpRequest): HttpResponse {
+    const c = this.#endpoint(r)
+    const path = r.path.replace(/[?#].*$/, '')
+    const files = this.#files(c)
+    const fileBacked =
+      files.has(path) || c.plan.fileChanges.some((f) => f.path === path) || c.touched?.has(path)
+    if (!fileBacked) return { statusCode: 200, location: undefined, body: 'ok' }
+    const content = files.get(path)
+    return content === undefined
+      ? { statusCode: 404, location: undefined, body: '404 page not found\n' }
+      : { statusCode: 200, location: undefined, body: content }
+  }
+
+  #grpcHealthCheck(r: DialRequest): GrpcHealthResult {
+    try {
+      this.#endpoint(r)
+    } catch (err) {
+      return { kind: 'connectFailed', timedOut: false, message: (err as Error).message }
+    }
+    return { kind: 'status', status: 'SERVING' }
   }
 
   /** The container's files now: what its command has written by this time, and what execs changed. */
@@ -1368,6 +1454,27 @@ function joinLogPath(directory: string, path: string): string {
   if (path === '') return ''
   if (directory === '') return path
   return `${directory.replace(/\/$/, '')}/${path.replace(/^\//, '')}`
+}
+
+/** The TCP containerPorts the kubelet declared for a container (from its ports annotation). */
+function declaredTcpPorts(annotations: Readonly<Record<string, string>>): number[] {
+  const json = annotations[containerPortsAnnotation]
+  if (json === undefined) return []
+  let ports: unknown
+  try {
+    ports = JSON.parse(json)
+  } catch {
+    return []
+  }
+  if (!Array.isArray(ports)) return []
+  return ports
+    .filter((p): p is { containerPort: number; protocol?: string } => {
+      if (typeof p !== 'object' || p === null) return false
+      const port = (p as { containerPort?: unknown }).containerPort
+      const protocol = (p as { protocol?: unknown }).protocol
+      return typeof port === 'number' && (protocol === undefined || protocol === 'TCP')
+    })
+    .map((p) => p.containerPort)
 }
 
 function sameWords(a: readonly string[], b: readonly string[]): boolean {
