@@ -16,6 +16,7 @@ import {
   type MachineInfo,
   type RunningKubelet,
 } from '../kubelet/index.ts'
+import { fakeOutputReader } from '../kubelet/pod/termination-message.ts'
 import { FakeRuntime } from '../kubelet/runtime/fake/fake-runtime.ts'
 import { untilAborted } from './signals.ts'
 
@@ -70,7 +71,12 @@ export function startFakeKubelet(o: {
     client: o.client,
     nodeName: o.nodeName,
     runtime,
-    podManager: new KubeletPodManager(),
+    // Probes reach the fake's pretend pods through its own network, never a socket; termination
+    // messages come from its containers' files and output.
+    podManager: new KubeletPodManager({
+      network: runtime.network,
+      containerOutput: fakeOutputReader(runtime),
+    }),
     ...(o.podSource ? { podSource: o.podSource.forNode(o.nodeName) } : {}),
     ...(o.machine ? { machine: o.machine } : {}),
     ...(o.nodeLabels ? { nodeLabels: o.nodeLabels } : {}),

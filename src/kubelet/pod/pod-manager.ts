@@ -17,7 +17,7 @@ import { PodWorkers, type PodWorkersOptions } from './pod-workers.ts'
 /** What the kubelet's flags decide about pods (DNS, probes' network, env lookups). */
 export type KubeletPodOptions = Pick<
   PodWorkersOptions,
-  'dnsConfig' | 'resolveEnv' | 'clusterDomain' | 'containerOutput'
+  'dnsConfig' | 'resolveEnv' | 'clusterDomain' | 'containerOutput' | 'network'
 > & {
   /** --pod-manifest-path: static pods run from this folder, with mirror pods in the API. */
   podManifestPath?: string
