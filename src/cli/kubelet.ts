@@ -3,6 +3,7 @@
  * the fake runtime for now: the containerd runtime comes with its own issue.
  */
 import { InvalidArgumentError } from 'commander'
+import { hostname } from 'node:os'
 import { readFileSync } from 'node:fs'
 import type { Taint } from '../api/generated/types/core-v1.ts'
 import { realClock } from '../base/clock.ts'
@@ -38,6 +39,11 @@ export interface KubeletCommandOptions {
 }
 
 export const runtimes = ['fake'] as const
+
+/** The node's name: --hostname-override, or this host's name, lower-cased as the kubelet does. */
+export function nodeNameOf(hostnameOverride: string | undefined): string {
+  return (hostnameOverride || hostname()).toLowerCase()
+}
 
 /** The kubelet's flags that say what its runtime is; only the fake one exists yet. */
 export function checkRuntime(runtime: string): void {
@@ -98,7 +104,7 @@ export async function kubelet(o: KubeletCommandOptions, signal: AbortSignal): Pr
   const running = startFakeKubelet({
     client,
     server: { port: o.port, address: o.address, clientCA },
-    nodeName: (o.hostnameOverride ?? '').toLowerCase() || (await import('node:os')).hostname().toLowerCase(),
+    nodeName: nodeNameOf(o.hostnameOverride),
     ...(o.nodeIp ? { machine: { internalIP: o.nodeIp } } : {}),
     nodeLabels: o.nodeLabels,
     registerWithTaints: o.registerWithTaints,

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs'
-import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { loadKubeconfig } from '../client/index.ts'
 import { startControllerManager, type ControllerManager } from '../controllers/index.ts'
 import { startScheduler, type RunningScheduler } from '../scheduler/index.ts'
 import type { ApiServer } from '../apiserver/index.ts'
 import type { Logger } from '../base/log.ts'
-import { checkRuntime, startFakeKubelet } from './kubelet.ts'
+import { checkRuntime, nodeNameOf, startFakeKubelet } from './kubelet.ts'
 import { processMetrics, serveHealth } from './health-server.ts'
 import { apiserver, apiServerDefaults, type ApiServerCommandOptions } from './apiserver.ts'
 
@@ -82,7 +81,7 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
       }),
     )
     // The node agent, as system:node:<name> with its own kubeconfig (kubeadm's kubelet.conf).
-    const nodeName = (options.hostnameOverride ?? hostname()).toLowerCase()
+    const nodeName = nodeNameOf(options.hostnameOverride)
     const kubelet =
       options.runtime === undefined
         ? undefined

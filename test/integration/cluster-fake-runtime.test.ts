@@ -53,17 +53,20 @@ describe('k8ts up --runtime fake', { skip: kubectlMissing }, () => {
   let pods: ResourceClient<Pod>
   let nodes: ResourceClient<Node>
 
-  const kubectl = (...args: string[]) => {
+  /** The real kubectl against the cluster, with `input` on its stdin. */
+  const run = (args: string[], input?: string) => {
     const r = spawnSync(
       kubectlPath,
       ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'kubectl'), ...args],
       {
         encoding: 'utf8',
         timeout: 60_000,
+        ...(input !== undefined ? { input } : {}),
       },
     )
     return { code: r.status, stdout: r.stdout, stderr: r.stderr }
   }
+  const kubectl = (...args: string[]) => run(args)
   const ok = (...args: string[]) => {
     const r = kubectl(...args)
     assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`)
@@ -71,15 +74,8 @@ describe('k8ts up --runtime fake', { skip: kubectlMissing }, () => {
   }
   /** kubectl apply -f - of one object. */
   const apply = (obj: object) => {
-    const r = spawnSync(
-      kubectlPath,
-      ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'kubectl'), 'apply', '-f', '-'],
-      {
-        input: JSON.stringify(obj),
-        encoding: 'utf8',
-      },
-    )
-    assert.equal(r.status, 0, r.stderr)
+    const r = run(['apply', '-f', '-'], JSON.stringify(obj))
+    assert.equal(r.code, 0, r.stderr)
   }
   const podStatus = async (name: string) => (await pods.get('default', name)).status
 
