@@ -8,6 +8,7 @@
  * watch instead (NodePodDemux): one informer on every bound pod, handing each node its own.
  */
 import type { Pod } from '../../api/generated/types/core-v1.ts'
+import { deepEqual } from '../../api/object.ts'
 import type { Clock } from '../../base/clock.ts'
 import type { Logger } from '../../base/log.ts'
 import { builtin, Informer, ResourceClient, type EventHandler, type RestClient } from '../../client/index.ts'
@@ -52,6 +53,22 @@ export async function runPodSource(o: PodSourceOptions, signal: AbortSignal): Pr
 }
 
 /**
+ * Whether a pod changed in what the kubelet acts on (spec, labels, annotations, deletion), as
+ * upstream's pod config decides between UPDATE and RECONCILE; a status-only change is not one.
+ */
+export function podsDifferSemantically(a: Pod, b: Pod): boolean {
+  const am = a.metadata ?? {}
+  const bm = b.metadata ?? {}
+  return !(
+    deepEqual(a.spec, b.spec) &&
+    deepEqual(am.labels ?? {}, bm.labels ?? {}) &&
+    deepEqual(am.annotations ?? {}, bm.annotations ?? {}) &&
+    am.deletionTimestamp === bm.deletionTimestamp &&
+    am.deletionGracePeriodSeconds === bm.deletionGracePeriodSeconds
+  )
+}
+
+/**
  * Hands the source's pods to the workers (copies: the workers keep what they are given), and runs
  * housekeeping once the source has synced, until the signal aborts.
  */
@@ -62,7 +79,10 @@ export async function feedPodWorkers(
 ): Promise<void> {
   source.addHandler({
     add: (pod) => o.workers.updatePod(structuredClone(pod)),
-    update: (_old, pod) => o.workers.updatePod(structuredClone(pod)),
+    update: (old, pod) =>
+      podsDifferSemantically(old, pod)
+        ? o.workers.updatePod(structuredClone(pod))
+        : o.workers.reconcilePod(structuredClone(pod)),
     delete: (pod) => o.workers.removePod(structuredClone(pod)),
   })
   try {

@@ -243,6 +243,17 @@ export class PodWorkers {
   }
 
   /**
+   * A pod whose change was only its status (RECONCILE upstream, often the kubelet's own write):
+   * the worker keeps the newer object but is not woken, so a status write does not sync the pod
+   * again.
+   */
+  reconcilePod(pod: Pod): void {
+    const w = this.#workers.get(pod.metadata?.uid ?? '')
+    if (w === undefined) this.updatePod(pod)
+    else w.work = { ...w.work, pod }
+  }
+
+  /**
    * Housekeeping (HandlePodCleanups): sandboxes of pods that neither the API (`knownUIDs`) nor a
    * worker knows, such as pods deleted while the kubelet was down, are stopped and removed.
    */
