@@ -24,6 +24,7 @@ import type { ControllerContext, ControllerDefinition } from './controller.ts'
 import { clusterRoleAggregationController } from './clusterrole-aggregation.ts'
 import { cronJobController } from './cronjob/cronjob.ts'
 import { deploymentController } from './deployment/deployment.ts'
+import { disruptionController } from './disruption/disruption.ts'
 import { endpointsController } from './endpointslice/endpoints.ts'
 import { endpointSliceController } from './endpointslice/endpointslice.ts'
 import { garbageCollectorController } from './garbagecollector/garbagecollector.ts'
@@ -76,6 +77,7 @@ export function controllerDefinitions(s: ControllerSettings = {}): readonly Cont
     deploymentController,
     jobController,
     cronJobController,
+    disruptionController,
     namespaceController,
     garbageCollectorController,
     clusterRoleAggregationController,
