@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, fdatasync, openSync, readSync, statSync } from 'node:fs'
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { realClock, type Clock, type Timer } from '../../base/clock.ts'
@@ -28,7 +28,8 @@ import { WatcherSet, type Watcher } from './watchers.ts'
  *
  * This process is the only writer (the file is locked exclusively), which buys three things:
  * - revisions are assigned here, in memory, and never reused (the sequence survives restarts);
- * - writes that arrive together share one transaction and one fsync (group commit);
+ * - writes that arrive together share one transaction and one fsync (group commit), and the fsync
+ *   runs on libuv's thread pool while the next batch is being applied;
  * - watchers are told of each change right after its commit, without polling.
  *
  * node:sqlite is synchronous, so every statement runs on the event loop. Each unit of work is
@@ -102,6 +103,15 @@ interface PendingWrite {
   reject: (e: unknown) => void
 }
 
+/** A committed batch whose callers and watchers hear of it once the WAL holding it is on disk. */
+interface CommittedBatch {
+  batch: PendingWrite[]
+  outcomes: { ok: boolean; value: unknown }[]
+  events: WatchEvent[]
+  /** The store's revision once the batch committed. */
+  revision: number
+}
+
 export class SqliteStorage implements Storage {
   readonly backend = 'sqlite'
   readonly path: string
@@ -110,10 +120,24 @@ export class SqliteStorage implements Storage {
   readonly #options: Required<Omit<SqliteStorageOptions, 'path' | 'clock' | 'cacheMiB'>>
   readonly #watchers = new WatcherSet()
   readonly #stmt: ReturnType<typeof prepareStatements>
+  /** The last revision assigned (committed, or being committed). */
   #revision: number
+  /**
+   * The last revision callers and watchers have heard of: reads at "now" and watch catch-up stop
+   * here, so nobody sees a commit before it is durable.
+   */
+  #published: number
   #compacted: number
   #pending: PendingWrite[] = []
   #flushScheduled = false
+  /**
+   * With sync 'full' on a file, SQLite commits without syncing (synchronous=NORMAL) and the WAL is
+   * fdatasync'ed here, off the event loop: batches committed meanwhile wait for the next sync.
+   */
+  readonly #syncOffLoop: boolean
+  #walFd: number | undefined
+  #committed: CommittedBatch[] = []
+  #syncing: Promise<void> | undefined
   #closed = false
   #compaction: Promise<void> = Promise.resolve()
   readonly #timers: Timer[] = []
@@ -133,10 +157,16 @@ export class SqliteStorage implements Storage {
       maxBatch: options.maxBatch ?? 1000,
       compactBatch: options.compactBatch ?? 250,
     }
-    this.#db = openDatabase(options.path, this.#options.sync, options.cacheMiB ?? 64)
+    this.#syncOffLoop = this.#options.sync === 'full' && options.path !== ':memory:'
+    this.#db = openDatabase(
+      options.path,
+      this.#syncOffLoop ? 'normal' : this.#options.sync,
+      options.cacheMiB ?? 64,
+    )
     try {
       this.#stmt = prepareStatements(this.#db)
       this.#revision = (this.#stmt.sequence.get()?.seq as number | undefined) ?? 0
+      this.#published = this.#revision
       this.#compacted = readMeta(this.#stmt, 'compacted_revision')
     } catch (err) {
       this.#db.close()
@@ -145,7 +175,7 @@ export class SqliteStorage implements Storage {
     this.#schedule(this.#options.ttlSweepIntervalMs, () => this.#sweepExpired())
     this.#schedule(this.#options.progressNotifyIntervalMs, () =>
       this.#watchers.notifyProgress(
-        revision(this.#revision),
+        revision(this.#published),
         this.#clock.now(),
         this.#options.progressNotifyIntervalMs,
       ),
@@ -181,15 +211,15 @@ export class SqliteStorage implements Storage {
   }
 
   currentRevisionSync(): Revision {
-    return revision(this.#revision)
+    return revision(this.#published)
   }
 
   async currentRevision(): Promise<Revision> {
-    return this.#run(() => revision(this.#revision))
+    return this.#run(() => revision(this.#published))
   }
 
   async requestProgress(): Promise<void> {
-    this.#run(() => this.#watchers.requestProgress(revision(this.#revision), this.#clock.now()))
+    this.#run(() => this.#watchers.requestProgress(revision(this.#published), this.#clock.now()))
   }
 
   async compactedRevision(): Promise<Revision> {
@@ -231,7 +261,7 @@ export class SqliteStorage implements Storage {
   /**
    * Group commit: every write queued since the last flush, in arrival order, in one transaction.
    * A write whose precondition fails gets its error; the others still commit. Callers hear back,
-   * and watchers see the changes, only after the commit is durable.
+   * and watchers see the changes, only after the commit is durable (in commit order).
    */
   #flush(): void {
     this.#flushScheduled = false
@@ -255,13 +285,48 @@ export class SqliteStorage implements Storage {
         for (const p of batch) p.reject(failure)
         continue
       }
-      batch.forEach((p, i) => {
-        const o = outcomes[i]
-        if (o?.ok) p.resolve(o.value as KeyValue | DeleteResult)
-        else p.reject(o?.value)
-      })
-      this.#watchers.publish(events, this.#clock.now())
+      const committed = { batch, outcomes, events, revision: this.#revision }
+      if (this.#syncOffLoop) this.#committed.push(committed)
+      else this.#deliver(committed, undefined)
     }
+    if (this.#committed.length > 0 && this.#syncing === undefined) this.#sync()
+  }
+
+  /** fdatasync of the WAL for every batch committed so far; the ones after it wait for the next. */
+  #sync(): void {
+    const ready = this.#committed
+    this.#committed = []
+    this.#syncing = new Promise<void>((done) => {
+      const finish = (err: Error | null) => {
+        const failure = err ? this.#failure('fsync failed', err) : undefined
+        for (const c of ready) this.#deliver(c, failure)
+        this.#syncing = undefined
+        if (this.#committed.length > 0) this.#sync()
+        done()
+      }
+      try {
+        this.#walFd ??= openSync(`${this.path}-wal`, 'r')
+      } catch (err) {
+        return finish(err as Error)
+      }
+      fdatasync(this.#walFd, finish)
+    })
+  }
+
+  /**
+   * Answers a committed batch's callers and tells watchers. After a failed fsync the callers get
+   * the error (the write may not survive a power loss), yet watchers still see what the store
+   * now holds, so that they stay consistent with its reads.
+   */
+  #deliver(c: CommittedBatch, failure: StorageError | undefined): void {
+    this.#published = c.revision
+    c.batch.forEach((p, i) => {
+      const o = c.outcomes[i]
+      if (failure) p.reject(failure)
+      else if (o?.ok) p.resolve(o.value as KeyValue | DeleteResult)
+      else p.reject(o?.value)
+    })
+    this.#watchers.publish(c.events, this.#clock.now())
   }
 
   /** One write inside the open transaction. Precondition failures are returned, not thrown. */
@@ -376,7 +441,7 @@ export class SqliteStorage implements Storage {
           after: options.after,
           progressNotify: options.progressNotify ?? false,
           now: this.#clock.now(),
-          caughtUp: options.after >= this.#revision,
+          caughtUp: options.after >= this.#published,
         })
         options.signal.addEventListener('abort', onAbort, { once: true })
       }
@@ -411,17 +476,17 @@ export class SqliteStorage implements Storage {
     const rows = this.#run(
       () =>
         (end === ''
-          ? this.#stmt.historyOpen.all(after, this.#revision, page)
+          ? this.#stmt.historyOpen.all(after, this.#published, page)
           : this.#stmt.history.all(
               after,
-              this.#revision,
+              this.#published,
               watcher.prefix,
               end,
               page,
             )) as unknown as RowWithPrev[],
     )
     watcher.pushHistory(rows.map(toEvent))
-    if (rows.length < page) watcher.markCaughtUp(this.#revision)
+    if (rows.length < page) watcher.markCaughtUp(this.#published)
   }
 
   #checkNotCompacted(after: number): void {
@@ -452,10 +517,10 @@ export class SqliteStorage implements Storage {
    */
   async #compact(upTo: Revision): Promise<void> {
     if (this.#closed) throw this.#closedError()
-    if (upTo > this.#revision) {
+    if (upTo > this.#published) {
       throw new StorageError(
         'InvalidArgument',
-        `cannot compact to revision ${upTo}: the store is at ${this.#revision}`,
+        `cannot compact to revision ${upTo}: the store is at ${this.#published}`,
       )
     }
     if (upTo <= this.#compacted) {
@@ -500,7 +565,9 @@ export class SqliteStorage implements Storage {
     await this.#compaction
     // Let queued writes finish: their callers were promised an answer.
     if (this.#pending.length > 0) this.#flush()
+    while (this.#syncing) await this.#syncing
     this.#closed = true
+    if (this.#walFd !== undefined) closeSync(this.#walFd)
     for (const t of this.#timers) t.cancel()
     this.#watchers.closeAll()
     this.#db.close()
@@ -518,11 +585,11 @@ export class SqliteStorage implements Storage {
   }
 
   #readRevision(at: Revision | undefined): number {
-    if (at === undefined || at === 0) return this.#revision
-    if (at > this.#revision) {
+    if (at === undefined || at === 0) return this.#published
+    if (at > this.#published) {
       throw new StorageError(
         'InvalidArgument',
-        `revision ${at} is in the future (the store is at ${this.#revision})`,
+        `revision ${at} is in the future (the store is at ${this.#published})`,
       )
     }
     if (at < this.#compacted) {
