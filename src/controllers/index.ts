@@ -23,6 +23,7 @@ import { ServiceAccountClients } from './client-builder.ts'
 import type { ControllerContext, ControllerDefinition } from './controller.ts'
 import { clusterRoleAggregationController } from './clusterrole-aggregation.ts'
 import { cronJobController } from './cronjob/cronjob.ts'
+import { daemonSetController } from './daemonset/daemonset.ts'
 import { deploymentController } from './deployment/deployment.ts'
 import { disruptionController } from './disruption/disruption.ts'
 import { endpointsController } from './endpointslice/endpoints.ts'
@@ -75,6 +76,7 @@ export function controllerDefinitions(s: ControllerSettings = {}): readonly Cont
     replicaSetController,
     replicationController,
     deploymentController,
+    daemonSetController,
     jobController,
     cronJobController,
     disruptionController,
