@@ -5,14 +5,22 @@
 import { InvalidArgumentError } from 'commander'
 import { hostname } from 'node:os'
 import { readFileSync } from 'node:fs'
-import type { Taint } from '../api/generated/types/core-v1.ts'
+import type { Node, Taint } from '../api/generated/types/core-v1.ts'
 import { realClock } from '../base/clock.ts'
 import { createLogger, type Logger } from '../base/log.ts'
-import { loadKubeconfig, RestClient, type ClientConfig } from '../client/index.ts'
+import {
+  builtin,
+  Informer,
+  loadKubeconfig,
+  ResourceClient,
+  RestClient,
+  type ClientConfig,
+} from '../client/index.ts'
 import {
   KubeletPodManager,
   NodePodDemux,
   startKubelet,
+  type KubeletOptions,
   type KubeletServerConfig,
   type MachineInfo,
   type RunningKubelet,
@@ -63,6 +71,7 @@ export function startFakeKubelet(o: {
   maxPods?: number
   missingImages?: readonly string[]
   podSource?: NodePodDemux
+  nodeCache?: KubeletOptions['nodeCache']
   /** Simulated nodes keep no call log. */
   simulated?: boolean
   /** The kubelet's HTTPS API (stats and metrics for kubectl top); not served without it. */
@@ -84,6 +93,7 @@ export function startFakeKubelet(o: {
       containerOutput: fakeOutputReader(runtime),
     }),
     ...(o.podSource ? { podSource: o.podSource.forNode(o.nodeName) } : {}),
+    ...(o.nodeCache ? { nodeCache: o.nodeCache } : {}),
     ...(o.machine ? { machine: o.machine } : {}),
     ...(o.nodeLabels ? { nodeLabels: o.nodeLabels } : {}),
     ...(o.registerWithTaints ? { registerWithTaints: o.registerWithTaints } : {}),
@@ -161,7 +171,12 @@ export function startSimulation(o: {
   const rest = new RestClient({ userAgent: 'k8ts-sim', ...o.client }, { clock: realClock })
   const abort = new AbortController()
   const pods = new NodePodDemux({ rest, clock: realClock, log: o.log })
-  const watching = pods.run(abort.signal)
+  // One watch of the nodes too: each status round reads its Node there instead of a GET.
+  const nodeWatch = new Informer<Node>(new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes')), {
+    clock: realClock,
+    log: o.log,
+  })
+  const watching = Promise.all([pods.run(abort.signal), nodeWatch.run(abort.signal)])
   const kubelets: RunningKubelet[] = []
   for (let i = 0; i < o.nodes; i++) {
     kubelets.push(
@@ -172,6 +187,7 @@ export function startSimulation(o: {
         nodeLabels: { type: 'kwok' },
         ...(o.maxPods !== undefined ? { maxPods: o.maxPods } : {}),
         podSource: pods,
+        nodeCache: nodeWatch.lister,
         simulated: true,
         log: o.log,
       }),

@@ -5,7 +5,12 @@ import { createLogger, type Logger } from '../base/log.ts'
 import { builtin, EventRecorder, ResourceClient, RestClient, type ClientConfig } from '../client/index.ts'
 import { readMachineInfo, type MachineInfo } from './node/machine.ts'
 import { NodeLeaseController } from './node/node-lease.ts'
-import { NodeStatusAgent, recordAllocatableEnforced, recordStarting } from './node/node-agent.ts'
+import {
+  NodeStatusAgent,
+  recordAllocatableEnforced,
+  recordStarting,
+  type NodeStatusOptions,
+} from './node/node-agent.ts'
 import { kubeletVersion } from './node/node-status.ts'
 import { nodePodInformer, type PodSource } from './pod/pod-source.ts'
 import { serveKubeletApi, type KubeletServerConfig } from './server/index.ts'
@@ -80,6 +85,8 @@ export interface KubeletOptions {
    * share one watch through NodePodDemux.
    */
   podSource?: PodSource
+  /** Nodes as a shared watch shows them: the status rounds read their Node there first. */
+  nodeCache?: NodeStatusOptions['nodeCache']
   /** The kubelet's HTTPS API (stats, metrics, pods); not served without it. */
   server?: KubeletServerConfig
   clock?: Clock
@@ -142,6 +149,7 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
     ...(o.registerWithTaints ? { registerWithTaints: o.registerWithTaints } : {}),
     ...(o.registerSchedulable !== undefined ? { registerSchedulable: o.registerSchedulable } : {}),
     ...(o.maxPods !== undefined ? { maxPods: o.maxPods } : {}),
+    ...(o.nodeCache ? { nodeCache: o.nodeCache } : {}),
     ...(o.kubeReserved ? { kubeReserved: o.kubeReserved } : {}),
     ...(o.systemReserved ? { systemReserved: o.systemReserved } : {}),
     ...(o.nodeStatusUpdateFrequencyMs !== undefined

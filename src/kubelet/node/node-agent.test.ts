@@ -8,7 +8,7 @@ import { FakeClock } from '../../base/clock.ts'
 import { ApiStatusError, type PatchOptions, type PatchType } from '../../client/index.ts'
 import { FakeRuntime } from '../runtime/fake/fake-runtime.ts'
 import type { MachineInfo } from './machine.ts'
-import { NodeStatusAgent } from './node-agent.ts'
+import { NodeStatusAgent, type NodeStatusOptions } from './node-agent.ts'
 
 const apiError = (code: number, reason: string) =>
   new ApiStatusError(
@@ -84,7 +84,7 @@ const machine: MachineInfo = {
 }
 
 const recorded: string[] = []
-const setup = (nodes: FakeNodes) => {
+const setup = (nodes: FakeNodes, extra: Partial<NodeStatusOptions> = {}) => {
   const clock = new FakeClock()
   const runtime = new FakeRuntime({ clock })
   const agent = new NodeStatusAgent({
@@ -96,6 +96,7 @@ const setup = (nodes: FakeNodes) => {
     machine,
     nodeLabels: { tier: 'gold' },
     registerWithTaints: [{ key: 'dedicated', effect: 'NoSchedule' }],
+    ...extra,
   })
   return { clock, runtime, agent }
 }
@@ -173,6 +174,29 @@ test('a new podCIDR goes to the runtime (again next round if refused) and the st
   )
   await agent.updateNodeStatus()
   assert.equal(agent.patches, 1, 'the same podCIDR is not handed over again')
+})
+
+test('with a node cache, a status round reads the Node there first, and GETs it when the cache lacks it or the write failed', async () => {
+  const nodes = new FakeNodes()
+  let gets = 0
+  const counting = { ...nodes, get: (ns: string, name: string) => (gets++, nodes.get(ns, name)) }
+  const cache = new Map<string, Node>()
+  const { agent, clock } = setup(counting as unknown as FakeNodes, {
+    nodeCache: { get: (_ns, name) => cache.get(name) },
+  })
+  await agent.register()
+  gets = 0
+  await agent.updateNodeStatus()
+  assert.equal(gets, 1, 'not in the cache yet: read from the apiserver')
+  cache.set('n1', structuredClone(nodes.nodes.get('n1') as Node))
+  await agent.updateNodeStatus()
+  assert.equal(gets, 1, 'in the cache: no GET')
+  // A stale cached copy still gives a right status: the patch is computed against it.
+  clock.advance(6 * 60_000)
+  nodes.failWrites = 1
+  await agent.updateNodeStatus()
+  assert.equal(gets, 2, 'the retry after the failed write GETs the Node')
+  assert.equal(agent.patches, 1)
 })
 
 test('a removed os or arch label is put back', async () => {

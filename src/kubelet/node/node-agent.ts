@@ -45,6 +45,12 @@ export interface NodeStatusOptions {
   statusReportFrequencyMs?: number
   /** The port the kubelet's API serves on, once it listens (daemonEndpoints). */
   kubeletPort?: () => Promise<number>
+  /**
+   * Nodes as a watch shows them (simulated kubelets share one): a status round's first try reads
+   * its Node here, as upstream's first try reads the apiserver's cache (resourceVersion 0); retries
+   * GET it.
+   */
+  nodeCache?: { get(namespace: string, name: string): Readonly<Node> | undefined }
 }
 
 /**
@@ -153,7 +159,7 @@ export class NodeStatusAgent {
     let last: unknown
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        await this.#tryUpdateNodeStatus()
+        await this.#tryUpdateNodeStatus(attempt)
         return
       } catch (err) {
         last = err
@@ -163,9 +169,10 @@ export class NodeStatusAgent {
     throw new Error('update node status exceeds retry count', { cause: last })
   }
 
-  async #tryUpdateNodeStatus(): Promise<void> {
+  async #tryUpdateNodeStatus(attempt: number): Promise<void> {
     const o = this.#o
-    const original = await o.nodes.get('', o.nodeName)
+    const cached = attempt === 0 ? o.nodeCache?.get('', o.nodeName) : undefined
+    const original = cached ?? (await o.nodes.get('', o.nodeName))
     const node = structuredClone(original)
     const podCIDR = (node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : [])).join(',')
     let podCIDRChanged = false
