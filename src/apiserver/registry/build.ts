@@ -21,6 +21,7 @@ import {
   certificateSigningRequestStatusStrategy,
   certificateSigningRequestStrategy,
 } from './resources/certificates.ts'
+import { daemonSetStrategy } from './resources/daemonsets.ts'
 import { jobStrategy } from './resources/jobs.ts'
 import { plainStrategy, secretStrategy, specStatusStrategy, withValidation } from './resources/generic.ts'
 import { conversionFor } from '../../api/conversion.ts'
@@ -134,6 +135,8 @@ function baseStrategyFor(r: ResourceInfo, o: BuildOptions): ResourceStrategy {
       return podStrategy
     case 'batch/jobs':
       return jobStrategy
+    case 'apps/daemonsets':
+      return daemonSetStrategy
     case 'certificates.k8s.io/certificatesigningrequests':
       return certificateSigningRequestStrategy
     case '/secrets':
