@@ -34,6 +34,10 @@ import { namespaceController } from './namespace.ts'
 import { nodeIpamController } from './node-ipam.ts'
 import { nodeLifecycleController } from './node-lifecycle.ts'
 import { podGCController } from './podgc.ts'
+import {
+  horizontalPodAutoscalerController,
+  type HorizontalPodAutoscalerSettings,
+} from './podautoscaler/podautoscaler.ts'
 import { replicaSetController, replicationController } from './replicaset/replicaset.ts'
 import { resourceQuotaController } from './resourcequota.ts'
 import { serviceAccountController } from './serviceaccount.ts'
@@ -67,6 +71,8 @@ export interface ControllerSettings {
   clusterSigningKey?: string
   /** --cluster-signing-duration: the longest lifetime csrsigning gives (default a year). */
   clusterSigningDurationMs?: number
+  /** The --horizontal-pod-autoscaler-* flags, and the metrics source (tests inject fake metrics). */
+  horizontalPodAutoscaler?: HorizontalPodAutoscalerSettings
 }
 
 /** Every controller k8ts has, in the order they start. */
@@ -94,6 +100,7 @@ export function controllerDefinitions(s: ControllerSettings = {}): readonly Cont
       ...(s.nodeMonitorPeriodMs !== undefined ? { monitorPeriodMs: s.nodeMonitorPeriodMs } : {}),
     }),
     podGCController,
+    horizontalPodAutoscalerController(s.horizontalPodAutoscaler),
     resourceQuotaController(),
     ttlAfterFinishedController,
     serviceAccountTokensController({
