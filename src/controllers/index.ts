@@ -42,6 +42,7 @@ import { replicaSetController, replicationController } from './replicaset/replic
 import { resourceQuotaController } from './resourcequota.ts'
 import { serviceAccountController } from './serviceaccount.ts'
 import { serviceAccountTokensController } from './serviceaccount-tokens.ts'
+import { statefulSetController } from './statefulset/statefulset.ts'
 import { rootCACertPublisher } from './root-ca-publisher.ts'
 import { tokenCleanerController } from './bootstrap-token-cleaner.ts'
 import { csrApprovingController } from './certificates/approver.ts'
@@ -82,6 +83,7 @@ export function controllerDefinitions(s: ControllerSettings = {}): readonly Cont
     replicaSetController,
     replicationController,
     deploymentController,
+    statefulSetController,
     daemonSetController,
     jobController,
     cronJobController,
