@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { Deployment } from '../../src/api/generated/types/apps-v1.ts'
+import type { HorizontalPodAutoscaler } from '../../src/api/generated/types/autoscaling-v2.ts'
+import type { Event, Pod } from '../../src/api/generated/types/core-v1.ts'
+import type { ResourceClient } from '../../src/client/index.ts'
+import { FakeMetricsClient } from '../../src/controllers/podautoscaler/podautoscaler.ts'
+import { kubectlMissing } from '../support/cluster.ts'
+import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.ts'
+import { until } from '../support/until.ts'
+
+const deployment = (name: string, replicas: number): Deployment => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace: 'default' },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { containers: [{ name: 'web', image: 'nginx', resources: { requests: { cpu: '200m' } } }] },
+    },
+  },
+})
+
+/** The stabilization window the controller runs with here (upstream's default is 5 minutes). */
+const downscaleStabilizationMs = 3_000
+
+describe('the horizontal pod autoscaler on simulated load', { skip: kubectlMissing ?? false }, () => {
+  let cp: TestControlPlane
+  let deployments: ResourceClient<Deployment>
+  let pods: ResourceClient<Pod>
+  let hpas: ResourceClient<HorizontalPodAutoscaler>
+  const metrics = new FakeMetricsClient()
+
+  /**
+   * Simulated load: `totalMillicores` of cpu spread evenly over the app's live pods, as a service
+   * behind a load balancer would see it. Called on every poll, so new pods share the load.
+   */
+  const applyLoad = async (app: string, totalMillicores: number): Promise<number> => {
+    const live = (await pods.list('default', { labelSelector: `app=${app}` })).items.filter(
+      (p) => !p.metadata?.deletionTimestamp,
+    )
+    for (const name of metrics.pods('default')) {
+      if (name.startsWith(`${app}-`) && !live.some((p) => p.metadata?.name === name))
+        metrics.delete('default', name)
+    }
+    for (const p of live) {
+      metrics.set('default', p.metadata?.name ?? '', { cpu: Math.round(totalMillicores / live.length) })
+    }
+    return live.length
+  }
+
+  const replicasUnderLoad = (app: string, load: number, want: number, ms: number) =>
+    until(
+      async () => {
+        await applyLoad(app, load)
+        const d = await deployments.get('default', app)
+        return d.spec?.replicas === want ? d : undefined
+      },
+      ms,
+      `${app} to be scaled to ${want}`,
+    )
+
+  before(async () => {
+    cp = await startTestControlPlane({
+      identity: 'test',
+      settings: { horizontalPodAutoscaler: { metrics, syncPeriodMs: 250, downscaleStabilizationMs } },
+    })
+    deployments = cp.client('apps', 'v1', 'deployments')
+    pods = cp.client('', 'v1', 'pods')
+    hpas = cp.client('autoscaling', 'v2', 'horizontalpodautoscalers')
+  })
+  after(async () => {
+    await cp.stop()
+  })
+
+  test('a Deployment scales out under load and back in once the stabilization window has passed', async () => {
+    await deployments.create(deployment('web', 2))
+    await until(async () => (await applyLoad('web', 0)) === 2, 20_000, 'two pods of web')
+    await hpas.create({
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
+        minReplicas: 2,
+        maxReplicas: 6,
+        metrics: [
+          {
+            type: 'Resource',
+            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+          },
+        ],
+      },
+    })
+
+    // 400m over two pods of 200m requests: 100 % against a 50 % target, so twice the pods.
+    await replicasUnderLoad('web', 400, 4, 20_000)
+    const settled = await until(
+      async () => {
+        await applyLoad('web', 400)
+        const h = await hpas.get('default', 'web')
+        const s = h.status
+        return s?.currentReplicas === 4 && s.currentMetrics?.[0]?.resource?.current.averageUtilization === 50
+          ? h
+          : undefined
+      },
+      20_000,
+      'the HPA to see 4 replicas at 50 %',
+    )
+    assert.equal(settled.status?.desiredReplicas, 4)
+    assert.ok(settled.status?.lastScaleTime)
+    assert.equal(settled.status?.observedGeneration, settled.metadata?.generation)
+    const byType = Object.fromEntries(
+      (settled.status?.conditions ?? []).map((c) => [c.type, [c.status, c.reason]]),
+    )
+    assert.deepEqual(byType, {
+      AbleToScale: ['True', 'ReadyForNewScale'],
+      ScalingActive: ['True', 'ValidMetricFound'],
+      ScalingLimited: ['False', 'DesiredWithinRange'],
+    })
+    const events = cp.client<Event>('', 'v1', 'events')
+    const rescale = await until(
+      async () =>
+        (await events.list('default')).items.find(
+          (e) => e.reason === 'SuccessfulRescale' && e.involvedObject.name === 'web',
+        ),
+      10_000,
+      'a SuccessfulRescale event',
+    )
+    assert.equal(
+      rescale.message,
+      'New size: 4; reason: cpu resource utilization (percentage of request) above target',
+    )
+    assert.equal(rescale.source?.component, 'horizontal-pod-autoscaler')
+    const get = await cp.api.kubectl(['get', 'hpa', 'web', '--no-headers'])
+    assert.equal(get.code, 0, get.stderr)
+    assert.match(get.stdout, /^web\s+Deployment\/web\s+cpu: 50%\/50%\s+2\s+6\s+4\s/)
+
+    // The load goes: 5 % each, so 2 pods (the minimum) would do, but only after the window.
+    const dropped = Date.now()
+    const scaledIn = await replicasUnderLoad('web', 40, 2, 20_000)
+    const waited = Date.now() - dropped
+    assert.ok(waited >= downscaleStabilizationMs - 500, `scaled in after ${waited} ms, inside the window`)
+    assert.equal(scaledIn.spec?.replicas, 2)
+    const down = await until(
+      async () =>
+        (await events.list('default')).items.find(
+          (e) =>
+            e.reason === 'SuccessfulRescale' && e.message === 'New size: 2; reason: All metrics below target',
+        ),
+      10_000,
+      'the scale-in event',
+    )
+    assert.equal(down.involvedObject.kind, 'HorizontalPodAutoscaler')
+  })
+
+  test('kubectl autoscale creates an HPA whose TARGETS kubectl get shows', async () => {
+    await deployments.create(deployment('api', 2))
+    await until(async () => (await applyLoad('api', 0)) === 2, 20_000, 'two pods of api')
+    const r = await cp.api.kubectl([
+      'autoscale',
+      'deployment',
+      'api',
+      '--min=2',
+      '--max=5',
+      '--cpu-percent=50',
+    ])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /horizontalpodautoscaler.autoscaling\/api autoscaled/)
+    const hpa = await hpas.get('default', 'api')
+    assert.deepEqual(hpa.spec.metrics, [
+      {
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+      },
+    ])
+    // 60m of a 200m request each: 30 %, within what 2 pods can carry.
+    const shown = await until(
+      async () => {
+        await applyLoad('api', 120)
+        const get = await cp.api.kubectl(['get', 'hpa', 'api', '--no-headers'])
+        return /cpu: 30%\/50%/.test(get.stdout) ? get.stdout : undefined
+      },
+      20_000,
+      'kubectl get hpa to show cpu: 30%/50%',
+    )
+    assert.match(shown, /^api\s+Deployment\/api\s+cpu: 30%\/50%\s+2\s+5\s+2\s/)
+    assert.equal((await deployments.get('default', 'api')).spec?.replicas, 2)
+  })
+})
