@@ -47,13 +47,14 @@ describe('the statefulset controller, with kubectl', { skip: kubectlMissing ?? f
     )
 
   /** The set is settled at `replicas` ready pods, its status up to date with its generation. */
-  const settled = (replicas: number, check: (s: StatefulSet) => boolean = () => true) =>
+  const settled = (replicas: number, check: (s: StatefulSet) => boolean = () => true, name = 'web') =>
     until(
       async () => {
-        const s = await sets.get('default', 'web')
+        const s = await sets.get('default', name)
         const st = s.status
+        if (!st) return undefined
         const ok =
-          st?.observedGeneration === s.metadata?.generation &&
+          st.observedGeneration === s.metadata?.generation &&
           st.replicas === replicas &&
           st.readyReplicas === replicas &&
           st.availableReplicas === replicas &&
@@ -61,7 +62,7 @@ describe('the statefulset controller, with kubectl', { skip: kubectlMissing ?? f
         return ok ? s : undefined
       },
       30_000,
-      `web to settle at ${replicas} ready pods`,
+      `${name} to settle at ${replicas} ready pods`,
     )
 
   before(async () => {
@@ -191,6 +192,47 @@ describe('the statefulset controller, with kubectl', { skip: kubectlMissing ?? f
     assert.match(
       revisions.stdout,
       new RegExp(`${s.status?.updateRevision ?? '-'}\\s+statefulset.apps/web\\s+3\\s`),
+    )
+  })
+
+  test('with persistentVolumeClaimRetentionPolicy Delete, claims go with their scaled-down pods and with the set', async () => {
+    const db = statefulSet('postgres:17')
+    db.metadata = { name: 'db', namespace: 'default' }
+    db.spec = {
+      ...(db.spec as NonNullable<StatefulSet['spec']>),
+      replicas: 2,
+      podManagementPolicy: 'Parallel',
+      selector: { matchLabels: { app: 'db' } },
+      template: {
+        metadata: { labels: { app: 'db' } },
+        spec: { containers: [{ name: 'db', image: 'postgres:17' }] },
+      },
+      persistentVolumeClaimRetentionPolicy: { whenScaled: 'Delete', whenDeleted: 'Delete' },
+    }
+    await sets.create(db)
+    await settled(2, () => true, 'db')
+    const dbClaims = async () =>
+      (await claims.list('default', { labelSelector: 'app=db' })).items.map((x) => x.metadata?.name).sort()
+    assert.deepEqual(await dbClaims(), ['data-db-0', 'data-db-1'])
+    const owners = (await claims.get('default', 'data-db-0')).metadata?.ownerReferences ?? []
+    assert.deepEqual(
+      owners.map((r) => [r.kind, r.name, r.controller]),
+      [['StatefulSet', 'db', true]],
+    )
+
+    const scaled = await c.kubectl(['scale', 'statefulset/db', '--replicas=1'])
+    assert.equal(scaled.code, 0, scaled.stderr)
+    await settled(1, () => true, 'db')
+    await until(async () => (await dbClaims()).length === 1, 20_000, 'data-db-1 to go with db-1')
+    assert.deepEqual(await dbClaims(), ['data-db-0'])
+
+    const del = await c.kubectl(['delete', 'statefulset/db', '--wait=false'])
+    assert.equal(del.code, 0, del.stderr)
+    await until(async () => (await dbClaims()).length === 0, 20_000, 'data-db-0 to go with the set')
+    await until(
+      async () => (await pods.list('default', { labelSelector: 'app=db' })).items.length === 0,
+      20_000,
+      'the pods to go with the set',
     )
   })
 })

@@ -6,7 +6,7 @@ import { FakeClock } from '../../base/clock.ts'
 import { ApiStatusError, IndexedCache, Lister, objectKey } from '../../client/index.ts'
 import { ControllerHistory, type RevisionClient } from '../history/history.ts'
 import { newRevision, revisionLabel } from './identity.ts'
-import { StatefulSetController, type StatefulSetControl } from './statefulset.ts'
+import { completeRollingUpdate, StatefulSetController, type StatefulSetControl } from './statefulset.ts'
 
 const now = Date.UTC(2026, 0, 1, 12, 0, 0)
 const longAgo = '2026-01-01T11:00:00Z'
@@ -581,4 +581,24 @@ test('a pod whose identity labels were removed gets them back', async () => {
   await controller.reconcile(key)
   assert.equal(control.updated[0]?.metadata?.labels?.['apps.kubernetes.io/pod-index'], '0')
   assert.deepEqual(events, ['Normal SuccessfulUpdate update Pod web-0 in StatefulSet web successful'])
+})
+
+test('a rolling update is not complete while a scale-down still has surplus pods', () => {
+  const set = makeSet({ replicas: 2 })
+  const status = {
+    replicas: 3,
+    readyReplicas: 3,
+    updatedReplicas: 3,
+    currentReplicas: 0,
+    currentRevision: 'a',
+    updateRevision: 'b',
+  }
+  assert.equal(completeRollingUpdate(set, status).currentRevision, 'a')
+  const done = { ...status, replicas: 2, readyReplicas: 2, updatedReplicas: 2 }
+  assert.deepEqual(completeRollingUpdate(set, done), { ...done, currentReplicas: 2, currentRevision: 'b' })
+  assert.equal(
+    completeRollingUpdate(makeSet({ replicas: 2, onDelete: true }), done).currentRevision,
+    'a',
+    'never under OnDelete',
+  )
 })

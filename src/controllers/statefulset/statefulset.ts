@@ -649,8 +649,8 @@ function availabilityWait(pods: readonly Readonly<Pod>[], s: SyncState): number 
 }
 
 /**
- * A rolling update whose pods are all updated and ready is complete: the update revision becomes
- * the current one (completeRollingUpdate).
+ * A rolling update whose wanted pods are all there, updated and ready (no more, no fewer than
+ * spec.replicas) is complete: the update revision becomes the current one (completeRollingUpdate).
  */
 export function completeRollingUpdate(
   set: Readonly<StatefulSet>,
@@ -658,8 +658,9 @@ export function completeRollingUpdate(
 ): StatefulSetStatus {
   if (
     !isOnDelete(set) &&
-    status.updatedReplicas === status.replicas &&
-    status.readyReplicas === status.replicas
+    status.updatedReplicas === replicasOf(set) &&
+    status.readyReplicas === replicasOf(set) &&
+    status.replicas === replicasOf(set)
   ) {
     return {
       ...status,
