@@ -111,6 +111,23 @@ describe('the statefulset controller, with kubectl', { skip: kubectlMissing ?? f
     assert.equal(get.code, 0, get.stderr)
     assert.match(get.stdout, /^NAME\s+READY\s+AGE\n/)
     assert.match(get.stdout, /\nweb\s+3\/3\s+\d+s\n/)
+    const wide = await c.kubectl(['get', 'statefulset', 'web', '-o', 'wide', '--no-headers'])
+    assert.match(wide.stdout, /^web\s+3\/3\s+\S+\s+nginx\s+nginx:1\.26\n$/)
+    const describe = await until(
+      async () => {
+        const r = await c.kubectl(['describe', 'statefulset', 'web'])
+        return r.stdout.includes('create Pod web-2 in StatefulSet web successful') ? r : undefined
+      },
+      10_000,
+      'the events of web to show in kubectl describe',
+    )
+    assert.equal(describe.code, 0, describe.stderr)
+    assert.match(describe.stdout, /Pods Status:\s+3 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed/)
+    assert.match(describe.stdout, /Update Strategy:\s+RollingUpdate/)
+    assert.match(
+      describe.stdout,
+      /Normal\s+SuccessfulCreate\s+\S+\s+statefulset-controller\s+create Claim data-web-0 Pod web-0 in StatefulSet web success/,
+    )
   })
 
   test('scaled down to 1, it deletes web-2 then web-1 and keeps their claims', async () => {

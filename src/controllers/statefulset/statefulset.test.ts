@@ -6,7 +6,12 @@ import { FakeClock } from '../../base/clock.ts'
 import { ApiStatusError, IndexedCache, Lister, objectKey } from '../../client/index.ts'
 import { ControllerHistory, type RevisionClient } from '../history/history.ts'
 import { newRevision, revisionLabel } from './identity.ts'
-import { completeRollingUpdate, StatefulSetController, type StatefulSetControl } from './statefulset.ts'
+import {
+  claimOrdinal,
+  completeRollingUpdate,
+  StatefulSetController,
+  type StatefulSetControl,
+} from './statefulset.ts'
 
 const now = Date.UTC(2026, 0, 1, 12, 0, 0)
 const longAgo = '2026-01-01T11:00:00Z'
@@ -601,4 +606,13 @@ test('a rolling update is not complete while a scale-down still has surplus pods
     'a',
     'never under OnDelete',
   )
+})
+
+test('a claim named for one of its ordinals going away wakes the set', () => {
+  const { controller } = setup(makeSet({ claims: true }))
+  assert.equal(claimOrdinal('data-web-2', 'data', 'web'), 2)
+  assert.equal(claimOrdinal('data-web-x', 'data', 'web'), -1)
+  assert.equal(claimOrdinal('data-webby-1', 'data', 'web'), -1)
+  controller.claimHandler().delete?.(makeClaim(1), false)
+  assert.equal(controller.queue.length, 1)
 })

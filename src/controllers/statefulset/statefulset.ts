@@ -175,6 +175,24 @@ export class StatefulSetController implements Reconciler {
     }
   }
 
+  /**
+   * A claim going away may unblock the pod that waits for it (a claim still owned by an earlier
+   * pod of the same name is stale until the garbage collector removes it): its set looks again.
+   */
+  claimHandler(): EventHandler<PersistentVolumeClaim> {
+    return {
+      delete: (c) => {
+        const name = c.metadata?.name ?? ''
+        for (const set of this.#o.sets.list(c.metadata?.namespace ?? '')) {
+          const ordinals = [...(set.spec?.volumeClaimTemplates ?? [])].map((t) =>
+            claimOrdinal(name, t.metadata?.name ?? '', set.metadata?.name ?? ''),
+          )
+          if (ordinals.some((o) => o >= 0)) this.queue.add(objectKey(set))
+        }
+      },
+    }
+  }
+
   #ownerOf(pod: Readonly<Pod>): string | undefined {
     const ref = controllerRef(pod)
     if (ref?.kind !== statefulSetKind.kind) return undefined
@@ -687,6 +705,14 @@ export function inconsistentStatus(set: Readonly<StatefulSet>, status: StatefulS
   )
 }
 
+/** The ordinal of a claim named `<template>-<set>-<n>`, or -1 when it is not such a claim. */
+export function claimOrdinal(claim: string, template: string, set: string): number {
+  const prefix = `${template}-${set}-`
+  if (!claim.startsWith(prefix)) return -1
+  const rest = claim.slice(prefix.length)
+  return /^\d+$/.test(rest) ? Number(rest) : -1
+}
+
 function selectorOf(s: Readonly<StatefulSet>): LabelSelector | undefined {
   try {
     return labelSelectorFromObject(s.spec?.selector)
@@ -750,6 +776,7 @@ export const statefulSetController: ControllerDefinition = {
     })
     sets.addHandler(controller.setHandler())
     pods.addHandler(controller.podHandler())
+    claims.addHandler(controller.claimHandler())
     return (signal) =>
       runWorkers(controller.queue, controller, { workers: 5, signal, log: ctx.log, name: 'statefulset' })
   },
