@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import type { ControllerRevision, DaemonSet } from '../../src/api/generated/types/apps-v1.ts'
+import type {
+  ControllerRevision,
+  DaemonSet,
+  DaemonSetUpdateStrategy,
+} from '../../src/api/generated/types/apps-v1.ts'
 import type { Event, Node, Pod, Taint, Toleration } from '../../src/api/generated/types/core-v1.ts'
 import { FakeClock } from '../../src/base/clock.ts'
 import {
@@ -243,77 +247,107 @@ describe('the DaemonSet controller', () => {
     )
   })
 
-  test('a rolling update replaces the pods one node at a time (maxUnavailable 1), with a new ControllerRevision', async () => {
-    const eligible = ['n1', 'n2']
-    // Watch every pod change and count, after each, the nodes without a ready pod of the DaemonSet.
+  /**
+   * Watches the DaemonSet's pods and records, after every change, how many of `eligible` nodes
+   * have no ready pod of it and the most pods any node had at once.
+   */
+  const watchRollout = async (app: string, eligible: readonly string[]) => {
     const seen = new Map<string, Readonly<Pod>>()
-    let worst = 0
+    const record = { unavailable: 0, perNode: 0 }
     const informer = new Informer(pods)
     const track = () => {
+      const live = [...seen.values()].filter((p) => !p.metadata?.deletionTimestamp)
       const ready = new Set(
-        [...seen.values()]
-          .filter(
-            (p) =>
-              !p.metadata?.deletionTimestamp &&
-              p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-          )
+        live
+          .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
           .map((p) => p.spec?.nodeName ?? ''),
       )
-      worst = Math.max(worst, eligible.filter((n) => !ready.has(n)).length)
+      record.unavailable = Math.max(record.unavailable, eligible.filter((n) => !ready.has(n)).length)
+      for (const n of eligible)
+        record.perNode = Math.max(record.perNode, live.filter((p) => p.spec?.nodeName === n).length)
     }
+    const mine = (p: Readonly<Pod>) => p.metadata?.namespace === ns && p.metadata.labels?.app === app
     informer.addHandler({
       add: (p) => {
-        if (p.metadata?.labels?.app !== 'agent') return
-        seen.set(p.metadata.name ?? '', p)
+        if (!mine(p)) return
+        seen.set(p.metadata?.name ?? '', p)
         track()
       },
       update: (_o, p) => {
-        if (p.metadata?.labels?.app !== 'agent') return
-        seen.set(p.metadata.name ?? '', p)
+        if (!mine(p)) return
+        seen.set(p.metadata?.name ?? '', p)
         track()
       },
       delete: (p) => {
-        seen.delete(p.metadata?.name ?? '')
+        if (!seen.delete(p.metadata?.name ?? '')) return
         track()
       },
     })
     const ac = new AbortController()
     const running = informer.run(ac.signal)
+    await informer.waitForSync(ac.signal)
+    // What the initial list showed pod by pod is no state the cluster was in: count from here.
+    record.unavailable = 0
+    record.perNode = 0
+    track()
+    if (record.unavailable > 0) throw new Error(`${app} is not available everywhere to begin with`)
+    return {
+      record,
+      async stop() {
+        ac.abort()
+        await running
+      },
+    }
+  }
+
+  const setImage = async (name: string, image: string, updateStrategy?: DaemonSetUpdateStrategy) => {
+    const ds = await daemonSets.get(ns, name)
+    const template = ds.spec?.template
+    await daemonSets.update({
+      ...ds,
+      spec: {
+        ...ds.spec,
+        ...(updateStrategy ? { updateStrategy } : {}),
+        selector: ds.spec?.selector ?? {},
+        template: { ...template, spec: { ...template?.spec, containers: [{ name: 'agent', image }] } },
+      },
+    })
+  }
+
+  const rolledOut = (name: string, generation: number, nodeCount: number) =>
+    until(
+      async () => {
+        const st = (await daemonSets.get(ns, name)).status
+        return st?.observedGeneration === generation &&
+          st.updatedNumberScheduled === nodeCount &&
+          st.numberAvailable === nodeCount &&
+          st.currentNumberScheduled === nodeCount &&
+          (await podsOf(name)).length === nodeCount
+          ? st
+          : undefined
+      },
+      30_000,
+      `the rollout of ${name} to finish`,
+    )
+
+  test('a rolling update replaces the pods one node at a time (maxUnavailable 1), with a new ControllerRevision', async () => {
+    const watch = await watchRollout('agent', ['n1', 'n2'])
     try {
-      await informer.waitForSync(ac.signal)
       const before = await podsOf('agent')
-      const ds = await daemonSets.get(ns, 'agent')
-      const template = ds.spec?.template
-      await daemonSets.update({
-        ...ds,
-        spec: {
-          ...ds.spec,
-          selector: ds.spec?.selector ?? {},
-          template: {
-            ...template,
-            spec: { ...template?.spec, containers: [{ name: 'agent', image: 'agent:2' }] },
-          },
-        },
-      })
-      const s = await until(
-        async () => {
-          const st = (await daemonSets.get(ns, 'agent')).status
-          return st?.observedGeneration === 2 && st.updatedNumberScheduled === 2 && st.numberAvailable === 2
-            ? st
-            : undefined
-        },
-        30_000,
-        'the rollout to finish',
-      )
+      await setImage('agent', 'agent:2')
+      const s = await rolledOut('agent', 2, 2)
       assert.equal(s.desiredNumberScheduled, 2)
       const after = await podsOf('agent')
-      assert.equal(after.length, 2)
       for (const p of after) {
         assert.equal(p.spec?.containers[0]?.image, 'agent:2')
         assert.equal(p.metadata?.labels?.['pod-template-generation'], '2')
         assert.ok(!before.some((b) => b.metadata?.name === p.metadata?.name))
       }
-      assert.equal(worst, 1, 'never more than one node without a ready pod')
+      assert.deepEqual(
+        watch.record,
+        { unavailable: 1, perNode: 1 },
+        'old pods go one at a time, before their successor comes',
+      )
       const revisions = (
         await cp
           .client<ControllerRevision>('apps', 'v1', 'controllerrevisions')
@@ -332,8 +366,22 @@ describe('the DaemonSet controller', () => {
         '2',
       )
     } finally {
-      ac.abort()
-      await running
+      await watch.stop()
+    }
+  })
+
+  test('a rolling update with maxSurge starts each new pod beside the old one, never leaving a node without a ready pod', async () => {
+    const watch = await watchRollout('tolerant', ['n1', 'n2', 'n4'])
+    try {
+      await setImage('tolerant', 'agent:2', {
+        type: 'RollingUpdate',
+        rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+      })
+      await rolledOut('tolerant', 2, 3)
+      for (const p of await podsOf('tolerant')) assert.equal(p.spec?.containers[0]?.image, 'agent:2')
+      assert.deepEqual(watch.record, { unavailable: 0, perNode: 2 })
+    } finally {
+      await watch.stop()
     }
   })
 
@@ -353,6 +401,19 @@ describe('the DaemonSet controller', () => {
     const history = await cp.api.kubectl(['rollout', 'history', 'ds/agent', '-n', ns])
     assert.equal(history.code, 0, history.stderr)
     assert.match(history.stdout, /REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/)
+
+    // Undo applies revision 1's template again: that revision becomes number 3, and the pods go back.
+    const undo = await cp.api.kubectl(['rollout', 'undo', 'ds/agent', '-n', ns])
+    assert.equal(undo.code, 0, undo.stderr)
+    assert.equal(undo.stdout.trim(), 'daemonset.apps/agent rolled back')
+    await rolledOut('agent', 3, 2)
+    for (const p of await podsOf('agent')) assert.equal(p.spec?.containers[0]?.image, 'agent:1')
+    const revisions = (
+      await cp
+        .client<ControllerRevision>('apps', 'v1', 'controllerrevisions')
+        .list(ns, { labelSelector: 'app=agent' })
+    ).items
+    assert.deepEqual(revisions.map((r) => r.revision).sort(), [2, 3])
   })
 })
 
