@@ -193,7 +193,14 @@ export function nodeIpamController(
       })
       return async (signal) => {
         controller.occupyExisting()
-        await runWorkers(controller.queue, controller, { workers: 1, signal, log: ctx.log, name: 'nodeipam' })
+        // Upstream's range allocator updates 30 nodes at once (cidrUpdateWorkers): allocation is
+        // in memory and synchronous, only the patch waits.
+        await runWorkers(controller.queue, controller, {
+          workers: 30,
+          signal,
+          log: ctx.log,
+          name: 'nodeipam',
+        })
       }
     },
   }

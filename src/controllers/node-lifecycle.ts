@@ -308,8 +308,9 @@ export function nodeLifecycleController(
         })()
         await Promise.all([
           monitor,
+          // Eight nodes' evictions at once, as upstream's taint manager (UpdateWorkerSize).
           runWorkers(controller.queue, controller, {
-            workers: 1,
+            workers: 8,
             signal,
             log: ctx.log,
             name: 'nodelifecycle',
