@@ -159,6 +159,9 @@ describe('the statefulset controller, with kubectl', { skip: kubectlMissing ?? f
     assert.equal(s.status?.currentRevision, oldRevision)
     assert.notEqual(s.status?.updateRevision, oldRevision)
     assert.equal(s.status?.currentReplicas, 2)
+    const partial = await c.kubectl(['rollout', 'status', 'statefulset/web', '--timeout=30s'])
+    assert.equal(partial.code, 0, partial.stderr)
+    assert.match(partial.stdout, /partitioned roll out complete: 1 new pods have been updated/)
     let byName = await podsByName()
     assert.deepEqual(
       [0, 1, 2].map((i) => imageOf(byName.get(`web-${i}`) as Pod)),

@@ -616,3 +616,19 @@ test('a claim named for one of its ordinals going away wakes the set', () => {
   controller.claimHandler().delete?.(makeClaim(1), false)
   assert.equal(controller.queue.length, 1)
 })
+
+test('spec.ordinals.start numbers the pods from its value, and pods below it are scaled away', async () => {
+  const set = makeSet({ replicas: 2, parallel: true })
+  if (set.spec) set.spec.ordinals = { start: 5 }
+  const name = revisionFor(set).metadata?.name ?? ''
+  const { controller, control, key } = setup(set, { pods: [makePod(0, name)], revisions: [revisionFor(set)] })
+  await controller.reconcile(key)
+  assert.deepEqual(control.created.map((p) => p.metadata?.name).sort(), ['web-5', 'web-6'])
+  assert.equal(
+    control.created.find((p) => p.metadata?.name === 'web-5')?.metadata?.labels?.[
+      'apps.kubernetes.io/pod-index'
+    ],
+    '5',
+  )
+  assert.deepEqual(control.deleted, ['web-0'])
+})
