@@ -1,36 +1,76 @@
-// The simulated-node benchmark: a whole cluster in this one process, as `k8ts up` runs it (store,
-// apiserver, controller-manager, scheduler) with `k8ts sim`'s kubelets on the fake runtime beside
-// it, as kwok's own benchmark measures a cluster of fake nodes:
+// The simulated-node benchmark, as kwok's own benchmark measures a cluster of fake nodes: the
+// cluster runs as `k8ts up` does (store, apiserver, controller-manager, scheduler) in a process of
+// its own, and `k8ts sim`'s kubelets on the fake runtime run in this one, against it:
 //
 //   register_5000_nodes_s  from starting 5,000 kubelets until a watch sees every Node Ready
 //   run_10000_pods_s       from creating 100 Deployments of 100 replicas until a watch sees all
 //                          10,000 pods Running with Ready=True
-//   rss_bytes              the whole process's resident memory at the end
+//   rss_bytes              the simulating process's resident memory at the end
+//   cluster_rss_bytes      the cluster process's, at the same time
 //
 //   npm run --silent bench -- sim [--quick]
 //
 // --quick: 500 nodes and 10 Deployments (1,000 pods).
-import { mkdtempSync, rmSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import type { Deployment } from '../src/api/generated/types/apps-v1.ts'
 import type { Node, Pod } from '../src/api/generated/types/core-v1.ts'
-import { startApiServer } from '../src/apiserver/index.ts'
 import { builtin, Informer, loadKubeconfig, ResourceClient, RestClient } from '../src/client/index.ts'
 import { startSimulation } from '../src/cli/kubelet.ts'
-import { startControlPlane } from '../src/cli/up.ts'
 import { newReport, progress, result } from './report.ts'
 
 const subject = 'k8ts'
 
-let lastCpu = process.cpuUsage()
-/** CPU time this process used since the last call. */
-function cpuSince(): string {
-  const now = process.cpuUsage()
-  const us = now.user - lastCpu.user + now.system - lastCpu.system
-  lastCpu = now
-  return `${(us / 1e6).toFixed(1)} s of CPU`
+/** CPU seconds (user + system) of a process, from /proc (clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+function residentBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? Number(m[1]) * 1024 : 0
+}
+
+/** CPU time the simulation (this process) and the cluster used since the last call. */
+function cpuMeter(clusterPid: number): () => string {
+  let sim = cpuSeconds(process.pid)
+  let cluster = cpuSeconds(clusterPid)
+  return () => {
+    const [simNow, clusterNow] = [cpuSeconds(process.pid), cpuSeconds(clusterPid)]
+    const text = `${(simNow - sim).toFixed(1)} s of CPU simulating, ${(clusterNow - cluster).toFixed(1)} s in the cluster`
+    ;[sim, cluster] = [simNow, clusterNow]
+    return text
+  }
+}
+
+/** `k8ts up` (no node of its own) on a fresh data directory; resolves once it serves. */
+function startCluster(dataDir: string): Promise<ChildProcess> {
+  const bin = join(import.meta.dirname, '..', 'bin', 'k8ts.js')
+  const args = ['up', '--data-dir', dataDir, '--secure-port', '0', '--cluster-cidr', '10.0.0.0/8']
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    const seen = (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('apiserver serving at')) resolve(child)
+    }
+    child.stdout?.on('data', seen)
+    child.stderr?.on('data', seen)
+    child.once('exit', (code) => reject(new Error(`k8ts up exited with ${code}: ${out}`)))
+  })
+}
+
+async function stopCluster(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -46,10 +86,12 @@ export async function main(args: string[]): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   )
-  const api = await startApiServer({ dataDir: dir, securePort: 0, log })
   // A cluster CIDR with room for a /24 per node.
-  const plane = startControlPlane(api, { dataDir: dir, clusterCidr: '10.0.0.0/8' }, log)
-  const rest = new RestClient(loadKubeconfig(api.adminKubeconfig))
+  const cluster = await startCluster(dir)
+  const clusterPid = cluster.pid ?? 0
+  const cpuSince = cpuMeter(clusterPid)
+  const kubeconfig = loadKubeconfig(join(dir, 'admin.kubeconfig'))
+  const rest = new RestClient(kubeconfig)
   const abort = new AbortController()
   const nodeWatch = new Informer<Node>(new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes')))
   const podWatch = new Informer<Pod>(new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods')), {
@@ -63,7 +105,7 @@ export async function main(args: string[]): Promise<void> {
   cpuSince()
   const t0 = performance.now()
   const simulation = startSimulation({
-    client: loadKubeconfig(api.adminKubeconfig),
+    client: kubeconfig,
     nodes,
     namePrefix: 'sim-node-',
     log,
@@ -86,15 +128,17 @@ export async function main(args: string[]): Promise<void> {
   progress(`${deployments * replicas} pods Running and Ready in ${runS.toFixed(1)} s (${cpuSince()})`)
   report.results.push(result(subject, `run_${deployments * replicas}_pods_s`, runS))
   const rss = process.memoryUsage().rss
-  progress(`rss ${(rss / 2 ** 20).toFixed(0)} MiB`)
-  report.results.push(result(subject, 'rss_bytes', rss))
+  const clusterRss = residentBytes(clusterPid)
+  progress(
+    `rss ${(rss / 2 ** 20).toFixed(0)} MiB simulating, ${(clusterRss / 2 ** 20).toFixed(0)} MiB the cluster`,
+  )
+  report.results.push(result(subject, 'rss_bytes', rss), result(subject, 'cluster_rss_bytes', clusterRss))
 
   await simulation.stop()
   abort.abort()
   await Promise.allSettled(watching)
   await rest.close()
-  await Promise.all([plane.scheduler.stop(), plane.manager.stop()])
-  await api.stop()
+  await stopCluster(cluster)
   rmSync(dir, { recursive: true, force: true })
   process.stdout.write(JSON.stringify(report, null, 2) + '\n')
 }
