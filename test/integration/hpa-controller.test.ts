@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Deployment } from '../../src/api/generated/types/apps-v1.ts'
 import type { HorizontalPodAutoscaler } from '../../src/api/generated/types/autoscaling-v2.ts'
 import type { Event, Pod } from '../../src/api/generated/types/core-v1.ts'
 import type { ResourceClient } from '../../src/client/index.ts'
 import { FakeMetricsClient } from '../../src/controllers/podautoscaler/podautoscaler.ts'
-import { kubectlMissing } from '../support/cluster.ts'
+import { KubeletPodManager, startKubelet, type RunningKubelet } from '../../src/kubelet/index.ts'
+import { FakeRuntime } from '../../src/kubelet/runtime/fake/fake-runtime.ts'
+import { issueCertificate } from '../../src/pki/index.ts'
+import { kubectlMissing, testLog } from '../support/cluster.ts'
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.ts'
 import { until } from '../support/until.ts'
 
@@ -188,5 +193,98 @@ describe('the horizontal pod autoscaler on simulated load', { skip: kubectlMissi
     )
     assert.match(shown, /^api\s+Deployment\/api\s+cpu: 30%\/50%\s+2\s+5\s+2\s/)
     assert.equal((await deployments.get('default', 'api')).spec?.replicas, 2)
+  })
+})
+
+/**
+ * The same controller reading metrics.k8s.io for real: a kubelet on the fake runtime whose `busy`
+ * containers use 250m, the apiserver scraping it, the controller listing PodMetrics as its own
+ * ServiceAccount (so its RBAC is exercised too).
+ */
+describe('the horizontal pod autoscaler on the metrics API', { skip: kubectlMissing ?? false }, () => {
+  let cp: TestControlPlane
+  let kubelet: RunningKubelet | undefined
+  const nodeName = 'hpa-node-1'
+
+  before(async () => {
+    cp = await startTestControlPlane({
+      identity: 'test',
+      readyPods: false,
+      controllers: ['deployment', 'replicaset', 'horizontalpodautoscaling'],
+      settings: { horizontalPodAutoscaler: { syncPeriodMs: 1_000 } },
+    })
+    const pki = join(cp.api.dataDir, 'pki')
+    const ca = {
+      certPem: readFileSync(join(pki, 'ca.crt'), 'utf8'),
+      keyPem: readFileSync(join(pki, 'ca.key'), 'utf8'),
+    }
+    const pair = await issueCertificate(ca, {
+      subject: { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] },
+      usage: 'client',
+    })
+    kubelet = startKubelet({
+      client: { server: cp.api.server.url, ca: cp.api.server.caPem, cert: pair.certPem, key: pair.keyPem },
+      nodeName,
+      runtime: new FakeRuntime({
+        rules: [
+          { name: 'busy', behaviour: { cpuNanoCores: 250_000_000, memoryWorkingSetBytes: 64 * 1024 * 1024 } },
+        ],
+      }),
+      podManager: new KubeletPodManager(),
+      log: testLog,
+      machine: { cpus: 4, memoryBytes: 8 * 1024 ** 3, internalIP: '127.0.0.1', hostname: nodeName },
+      server: { port: 0, address: '127.0.0.1', clientCA: cp.api.server.caPem },
+    })
+  })
+  after(async () => {
+    await kubelet?.stop()
+    await cp?.stop()
+  })
+
+  test('250m used of a 250m request against a 50 % target doubles the Deployment', async () => {
+    const deployments = cp.client<Deployment>('apps', 'v1', 'deployments')
+    const d = deployment('busy', 1)
+    const template = d.spec?.template.spec
+    assert.ok(template)
+    template.nodeName = nodeName
+    template.containers = [
+      { name: 'busy', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '250m' } } },
+    ]
+    await deployments.create(d)
+    await cp.client<HorizontalPodAutoscaler>('autoscaling', 'v2', 'horizontalpodautoscalers').create({
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'busy', namespace: 'default' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'busy' },
+        minReplicas: 1,
+        maxReplicas: 2,
+        metrics: [
+          {
+            type: 'Resource',
+            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+          },
+        ],
+      },
+    })
+    await until(
+      async () => (await deployments.get('default', 'busy')).spec?.replicas === 2,
+      60_000,
+      'the HPA to scale busy to 2',
+    )
+    const rescale = await until(
+      async () =>
+        (await cp.client<Event>('', 'v1', 'events').list('default')).items.find(
+          (e) => e.reason === 'SuccessfulRescale' && e.involvedObject.name === 'busy',
+        ),
+      10_000,
+      'the SuccessfulRescale event',
+    )
+    assert.equal(
+      rescale.message,
+      'New size: 2; reason: cpu resource utilization (percentage of request) above target',
+    )
+    const get = await cp.api.kubectl(['get', 'hpa', 'busy', '--no-headers'])
+    assert.match(get.stdout, /^busy\s+Deployment\/busy\s+cpu: \d+%\/50%\s+1\s+2\s+[12]\s/)
   })
 })

@@ -151,7 +151,10 @@ test('a scale-up window takes the lowest recommendation within it', () => {
   clock.advance(10 * seconds)
   const held = memory.normalizeWithBehavior(args(2, 5), b)
   assert.equal(held.desired, 2, 'the initial 2 is within the minute')
-  assert.equal(held.ableToScale.reason, 'ScaleDownStabilized', "upstream's one reason for both windows")
+  assert.deepEqual(held.ableToScale, {
+    reason: 'ScaleUpStabilized',
+    message: 'recent recommendations were lower than current one, applying the lowest recent recommendation',
+  })
   clock.advance(30 * seconds)
   assert.equal(memory.normalizeWithBehavior(args(2, 8), b).desired, 2)
   clock.advance(21 * seconds)
@@ -166,6 +169,18 @@ test("a behavior without a scale-down window uses the controller's (5 minutes by
   assert.equal(memory.normalizeWithBehavior(args(6, 2), b).desired, 6)
   clock.advance(2 * seconds)
   assert.equal(memory.normalizeWithBehavior(args(6, 2), b).desired, 2)
+})
+
+test('a policy period counts scale ups and scale downs alike', () => {
+  const { clock, memory, args } = setup(10)
+  const b = behavior({
+    scaleUp: { policies: [{ type: 'Pods', value: 2, periodSeconds: 60 }] },
+    scaleDown: { stabilizationWindowSeconds: 0, policies: [{ type: 'Pods', value: 5, periodSeconds: 60 }] },
+  })
+  assert.equal(memory.normalizeWithBehavior(args(10, 5), b).desired, 5)
+  memory.recordScale('default/web', b, 10, 5)
+  clock.advance(10 * seconds)
+  assert.equal(memory.normalizeWithBehavior(args(5, 20), b).desired, 12, 'the period began at 10: 10 + 2')
 })
 
 test('a forgotten HPA starts over from its current replicas', () => {

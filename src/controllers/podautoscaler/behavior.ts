@@ -55,6 +55,10 @@ export const scaleDownStabilized = {
   reason: 'ScaleDownStabilized',
   message: 'recent recommendations were higher than current one, applying the highest recent recommendation',
 }
+export const scaleUpStabilized = {
+  reason: 'ScaleUpStabilized',
+  message: 'recent recommendations were lower than current one, applying the lowest recent recommendation',
+}
 export const readyForNewScale = {
   reason: 'ReadyForNewScale',
   message: 'recommended size matches current size',
@@ -145,7 +149,12 @@ export class ScaleMemory {
         behavior.scaleDown?.stabilizationWindowSeconds ?? Math.round(this.downscaleStabilizationMs / 1000),
     }
     const stabilized = this.#stabilizeWithBehavior(a, up, down)
-    const ableToScale = stabilized !== a.proposed ? scaleDownStabilized : readyForNewScale
+    const ableToScale =
+      stabilized === a.proposed
+        ? readyForNewScale
+        : a.proposed >= a.currentReplicas
+          ? scaleUpStabilized
+          : scaleDownStabilized
     const limited = this.#limitByRate({ ...a, proposed: stabilized }, up, down)
     return {
       desired: limited.replicas,
@@ -249,7 +258,7 @@ export class ScaleMemory {
     const pick = rules.selectPolicy === 'Min' ? Math.min : Math.max
     let result = rules.selectPolicy === 'Min' ? Infinity : -Infinity
     for (const p of rules.policies ?? []) {
-      const start = current - this.#changeInPeriod(this.#scaleUps.get(key), p.periodSeconds)
+      const start = this.#periodStart(key, current, p.periodSeconds)
       const proposed = p.type === 'Pods' ? start + p.value : Math.ceil(start * (1 + p.value / 100))
       result = pick(result, proposed)
     }
@@ -262,11 +271,18 @@ export class ScaleMemory {
     const pick = rules.selectPolicy === 'Min' ? Math.max : Math.min
     let result = rules.selectPolicy === 'Min' ? -Infinity : Infinity
     for (const p of rules.policies ?? []) {
-      const start = current + this.#changeInPeriod(this.#scaleDowns.get(key), p.periodSeconds)
+      const start = this.#periodStart(key, current, p.periodSeconds)
       const proposed = p.type === 'Pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100))
       result = pick(result, proposed)
     }
     return result
+  }
+
+  /** The replicas at the start of a policy's period: undo what was added and removed within it. */
+  #periodStart(key: string, current: number, periodSeconds: number): number {
+    const added = this.#changeInPeriod(this.#scaleUps.get(key), periodSeconds)
+    const removed = this.#changeInPeriod(this.#scaleDowns.get(key), periodSeconds)
+    return current - added + removed
   }
 
   #changeInPeriod(events: readonly ScaleEvent[] | undefined, periodSeconds: number): number {

@@ -312,3 +312,35 @@ test('a deleted HPA is forgotten and not looked at again', async () => {
   assert.equal(await s.controller.reconcile('default/web'), undefined)
   assert.deepEqual(s.statuses, [])
 })
+
+test('a ContainerResource metric names the container in its status and reason', async () => {
+  const s = setup({
+    hpa: makeHPA({
+      metrics: [
+        {
+          type: 'ContainerResource',
+          containerResource: {
+            name: 'cpu',
+            container: 'web',
+            target: { type: 'Utilization', averageUtilization: 50 },
+          },
+        },
+      ],
+    }),
+    usage: [200, 200],
+  })
+  await s.controller.reconcile('default/web')
+  assert.deepEqual(s.events, [
+    'Normal SuccessfulRescale New size: 4; reason: cpu container resource utilization (percentage of request) above target',
+  ])
+  assert.deepEqual(s.last()?.currentMetrics, [
+    {
+      type: 'ContainerResource',
+      containerResource: {
+        name: 'cpu',
+        container: 'web',
+        current: { averageValue: '200m', averageUtilization: 100 },
+      },
+    },
+  ])
+})

@@ -148,7 +148,7 @@ export class HorizontalController implements Reconciler {
     const original = structuredClone(hpa.status)
     const namespace = hpa.metadata?.namespace ?? ''
     const ref = hpa.spec.scaleTargetRef
-    const reference = `${ref.kind}/${ref.name}`
+    const reference = `${ref.kind}/${namespace}/${ref.name}`
     let scale: Scale
     try {
       scale = await this.#o.scales.get(namespace, ref, signal)
@@ -431,7 +431,7 @@ export class HorizontalController implements Reconciler {
         const prefix =
           spec.type === 'Resource'
             ? `failed to get ${resource} resource metric value`
-            : `failed to get ${resource} container resource metric value`
+            : `failed to get ${container ?? ''} container metric value`
         try {
           return await this.#resourceMetric(hpa, spec, {
             ...o,
@@ -510,7 +510,7 @@ export class HorizontalController implements Reconciler {
       return {
         ok: true,
         replicas: r.replicas,
-        name: `${o.resource} ${kind}`,
+        name: `${o.resource} resource`,
         status: status({ averageValue: milli(r.usage) }),
       }
     }
