@@ -263,3 +263,17 @@ test('adopt and release patch the controller reference, and report a revision go
   await h.delete(stored)
   assert.equal(await h.adopt(parent, kind, stored), false)
 })
+
+test('updateRevision reads a revision afresh when its copy was stale', async () => {
+  const { client, history: h } = history()
+  const { revision: stored } = await h.create(parent, revision('x', 1), 0)
+  let conflicts = 1
+  const update = client.update.bind(client)
+  client.update = async (r) => {
+    if (conflicts-- > 0) throw apiError(409, 'Conflict')
+    return update(r)
+  }
+  const renumbered = await h.updateRevision(stored, 5)
+  assert.equal(renumbered.revision, 5)
+  assert.equal(client.items.get(stored.metadata?.name ?? '')?.revision, 5)
+})

@@ -2,6 +2,7 @@ import type { ControllerRevision } from '../../api/generated/types/apps-v1.ts'
 import type { LabelSelector } from '../../api/selectors/label-selector.ts'
 import {
   isAlreadyExists,
+  isConflict,
   isNotFound,
   type Lister,
   type ObjectLike,
@@ -214,15 +215,26 @@ export class ControllerHistory {
     throw new Error(`could not find a free name for a revision of ${parent.metadata?.name ?? ''}`)
   }
 
-  /** Gives a revision a new revision number (a rollback re-uses an old revision). */
+  /**
+   * Gives a revision a new revision number (a rollback re-uses an old revision). A conflict (the
+   * copy was stale) reads the revision afresh and tries again, as upstream's
+   * UpdateControllerRevision does.
+   */
   async updateRevision(
     revision: Readonly<ControllerRevision>,
     newRevision: number,
   ): Promise<ControllerRevision> {
-    if (revision.revision === newRevision) return structuredClone(revision)
-    const next = structuredClone(revision) as ControllerRevision
-    next.revision = newRevision
-    return this.#client.update(next)
+    let current = structuredClone(revision) as ControllerRevision
+    for (let attempt = 0; ; attempt++) {
+      if (current.revision === newRevision) return current
+      current.revision = newRevision
+      try {
+        return await this.#client.update(current)
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 4) throw err
+        current = await this.#client.get(revision.metadata?.namespace ?? '', revision.metadata?.name ?? '')
+      }
+    }
   }
 
   /** Deletes a revision; one already gone is fine. */
