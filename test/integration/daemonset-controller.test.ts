@@ -402,6 +402,16 @@ describe('the DaemonSet controller', () => {
     assert.equal(history.code, 0, history.stderr)
     assert.match(history.stdout, /REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/)
 
+    const describe = await cp.api.kubectl(['describe', 'ds/agent', '-n', ns])
+    assert.equal(describe.code, 0, describe.stderr)
+    for (const line of [
+      /^Desired Number of Nodes Scheduled: 2$/m,
+      /^Number of Nodes Scheduled with Up-to-date Pods: 2$/m,
+      /^Number of Nodes Misscheduled: 0$/m,
+      /^Pods Status:\s+2 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed$/m,
+      /^\s+Normal\s+SuccessfulDelete\s+\S+\s+daemonset-controller\s+Deleted pod: agent-\w{5}$/m,
+    ])
+      assert.match(describe.stdout, line)
     // Undo applies revision 1's template again: that revision becomes number 3, and the pods go back.
     const undo = await cp.api.kubectl(['rollout', 'undo', 'ds/agent', '-n', ns])
     assert.equal(undo.code, 0, undo.stderr)

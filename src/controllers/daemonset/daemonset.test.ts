@@ -9,7 +9,7 @@ import type { Node, Pod, Taint } from '../../api/generated/types/core-v1.ts'
 import { FakeClock } from '../../base/clock.ts'
 import { ApiStatusError, IndexedCache, Lister, objectKey } from '../../client/index.ts'
 import type { RevisionClient } from '../history/history.ts'
-import { computeStatus, DaemonSetController, type DaemonSetControl } from './daemonset.ts'
+import { computeStatus, DaemonSetController, excessPods, type DaemonSetControl } from './daemonset.ts'
 import { daemonSetRevision, templateHash } from './revisions.ts'
 
 const start = Date.UTC(2026, 0, 1, 12, 0, 0)
@@ -437,4 +437,49 @@ test('a node joining wakes the DaemonSets that should run there; a taint only th
   }
   controller.nodeHandler().update?.(before, after)
   assert.deepEqual(added, ['kube-system/agent'], 'a PreferNoSchedule taint changes nothing')
+})
+
+test('without surge the oldest of several pods on a node stays; with surge the oldest new and old stay while the new one is not available', () => {
+  const ds = makeDS()
+  const surge = makeDS({
+    strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+  })
+  const hash = hashOf(surge)
+  const oldest = makePod('old-a', 'n1', { hash: 'old', ready: true, created: '2026-01-01T09:00:00Z' })
+  const older = makePod('old-b', 'n1', { hash: 'old', ready: true, created: '2026-01-01T10:00:00Z' })
+  const fresh = makePod('new-a', 'n1', { hash, created: '2026-01-01T11:00:00Z' })
+  const names = (pods: readonly Pod[]) => pods.map((p) => p.metadata?.name)
+  assert.deepEqual(names(excessPods(ds, [fresh, older, oldest], hashOf(ds), start)), ['old-b', 'new-a'])
+  assert.deepEqual(names(excessPods(surge, [fresh, older, oldest], hash, start)), ['old-b'])
+  const readyNew = makePod('new-a', 'n1', { hash, ready: true, created: '2026-01-01T11:00:00Z' })
+  assert.deepEqual(
+    names(excessPods(surge, [readyNew, oldest], hash, start)),
+    ['old-a'],
+    'the new one is available',
+  )
+  const unreadyOld = makePod('old-a', 'n1', { hash: 'old', created: '2026-01-01T09:00:00Z' })
+  assert.deepEqual(
+    names(excessPods(surge, [fresh, unreadyOld], hash, start)),
+    ['old-a'],
+    'the old one is not ready',
+  )
+})
+
+test('with surge a rolling update creates a new pod beside an old one, pinned to its node', async () => {
+  const strategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } }
+  const old = makeDS({ image: 'agent:1', strategy })
+  const ds = makeDS({ image: 'agent:2', strategy })
+  const pods = ['n1', 'n2'].map((n) => makePod(`old-${n}`, n, { hash: hashOf(old), ready: true }))
+  const { controller, control, key } = setup(ds, [makeNode('n1'), makeNode('n2')], pods, [
+    daemonSetRevision(old, 1),
+  ])
+  await controller.reconcile(key)
+  assert.deepEqual(control.deleted, [])
+  assert.equal(control.created.length, 1)
+  assert.deepEqual(
+    control.created[0]?.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
+      ?.nodeSelectorTerms,
+    [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n1'] }] }],
+  )
+  assert.equal(control.created[0]?.metadata?.labels?.['controller-revision-hash'], hashOf(ds))
 })
