@@ -18,6 +18,11 @@ export interface ControllerManagerCommandOptions extends LeaderElectionFlags {
   clusterSigningCertFile?: string
   clusterSigningKeyFile?: string
   clusterSigningDuration: number
+  horizontalPodAutoscalerSyncPeriod: number
+  horizontalPodAutoscalerDownscaleStabilization: number
+  horizontalPodAutoscalerTolerance: number
+  horizontalPodAutoscalerCpuInitializationPeriod: number
+  horizontalPodAutoscalerInitialReadinessDelay: number
   bindAddress: string
   securePort: number
 }
@@ -47,6 +52,13 @@ export async function controllerManager(
         : {}),
       ...(o.rootCaFile ? { rootCA: readFileSync(o.rootCaFile, 'utf8') } : {}),
       ...signing,
+      horizontalPodAutoscaler: {
+        syncPeriodMs: o.horizontalPodAutoscalerSyncPeriod,
+        downscaleStabilizationMs: o.horizontalPodAutoscalerDownscaleStabilization,
+        tolerance: o.horizontalPodAutoscalerTolerance,
+        cpuInitializationPeriodMs: o.horizontalPodAutoscalerCpuInitializationPeriod,
+        initialReadinessDelayMs: o.horizontalPodAutoscalerInitialReadinessDelay,
+      },
     },
     log,
   })

@@ -83,6 +83,36 @@ export async function main(argv: string[]): Promise<number> {
       duration,
       365 * 24 * 3600_000,
     )
+    .option(
+      '--horizontal-pod-autoscaler-sync-period <duration>',
+      'how often each HorizontalPodAutoscaler is synced',
+      duration,
+      15_000,
+    )
+    .option(
+      '--horizontal-pod-autoscaler-downscale-stabilization <duration>',
+      'how far back the autoscaler looks for a higher recommendation before scaling down',
+      duration,
+      300_000,
+    )
+    .option(
+      '--horizontal-pod-autoscaler-tolerance <fraction>',
+      'how far usage may stray from the target before the autoscaler acts',
+      fraction,
+      0.1,
+    )
+    .option(
+      '--horizontal-pod-autoscaler-cpu-initialization-period <duration>',
+      'after a pod starts, how long its cpu samples may be skipped',
+      duration,
+      300_000,
+    )
+    .option(
+      '--horizontal-pod-autoscaler-initial-readiness-delay <duration>',
+      'after a pod starts, how long its readiness changes are taken as its first readiness',
+      duration,
+      30_000,
+    )
     .option('--bind-address <ip>', 'address of /healthz and /metrics', '0.0.0.0')
     .option('--secure-port <port>', 'HTTPS port of /healthz and /metrics (0: not served)', port, 10257)
     .action(async (opts: ControllerManagerCommandOptions) => controllerManager(opts, stopSignal()))
@@ -316,6 +346,14 @@ function positive(v: string): number {
   const n = Number(v)
   if (!/^\d+$/.test(v) || n < 1 || n > 1_000_000)
     throw new InvalidArgumentError(`${v} is not a number from 1 to 1000000`)
+  return n
+}
+
+/** A non-negative decimal, as the autoscaler's tolerance. */
+function fraction(v: string): number {
+  const n = Number(v)
+  if (!/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(n))
+    throw new InvalidArgumentError(`${v} is not a non-negative number`)
   return n
 }
 
