@@ -142,6 +142,20 @@ describe('the horizontal pod autoscaler on simulated load', { skip: kubectlMissi
     const get = await cp.api.kubectl(['get', 'hpa', 'web', '--no-headers'])
     assert.equal(get.code, 0, get.stderr)
     assert.match(get.stdout, /^web\s+Deployment\/web\s+cpu: 50%\/50%\s+2\s+6\s+4\s/)
+    const describe = await cp.api.kubectl(['describe', 'hpa', 'web'])
+    assert.equal(describe.code, 0, describe.stderr)
+    assert.match(
+      describe.stdout,
+      /resource cpu on pods\s+\(as a percentage of request\):\s+50% \(100m\) \/ 50%/,
+    )
+    assert.match(
+      describe.stdout,
+      /ScalingActive\s+True\s+ValidMetricFound\s+the HPA was able to successfully calculate/,
+    )
+    assert.match(
+      describe.stdout,
+      /Normal\s+SuccessfulRescale\s+.*horizontal-pod-autoscaler\s+New size: 4; reason: cpu resource/,
+    )
 
     // The load goes: 5 % each, so 2 pods (the minimum) would do, but only after the window.
     const dropped = Date.now()
