@@ -273,6 +273,8 @@ export class DaemonSetController implements Reconciler {
       return earliest(requeue)
     }
 
+    // As upstream's updateDaemonSet: a failure stops the sync there (no rolling update, no
+    // history clean-up), and the status is written all the same.
     let error: Error | undefined
     try {
       await this.#manage(key, ds, nodes, hash, await this.#claimPods(ds, selector), requeue)
@@ -281,13 +283,9 @@ export class DaemonSetController implements Reconciler {
         (ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate'
       )
         await this.#rollingUpdate(key, ds, nodes, hash, await this.#claimPods(ds, selector))
-    } catch (err) {
-      error = err as Error
-    }
-    try {
       await this.#cleanupHistory(ds, old, await this.#claimPods(ds, selector))
     } catch (err) {
-      error ??= err as Error
+      error = err as Error
     }
     try {
       await this.#writeStatus(ds, nodes, hash, await this.#claimPods(ds, selector), true, requeue)
