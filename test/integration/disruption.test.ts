@@ -144,6 +144,15 @@ describe('disruption budgets and evictions', () => {
     )
     const table = await cp.api.kubectl(['get', 'pdb', 'web', '--no-headers'])
     assert.match(table.stdout, /^web\s+N\/A\s+1\s+1\s/)
+    const described = (await cp.api.kubectl(['describe', 'pdb', 'web'])).stdout
+    for (const line of [
+      /Max unavailable:\s+1\n/,
+      /Allowed disruptions:\s+1\n/,
+      /Current:\s+3\n/,
+      /Desired:\s+2\n/,
+      /Total:\s+3\n/,
+    ])
+      assert.match(described, line)
 
     // A dry run answers yes and changes nothing.
     const [p0, p1] = created.map((p) => p.metadata?.name ?? '')
@@ -441,8 +450,9 @@ describe('kubectl drain', { skip: kubectlMissing ?? false }, () => {
       await watching
     }
     assert.equal(drained.code, 0, drained.stderr)
-    assert.match(drained.stderr, /Warning: ignoring DaemonSet-managed Pods: default\/agent-x/)
-    assert.match(drained.stderr, /deleting Pods that declare no controller: default\/loner/)
+    // One warning line, its parts in no fixed order.
+    assert.match(drained.stderr, /Warning: .*ignoring DaemonSet-managed Pods: default\/agent-x/)
+    assert.match(drained.stderr, /Warning: .*deleting Pods that declare no controller: default\/loner/)
     // The budget held the second and third evictions back until replacements were ready.
     assert.match(
       drained.stderr,
