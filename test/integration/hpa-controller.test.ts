@@ -175,6 +175,63 @@ describe('the horizontal pod autoscaler on simulated load', { skip: kubectlMissi
     assert.equal(down.involvedObject.kind, 'HorizontalPodAutoscaler')
   })
 
+  test('ReplicaSets, StatefulSets and ReplicationControllers are scaled through their /scale too', async () => {
+    /** Enough of a workload for its /scale: replicas, a selector and a pod template. */
+    interface Workload {
+      apiVersion: string
+      kind: string
+      metadata: { name: string; namespace: string }
+      spec: { replicas: number; selector: unknown; template: unknown; serviceName?: string }
+    }
+    const template = (app: string) => ({
+      metadata: { labels: { app } },
+      spec: { containers: [{ name: 'c', image: 'nginx' }] },
+    })
+    const targets = [
+      { group: 'apps', apiVersion: 'apps/v1', kind: 'ReplicaSet', plural: 'replicasets', name: 'rs' },
+      { group: 'apps', apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets', name: 'sts' },
+      {
+        group: '',
+        apiVersion: 'v1',
+        kind: 'ReplicationController',
+        plural: 'replicationcontrollers',
+        name: 'rc',
+      },
+    ]
+    for (const t of targets) {
+      const selector = t.kind === 'ReplicationController' ? { app: t.name } : { matchLabels: { app: t.name } }
+      await cp.client<Workload>(t.group, 'v1', t.plural).create({
+        apiVersion: t.apiVersion,
+        kind: t.kind,
+        metadata: { name: t.name, namespace: 'default' },
+        spec: {
+          replicas: 1,
+          selector,
+          template: template(t.name),
+          ...(t.kind === 'StatefulSet' ? { serviceName: t.name } : {}),
+        },
+      })
+      await hpas.create({
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: t.name, namespace: 'default' },
+        spec: {
+          scaleTargetRef: { apiVersion: t.apiVersion, kind: t.kind, name: t.name },
+          minReplicas: 3,
+          maxReplicas: 5,
+        },
+      })
+    }
+    for (const t of targets) {
+      const client = cp.client<Workload>(t.group, 'v1', t.plural)
+      await until(
+        async () => (await client.get('default', t.name)).spec.replicas === 3,
+        20_000,
+        `the ${t.kind} to be scaled to its minimum`,
+      )
+    }
+  })
+
   test('kubectl autoscale creates an HPA whose TARGETS kubectl get shows', async () => {
     await deployments.create(deployment('api', 2))
     await until(async () => (await applyLoad('api', 0)) === 2, 20_000, 'two pods of api')

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Pod } from '../../api/generated/types/core-v1.ts'
 import { FakeMetricsClient } from './metrics-client.ts'
-import { ReplicaCalculator } from './replica-calculator.ts'
+import { podRequests, ReplicaCalculator } from './replica-calculator.ts'
 
 const now = Date.parse('2026-01-01T12:00:00Z')
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -351,4 +351,19 @@ test('a tolerance of its own per direction (HPAConfigurableTolerance)', async ()
     targetUtilization: 50,
   })
   assert.equal(got.replicas, 2, '120% of the target is within a 25% scale-up tolerance')
+})
+
+test("a pod's request counts its sidecars (restartable init containers) but not its other init containers", () => {
+  const pod: Pod = {
+    metadata: { name: 'p' },
+    spec: {
+      initContainers: [
+        { name: 'setup', resources: { requests: { cpu: '1' } } },
+        { name: 'proxy', restartPolicy: 'Always', resources: { requests: { cpu: '100m' } } },
+      ],
+      containers: [{ name: 'web', resources: { requests: { cpu: '200m' } } }],
+    },
+  }
+  assert.deepEqual([...podRequests([pod], 'cpu')], [['p', 300]])
+  assert.deepEqual([...podRequests([pod], 'cpu', 'proxy')], [['p', 100]])
 })

@@ -113,8 +113,9 @@ export function groupPods(
 }
 
 /**
- * Each pod's request of the resource in milli-units, summed over its containers (or the one
- * named); a container without a request makes utilization undefined, so it is an error.
+ * Each pod's request of the resource in milli-units, summed over its containers and sidecars
+ * (init containers that restart Always), or the one named; a container without a request makes
+ * utilization undefined, so it is an error.
  */
 export function podRequests(
   pods: readonly Readonly<Pod>[],
@@ -124,7 +125,8 @@ export function podRequests(
   const out = new Map<string, number>()
   for (const pod of pods) {
     let sum = 0
-    for (const c of pod.spec?.containers ?? []) {
+    const sidecars = (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always')
+    for (const c of [...(pod.spec?.containers ?? []), ...sidecars]) {
       if (container !== undefined && c.name !== container) continue
       const request = milliValue(c.resources?.requests?.[resource])
       if (request === undefined) {
