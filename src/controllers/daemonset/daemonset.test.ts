@@ -189,6 +189,13 @@ function setup(ds: DaemonSet, nodes: Node[], pods: Pod[], revisions: ControllerR
   return { controller, control, events, podCache, nodeCache, clock, key: objectKey(ds) }
 }
 
+const emptyCounts = {
+  currentNumberScheduled: 0,
+  desiredNumberScheduled: 0,
+  numberMisscheduled: 0,
+  numberReady: 0,
+}
+
 /** The hash the DaemonSet's current template gets, as its pods are labelled. */
 const hashOf = (ds: DaemonSet) => templateHash(ds)
 
@@ -482,4 +489,64 @@ test('with surge a rolling update creates a new pod beside an old one, pinned to
     [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n1'] }] }],
   )
   assert.equal(control.created[0]?.metadata?.labels?.['controller-revision-hash'], hashOf(ds))
+})
+
+test('a revision name taken by another template bumps status.collisionCount and the next sync uses a new name', async () => {
+  const ds = makeDS()
+  const squatter = daemonSetRevision(makeDS({ image: 'other:1' }), 1)
+  squatter.metadata = { ...squatter.metadata, name: `agent-${hashOf(ds)}` }
+  const { controller, control, key } = setup(ds, [makeNode('n1')], [], [squatter])
+  await assert.rejects(controller.reconcile(key), /already exists/)
+  assert.equal(control.statuses[0]?.status?.collisionCount, 1)
+  assert.equal(control.created.length, 0)
+
+  const bumped = { ...ds, status: { ...emptyCounts, collisionCount: 1 } }
+  const next = setup(bumped, [makeNode('n1')], [], [squatter])
+  next.control.ds = bumped
+  await next.controller.reconcile(next.key)
+  const hash = templateHash(bumped)
+  assert.notEqual(hash, hashOf(ds))
+  assert.equal(next.control.revisionCache.get(`kube-system/agent-${hash}`)?.revision, 2)
+  assert.equal(next.control.created[0]?.metadata?.labels?.['controller-revision-hash'], hash)
+})
+
+test('an orphan pod the selector matches is adopted; an owned pod it no longer matches is released', async () => {
+  const ds = makeDS()
+  const orphan = makePod('orphan', 'n1', { hash: hashOf(ds), ready: true })
+  orphan.metadata = { ...orphan.metadata, ownerReferences: [] }
+  const stray = makePod('stray', 'n2', { hash: hashOf(ds), ready: true })
+  stray.metadata = { ...stray.metadata, labels: { app: 'other' } }
+  const { controller, control, key } = setup(ds, [makeNode('n1'), makeNode('n2')], [orphan, stray])
+  await controller.reconcile(key)
+  assert.deepEqual(
+    control.patched.map((p) => p.name),
+    ['orphan', 'stray'],
+  )
+  assert.deepEqual(control.patched[0]?.patch, {
+    metadata: { ownerReferences: [ownedByAgent], uid: 'orphan-uid' },
+  })
+  assert.deepEqual(control.patched[1]?.patch, {
+    metadata: { ownerReferences: [{ $patch: 'delete', uid: 'ds-uid' }], uid: 'stray-uid' },
+  })
+  // The adopted pod counts for n1; n2 has none of ours and gets one.
+  assert.equal(control.created.length, 1)
+})
+
+test('two revisions of the current template: the newest stays, pods of the other are relabelled, the other goes', async () => {
+  const ds = makeDS()
+  const a = daemonSetRevision(ds, 1)
+  const b = daemonSetRevision(ds, 2)
+  a.metadata = {
+    ...a.metadata,
+    name: 'agent-aaaa',
+    labels: { app: 'agent', 'controller-revision-hash': 'aaaa' },
+  }
+  const pods = [makePod('p', 'n1', { hash: 'aaaa', ready: true })]
+  const { controller, control, key } = setup(ds, [makeNode('n1')], pods, [a, b])
+  await controller.reconcile(key)
+  assert.deepEqual(control.patched, [
+    { name: 'p', patch: { metadata: { labels: { 'controller-revision-hash': hashOf(ds) } } } },
+  ])
+  assert.equal(control.revisionCache.get('kube-system/agent-aaaa'), undefined)
+  assert.ok(control.revisionCache.get(`kube-system/agent-${hashOf(ds)}`))
 })

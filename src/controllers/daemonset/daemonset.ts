@@ -268,8 +268,10 @@ export class DaemonSetController implements Reconciler {
     const { current, old } = await this.#constructHistory(ds, selector)
     const hash = current.metadata?.labels?.[controllerRevisionHashLabel] ?? ''
     const requeue: Requeue[] = []
+    // Claimed once: the writes of this sync show in the cache only as the informer brings them.
+    const podsByNode = await this.#claimPods(ds, selector)
     if (!this.expectations.satisfied(key)) {
-      await this.#writeStatus(ds, nodes, hash, await this.#claimPods(ds, selector), false, requeue)
+      await this.#writeStatus(ds, nodes, hash, podsByNode, false, requeue)
       return earliest(requeue)
     }
 
@@ -277,18 +279,18 @@ export class DaemonSetController implements Reconciler {
     // history clean-up), and the status is written all the same.
     let error: Error | undefined
     try {
-      await this.#manage(key, ds, nodes, hash, await this.#claimPods(ds, selector), requeue)
+      await this.#manage(key, ds, nodes, hash, podsByNode, requeue)
       if (
         this.expectations.satisfied(key) &&
         (ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate'
       )
-        await this.#rollingUpdate(key, ds, nodes, hash, await this.#claimPods(ds, selector))
-      await this.#cleanupHistory(ds, old, await this.#claimPods(ds, selector))
+        await this.#rollingUpdate(key, ds, nodes, hash, new Map(podsByNode))
+      await this.#cleanupHistory(ds, old, podsByNode)
     } catch (err) {
       error = err as Error
     }
     try {
-      await this.#writeStatus(ds, nodes, hash, await this.#claimPods(ds, selector), true, requeue)
+      await this.#writeStatus(ds, nodes, hash, podsByNode, true, requeue)
     } catch (err) {
       if (isNotFound(err)) return undefined
       error ??= err as Error
