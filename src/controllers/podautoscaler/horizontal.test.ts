@@ -344,3 +344,56 @@ test('a ContainerResource metric names the container in its status and reason', 
     },
   ])
 })
+
+test('spec.behavior limits the rate: one pod a minute', async () => {
+  const s = setup({
+    hpa: makeHPA({
+      behavior: {
+        scaleUp: {
+          stabilizationWindowSeconds: 0,
+          selectPolicy: 'Max',
+          policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }],
+        },
+        scaleDown: { selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] },
+      },
+    }),
+    usage: [300, 300],
+  })
+  await s.controller.reconcile('default/web')
+  assert.deepEqual(s.scales.updates, [3])
+  assert.deepEqual(s.conditions()?.at(-1), ['ScalingLimited', 'True', 'ScaleUpLimit'])
+  s.clock.advance(30_000)
+  await s.controller.reconcile('default/web')
+  assert.deepEqual(s.scales.updates, [3], 'the minute is not over')
+  s.clock.advance(31_000)
+  await s.controller.reconcile('default/web')
+  assert.deepEqual(s.scales.updates, [3, 4])
+})
+
+test('two HPAs over the same pods both stop with AmbiguousSelector', async () => {
+  const s = setup({ usage: [100, 100] })
+  const other = makeHPA()
+  other.metadata = { ...other.metadata, name: 'web-too' }
+  s.hpas.set(other)
+  await s.controller.reconcile('default/web')
+  await s.controller.reconcile('default/web-too')
+  const message = 'pods by selector app=web are controlled by multiple HPAs: [default/web default/web-too]'
+  assert.ok(s.events.includes(`Warning AmbiguousSelector ${message}`), s.events.join('\n'))
+  const last = s.statuses.at(-1)
+  assert.equal(last?.metadata?.name, 'web-too')
+  assert.deepEqual(
+    last?.status?.conditions?.find((c) => c.type === 'ScalingActive'),
+    {
+      type: 'ScalingActive',
+      status: 'False',
+      reason: 'AmbiguousSelector',
+      message,
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    },
+  )
+  s.hpas.delete('default/web-too')
+  await s.controller.reconcile('default/web-too')
+  s.events.length = 0
+  await s.controller.reconcile('default/web')
+  assert.deepEqual(s.events, [], 'alone again, it scales on its metrics')
+})
