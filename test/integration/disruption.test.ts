@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { DaemonSet, Deployment } from '../../src/api/generated/types/apps-v1.ts'
-import type { Node, Pod } from '../../src/api/generated/types/core-v1.ts'
+import type { Job } from '../../src/api/generated/types/batch-v1.ts'
+import type { Event, Node, Pod } from '../../src/api/generated/types/core-v1.ts'
 import type { Status } from '../../src/api/generated/types/meta-v1.ts'
 import type { PodDisruptionBudget, PodDisruptionBudgetSpec } from '../../src/api/generated/types/policy-v1.ts'
 import { startSimulation, type Simulation } from '../../src/cli/kubelet.ts'
@@ -280,6 +281,57 @@ describe('disruption budgets and evictions', () => {
     )
     await pdbs.delete('default', 'double-a')
     await status('double-b', (s) => s.disruptionsAllowed === 1, 'double-b allowing one')
+  })
+
+  test('pods of a controller without a scale subresource fail the budget safe, with an event saying why', async () => {
+    const job = await cp.client<Job>('batch', 'v1', 'jobs').create({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'batch', namespace: 'default' },
+      spec: {
+        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } },
+      },
+    })
+    const owned = bare('batch-0', 'batch')
+    owned.metadata = {
+      ...owned.metadata,
+      ownerReferences: [
+        {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          name: 'batch',
+          uid: job.metadata?.uid ?? '',
+          controller: true,
+        },
+      ],
+    }
+    await pods.create(owned)
+    await setReady('batch-0', true)
+    await pdbs.create(budget('batch', { maxUnavailable: '50%' }))
+    const failed = await until(
+      async () => {
+        const c = (await pdbs.get('default', 'batch')).status?.conditions?.[0]
+        return c?.reason === 'SyncFailed' ? c : undefined
+      },
+      15_000,
+      'SyncFailed',
+    )
+    assert.equal(failed.status, 'False')
+    assert.equal(failed.message, 'jobs.batch does not implement the scale subresource')
+    const events = await until(
+      async () =>
+        (await cp.client<Event>('', 'v1', 'events').list('default')).items.filter(
+          (e) => e.involvedObject.name === 'batch' && e.reason === 'CalculateExpectedPodCountFailed',
+        )[0],
+      15_000,
+      'the CalculateExpectedPodCountFailed event',
+    )
+    assert.equal(
+      events.message,
+      'Failed to calculate the number of expected pods: jobs.batch does not implement the scale subresource',
+    )
+    assert.equal(events.source?.component, 'controllermanager')
+    assert.equal((await evict('batch-0')).code, 429, 'a failed budget allows nothing')
   })
 
   test('a budget changed since its controller last synced it answers 429 until it is processed', async () => {
