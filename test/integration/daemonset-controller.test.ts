@@ -385,6 +385,36 @@ describe('the DaemonSet controller', () => {
     }
   })
 
+  test('a failed daemon pod is deleted (FailedDaemonPod) and replaced on its node', async () => {
+    const victim = (await podsOf('agent')).find((p) => p.spec?.nodeName === 'n1')
+    assert.ok(victim)
+    await pods.updateStatus({ ...victim, status: { ...victim.status, phase: 'Failed' } })
+    await until(
+      async () => {
+        const now = await podsOf('agent')
+        return (
+          !now.some((p) => p.metadata?.name === victim.metadata?.name) &&
+          now.some((p) => p.spec?.nodeName === 'n1' && p.status?.phase === 'Running')
+        )
+      },
+      20_000,
+      'a new agent pod running on n1',
+    )
+    const events = (
+      await cp.client<Event>('', 'v1', 'events').list(ns, { fieldSelector: 'reason=FailedDaemonPod' })
+    ).items
+    assert.deepEqual(
+      events.map((e) => [e.type, e.message]),
+      [
+        [
+          'Warning',
+          `Found failed daemon pod ${ns}/${victim.metadata?.name ?? ''} on node n1, will try to kill it`,
+        ],
+      ],
+    )
+    await rolledOut('agent', 2, 2)
+  })
+
   test('kubectl get ds and kubectl rollout status', { skip: kubectlMissing }, async () => {
     const r = await cp.api.kubectl(['get', 'ds', '-n', ns])
     assert.equal(r.code, 0, r.stderr)
@@ -442,7 +472,7 @@ function standInKubelets(pods: ResourceClient<Pod>): { stop(): Promise<void> } {
     let p: Promise<unknown> | undefined
     if (pod.metadata?.deletionTimestamp) {
       p = pods.delete(pod.metadata.namespace ?? '', pod.metadata.name ?? '', { gracePeriodSeconds: 0 })
-    } else if (pod.spec?.nodeName && pod.status?.phase !== 'Running') {
+    } else if (pod.spec?.nodeName && (pod.status?.phase ?? 'Pending') === 'Pending') {
       const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
       p = pods.updateStatus({
         ...pod,
