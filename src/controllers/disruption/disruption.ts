@@ -127,7 +127,11 @@ export class DisruptionController implements Reconciler {
     return { add: changed, update: (_old, pod) => changed(pod), delete: (pod) => this.#enqueueBudgetsOf(pod) }
   }
 
-  /** Every budget whose selector matches the pod looks again. */
+  /**
+   * Every budget whose selector matches the pod looks again. Upstream picks one of several
+   * "arbitrarily" and says so in its MultiplePodDisruptionBudgets warning; syncing them all keeps
+   * each status right, and the warning names them all.
+   */
   #enqueueBudgetsOf(pod: Readonly<Pod>): void {
     const budgets = budgetsOf(pod, this.#o.pdbs.list(pod.metadata?.namespace ?? ''))
     if (budgets.length > 1) {
