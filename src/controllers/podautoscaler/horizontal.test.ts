@@ -233,6 +233,7 @@ test('replicas outside [min, max] are brought in without looking at metrics', as
   const above = setup({ hpa: makeHPA({ maxReplicas: 3 }), replicas: 5 })
   await above.controller.reconcile('default/web')
   assert.deepEqual(above.scales.updates, [3])
+  assert.equal(above.last()?.currentMetrics, undefined)
   assert.deepEqual(above.events, [
     'Normal SuccessfulRescale New size: 3; reason: Current number of replicas above Spec.MaxReplicas',
   ])

@@ -178,7 +178,9 @@ export class HorizontalController implements Reconciler {
     let desiredReplicas = 0
     let rescaleReason = ''
     let rescale = true
-    let metricStatuses: MetricStatus[] = hpa.status?.currentMetrics ?? []
+    // Left empty when the metrics are not looked at (out of range, scaling off): the status then
+    // shows no current metrics, as upstream's.
+    let metricStatuses: MetricStatus[] = []
     if (currentReplicas === 0 && minReplicas !== 0) {
       // Scaled to zero by hand: autoscaling stays off until someone scales it up again.
       desiredReplicas = 0
