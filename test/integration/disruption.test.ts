@@ -465,6 +465,24 @@ describe('kubectl drain', { skip: kubectlMissing ?? false }, () => {
     })
     await pods.create(bare('loner', 'loner', { nodeName: 'drain-0' }))
 
+    // A server-side dry run goes through the evictions and changes nothing.
+    const dry = await cp.api.kubectl([
+      'drain',
+      'drain-0',
+      '--ignore-daemonsets',
+      '--force',
+      '--dry-run=server',
+    ])
+    assert.equal(dry.code, 0, dry.stderr)
+    assert.equal(dry.stdout.match(/evicting pod default\/web-\S+ \(server dry run\)/g)?.length, 3)
+    assert.match(dry.stdout, /node\/drain-0 drained \(server dry run\)/)
+    assert.equal((await nodes.get('', 'drain-0')).spec?.unschedulable, undefined)
+    assert.ok(
+      (await pods.list('default', { labelSelector: 'app=web' })).items.every(
+        (p) => !p.metadata?.deletionTimestamp,
+      ),
+    )
+
     // Without --force the bare pod stops the drain (after the cordon).
     const refused = await cp.api.kubectl(['drain', 'drain-0', '--ignore-daemonsets', '--timeout=60s'])
     assert.notEqual(refused.code, 0)
