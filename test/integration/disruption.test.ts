@@ -334,7 +334,7 @@ describe('disruption budgets and evictions', () => {
     assert.equal((await evict('batch-0')).code, 429, 'a failed budget allows nothing')
   })
 
-  test('a budget changed since its controller last synced it answers 429 until it is processed', async () => {
+  test('with its controller stopped, a changed budget answers 429 and one with 2001 unconfirmed evictions 403', async () => {
     // Stopped, the controller cannot catch up with the change (cp.stop() stops it again, harmlessly).
     await cp.manager.stop()
     await pdbs.patch('default', 'double-b', 'merge', { spec: { minAvailable: 1 } })
@@ -347,6 +347,30 @@ describe('disruption budgets and evictions', () => {
         message: 'The disruption budget double-b is still being processed by the server.',
       },
     ])
+
+    // Evictions the controller never confirmed piling up: the budget refuses more.
+    const b = await pdbs.get('default', 'double-b')
+    const piled = Object.fromEntries(
+      Array.from({ length: 2001 }, (_, i) => [`gone-${i}`, new Date().toISOString().replace(/\.\d+Z$/, 'Z')]),
+    )
+    await pdbs.updateStatus({
+      ...b,
+      status: {
+        ...b.status,
+        observedGeneration: b.metadata?.generation ?? 0,
+        currentHealthy: 1,
+        desiredHealthy: 0,
+        expectedPods: 1,
+        disruptionsAllowed: 1,
+        disruptedPods: piled,
+      },
+    })
+    const full = await evict('d1')
+    assert.equal(full.code, 403)
+    assert.equal(
+      full.status.message,
+      'poddisruptionbudget.policy "double-b" is forbidden: DisruptedPods map too big - too many evictions not confirmed by PDB controller',
+    )
   })
 })
 
