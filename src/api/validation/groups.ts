@@ -331,6 +331,11 @@ export function validatePodDisruptionBudget(o: Obj): FieldError[] {
       'IfHealthyBudget',
     ]),
   )
+  // The counts of the status (written by the disruption controller and the eviction subresource).
+  const st = obj(o.status) ?? {}
+  const status = FieldPath.root('status')
+  for (const f of ['disruptionsAllowed', 'currentHealthy', 'desiredHealthy', 'expectedPods'])
+    errs.push(...nonNegative(status.child(f), st[f]))
   return errs
 }
 

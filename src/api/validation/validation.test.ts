@@ -353,6 +353,14 @@ describe('other groups', () => {
       ],
     )
     assert.deepEqual(
+      messages('policy', 'poddisruptionbudgets', {
+        metadata: meta,
+        spec: { maxUnavailable: 1 },
+        status: { disruptionsAllowed: -1, currentHealthy: 2, desiredHealthy: 1, expectedPods: 2 },
+      }),
+      ['status.disruptionsAllowed: Invalid value: -1: must be greater than or equal to 0'],
+    )
+    assert.deepEqual(
       messages('autoscaling', 'horizontalpodautoscalers', {
         metadata: meta,
         spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, minReplicas: 5, maxReplicas: 2 },
