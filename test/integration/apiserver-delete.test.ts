@@ -114,6 +114,16 @@ describe('what a delete answers', () => {
     assert.equal(marked.body.kind, 'Pod')
     assert.ok(marked.body.metadata?.deletionTimestamp)
     assert.equal(marked.body.metadata?.deletionGracePeriodSeconds, 30)
+    // In its grace period the kubelet still writes the status; the pod stays until it is deleted.
+    const stopped = await call(
+      'PATCH',
+      `${pods}/p2/status`,
+      { status: { phase: 'Failed' } },
+      'application/merge-patch+json',
+    )
+    assert.equal(stopped.code, 200)
+    const kept = (await call('GET', `${pods}/p2`)).body as { status?: { phase?: string } }
+    assert.equal(kept.status?.phase, 'Failed')
     // Deleted again with no grace: gone, and the answer is still the pod.
     const forced = await call('DELETE', `${pods}/p2`, { gracePeriodSeconds: 0 })
     assert.equal(forced.code, 200)

@@ -481,9 +481,11 @@ export class RegistryStore {
             return undefined
           }
           result = obj
-          // The last finalizer of an object being deleted is gone: the update completes the delete.
+          // The last finalizer of an object being deleted is gone: the update completes the delete
+          // (not while a grace period runs: a terminating pod's kubelet still writes its status).
           if (
-            obj.metadata.deletionTimestamp &&
+            existing.metadata.deletionTimestamp &&
+            !existing.metadata.deletionGracePeriodSeconds &&
             (obj.metadata.finalizers ?? []).length === 0 &&
             !(strategy.deletionBlocked?.(obj) ?? false) &&
             !o.dryRun
