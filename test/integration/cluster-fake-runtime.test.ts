@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Node, Pod } from '../../src/api/generated/types/core-v1.ts'
-import { builtin, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
+import { builtin, Informer, loadKubeconfig, ResourceClient, RestClient } from '../../src/client/index.ts'
 import { kubectlMissing, kubectlPath } from '../support/cluster.ts'
 import { until } from '../support/until.ts'
 
@@ -221,6 +221,128 @@ describe('k8ts up --runtime fake', { skip: kubectlMissing }, () => {
     assert.match(messages, /^BackOff: Back-off pulling image "example.invalid\/missing:1.0"$/m)
     assert.match(messages, /^Failed: Error: ImagePullBackOff$/m)
     ok('delete', 'pod', 'nopull', '--wait=false')
+  })
+
+  /** The reasons and messages of a pod's events, one per line. */
+  const eventsOf = (name: string) =>
+    ok(
+      'get',
+      'events',
+      '--field-selector',
+      `involvedObject.name=${name}`,
+      '-o',
+      'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}',
+    )
+  // Healthy (a file the probes look for) for two seconds, then not.
+  const healthyFor2s = 'touch /tmp/healthy; sleep 2; rm -f /tmp/healthy; sleep 600'
+
+  test('a failing liveness probe restarts the container, and the next failure waits in CrashLoopBackOff', async () => {
+    apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'live' },
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            image: 'busybox:1.36',
+            command: ['sh', '-c', healthyFor2s],
+            livenessProbe: {
+              exec: { command: ['cat', '/tmp/healthy'] },
+              periodSeconds: 1,
+              failureThreshold: 1,
+            },
+          },
+        ],
+      },
+    })
+    const waiting = await until(
+      async () => {
+        const s = (await podStatus('live'))?.containerStatuses?.[0]
+        return s?.state?.waiting?.reason === 'CrashLoopBackOff' && s
+      },
+      30_000,
+      'CrashLoopBackOff',
+    )
+    assert.equal(waiting.restartCount, 1)
+    assert.equal(waiting.lastState?.terminated?.reason, 'Error')
+    assert.match(
+      ok('get', 'pod', 'live', '--no-headers'),
+      /^live\s+0\/1\s+CrashLoopBackOff\s+1 \(\S+ ago\)\s/,
+    )
+    const events = eventsOf('live')
+    assert.match(events, /^Unhealthy: Liveness probe failed: cat: /m)
+    assert.match(events, /^Killing: Container app failed liveness probe, will be restarted$/m)
+    assert.match(events, /^BackOff: Back-off restarting failed container app in pod live_default\(/m)
+    ok('delete', 'pod', 'live', '--wait=false')
+  })
+
+  test('a failing readiness probe turns Ready from True to False without a restart', async () => {
+    apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'ready' },
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            image: 'busybox:1.36',
+            command: ['sh', '-c', healthyFor2s],
+            readinessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1 },
+          },
+        ],
+      },
+    })
+    const ready = async () => (await podStatus('ready'))?.conditions?.find((c) => c.type === 'Ready')?.status
+    await until(async () => (await ready()) === 'True', 20_000, 'Ready True')
+    await until(async () => (await ready()) === 'False', 20_000, 'Ready False')
+    assert.match(ok('get', 'pod', 'ready', '--no-headers'), /^ready\s+0\/1\s+Running\s+0\s/)
+    assert.match(eventsOf('ready'), /^Unhealthy: Readiness probe failed: cat: /m)
+    ok('delete', 'pod', 'ready', '--wait=false')
+  })
+
+  test('graceful deletion runs the preStop hook before the container stops', async () => {
+    apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'stop' },
+      spec: {
+        terminationGracePeriodSeconds: 30,
+        containers: [
+          {
+            name: 'app',
+            image: 'busybox:1.36',
+            command: ['sleep', '3600'],
+            // What the hook writes is the container's termination message once it stops.
+            lifecycle: {
+              preStop: { exec: { command: ['sh', '-c', 'echo drained > /dev/termination-log'] } },
+            },
+          },
+        ],
+      },
+    })
+    await until(async () => (await podStatus('stop'))?.phase === 'Running', 20_000, 'the pod to run')
+    const seen: Pod[] = []
+    let deleted = false
+    const watcher = new Informer<Pod>(pods, { namespace: 'default', fieldSelector: 'metadata.name=stop' })
+    watcher.addHandler({
+      update: (_old, p) => void seen.push(structuredClone(p)),
+      delete: () => (deleted = true),
+    })
+    const ac = new AbortController()
+    const watching = watcher.run(ac.signal)
+    try {
+      await watcher.waitForSync()
+      ok('delete', 'pod', 'stop', '--wait=true', '--timeout=30s')
+      // kubectl ran synchronously: the watch catches up now.
+      await until(() => deleted, 10_000, 'the watch to see the pod go')
+      const last = seen.map((p) => p.status?.containerStatuses?.[0]?.state?.terminated).findLast(Boolean)
+      assert.equal(last?.message, 'drained\n')
+      assert.equal(last?.exitCode, 143, 'ended by the stop signal, after the hook')
+    } finally {
+      ac.abort()
+      await watching.catch(() => {})
+    }
   })
 
   test('a node that stops heartbeating goes NotReady and its pods are replaced on the other node', async () => {

@@ -386,7 +386,7 @@ describe('pod workers', () => {
     // The last status before the delete: both containers terminated, the stubborn one killed.
     const last = t.writer.patches.at(-1)?.status
     const byName = (n: string) => last?.containerStatuses?.find((c) => c.name === n)?.state?.terminated
-    assert.equal(byName('slow')?.exitCode, 0)
+    assert.equal(byName('slow')?.exitCode, 143, 'ended by SIGTERM')
     assert.equal(byName('stubborn')?.exitCode, 137)
     assert.equal(last?.phase, 'Failed')
 
@@ -631,7 +631,7 @@ describe('pod workers', () => {
     assert.equal(s.phase, 'Failed')
     assert.equal(s.reason, 'DeadlineExceeded')
     assert.equal(s.message, 'Pod was active on the node longer than the specified deadline')
-    assert.equal(t.container('app').state?.terminated?.exitCode, 0)
+    assert.equal(t.container('app').state?.terminated?.exitCode, 143)
     assert.equal(t.runtime.calls('stopPodSandbox').length, 1)
     t.workers.stop()
   })

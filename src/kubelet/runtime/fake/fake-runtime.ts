@@ -110,7 +110,10 @@ export interface FakeContainerBehaviour {
   exit?: { afterMs: number; exitCode?: number; oomKilled?: boolean }
   /** Time from the stop signal to its exit; Infinity ignores the signal until the kill. Default 0. */
   stopDelayMs?: number
-  /** Exit code when the stop signal ends it (137 when it has to be killed). Default 0. */
+  /**
+   * Exit code when the stop signal ends it (137 when it has to be killed). Default 143: killed by
+   * SIGTERM, as a process that does not handle it ends.
+   */
   stopExitCode?: number
   cpuNanoCores?: number
   /** Over the container's memory limit, the container is OOM-killed as soon as it starts. */
@@ -286,7 +289,7 @@ export class FakeRuntime implements ContainerRuntime {
       startError: undefined,
       exit: undefined,
       stopDelayMs: 0,
-      stopExitCode: 0,
+      stopExitCode: 143,
       cpuNanoCores: options.defaultUsage?.cpuNanoCores ?? 1_000_000,
       memoryWorkingSetBytes: options.defaultUsage?.memoryWorkingSetBytes ?? 8 * 1024 * 1024,
       exec: [],

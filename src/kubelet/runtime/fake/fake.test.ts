@@ -200,7 +200,7 @@ describe('FakeRuntime', () => {
     ]
     clock.advance(10_000)
     await stops[0]
-    assert.equal((await status(slow)).exitCode, 0)
+    assert.equal((await status(slow)).exitCode, 143, 'ended by SIGTERM')
     assert.equal((await status(deaf)).state, 'CONTAINER_RUNNING')
     clock.advance(20_000)
     await stops[1]
