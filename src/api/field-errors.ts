@@ -151,6 +151,19 @@ export function aggregateMessage(errors: readonly FieldError[]): string {
   return messages.length === 1 ? (messages[0] ?? '') : `[${messages.join(', ')}]`
 }
 
+/**
+ * A value for a field error that Go would print as a typed slice: `[]int32{1, 2}`, and
+ * `[]int32(nil)` for an absent one (a podFailurePolicy rule's exit codes).
+ */
+export class GoSliceValue {
+  readonly type: string
+  readonly items: readonly (number | string)[] | undefined
+  constructor(type: string, items: readonly (number | string)[] | undefined) {
+    this.type = type
+    this.items = items
+  }
+}
+
 /** A value for a field error that Go would print as a map[string]string (labels, selectors). */
 export class StringMapValue {
   readonly entries: Readonly<Record<string, string>>
@@ -170,6 +183,10 @@ export function formatValue(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
   if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) {
     return `[]string{${v.map((x) => JSON.stringify(x)).join(', ')}}`
+  }
+  if (v instanceof GoSliceValue) {
+    if (v.items === undefined) return `[]${v.type}(nil)`
+    return `[]${v.type}{${v.items.map((x) => (typeof x === 'string' ? JSON.stringify(x) : String(x))).join(', ')}}`
   }
   if (v instanceof StringMapValue) {
     const entries = Object.entries(v.entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

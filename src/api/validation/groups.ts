@@ -129,7 +129,8 @@ export function validateIngressClassUpdate(next: Obj, prev: Obj): FieldError[] {
   return a !== b ? [invalid(spec.child('controller'), a, immutable)] : []
 }
 
-function isDomainPrefixedPath(v: string): string[] {
+/** A domain-prefixed path such as `acme.io/foo` (an IngressClass controller, a Job's managedBy). */
+export function isDomainPrefixedPath(v: string): string[] {
   const i = v.indexOf('/')
   if (i < 0) return ['must be a domain-prefixed path (such as "acme.io/foo")']
   return isDNS1123Subdomain(v.slice(0, i))

@@ -2,6 +2,7 @@ import type { FieldError } from '../field-errors.ts'
 import type { StoredObject } from '../object.ts'
 import * as core from './core.ts'
 import * as groups from './groups.ts'
+import * as job from './job.ts'
 import type { Obj } from './util.ts'
 import * as workloads from './workloads.ts'
 
@@ -52,7 +53,7 @@ const validators: Record<string, Validator> = {
     workloads.validateControllerRevision,
     workloads.validateControllerRevisionUpdate,
   ),
-  'batch/jobs': rules(workloads.validateJob, workloads.validateJobUpdate),
+  'batch/jobs': rules(job.validateJob, job.validateJobUpdate),
   'batch/cronjobs': rules(workloads.validateCronJob),
   'networking.k8s.io/ingresses': rules(groups.validateIngress),
   'networking.k8s.io/ingressclasses': rules(groups.validateIngressClass, groups.validateIngressClassUpdate),

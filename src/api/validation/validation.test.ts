@@ -295,7 +295,8 @@ describe('workloads', () => {
       },
     }
     assert.deepEqual(messages('batch', 'jobs', job), [
-      'spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"',
+      // As Kubernetes: Always (what an absent restartPolicy defaults to) reads as missing.
+      'spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"',
     ])
     assert.equal(cronScheduleError('*/5 * * * *'), undefined)
     assert.equal(cronScheduleError('@hourly'), undefined)
@@ -305,7 +306,10 @@ describe('workloads', () => {
     assert.deepEqual(
       messages('batch', 'cronjobs', {
         metadata: meta,
-        spec: { schedule: 'every day', jobTemplate: { spec: { template: { spec: template.spec } } } },
+        spec: {
+          schedule: 'every day',
+          jobTemplate: { spec: { template: { spec: { ...template.spec, restartPolicy: 'Never' } } } },
+        },
       }),
       ['spec.schedule: Invalid value: "every day": expected exactly 5 fields, found 2: every day'],
     )

@@ -1,4 +1,5 @@
-import { FieldPath, forbidden, invalid, required, type FieldError } from '../field-errors.ts'
+import { FieldPath, forbidden, invalid, notSupported, required, type FieldError } from '../field-errors.ts'
+import { validateJobSpecFields } from './job.ts'
 import { validateLabels } from './meta.ts'
 import { validateClaimSpec } from './core.ts'
 import { selectorMismatch, templateRestartPolicy, validatePodTemplate } from './pod.ts'
@@ -249,57 +250,6 @@ export function validateControllerRevisionUpdate(next: Obj, prev: Obj): FieldErr
     : [invalid('data', next.data, immutable)]
 }
 
-function jobSpec(s: Obj, p: FieldPath): FieldError[] {
-  const errs: FieldError[] = []
-  for (const f of ['parallelism', 'completions', 'backoffLimit', 'ttlSecondsAfterFinished'])
-    errs.push(...nonNegative(p.child(f), s[f]))
-  errs.push(...positive(p.child('activeDeadlineSeconds'), s.activeDeadlineSeconds))
-  errs.push(...oneOf(p.child('completionMode'), s.completionMode, ['Indexed', 'NonIndexed']))
-  if (s.completionMode === 'Indexed' && s.completions === undefined) {
-    errs.push(required(p.child('completions'), 'when completion mode is Indexed'))
-  }
-  errs.push(
-    ...oneOf(p.child('podReplacementPolicy'), s.podReplacementPolicy, ['Failed', 'TerminatingOrFailed']),
-  )
-  const selector = obj(s.selector)
-  if (selector) errs.push(...labelSelector(p.child('selector'), selector))
-  const template = obj(s.template)
-  if (!template) errs.push(required(p.child('template')))
-  else {
-    errs.push(...validatePodTemplate(template, p.child('template')))
-    errs.push(...templateRestartPolicy(template, p.child('template'), ['OnFailure', 'Never']))
-    const labels = strMap(obj(template.metadata)?.labels)
-    if (selector && !selectorMatches(selector, labels))
-      errs.push(selectorMismatch(p.child('template'), labels))
-  }
-  return errs
-}
-
-export function validateJob(o: Obj): FieldError[] {
-  const s = obj(o.spec) ?? {}
-  const errs = jobSpec(s, spec)
-  if (s.selector === undefined && s.manualSelector !== true) errs.push(required(spec.child('selector')))
-  return errs
-}
-
-export function validateJobUpdate(next: Obj, prev: Obj): FieldError[] {
-  const a = obj(next.spec) ?? {}
-  const b = obj(prev.spec) ?? {}
-  const errs = selectorUnchanged(next, prev)
-  if (JSON.stringify(a.completions) !== JSON.stringify(b.completions) && a.completionMode !== 'Indexed') {
-    errs.push(invalid(spec.child('completions'), a.completions, immutable))
-  }
-  if (JSON.stringify(a.completionMode) !== JSON.stringify(b.completionMode)) {
-    errs.push(invalid(spec.child('completionMode'), a.completionMode, immutable))
-  }
-  // A suspended Job that never started may change its template's scheduling directives.
-  const suspendedFresh = b.suspend === true && !obj(prev.status)?.startTime
-  if (!suspendedFresh && JSON.stringify(a.template) !== JSON.stringify(b.template)) {
-    errs.push(invalid(spec.child('template'), a.template, immutable))
-  }
-  return errs
-}
-
 const macros = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'])
 const fieldRanges: readonly (readonly [number, number])[] = [
   [0, 59],
@@ -363,7 +313,13 @@ export function validateCronJob(o: Obj): FieldError[] {
   else {
     const jp = spec.child('jobTemplate')
     errs.push(...validateLabels(strMap(obj(jt.metadata)?.labels), jp.child('metadata', 'labels')))
-    errs.push(...jobSpec(obj(jt.spec) ?? {}, jp.child('spec')))
+    const js = obj(jt.spec) ?? {}
+    errs.push(...validateJobSpecFields(js, jp.child('spec')))
+    // The Job's selector is generated when the Job is made.
+    if (js.selector !== undefined)
+      errs.push(invalid(jp.child('spec', 'selector'), js.selector, '`selector` will be auto-generated'))
+    if (js.manualSelector === true)
+      errs.push(notSupported(jp.child('spec', 'manualSelector'), js.manualSelector, ['nil', 'false']))
   }
   return errs
 }
