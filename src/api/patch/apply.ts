@@ -13,6 +13,7 @@ import {
   pathString,
   rootField,
   serverOwned,
+  pathKey,
   valueAt,
   type FieldPath,
   type PathElement,
@@ -114,20 +115,29 @@ export function recordUpdate(
     )
     return
   }
-  const setOptions = { ignore: notServer, operation: 'Update' } as const
-  const newSet = fieldSetOf(withoutManaged(next), o.schema, setOptions)
-  const oldSet = prev ? fieldSetOf(withoutManaged(prev), o.schema, setOptions) : new FieldSet()
+  // The walks note each path's value, so that comparing them needs no second lookup.
+  const newValues = new Map<string, unknown>()
+  const oldValues = new Map<string, unknown>()
+  const newSet = fieldSetOf(withoutManaged(next), o.schema, {
+    ignore: notServer,
+    operation: 'Update',
+    values: newValues,
+  })
+  const oldSet = prev
+    ? fieldSetOf(withoutManaged(prev), o.schema, {
+        ignore: notServer,
+        operation: 'Update',
+        values: oldValues,
+      })
+    : new FieldSet()
   // A map or list item itself ('.') changes hands only when it comes into being; its fields
   // change hands when their values change.
   const changed = FieldSet.of(
-    newSet
-      .paths()
-      .filter(
-        (p) =>
-          !prev ||
-          !oldSet.has(p) ||
-          (p.at(-1) !== '.' && !sameValue(valueAt(next, p, o.schema), valueAt(prev, p, o.schema))),
-      ),
+    newSet.paths().filter((p) => {
+      if (!prev || !oldSet.has(p)) return true
+      const key = pathKey(p)
+      return p.at(-1) !== '.' && !sameValue(newValues.get(key), oldValues.get(key))
+    }),
   )
   const removed = oldSet.minus(newSet)
   const entries = base.map((e) => ({ e, set: FieldSet.fromFieldsV1(e.fieldsV1) }))
@@ -425,6 +435,9 @@ function removeEmptiedParents(
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  // Scalars that differ differ in JSON too (JSON has no NaN).
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false
   return canonical(a) === canonical(b)
 }
 

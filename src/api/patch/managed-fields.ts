@@ -17,6 +17,11 @@ import { field, items, mapValues, resolve, type ResolvedField, type SchemaNode }
 export type PathElement = string
 export type FieldPath = readonly PathElement[]
 
+/** A path's joined form: how FieldSet and the values of fieldSetOf key it. */
+export function pathKey(p: FieldPath): string {
+  return p.join('\u0000')
+}
+
 /** A set of field paths, keyed by their joined form. */
 export class FieldSet {
   readonly #paths = new Map<string, FieldPath>()
@@ -28,15 +33,15 @@ export class FieldSet {
   }
 
   add(p: FieldPath): void {
-    this.#paths.set(p.join('\u0000'), p)
+    this.#paths.set(pathKey(p), p)
   }
 
   has(p: FieldPath): boolean {
-    return this.#paths.has(p.join('\u0000'))
+    return this.#paths.has(pathKey(p))
   }
 
   delete(p: FieldPath): void {
-    this.#paths.delete(p.join('\u0000'))
+    this.#paths.delete(pathKey(p))
   }
 
   get size(): number {
@@ -174,6 +179,11 @@ export interface FieldSetOptions {
    * Update also owns the maps it creates, so its entries read `f:labels: {.: {}, f:app: {}}`.
    */
   operation: 'Apply' | 'Update'
+  /**
+   * Filled, when given, with the value at each path the walk adds that holds one (leaves, atomic
+   * lists and maps, set items; not `.`), by pathKey: what valueAt would find there.
+   */
+  values?: Map<string, unknown>
 }
 
 /** Every field path an object sets, under the schema of its kind. */
@@ -195,13 +205,13 @@ function walkValue(
   if (Array.isArray(v)) {
     const lk = listKind(f)
     if (lk.kind === 'atomic') {
-      out.add(path)
+      addValue(out, path, v, o)
       return
     }
     const item = f ? items(f.node) : undefined
     for (const x of v) {
       if (lk.kind === 'set') {
-        out.add([...path, `v:${JSON.stringify(x)}`])
+        addValue(out, [...path, `v:${JSON.stringify(x)}`], x, o)
         continue
       }
       if (x === null || typeof x !== 'object' || Array.isArray(x)) continue
@@ -225,12 +235,12 @@ function walkValue(
         node.additionalProperties === undefined &&
         node.type === 'object')
     ) {
-      if (path.length > 0) out.add(path)
+      if (path.length > 0) addValue(out, path, v, o)
       return
     }
     const entries = Object.entries(v as Record<string, unknown>)
     if (entries.length === 0 && path.length > 0) {
-      out.add(path)
+      addValue(out, path, v, o)
       return
     }
     if (isMap && path.length > 0 && o.operation === 'Update') out.add([...path, '.'])
@@ -245,7 +255,15 @@ function walkValue(
     }
     return
   }
-  if (path.length > 0) out.add(path)
+  if (path.length > 0) addValue(out, path, v, o)
+}
+
+function addValue(out: FieldSet, path: FieldPath, v: unknown, o: FieldSetOptions): void {
+  out.add(path)
+  if (o.values === undefined) return
+  const key = pathKey(path)
+  // The first of duplicate list keys, as valueAt finds it.
+  if (!o.values.has(key)) o.values.set(key, v)
 }
 
 /**
