@@ -179,6 +179,11 @@ interface SandboxRecord {
   /** The pool the IP came from while the sandbox holds it (until stop). */
   ipPool: IpPool | undefined
   containers: Set<ContainerRecord>
+  /**
+   * The resolv.conf written from the sandbox's DNS config, which every container of the sandbox
+   * sees as /etc/resolv.conf (containerd's sandbox file, bind-mounted); none without a DNS config.
+   */
+  resolvConf: string | undefined
 }
 
 interface PendingExit {
@@ -451,6 +456,7 @@ export class FakeRuntime implements ContainerRuntime {
       ip,
       ipPool,
       containers: new Set(),
+      resolvConf: resolvConfOf(config.dnsConfig),
     })
     return { podSandboxId: id }
   }
@@ -555,7 +561,7 @@ export class FakeRuntime implements ContainerRuntime {
 
     const argv = this.#commandLine(image, config.command ?? [], config.args ?? [])
     const behaviour = this.#behaviourFor({ image: imageName, imageRecord: image, argv, name: metadata.name })
-    const outcome = runProcess(argv, { mode: 'main' })
+    const outcome = runProcess(argv, { mode: 'main', files: sandboxFiles(sandbox) })
     const linux = config.linux
     const security = linux?.securityContext
     const c: ContainerRecord = {
@@ -1254,7 +1260,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   /** The container's files now: what its command has written by this time, and what execs changed. */
   #files(c: ContainerRecord): Map<string, string> {
-    c.files ??= new Map()
+    c.files ??= new Map(sandboxFiles(c.sandbox))
     const untilMs = c.state === 'CONTAINER_RUNNING' ? this.#clock.now() : c.finishedAtMs
     const changes = c.plan.fileChanges
     while (c.fileChangesApplied < changes.length) {
@@ -1272,14 +1278,20 @@ export class FakeRuntime implements ContainerRuntime {
     const b = c.behaviour
     const limit = c.resources?.memoryLimitInBytes ?? 0
     const ws = b.memoryWorkingSetBytes
+    // The sandbox's files are mounted in, not in the container's writable layer.
     let written = 0
-    for (const content of c.files?.values() ?? []) written += content.length
+    let count = 0
+    for (const [path, content] of c.files ?? []) {
+      if (path === resolvConfPath && content === c.sandbox.resolvConf) continue
+      written += content.length
+      count++
+    }
     const attributes = { id: c.id, metadata: c.metadata, labels: c.labels, annotations: c.annotations }
     const writableLayer = {
       timestamp,
       fsId: { mountpoint: snapshotterMount },
-      usedBytes: { value: 4096 * (1 + (c.files?.size ?? 0)) + written },
-      inodesUsed: { value: 1 + (c.files?.size ?? 0) },
+      usedBytes: { value: 4096 * (1 + count) + written },
+      inodesUsed: { value: 1 + count },
     }
     if (c.state !== 'CONTAINER_RUNNING') return { attributes, writableLayer }
     return {
@@ -1505,4 +1517,29 @@ function never(signal: AbortSignal | undefined): Promise<never> {
       once: true,
     })
   })
+}
+
+/**
+ * A resolv.conf as containerd writes it for a sandbox's DNS config: the search line, one
+ * nameserver line each, the options line. Without a DNS config containerd copies the host's;
+ * the fake has no host to copy, so there is none.
+ */
+function resolvConfOf(dns: Proto3Partial<cri.DNSConfig> | undefined): string | undefined {
+  if (dns === undefined) return undefined
+  const searches = dns.searches ?? []
+  const servers = dns.servers ?? []
+  const options = dns.options ?? []
+  if (searches.length + servers.length + options.length === 0) return undefined
+  let text = ''
+  if (searches.length > 0) text += `search ${searches.join(' ')}\n`
+  for (const server of servers) text += `nameserver ${server}\n`
+  if (options.length > 0) text += `options ${options.join(' ')}\n`
+  return text
+}
+
+const resolvConfPath = '/etc/resolv.conf'
+
+/** The files a sandbox gives each of its containers. */
+function sandboxFiles(sandbox: SandboxRecord): ReadonlyMap<string, string> | undefined {
+  return sandbox.resolvConf === undefined ? undefined : new Map([[resolvConfPath, sandbox.resolvConf]])
 }

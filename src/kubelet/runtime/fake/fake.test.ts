@@ -322,6 +322,43 @@ describe('FakeRuntime', () => {
     assert.equal((await status(id)).state, 'CONTAINER_EXITED')
   })
 
+  test("a container sees its sandbox's DNS config as /etc/resolv.conf, as containerd writes it", async () => {
+    const clock = new FakeClock()
+    const rt = new FakeRuntime({ clock, images: ['busybox'] })
+    const sandboxConfig: Proto3Partial<PodSandboxConfig> = {
+      ...sandbox('dns-0'),
+      dnsConfig: {
+        servers: ['10.96.0.10', '192.0.2.53'],
+        searches: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'],
+        options: ['ndots:5'],
+      },
+    }
+    const { podSandboxId } = await rt.runPodSandbox({ config: sandboxConfig })
+    const { containerId } = await rt.createContainer({
+      podSandboxId,
+      sandboxConfig,
+      config: {
+        metadata: { name: 'app' },
+        image: { image: 'busybox' },
+        command: ['sh', '-c', 'cat /etc/resolv.conf > /dev/termination-log; sleep 600'],
+      },
+    })
+    await rt.startContainer({ containerId })
+    const want =
+      'search default.svc.cluster.local svc.cluster.local cluster.local\n' +
+      'nameserver 10.96.0.10\nnameserver 192.0.2.53\noptions ndots:5\n'
+    assert.equal(rt.containerOutput(containerId).file('/dev/termination-log'), want)
+    const exec = await rt.execSync({ containerId, cmd: ['cat', '/etc/resolv.conf'], timeout: 1 })
+    assert.equal(Buffer.from(exec.stdout).toString(), want)
+    // Mounted from the sandbox, so not counted in the container's writable layer.
+    const stats = (await rt.containerStats({ containerId })).stats
+    assert.equal(stats?.writableLayer?.inodesUsed?.value, 2)
+    // Without a DNS config there is no file (containerd would copy the host's; the fake has none).
+    const other = await setup()
+    const plain = await other.run({ command: ['sh', '-c', 'cat /etc/resolv.conf; sleep 600'] })
+    assert.match(other.rt.containerOutput(plain).log, /can't open '\/etc\/resolv.conf'/)
+  })
+
   test('calls are recorded, and failNext makes the next call to a method fail', async () => {
     const { rt, run, podSandboxId } = await setup()
     rt.clearCalls()
