@@ -1,4 +1,8 @@
+import type { Pod } from '../api/generated/types/core-v1.ts'
 import type { Clock } from '../base/clock.ts'
+import { objectKey, type EventHandler, type WorkQueue } from '../client/index.ts'
+import { controllerRef } from './owner-refs.ts'
+import { isPodReady } from './pod-state.ts'
 
 /**
  * What a controller is waiting to see (Kubernetes' ControllerExpectations). After it asks for N
@@ -45,5 +49,54 @@ export class Expectations {
   /** Forgets the key (its owner is gone). */
   delete(key: string): void {
     this.#records.delete(key)
+  }
+}
+
+/**
+ * The pod handlers of a controller that makes pods and keeps expectations of them (upstream's
+ * addPod, updatePod and deletePod of the ReplicaSet and DaemonSet controllers): a pod's owner (the
+ * key of the owner of this controller's kind that controls it, if cached) hears of its creation
+ * and deletion; an orphan wakes every owner that might adopt it; a pod that became Ready wakes its
+ * owner again once it has been available for the owner's minReadySeconds (and a second more).
+ */
+export function ownedPodHandler(o: {
+  queue: WorkQueue
+  expectations: Expectations
+  ownerOf: (pod: Readonly<Pod>) => string | undefined
+  matchingOwners: (pod: Readonly<Pod>) => Iterable<string>
+  minReadySeconds: (ownerKey: string) => number
+}): EventHandler<Pod> {
+  const gone = (pod: Readonly<Pod>) => {
+    const owner = o.ownerOf(pod)
+    if (!owner) return
+    o.expectations.deletionObserved(owner, objectKey(pod))
+    o.queue.add(owner)
+  }
+  return {
+    add: (pod) => {
+      if (pod.metadata?.deletionTimestamp) return gone(pod)
+      const owner = o.ownerOf(pod)
+      if (owner) {
+        o.expectations.creationObserved(owner)
+        o.queue.add(owner)
+        return
+      }
+      if (!controllerRef(pod)) for (const k of o.matchingOwners(pod)) o.queue.add(k)
+    },
+    update: (old, pod) => {
+      if (old.metadata?.resourceVersion === pod.metadata?.resourceVersion) return
+      if (pod.metadata?.deletionTimestamp) gone(pod)
+      const before = o.ownerOf(old)
+      const now = o.ownerOf(pod)
+      if (before && before !== now) o.queue.add(before)
+      if (now) {
+        o.queue.add(now)
+        const minReady = o.minReadySeconds(now)
+        if (minReady > 0 && !isPodReady(old) && isPodReady(pod)) o.queue.addAfter(now, minReady * 1000 + 1000)
+        return
+      }
+      if (!controllerRef(pod)) for (const k of o.matchingOwners(pod)) o.queue.add(k)
+    },
+    delete: gone,
   }
 }

@@ -20,7 +20,7 @@ import {
   type ResourceClient,
 } from '../../client/index.ts'
 import type { ControllerContext, ControllerDefinition, Recorder } from '../controller.ts'
-import { Expectations } from '../expectations.ts'
+import { Expectations, ownedPodHandler } from '../expectations.ts'
 import { ControllerHistory, nextRevision, sortRevisions, type RevisionClient } from '../history/history.ts'
 import { adoptPatch, claim, controllerRef, controllerRefTo, releasePatch } from '../owner-refs.ts'
 import { isPodAvailable, isPodReady } from '../pod-state.ts'
@@ -149,35 +149,16 @@ export class DaemonSetController implements Reconciler {
   }
 
   podHandler(): EventHandler<Pod> {
-    return {
-      add: (pod) => {
-        if (pod.metadata?.deletionTimestamp) return this.#podGone(pod)
-        const owner = this.#ownerOf(pod)
-        if (owner) {
-          this.expectations.creationObserved(owner)
-          this.queue.add(owner)
-          return
-        }
-        if (!controllerRef(pod)) for (const k of this.#matching(pod)) this.queue.add(k)
+    return ownedPodHandler({
+      queue: this.queue,
+      expectations: this.expectations,
+      ownerOf: (pod) => this.#ownerOf(pod),
+      matchingOwners: (pod) => this.#matching(pod),
+      minReadySeconds: (key) => {
+        const { namespace, name } = splitKey(key)
+        return this.#o.daemonSets.get(namespace, name)?.spec?.minReadySeconds ?? 0
       },
-      update: (old, pod) => {
-        if (old.metadata?.resourceVersion === pod.metadata?.resourceVersion) return
-        if (pod.metadata?.deletionTimestamp) this.#podGone(pod)
-        const before = this.#ownerOf(old)
-        const now = this.#ownerOf(pod)
-        if (before && before !== now) this.queue.add(before)
-        if (now) {
-          this.queue.add(now)
-          const { namespace, name } = splitKey(now)
-          const minReady = this.#o.daemonSets.get(namespace, name)?.spec?.minReadySeconds ?? 0
-          // Ready now, available minReadySeconds later: look again then.
-          if (minReady > 0 && !isPodReady(old) && isPodReady(pod)) this.queue.addAfter(now, minReady * 1000)
-          return
-        }
-        if (!controllerRef(pod)) for (const k of this.#matching(pod)) this.queue.add(k)
-      },
-      delete: (pod) => this.#podGone(pod),
-    }
+    })
   }
 
   /** Nodes joining, changing or leaving: the DaemonSets whose verdict on the node may change. */
@@ -217,13 +198,6 @@ export class DaemonSetController implements Reconciler {
       for (const k of this.#matching(r)) this.queue.add(k)
     }
     return { add: enqueue, update: (_old, r) => enqueue(r), delete: enqueue }
-  }
-
-  #podGone(pod: Readonly<Pod>): void {
-    const owner = this.#ownerOf(pod)
-    if (!owner) return
-    this.expectations.deletionObserved(owner, objectKey(pod))
-    this.queue.add(owner)
   }
 
   #ownerOf(obj: Readonly<Pod>): string | undefined {

@@ -25,7 +25,7 @@ import {
   type ResourceRef,
 } from '../../client/index.ts'
 import type { ControllerContext, ControllerDefinition, Recorder } from '../controller.ts'
-import { Expectations } from '../expectations.ts'
+import { Expectations, ownedPodHandler } from '../expectations.ts'
 import { adoptPatch, claim, controllerRef, controllerRefTo, releasePatch } from '../owner-refs.ts'
 import { compareForDeletion, isPodActive, isPodAvailable, isPodReady } from '../pod-state.ts'
 
@@ -124,44 +124,16 @@ export class ReplicaSetController implements Reconciler {
 
   /** Handlers for the pods' informer. */
   podHandler(): EventHandler<Pod> {
-    return {
-      add: (pod) => {
-        if (pod.metadata?.deletionTimestamp) return this.#podGone(pod)
-        const owner = this.#ownerOf(pod)
-        if (owner) {
-          this.expectations.creationObserved(owner)
-          this.queue.add(owner)
-          return
-        }
-        // An orphan: every owner that might adopt it looks again.
-        if (!controllerRef(pod)) for (const k of this.#matchingOwners(pod)) this.queue.add(k)
+    return ownedPodHandler({
+      queue: this.queue,
+      expectations: this.expectations,
+      ownerOf: (pod) => this.#ownerOf(pod),
+      matchingOwners: (pod) => this.#matchingOwners(pod),
+      minReadySeconds: (key) => {
+        const { namespace, name } = splitKey(key)
+        return this.#o.owners.get(namespace, name)?.spec?.minReadySeconds ?? 0
       },
-      update: (old, pod) => {
-        if (old.metadata?.resourceVersion === pod.metadata?.resourceVersion) return
-        if (pod.metadata?.deletionTimestamp) this.#podGone(pod)
-        const before = this.#ownerOf(old)
-        const now = this.#ownerOf(pod)
-        if (before && before !== now) this.queue.add(before)
-        if (now) {
-          this.queue.add(now)
-          // A pod that became ready becomes available minReadySeconds later: look again then.
-          const owner = this.#o.owners.get(splitKey(now).namespace, splitKey(now).name)
-          const minReady = owner?.spec?.minReadySeconds ?? 0
-          if (minReady > 0 && !isPodReady(old) && isPodReady(pod))
-            this.queue.addAfter(now, minReady * 1000 + 1000)
-          return
-        }
-        if (!controllerRef(pod)) for (const k of this.#matchingOwners(pod)) this.queue.add(k)
-      },
-      delete: (pod) => this.#podGone(pod),
-    }
-  }
-
-  #podGone(pod: Readonly<Pod>): void {
-    const owner = this.#ownerOf(pod)
-    if (!owner) return
-    this.expectations.deletionObserved(owner, objectKey(pod))
-    this.queue.add(owner)
+    })
   }
 
   /** The key of the owner of our kind that controls the pod, if it is in the cache. */
