@@ -226,3 +226,12 @@ for (const c of hostnameCases) {
     else assert.throws(() => sandboxHostname(pod, 'cluster.local'), c.want)
   })
 }
+
+test('dns: a host config given already read is used without reading the file', () => {
+  const config = dnsConfigFor({
+    ...cluster,
+    host: parseResolvConf(hostResolvConf),
+    readFile: () => assert.fail('the host file is read'),
+  })
+  assert.deepEqual(config(makePod({ dnsPolicy: 'Default' })).servers, ['192.168.1.1', '192.168.1.2'])
+})

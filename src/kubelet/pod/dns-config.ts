@@ -43,6 +43,11 @@ export interface DNSConfigOptions {
   events?: PodEventRecorder
   /** How the host file is read (tests); readFileSync by default. */
   readFile?: (path: string) => string
+  /**
+   * The host file's config, already read (k8ts sim reads it once for all its nodes): resolvConf
+   * is then not read again, only checked for '' (no host resolver).
+   */
+  host?: DNSConfig
 }
 
 export type DNSConfig = Pick<cri.DNSConfig, 'servers' | 'searches' | 'options'>
@@ -51,7 +56,7 @@ export type DNSConfig = Pick<cri.DNSConfig, 'servers' | 'searches' | 'options'>
 export function dnsConfigFor(o: DNSConfigOptions): (pod: Readonly<Pod>) => DNSConfig {
   const path = o.resolvConf ?? defaultResolvConf
   const read = o.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
-  let host: DNSConfig | undefined
+  let host: DNSConfig | undefined = o.host
   // The host file is read once (upstream reads it for every sandbox; a simulated node runs
   // thousands); a failure is not kept, so the next sandbox tries again.
   const hostConfig = (): DNSConfig => {

@@ -5,11 +5,12 @@
  * the kubelet's recorder.
  */
 import type { Pod, Service } from '../../api/generated/types/core-v1.ts'
-import { builtin, ResourceClient, type Informer } from '../../client/index.ts'
+import { builtin, Informer, ResourceClient } from '../../client/index.ts'
 import { PodConfig } from '../config/pod-config.ts'
 import type { PodManager, PodManagerContext } from '../index.ts'
 import { admitPod } from './admission.ts'
 import { ApiPodStatusWriter } from './api-status-writer.ts'
+import { dnsConfigFor, type DNSConfigOptions } from './dns-config.ts'
 import { feedPodWorkers } from './pod-source.ts'
 import { PodResources } from './pod-resources.ts'
 import { PodWorkers, type PodWorkersOptions } from './pod-workers.ts'
@@ -19,11 +20,17 @@ export type KubeletPodOptions = Pick<
   PodWorkersOptions,
   'dnsConfig' | 'resolveEnv' | 'clusterDomain' | 'containerOutput' | 'network'
 > & {
+  /**
+   * --cluster-dns, --cluster-domain and --resolv-conf: the sandboxes' DNS config (./dns-config.ts),
+   * with the kubelet's events and the node's addresses. An explicit dnsConfig wins.
+   */
+  dns?: Omit<DNSConfigOptions, 'events' | 'nodeIPs'>
   /** --pod-manifest-path: static pods run from this folder, with mirror pods in the API. */
   podManifestPath?: string
   /**
    * The services (all namespaces) for the containers' service links, running; shared by
-   * simulated kubelets. Without it, and without resolveEnv, pods get no service variables.
+   * simulated kubelets. Without it the pod manager watches them itself with the node's client,
+   * as upstream's kubelet does (the system:node role may list and watch services).
    */
   services?: Informer<Service>
 }
@@ -45,7 +52,15 @@ export class KubeletPodManager implements PodManager {
 
   start(ctx: PodManagerContext): void {
     const log = ctx.log.child({ component: 'pod-workers' })
-    const { podManifestPath, services, ...options } = this.#options
+    const { podManifestPath, dns, services: given, ...options } = this.#options
+    const ownServices =
+      given === undefined && options.resolveEnv === undefined
+        ? new Informer<Service>(new ResourceClient<Service>(ctx.rest, builtin('', 'v1', 'services')), {
+            clock: ctx.clock,
+            log: ctx.log.child({ component: 'services' }),
+          })
+        : undefined
+    const services = given ?? ownServices
     const apiWriter = new ApiPodStatusWriter(new ResourceClient<Pod>(ctx.rest, builtin('', 'v1', 'pods')))
     // Static pods join the API's pods; a new mirror pod gets the status written again.
     const config =
@@ -62,6 +77,8 @@ export class KubeletPodManager implements PodManager {
             onMirrorChange: (pod) => this.#workers?.statusManager.forget(pod.metadata?.uid ?? ''),
           })
     const workers = new PodWorkers({
+      ...(dns ? { dnsConfig: dnsConfigFor({ ...dns, nodeIPs: ctx.hostIPs, events: ctx.recorder }) } : {}),
+      ...(dns && dns.clusterDomain !== '' ? { clusterDomain: dns.clusterDomain } : {}),
       ...options,
       resolveEnv:
         options.resolveEnv ??
@@ -88,6 +105,7 @@ export class KubeletPodManager implements PodManager {
     this.#running = (async () => {
       await workers.start()
       await Promise.all([
+        ownServices?.run(signal),
         config?.run(signal),
         feedPodWorkers(config ?? ctx.pods, { workers, clock: ctx.clock, log }, signal),
       ])
