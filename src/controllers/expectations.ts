@@ -1,6 +1,6 @@
 import type { Pod } from '../api/generated/types/core-v1.ts'
 import type { Clock } from '../base/clock.ts'
-import { objectKey, type EventHandler, type WorkQueue } from '../client/index.ts'
+import { objectKey, type EventHandler, type ObjectLike, type WorkQueue } from '../client/index.ts'
 import { controllerRef } from './owner-refs.ts'
 import { isPodReady } from './pod-state.ts'
 
@@ -98,5 +98,20 @@ export function ownedPodHandler(o: {
       if (!controllerRef(pod)) for (const k of o.matchingOwners(pod)) o.queue.add(k)
     },
     delete: gone,
+  }
+}
+
+/** The owners' handlers of such a controller: any change wakes the owner; a deleted one's expectations go. */
+export function ownerHandler<T extends ObjectLike>(
+  queue: WorkQueue,
+  expectations: Expectations,
+): EventHandler<T> {
+  return {
+    add: (o) => queue.add(objectKey(o)),
+    update: (_old, o) => queue.add(objectKey(o)),
+    delete: (o) => {
+      expectations.delete(objectKey(o))
+      queue.add(objectKey(o))
+    },
   }
 }

@@ -20,7 +20,7 @@ import {
   type ResourceClient,
 } from '../../client/index.ts'
 import type { ControllerContext, ControllerDefinition, Recorder } from '../controller.ts'
-import { Expectations, ownedPodHandler } from '../expectations.ts'
+import { Expectations, ownedPodHandler, ownerHandler } from '../expectations.ts'
 import { ControllerHistory, nextRevision, sortRevisions, type RevisionClient } from '../history/history.ts'
 import { adoptPatch, claim, controllerRef, controllerRefTo, releasePatch } from '../owner-refs.ts'
 import { isPodAvailable, isPodReady } from '../pod-state.ts'
@@ -138,14 +138,7 @@ export class DaemonSetController implements Reconciler {
   // --- events to keys --------------------------------------------------------------------------
 
   daemonSetHandler(): EventHandler<DaemonSet> {
-    return {
-      add: (ds) => this.queue.add(objectKey(ds)),
-      update: (_old, ds) => this.queue.add(objectKey(ds)),
-      delete: (ds) => {
-        this.expectations.delete(objectKey(ds))
-        this.queue.add(objectKey(ds))
-      },
-    }
+    return ownerHandler(this.queue, this.expectations)
   }
 
   podHandler(): EventHandler<Pod> {

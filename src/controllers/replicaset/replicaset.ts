@@ -25,7 +25,7 @@ import {
   type ResourceRef,
 } from '../../client/index.ts'
 import type { ControllerContext, ControllerDefinition, Recorder } from '../controller.ts'
-import { Expectations, ownedPodHandler } from '../expectations.ts'
+import { Expectations, ownedPodHandler, ownerHandler } from '../expectations.ts'
 import { adoptPatch, claim, controllerRef, controllerRefTo, releasePatch } from '../owner-refs.ts'
 import { compareForDeletion, isPodActive, isPodAvailable, isPodReady } from '../pod-state.ts'
 
@@ -112,14 +112,7 @@ export class ReplicaSetController implements Reconciler {
 
   /** Handlers for the owners' informer. */
   ownerHandler(): EventHandler<ReplicaOwner> {
-    return {
-      add: (o) => this.queue.add(objectKey(o)),
-      update: (_old, o) => this.queue.add(objectKey(o)),
-      delete: (o) => {
-        this.expectations.delete(objectKey(o))
-        this.queue.add(objectKey(o))
-      },
-    }
+    return ownerHandler(this.queue, this.expectations)
   }
 
   /** Handlers for the pods' informer. */
