@@ -551,3 +551,85 @@ for (const c of policyCases) {
     assert.equal(matchPodFailurePolicy({ rules: [c.rule] }, c.pod)?.action, c.want)
   })
 }
+
+test('podFailurePolicy names the app container before an init container that matches too', () => {
+  const pod = makePod('p', { phase: 'Failed', exitCode: 3 })
+  const failed = { name: 'setup', state: { terminated: { exitCode: 3 } } }
+  pod.status = { ...pod.status, initContainerStatuses: [failed as never] }
+  const match = matchPodFailurePolicy(
+    { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [3] } }] },
+    pod,
+  )
+  assert.equal(
+    match?.message,
+    'Container main for pod default/p failed with exit code 3 matching FailJob rule at index 0',
+  )
+})
+
+test('podFailurePolicy names the first of the pod’s conditions that a pattern matches', () => {
+  const pod = makePod('p', {
+    phase: 'Failed',
+    conditions: [
+      { type: 'DisruptionTarget', status: 'True' },
+      { type: 'ConfigIssue', status: 'True' },
+    ],
+  })
+  const match = matchPodFailurePolicy(
+    {
+      rules: [
+        {
+          action: 'FailJob',
+          onPodConditions: [
+            { type: 'ConfigIssue', status: 'True' },
+            { type: 'DisruptionTarget', status: 'True' },
+          ],
+        },
+      ],
+    },
+    pod,
+  )
+  assert.equal(
+    match?.message,
+    'Pod default/p has condition DisruptionTarget matching FailJob rule at index 0',
+  )
+})
+
+test('an Indexed Job without backoffLimitPerIndex fails on its backoffLimit, counting failures of every index; Count rules count', async () => {
+  const job = makeJob({
+    completionMode: 'Indexed',
+    completions: 3,
+    parallelism: 3,
+    backoffLimit: 1,
+    podReplacementPolicy: 'Failed',
+    podFailurePolicy: {
+      rules: [
+        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        { action: 'Count', onExitCodes: { operator: 'In', values: [7] } },
+      ],
+    },
+  })
+  const ignored = makePod('pi-0-a', {
+    phase: 'Failed',
+    index: 0,
+    exitCode: 7,
+    conditions: [{ type: 'DisruptionTarget', status: 'True' }],
+  })
+  const once = setup(job, [
+    ignored,
+    makePod('pi-1-a', { phase: 'Failed', index: 1, exitCode: 7 }),
+    makePod('pi-2-a', { index: 2 }),
+  ])
+  await once.controller.reconcile(once.key)
+  assert.equal(once.control.status.failed, 1, 'the disrupted pod is ignored, the exit code 7 counted')
+  assert.deepEqual(conditionsOf(once.control.status), [])
+
+  const twice = setup(job, [
+    makePod('pi-0-b', { phase: 'Failed', index: 0, exitCode: 7 }),
+    makePod('pi-1-a', { phase: 'Failed', index: 1, exitCode: 7 }),
+    makePod('pi-2-a', { index: 2 }),
+  ])
+  await twice.controller.reconcile(twice.key)
+  assert.deepEqual(conditionsOf(twice.control.status)[0], ['FailureTarget', 'True', 'BackoffLimitExceeded'])
+  assert.equal(twice.control.status.conditions?.[0]?.message, 'Job has reached the specified backoff limit')
+  assert.deepEqual(twice.control.deleted, ['pi-2-a'])
+})

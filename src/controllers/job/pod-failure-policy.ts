@@ -8,8 +8,8 @@ import type { ContainerStatus, Pod } from '../../api/generated/types/core-v1.ts'
  * - FailIndex: the pod's index fails at once (Indexed Jobs with backoffLimitPerIndex);
  * - Ignore: the failure counts towards no backoff limit; the pod is replaced;
  * - Count: the failure counts as usual (what happens when no rule matches too).
- * onExitCodes looks at the terminated containers (init containers too) with a non-zero exit code,
- * optionally only the one named; onPodConditions at the pod's conditions (a DisruptionTarget left
+ * onExitCodes looks at the terminated containers (then the init containers) with a non-zero exit
+ * code, optionally only the one named; onPodConditions at the pod's conditions (a DisruptionTarget left
  * by preemption or eviction, say).
  */
 
@@ -41,15 +41,16 @@ export function matchPodFailurePolicy(
       }
       continue
     }
-    for (const pattern of rule.onPodConditions ?? []) {
-      const want = pattern.status ?? 'True'
-      if (pod.status?.conditions?.some((c) => c.type === pattern.type && c.status === want)) {
-        return {
-          action,
-          message: `Pod ${podName} has condition ${pattern.type} matching ${action} rule at index ${i}`,
-        }
+    // The pod's conditions in their order: the first one any pattern matches is named.
+    const patterns = rule.onPodConditions ?? []
+    const condition = pod.status?.conditions?.find((c) =>
+      patterns.some((p) => c.type === p.type && c.status === (p.status ?? 'True')),
+    )
+    if (condition)
+      return {
+        action,
+        message: `Pod ${podName} has condition ${condition.type} matching ${action} rule at index ${i}`,
       }
-    }
   }
   return undefined
 }
@@ -60,7 +61,8 @@ function matchingContainer(
 ): Readonly<ContainerStatus> | undefined {
   const req = rule.onExitCodes
   if (!req) return undefined
-  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
+  // The app containers first, then the init containers, as upstream looks at them.
+  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])]
   return statuses.find((s) => {
     if (req.containerName !== undefined && req.containerName !== s.name) return false
     const code = s.state?.terminated?.exitCode
