@@ -74,6 +74,18 @@ const cases: {
     want: { exit: exit(0, 0), stdout: 'ok\n' },
   },
   {
+    name: 'cat of two files into a `>` file writes both, emptying it only once',
+    argv: ['sh', '-c', 'cat /a /b > /out'],
+    files: { '/a': 'a\n', '/b': 'b\n', '/out': 'old\n' },
+    want: {
+      exit: exit(0, 0),
+      fileChanges: [
+        { afterMs: 0, path: '/out', content: 'a\n' },
+        { afterMs: 0, path: '/out', content: 'a\nb\n' },
+      ],
+    },
+  },
+  {
     name: 'test -f sees files',
     argv: ['sh', '-c', '[ -f /ready ] && exit 0 || exit 9'],
     mode: 'exec',

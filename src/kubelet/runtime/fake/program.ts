@@ -112,6 +112,8 @@ function runSimple(words: string[], state: State, out: Output): Result {
     else {
       const content = (to.append ? (state.files.get(to.path) ?? '') : '') + text
       setFile(state, to.path, content)
+      // The shell empties a `>` file once, when it opens it: the command's later writes follow.
+      to.append = true
     }
   }
   const fail = (message: string, code = 1) => {
