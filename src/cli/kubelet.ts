@@ -3,9 +3,11 @@
  * the fake runtime for now: the containerd runtime comes with its own issue.
  */
 import { InvalidArgumentError } from 'commander'
+import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { readFileSync } from 'node:fs'
-import type { Node, Taint } from '../api/generated/types/core-v1.ts'
+import type { Node, Service, Taint } from '../api/generated/types/core-v1.ts'
+import { isDNS1123Subdomain } from '../api/validation/names.ts'
 import { realClock } from '../base/clock.ts'
 import { createLogger, type Logger } from '../base/log.ts'
 import {
@@ -21,10 +23,12 @@ import {
   NodePodDemux,
   startKubelet,
   type KubeletOptions,
+  type KubeletPodOptions,
   type KubeletServerConfig,
   type MachineInfo,
   type RunningKubelet,
 } from '../kubelet/index.ts'
+import { defaultResolvConf, parseResolvConf, type DNSConfig } from '../kubelet/pod/dns-config.ts'
 import { fakeOutputReader } from '../kubelet/pod/termination-message.ts'
 import { FakeRuntime } from '../kubelet/runtime/fake/fake-runtime.ts'
 import { untilAborted } from './signals.ts'
@@ -44,6 +48,57 @@ export interface KubeletCommandOptions {
   address: string
   /** --client-ca-file (default: the CA of the kubeconfig, the cluster's). */
   clientCaFile?: string
+  /** --cluster-dns, --cluster-domain and --resolv-conf: the pods' DNS (see DNSFlags). */
+  clusterDns: string[]
+  clusterDomain: string
+  resolvConf: string
+  /** --pod-manifest-path: static pods, with mirror pods in the API. */
+  podManifestPath?: string
+}
+
+/** The kubelet's DNS flags, as the CLI parsed them. */
+export interface DNSFlags {
+  /** --cluster-dns: the cluster DNS service IPs; none: ClusterFirst pods fall back to Default. */
+  clusterDns: string[]
+  /** --cluster-domain; '' leaves the cluster search domains out. */
+  clusterDomain: string
+  /** --resolv-conf: the host's resolver file; '' for none (loopback). */
+  resolvConf: string
+}
+
+export const defaultClusterDomain = 'cluster.local'
+export { defaultResolvConf }
+
+/**
+ * The pods' DNS for these flags, with the host's resolv.conf read now (once for however many
+ * kubelets share it). A file that cannot be read fails the start when it was asked for by name;
+ * the default one missing (a host with no resolver) only leaves the host's part empty, as
+ * upstream's kubelet goes on with an event.
+ */
+export function podDNS(
+  flags: DNSFlags,
+  o: { explicitResolvConf: boolean; log: Logger; readFile?: (path: string) => string },
+): NonNullable<KubeletPodOptions['dns']> {
+  const read = o.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
+  let host: DNSConfig = { servers: [], searches: [], options: [] }
+  if (flags.resolvConf !== '') {
+    try {
+      host = parseResolvConf(read(flags.resolvConf))
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+      if (o.explicitResolvConf) throw new Error(`--resolv-conf ${flags.resolvConf}: cannot read it (${why})`)
+      o.log.warn(
+        { resolvConf: flags.resolvConf, err: why },
+        'no host resolv.conf: pods get no host nameservers',
+      )
+    }
+  }
+  return {
+    clusterDNS: flags.clusterDns,
+    clusterDomain: flags.clusterDomain,
+    resolvConf: flags.resolvConf,
+    host,
+  }
 }
 
 export const runtimes = ['fake'] as const
@@ -76,6 +131,11 @@ export function startFakeKubelet(o: {
   simulated?: boolean
   /** The kubelet's HTTPS API (stats and metrics for kubectl top); not served without it. */
   server?: KubeletServerConfig
+  /** The pods' DNS (podDNS); none: sandboxes get no DNS config. */
+  dns?: KubeletPodOptions['dns']
+  podManifestPath?: string
+  /** All services, watched once for many simulated kubelets; none: the kubelet watches them itself. */
+  services?: Informer<Service>
   log: Logger
 }): RunningKubelet {
   const runtime = new FakeRuntime({
@@ -91,6 +151,9 @@ export function startFakeKubelet(o: {
     podManager: new KubeletPodManager({
       network: runtime.network,
       containerOutput: fakeOutputReader(runtime),
+      ...(o.dns ? { dns: o.dns } : {}),
+      ...(o.podManifestPath !== undefined ? { podManifestPath: o.podManifestPath } : {}),
+      ...(o.services ? { services: o.services } : {}),
     }),
     ...(o.podSource ? { podSource: o.podSource.forNode(o.nodeName) } : {}),
     ...(o.nodeCache ? { nodeCache: o.nodeCache } : {}),
@@ -105,9 +168,13 @@ export function startFakeKubelet(o: {
 }
 
 /** `k8ts kubelet`: one node agent until SIGINT or SIGTERM. */
-export async function kubelet(o: KubeletCommandOptions, signal: AbortSignal): Promise<void> {
+export async function kubelet(
+  o: KubeletCommandOptions & { explicit?: ReadonlySet<string> },
+  signal: AbortSignal,
+): Promise<void> {
   checkRuntime(o.runtime)
   const log = createLogger()
+  const dns = podDNS(o, { explicitResolvConf: o.explicit?.has('resolvConf') ?? false, log })
   const client = loadKubeconfig(o.kubeconfig)
   const clientCA = o.clientCaFile ? readFileSync(o.clientCaFile, 'utf8') : client.ca
   if (!clientCA) throw new Error('--client-ca-file is required when the kubeconfig names no CA')
@@ -120,6 +187,8 @@ export async function kubelet(o: KubeletCommandOptions, signal: AbortSignal): Pr
     registerWithTaints: o.registerWithTaints,
     maxPods: o.maxPods,
     missingImages: o.fakeMissingImages,
+    dns,
+    ...(o.podManifestPath !== undefined ? { podManifestPath: o.podManifestPath } : {}),
     log,
   })
   process.stderr.write(`k8ts: kubelet ${running.nodeName} running on the ${o.runtime} runtime\n`)
@@ -132,6 +201,9 @@ export interface SimCommandOptions {
   nodes: number
   namePrefix: string
   maxPods: number
+  /** --cluster-dns and --cluster-domain of every simulated node. */
+  clusterDns: string[]
+  clusterDomain: string
 }
 
 /** What a simulated node reports about its machine (kwok's defaults: 32 CPUs, 256 GiB). */
@@ -166,6 +238,8 @@ export function startSimulation(o: {
   nodes: number
   namePrefix: string
   maxPods?: number
+  /** The pods' DNS, the same for every node (the host file read once). */
+  dns?: KubeletPodOptions['dns']
   log: Logger
 }): Simulation {
   const rest = new RestClient({ userAgent: 'k8ts-sim', ...o.client }, { clock: realClock })
@@ -176,7 +250,16 @@ export function startSimulation(o: {
     clock: realClock,
     log: o.log,
   })
-  const watching = Promise.all([pods.run(abort.signal), nodeWatch.run(abort.signal)])
+  // And one of the services, for the containers' service links.
+  const services = new Informer<Service>(new ResourceClient<Service>(rest, builtin('', 'v1', 'services')), {
+    clock: realClock,
+    log: o.log,
+  })
+  const watching = Promise.all([
+    pods.run(abort.signal),
+    nodeWatch.run(abort.signal),
+    services.run(abort.signal),
+  ])
   const kubelets: RunningKubelet[] = []
   for (let i = 0; i < o.nodes; i++) {
     kubelets.push(
@@ -188,6 +271,8 @@ export function startSimulation(o: {
         ...(o.maxPods !== undefined ? { maxPods: o.maxPods } : {}),
         podSource: pods,
         nodeCache: nodeWatch.lister,
+        services,
+        ...(o.dns ? { dns: o.dns } : {}),
         simulated: true,
         log: o.log,
       }),
@@ -212,11 +297,53 @@ export async function sim(o: SimCommandOptions, signal: AbortSignal): Promise<vo
     nodes: o.nodes,
     namePrefix: o.namePrefix,
     maxPods: o.maxPods,
+    dns: podDNS(
+      { clusterDns: o.clusterDns, clusterDomain: o.clusterDomain, resolvConf: defaultResolvConf },
+      { explicitResolvConf: false, log },
+    ),
     log,
   })
   process.stderr.write(`k8ts: ${o.nodes} simulated nodes (${o.namePrefix}0...) running\n`)
   await untilAborted(signal)
   await simulation.stop()
+}
+
+/** --cluster-dns: IP addresses, comma-separated. */
+export function parseClusterDNS(v: string): string[] {
+  const ips = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+  for (const ip of ips) {
+    if (isIP(ip) === 0) throw new InvalidArgumentError(`${ip} is not an IP address`)
+  }
+  return ips
+}
+
+/** --cluster-domain: a DNS subdomain (a trailing dot is dropped), or '' for none. */
+export function parseClusterDomain(v: string): string {
+  const domain = v.trim().replace(/\.$/, '')
+  if (domain === '') return ''
+  const errors = isDNS1123Subdomain(domain)
+  if (errors.length > 0) throw new InvalidArgumentError(`${domain} is not a DNS domain: ${errors.join('; ')}`)
+  return domain
+}
+
+/**
+ * The cluster DNS IP kubeadm gives a cluster: the 10th address of the (first) Service range, so
+ * 10.96.0.10 for 10.96.0.0/12.
+ */
+export function clusterDNSOf(serviceClusterIpRange: string): string {
+  const cidr = serviceClusterIpRange.split(',')[0]?.trim() ?? ''
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr)
+  const octets = m ? [m[1], m[2], m[3], m[4]].map(Number) : []
+  const bits = Number(m?.[5])
+  if (!m || octets.some((n) => n > 255) || bits > 28)
+    throw new Error(`--service-cluster-ip-range ${cidr}: not an IPv4 CIDR with room for a cluster DNS IP`)
+  const size = 2 ** (32 - bits)
+  const address = octets.reduce((a, n) => a * 256 + n, 0)
+  const dns = address - (address % size) + 10
+  return [dns >>> 24, (dns >>> 16) & 255, (dns >>> 8) & 255, dns & 255].join('.')
 }
 
 /** --register-with-taints: key=value:Effect or key:Effect, comma-separated. */

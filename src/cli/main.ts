@@ -8,7 +8,12 @@ import { scheduler, type SchedulerCommandOptions } from './scheduler.ts'
 import { stopSignal } from './signals.ts'
 import { up, type UpOptions } from './up.ts'
 import {
+  defaultClusterDomain,
+  defaultResolvConf,
+  clusterDNSOf,
   kubelet,
+  parseClusterDNS,
+  parseClusterDomain,
   parseLabels,
   parseTaints,
   runtimes,
@@ -36,7 +41,21 @@ export async function main(argv: string[]): Promise<number> {
     .option('--cluster-cidr <cidr>', 'the pod network, one subnet of it per node', '10.42.0.0/16')
     .option('--node-monitor-grace-period <duration>', 'a node silent this long is Unknown', duration, 40_000)
     .option('--node-monitor-period <duration>', 'how often node health is checked', duration, 5_000)
-    .action(async (opts: UpOptions) => up(opts, stopSignal()))
+    .option(
+      '--cluster-dns <ips>',
+      "the node's cluster DNS IPs, comma-separated (default: the 10th address of --service-cluster-ip-range)",
+      parseClusterDNS,
+    )
+    .option('--cluster-domain <domain>', "the cluster's DNS domain", parseClusterDomain, defaultClusterDomain)
+    .option(
+      '--resolv-conf <file>',
+      "the host's resolver config, for dnsPolicy Default ('' for none)",
+      defaultResolvConf,
+    )
+    .option('--pod-manifest-path <dir>', 'static pods: a folder of Pod manifests (or one file) the node runs')
+    .action(async (opts: UpOptions, cmd: CommandType) =>
+      up({ ...opts, explicit: explicitOptions(cmd) }, stopSignal()),
+    )
   serverFlags(program.command('apiserver').description('run kube-apiserver alone')).action(
     async (opts: ApiServerCommandOptions) => apiserver(opts, stopSignal()),
   )
@@ -151,7 +170,22 @@ export async function main(argv: string[]): Promise<number> {
     .option('--port <port>', 'HTTPS port of the kubelet API (0: a free one)', port, 10250)
     .option('--address <ip>', 'address the kubelet API listens on', '0.0.0.0')
     .option('--client-ca-file <file>', "CA of the client certificates it accepts (default: the kubeconfig's)")
-    .action(async (opts: KubeletCommandOptions) => kubelet(opts, stopSignal()))
+    .option(
+      '--cluster-dns <ips>',
+      'cluster DNS IPs, comma-separated (none: ClusterFirst pods fall back to Default)',
+      parseClusterDNS,
+      [],
+    )
+    .option('--cluster-domain <domain>', "the cluster's DNS domain", parseClusterDomain, defaultClusterDomain)
+    .option(
+      '--resolv-conf <file>',
+      "the host's resolver config, for dnsPolicy Default ('' for none)",
+      defaultResolvConf,
+    )
+    .option('--pod-manifest-path <dir>', 'static pods: a folder of Pod manifests (or one file) the node runs')
+    .action(async (opts: KubeletCommandOptions, cmd: CommandType) =>
+      kubelet({ ...opts, explicit: explicitOptions(cmd) }, stopSignal()),
+    )
 
   program
     .command('sim')
@@ -161,6 +195,13 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('--nodes <n>', 'how many nodes', positive)
     .option('--name-prefix <prefix>', 'node names: <prefix>0, <prefix>1, ...', 'sim-node-')
     .option('--max-pods <n>', 'pods each node runs at most', positive, 110)
+    .option(
+      '--cluster-dns <ips>',
+      "cluster DNS IPs, comma-separated (default: k8ts up's, for the default Service range)",
+      parseClusterDNS,
+      [clusterDNSOf(apiServerDefaults().serviceClusterIpRange)],
+    )
+    .option('--cluster-domain <domain>', "the cluster's DNS domain", parseClusterDomain, defaultClusterDomain)
     .action(async (opts: SimCommandOptions) => sim(opts, stopSignal()))
 
   try {

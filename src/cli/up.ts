@@ -4,8 +4,16 @@ import { loadKubeconfig } from '../client/index.ts'
 import { startControllerManager, type ControllerManager } from '../controllers/index.ts'
 import { startScheduler, type RunningScheduler } from '../scheduler/index.ts'
 import type { ApiServer } from '../apiserver/index.ts'
-import type { Logger } from '../base/log.ts'
-import { checkRuntime, nodeNameOf, startFakeKubelet } from './kubelet.ts'
+import { createLogger, type Logger } from '../base/log.ts'
+import {
+  checkRuntime,
+  clusterDNSOf,
+  defaultClusterDomain,
+  defaultResolvConf,
+  nodeNameOf,
+  podDNS,
+  startFakeKubelet,
+} from './kubelet.ts'
 import { processMetrics, serveHealth } from './health-server.ts'
 import { apiserver, apiServerDefaults, type ApiServerCommandOptions } from './apiserver.ts'
 
@@ -20,6 +28,14 @@ export interface UpOptions extends ApiServerCommandOptions {
   clusterCidr?: string
   nodeMonitorGracePeriod?: number
   nodeMonitorPeriod?: number
+  /** The kubelet's --cluster-dns (default: the 10th address of the Service range, as kubeadm). */
+  clusterDns?: string[]
+  /** The kubelet's --cluster-domain (cluster.local), --resolv-conf (/etc/resolv.conf), --pod-manifest-path. */
+  clusterDomain?: string
+  resolvConf?: string
+  podManifestPath?: string
+  /** The options given on the command line (camelCase), not defaulted. */
+  explicit?: ReadonlySet<string>
 }
 
 export const upDefaults = (): UpOptions => apiServerDefaults()
@@ -67,6 +83,18 @@ export function startControlPlane(
  */
 export async function up(options: UpOptions, signal: AbortSignal): Promise<void> {
   if (options.runtime !== undefined) checkRuntime(options.runtime)
+  // The node's DNS flags are checked (and the host's resolv.conf read) before anything starts.
+  const dns =
+    options.runtime === undefined
+      ? undefined
+      : podDNS(
+          {
+            clusterDns: options.clusterDns ?? [clusterDNSOf(options.serviceClusterIpRange)],
+            clusterDomain: options.clusterDomain ?? defaultClusterDomain,
+            resolvConf: options.resolvConf ?? defaultResolvConf,
+          },
+          { explicitResolvConf: options.explicit?.has('resolvConf') ?? false, log: createLogger() },
+        )
   await apiserver(options, signal, (server, log) => {
     const { manager, scheduler } = startControlPlane(server, options, log)
     // Their health and metrics where kube-scheduler and kube-controller-manager serve them, on
@@ -90,6 +118,8 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
               client: loadKubeconfig(file),
               nodeName,
               ...(options.fakeMissingImages ? { missingImages: options.fakeMissingImages } : {}),
+              ...(dns ? { dns } : {}),
+              ...(options.podManifestPath !== undefined ? { podManifestPath: options.podManifestPath } : {}),
               // Its API on the kubelet's port, trusting the cluster CA: kubectl top reads it.
               server: { port: 10250, clientCA: server.caPem },
               log: log.child({ component: 'kubelet' }),
