@@ -1,5 +1,6 @@
 import type { Node } from '../api/generated/types/core-v1.ts'
 import type { Clock } from '../base/clock.ts'
+import type { Logger } from '../base/log.ts'
 import {
   builtin,
   isNotFound,
@@ -87,6 +88,7 @@ export interface NodeIpamOptions {
   setPodCIDR(name: string, cidr: string): Promise<void>
   recorder: Recorder
   clock: Clock
+  log?: Logger
 }
 
 /**
@@ -149,14 +151,17 @@ export class NodeIpamController implements Reconciler {
         this.#held.delete(name)
         return undefined
       }
+      // The subnet stays held for the node: the next try patches the same one.
+      this.#o.recorder.event(
+        node,
+        'Normal',
+        'CIDRAssignmentFailed',
+        `Node ${name} status is now: CIDRAssignmentFailed`,
+      )
       throw err
     }
-    this.#o.recorder.event(
-      node,
-      'Normal',
-      'CIDRAssignmentSucceeded',
-      `Node ${name} was assigned pod CIDR ${cidr}`,
-    )
+    // Upstream logs the assignment; it records an event only when it fails.
+    this.#o.log?.info({ node: name, podCIDRs: cidr }, 'Set node PodCIDR')
     return undefined
   }
 }
@@ -184,6 +189,7 @@ export function nodeIpamController(
         },
         recorder: ctx.recorder,
         clock: ctx.clock,
+        ...(ctx.log ? { log: ctx.log } : {}),
       })
       const enqueue = (n: Readonly<Node>) => controller.queue.add(n.metadata?.name ?? '')
       nodes.addHandler({
