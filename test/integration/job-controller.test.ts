@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import type { Job, JobSpec } from '../../src/api/generated/types/batch-v1.ts'
 import type { Event, Pod, PodCondition } from '../../src/api/generated/types/core-v1.ts'
 import type { ResourceClient } from '../../src/client/index.ts'
-import { Informer, isConflict, isNotFound } from '../../src/client/index.ts'
+import { ApiStatusError, Informer, isConflict, isNotFound } from '../../src/client/index.ts'
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.ts'
 import { until } from '../support/until.ts'
 
@@ -229,6 +229,177 @@ describe('the job controller', () => {
       10_000,
       'the FailedIndexes event',
     )
+  })
+
+  test('an Indexed Job with backoffLimitPerIndex fails once more indexes failed than maxFailedIndexes (Count on an exit code)', async () => {
+    await jobs.create(
+      job('too-many', {
+        completionMode: 'Indexed',
+        completions: 3,
+        parallelism: 3,
+        backoffLimitPerIndex: 0,
+        maxFailedIndexes: 1,
+        podFailurePolicy: { rules: [{ action: 'Count', onExitCodes: { operator: 'In', values: [1] } }] },
+      }),
+    )
+    const [zero, one] = (await Promise.all([0, 1, 2].map((i) => runningIndex('too-many', i)))) as [Pod, Pod]
+    await finish(zero, { phase: 'Failed', exitCode: 1 })
+    await until(
+      async () => (await jobs.get(ns, 'too-many')).status?.failedIndexes === '0',
+      20_000,
+      'index 0 to fail for good',
+    )
+    assert.equal(
+      running('too-many').some(
+        (p) => p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'] === '0',
+      ),
+      false,
+      'a failed index is not replaced',
+    )
+    await finish(one, { phase: 'Failed', exitCode: 1 })
+    const j = await finished('too-many')
+    assert.deepEqual(
+      j.status?.conditions?.map((c) => [c.type, c.reason, c.message]),
+      [
+        [
+          'FailureTarget',
+          'MaxFailedIndexesExceeded',
+          'Job has exceeded the specified maximal number of failed indexes',
+        ],
+        [
+          'Failed',
+          'MaxFailedIndexesExceeded',
+          'Job has exceeded the specified maximal number of failed indexes',
+        ],
+      ],
+    )
+    // The index stopped with the Job may be recorded as failed too (it failed, beyond its limit of 0).
+    assert.ok(['0,1', '0-2'].includes(j.status?.failedIndexes ?? ''), j.status?.failedIndexes)
+    assert.equal(j.status?.failed, 3, 'the index still running was stopped and counted')
+  })
+
+  test('an Indexed Job without per-index limits: Ignore on an exit code replaces at once, Count counts, FailJob on DisruptionTarget fails the Job', async () => {
+    await jobs.create(
+      job('disrupted', {
+        completionMode: 'Indexed',
+        completions: 3,
+        parallelism: 3,
+        backoffLimit: 5,
+        podFailurePolicy: {
+          rules: [
+            { action: 'Ignore', onExitCodes: { operator: 'In', values: [143] } },
+            { action: 'Count', onExitCodes: { operator: 'In', values: [7] } },
+            { action: 'FailJob', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+          ],
+        },
+      }),
+    )
+    const [zero, one, two] = (await Promise.all([0, 1, 2].map((i) => runningIndex('disrupted', i)))) as [
+      Pod,
+      Pod,
+      Pod,
+    ]
+    await finish(zero, { phase: 'Failed', exitCode: 143 })
+    const zeroAgain = await runningIndex('disrupted', 0)
+    assert.notEqual(zeroAgain.metadata?.uid, zero.metadata?.uid)
+    await finish(one, { phase: 'Failed', exitCode: 7 })
+    await until(
+      async () => (await jobs.get(ns, 'disrupted')).status?.failed === 1,
+      20_000,
+      'one counted failure',
+    )
+    await finish(two, {
+      phase: 'Failed',
+      exitCode: 137,
+      conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'PreemptionByScheduler' }],
+    })
+    const j = await finished('disrupted')
+    const failed = condition(j, 'Failed')
+    assert.equal(failed?.reason, 'PodFailurePolicy')
+    assert.equal(
+      failed?.message,
+      `Pod ${ns}/${two.metadata?.name ?? ''} has condition DisruptionTarget matching FailJob rule at index 2`,
+    )
+    assert.equal(j.status?.failed, 3, 'exit code 7, the disrupted pod and the stopped replacement of index 0')
+  })
+
+  test('an Indexed Job with failures of several indexes fails on its backoffLimit (Count on DisruptionTarget)', async () => {
+    await jobs.create(
+      job('limited', {
+        completionMode: 'Indexed',
+        completions: 2,
+        parallelism: 2,
+        backoffLimit: 1,
+        podFailurePolicy: {
+          rules: [{ action: 'Count', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }],
+        },
+      }),
+    )
+    const pods2 = (await Promise.all([0, 1].map((i) => runningIndex('limited', i)))) as [Pod, Pod]
+    for (const pod of pods2)
+      await finish(pod, {
+        phase: 'Failed',
+        exitCode: 137,
+        conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI' }],
+      })
+    const j = await finished('limited')
+    assert.deepEqual(
+      j.status?.conditions?.map((c) => [c.type, c.reason, c.message]),
+      [
+        ['FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'],
+        ['Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'],
+      ],
+    )
+    assert.equal(j.status?.failed, 2)
+    assert.equal(j.status?.completedIndexes, undefined)
+  })
+
+  test('the apiserver refuses the newer Job fields where they do not apply, one Status cause per field', async () => {
+    const err = await jobs
+      .create(
+        job('refused', {
+          backoffLimitPerIndex: 1,
+          podReplacementPolicy: 'TerminatingOrFailed',
+          podFailurePolicy: {
+            rules: [{ action: 'FailIndex', onExitCodes: { operator: 'In', values: [0, 2] } }],
+          },
+        }),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+    assert.ok(err instanceof ApiStatusError, String(err))
+    assert.equal(err.code, 422)
+    assert.deepEqual(err.status.details?.causes, [
+      {
+        reason: 'FieldValueInvalid',
+        message: 'Invalid value: 1: requires indexed completion mode',
+        field: 'spec.backoffLimitPerIndex',
+      },
+      {
+        reason: 'FieldValueInvalid',
+        message: 'Invalid value: 0: must not be 0 for the In operator',
+        field: 'spec.podFailurePolicy.rules[0].onExitCodes.values[0]',
+      },
+      {
+        reason: 'FieldValueNotSupported',
+        message: 'Unsupported value: "TerminatingOrFailed": supported values: "Failed"',
+        field: 'spec.podReplacementPolicy',
+      },
+    ])
+    const made = await jobs.create(job('immutable', { completions: 1, suspend: true }))
+    const changed = await jobs
+      .update({
+        ...made,
+        spec: { ...made.spec, template: made.spec?.template ?? {}, completionMode: 'Indexed' },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+    assert.ok(changed instanceof ApiStatusError, String(changed))
+    assert.match(changed.message, /spec.completionMode: Invalid value: "Indexed": field is immutable/)
   })
 
   test('podFailurePolicy FailJob fails the Job at once; the other pods are stopped and counted before Failed', async () => {
