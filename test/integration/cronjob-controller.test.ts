@@ -19,7 +19,11 @@ import { until } from '../support/until.ts'
 const ns = 'cron-work'
 const minute = 60_000
 
-const cronJob = (name: string, policy: string, o: { successfulJobsHistoryLimit?: number } = {}): CronJob => ({
+const cronJob = (
+  name: string,
+  policy: string,
+  o: { successfulJobsHistoryLimit?: number; failedJobsHistoryLimit?: number; backoffLimit?: number } = {},
+): CronJob => ({
   apiVersion: 'batch/v1',
   kind: 'CronJob',
   metadata: { name, namespace: ns },
@@ -29,9 +33,11 @@ const cronJob = (name: string, policy: string, o: { successfulJobsHistoryLimit?:
     ...(o.successfulJobsHistoryLimit !== undefined
       ? { successfulJobsHistoryLimit: o.successfulJobsHistoryLimit }
       : {}),
+    ...(o.failedJobsHistoryLimit !== undefined ? { failedJobsHistoryLimit: o.failedJobsHistoryLimit } : {}),
     jobTemplate: {
       metadata: { labels: { cron: name } },
       spec: {
+        ...(o.backoffLimit !== undefined ? { backoffLimit: o.backoffLimit } : {}),
         template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
       },
     },
@@ -60,11 +66,14 @@ describe('the cronjob controller, on a fake clock', () => {
     (await events.list(ns)).items
       .filter((e) => e.involvedObject.name === name && e.involvedObject.kind === 'CronJob')
       .map((e) => e.reason ?? '')
+  /** Events are written in the background: wait for one rather than expect it already there. */
+  const eventSeen = (name: string, reason: string) =>
+    until(async () => (await reasonsOf(name)).includes(reason), 10_000, `the ${reason} event of ${name}`)
   /** Moves the fake clock to one second past the scheduled minute `i`. */
   const tickTo = (i: number) => clock.advance(firstMinute + i * minute + 1000 - clock.now())
 
-  /** Succeeds the pods of a Job, as their kubelet would. */
-  async function complete(jobName: string): Promise<void> {
+  /** Succeeds (or fails) the pods of a Job, as their kubelet would. */
+  async function complete(jobName: string, outcome: 'Complete' | 'Failed' = 'Complete'): Promise<void> {
     const list = await until(
       async () => {
         const items = (await pods.list(ns, { labelSelector: `batch.kubernetes.io/job-name=${jobName}` }))
@@ -82,7 +91,7 @@ describe('the cronjob controller, on a fake clock', () => {
           await pods.updateStatus({
             ...fresh,
             status: {
-              phase: 'Succeeded',
+              phase: outcome === 'Complete' ? 'Succeeded' : 'Failed',
               containerStatuses: [
                 {
                   name: 'main',
@@ -90,7 +99,13 @@ describe('the cronjob controller, on a fake clock', () => {
                   imageID: '',
                   ready: false,
                   restartCount: 0,
-                  state: { terminated: { exitCode: 0, startedAt: stamp, finishedAt: stamp } },
+                  state: {
+                    terminated: {
+                      exitCode: outcome === 'Complete' ? 0 : 1,
+                      startedAt: stamp,
+                      finishedAt: stamp,
+                    },
+                  },
                 },
               ],
             },
@@ -103,9 +118,12 @@ describe('the cronjob controller, on a fake clock', () => {
       }
     }
     await until(
-      async () => (await jobs.get(ns, jobName)).status?.conditions?.some((c) => c.type === 'Complete'),
+      async () =>
+        (await jobs.get(ns, jobName)).status?.conditions?.some(
+          (c) => c.type === outcome && c.status === 'True',
+        ),
       20_000,
-      `${jobName} to complete`,
+      `${jobName} to be ${outcome}`,
     )
   }
 
@@ -168,7 +186,7 @@ describe('the cronjob controller, on a fake clock', () => {
       'allow to list its Job as active',
     )
     assert.equal(cj.status?.lastScheduleTime, new Date(firstMinute).toISOString().replace(/\.\d+Z$/, 'Z'))
-    assert.ok((await reasonsOf('allow')).includes('SuccessfulCreate'))
+    await eventSeen('allow', 'SuccessfulCreate')
   })
 
   test('at the next minute, with the first Jobs still running: Allow adds one, Forbid waits, Replace replaces', async () => {
@@ -189,7 +207,7 @@ describe('the cronjob controller, on a fake clock', () => {
       'forbid to hold back',
     )
     assert.deepEqual(await jobsOf('forbid'), [jobAt('forbid', 0)])
-    assert.ok((await reasonsOf('replace')).includes('SuccessfulDelete'))
+    await eventSeen('replace', 'SuccessfulDelete')
     const replace = await until(
       async () => {
         const c = await cronJobs.get(ns, 'replace')
@@ -215,7 +233,7 @@ describe('the cronjob controller, on a fake clock', () => {
     )
     assert.equal(forbid.status?.active?.length, 1)
     assert.deepEqual(await jobsOf('forbid'), [jobAt('forbid', 0), jobAt('forbid', 1)])
-    assert.ok((await reasonsOf('forbid')).includes('SawCompletedJob'))
+    await eventSeen('forbid', 'SawCompletedJob')
     tickTo(2)
     await until(
       async () => (await jobsOf('allow')).includes(jobAt('allow', 2)),
@@ -248,6 +266,36 @@ describe('the cronjob controller, on a fake clock', () => {
       'allow to record its last success',
     )
     assert.ok(allow.status?.lastSuccessfulTime)
+  })
+
+  test('failed Jobs beyond failedJobsHistoryLimit are deleted, oldest first, and leave the active list', async () => {
+    await cronJobs.create(cronJob('failing', 'Allow', { failedJobsHistoryLimit: 1, backoffLimit: 0 }))
+    // The fake clock is past minute 2 already: that missed time runs at once.
+    await until(async () => (await jobsOf('failing')).length === 1, 20_000, 'the first Job of failing')
+    assert.deepEqual(await jobsOf('failing'), [jobAt('failing', 2)])
+    await complete(jobAt('failing', 2), 'Failed')
+    tickTo(3)
+    await until(
+      async () => (await jobsOf('failing')).includes(jobAt('failing', 3)),
+      20_000,
+      'the second Job of failing',
+    )
+    await complete(jobAt('failing', 3), 'Failed')
+    await until(
+      async () => (await jobsOf('failing')).join() === jobAt('failing', 3),
+      20_000,
+      'the older failed Job to be deleted',
+    )
+    const cj = await until(
+      async () => {
+        const c = await cronJobs.get(ns, 'failing')
+        return c.status?.active === undefined && c
+      },
+      20_000,
+      'failing to list no active Job',
+    )
+    assert.equal(cj.status?.lastSuccessfulTime, undefined, 'no Job of it succeeded')
+    await eventSeen('failing', 'SawCompletedJob')
   })
 
   test(
