@@ -405,6 +405,11 @@ const cases: { name: string; request: Request; want: Decision }[] = [
     want: allowed,
   },
   {
+    name: 'a node watches services in all namespaces (its service links)',
+    request: { verb: 'watch', resource: 'services' },
+    want: allowed,
+  },
+  {
     name: 'a node creates events',
     request: { verb: 'create', group: 'events.k8s.io', resource: 'events', namespace: 'ns' },
     want: allowed,
