@@ -103,7 +103,11 @@ export interface JobControllerOptions {
   log?: Logger
   /** Most pods created or deleted in one sync (kube-controller-manager's burst of 500). */
   burst?: number
+  /** How long pod events wait to be synced together (upstream's syncJobBatchPeriod, 1 s). */
+  syncBatchPeriodMs?: number
 }
+
+export const defaultSyncBatchPeriodMs = 1000
 
 /** Keys of pods whose tracking finalizer may need removing once their Job is gone or finished. */
 const orphanPrefix = 'orphan-pod:'
@@ -118,23 +122,36 @@ export class JobController implements Reconciler {
   readonly expectations: Expectations
   readonly #o: JobControllerOptions
   readonly #burst: number
+  readonly #batchMs: number
   /** Pods (by uid) whose finalizer removal was sent and not yet seen: never counted twice. */
   readonly #finalizersLeaving = new Set<string>()
 
   constructor(o: JobControllerOptions, queue?: WorkQueue) {
     this.#o = o
     this.#burst = o.burst ?? 500
+    this.#batchMs = o.syncBatchPeriodMs ?? defaultSyncBatchPeriodMs
     this.queue = queue ?? new WorkQueue({ clock: o.clock })
     this.expectations = new Expectations(o.clock)
   }
 
   // --- events to keys --------------------------------------------------------------------------
+  //
+  // A new or deleted Job, or a change of its spec (a new generation), is synced at once. Pod
+  // events and the Job's own status writes are batched: the Job is synced a second after the
+  // first of them, once for the whole burst (the queue keeps the earliest pending time), as
+  // upstream's enqueueSyncJobBatched does. Pods of a finished or vanished Job that still carry
+  // the finalizer are queued at once.
+
+  #enqueueBatched(key: string): void {
+    this.queue.addAfter(key, this.#batchMs)
+  }
 
   jobHandler(): EventHandler<Job> {
     return {
       add: (j) => this.queue.add(objectKey(j)),
-      update: (_old, j) => {
-        this.queue.add(objectKey(j))
+      update: (old, j) => {
+        if (old.metadata?.generation !== j.metadata?.generation) this.queue.add(objectKey(j))
+        else this.#enqueueBatched(objectKey(j))
         // A finished Job's pods keep no finalizer (a backstop: the sync removes them first).
         if (isJobFinished(j)) this.#releasePodsOf(j)
       },
@@ -164,7 +181,7 @@ export class JobController implements Reconciler {
       update: (old, pod) => {
         if (old.metadata?.resourceVersion === pod.metadata?.resourceVersion) return
         const before = this.#jobOf(old)
-        if (before && before !== this.#jobOf(pod)) this.queue.add(before)
+        if (before && before !== this.#jobOf(pod)) this.#enqueueBatched(before)
         if (pod.metadata?.deletionTimestamp && !old.metadata?.deletionTimestamp && before)
           this.expectations.deletionObserved(before, objectKey(pod))
         this.#podChanged(pod)
@@ -174,7 +191,7 @@ export class JobController implements Reconciler {
         const job = this.#jobOf(pod)
         if (!job) return
         this.expectations.deletionObserved(job, objectKey(pod))
-        this.queue.add(job)
+        this.#enqueueBatched(job)
       },
     }
   }
@@ -183,7 +200,7 @@ export class JobController implements Reconciler {
     if (!hasTrackingFinalizer(pod)) this.#finalizersLeaving.delete(pod.metadata?.uid ?? '')
     const job = this.#jobOf(pod)
     if (job) {
-      this.queue.add(job)
+      this.#enqueueBatched(job)
       const { namespace, name } = splitKey(job)
       const cached = this.#o.jobs.get(namespace, name)
       if (cached && isJobFinished(cached) && hasTrackingFinalizer(pod))
@@ -191,7 +208,7 @@ export class JobController implements Reconciler {
       return
     }
     if (hasTrackingFinalizer(pod)) this.queue.add(orphanPrefix + objectKey(pod))
-    else if (!controllerRef(pod)) for (const k of this.#matchingJobs(pod)) this.queue.add(k)
+    else if (!controllerRef(pod)) for (const k of this.#matchingJobs(pod)) this.#enqueueBatched(k)
   }
 
   /** The key of the Job in the cache that controls the pod. */
