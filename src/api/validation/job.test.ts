@@ -126,6 +126,22 @@ const createCases: { name: string; job: unknown; want: string[] }[] = [
     ],
   },
   {
+    name: 'counts and durations may be 0 but not negative',
+    job: makeJob({
+      activeDeadlineSeconds: 0,
+      parallelism: 0,
+      completions: 0,
+      backoffLimit: 0,
+      ttlSecondsAfterFinished: -1,
+    }),
+    want: ['spec.ttlSecondsAfterFinished: Invalid value: -1: must be greater than or equal to 0'],
+  },
+  {
+    name: 'a negative activeDeadlineSeconds is refused',
+    job: makeJob({ activeDeadlineSeconds: -5 }),
+    want: ['spec.activeDeadlineSeconds: Invalid value: -5: must be greater than or equal to 0'],
+  },
+  {
     name: 'an unknown completionMode is not supported',
     job: makeJob({ completionMode: 'Sometimes' }),
     want: ['spec.completionMode: Unsupported value: "Sometimes": supported values: "NonIndexed", "Indexed"'],

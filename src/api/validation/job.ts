@@ -22,7 +22,6 @@ import {
   obj,
   objs,
   oneOf,
-  positive,
   selectorMatches,
   str,
   strMap,
@@ -72,9 +71,15 @@ function invalidNoValue(path: FieldPath, detail: string): FieldError {
 /** The rules a Job's spec (or a jobTemplate's) follows on its own, without its selector. */
 export function validateJobSpecFields(s: Obj, p: FieldPath): FieldError[] {
   const errs: FieldError[] = []
-  for (const f of ['parallelism', 'completions']) errs.push(...nonNegative(p.child(f), s[f]))
-  errs.push(...positive(p.child('activeDeadlineSeconds'), s.activeDeadlineSeconds))
-  for (const f of ['backoffLimit', 'ttlSecondsAfterFinished', 'backoffLimitPerIndex'])
+  // activeDeadlineSeconds 0 is accepted, as upstream's validation does (the Job then fails at once).
+  for (const f of [
+    'parallelism',
+    'completions',
+    'activeDeadlineSeconds',
+    'backoffLimit',
+    'ttlSecondsAfterFinished',
+    'backoffLimitPerIndex',
+  ])
     errs.push(...nonNegative(p.child(f), s[f]))
   const completions = num(s.completions)
   const parallelism = num(s.parallelism)
