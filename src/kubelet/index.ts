@@ -13,6 +13,8 @@ import {
 } from './node/node-agent.ts'
 import { kubeletVersion } from './node/node-status.ts'
 import { nodePodInformer, type PodSource } from './pod/pod-source.ts'
+import { fakeOutputReader, type ContainerOutputReader } from './pod/termination-message.ts'
+import { FakeRuntime } from './runtime/fake/fake-runtime.ts'
 import { serveKubeletApi, type KubeletServerConfig } from './server/index.ts'
 import type { ContainerRuntime } from './runtime/runtime.ts'
 
@@ -87,8 +89,13 @@ export interface KubeletOptions {
   podSource?: PodSource
   /** Nodes as a shared watch shows them: the status rounds read their Node there first. */
   nodeCache?: NodeStatusOptions['nodeCache']
-  /** The kubelet's HTTPS API (stats, metrics, pods); not served without it. */
+  /** The kubelet's HTTPS API (stats, metrics, pods, container logs); not served without it. */
   server?: KubeletServerConfig
+  /**
+   * How the API reads containers' logs (default: the fake runtime's own reader when the runtime
+   * is a FakeRuntime; otherwise, without one, /containerLogs is not served).
+   */
+  containerOutput?: ContainerOutputReader
   clock?: Clock
   log?: Logger
 }
@@ -125,12 +132,15 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
   // The node's own watch, unless it reads a shared one.
   const ownPods = o.podSource ? undefined : nodePodInformer({ rest, nodeName: o.nodeName, clock, log })
   const pods = o.podSource ?? ownPods
+  const containerOutput =
+    o.containerOutput ?? (o.runtime instanceof FakeRuntime ? fakeOutputReader(o.runtime) : undefined)
   const api = o.server
     ? serveKubeletApi({
         config: o.server,
         nodeName: o.nodeName,
         machine,
         runtime: o.runtime,
+        ...(containerOutput ? { containerOutput } : {}),
         rest,
         pods: () => pods?.lister.list() ?? [],
         clock,

@@ -36,6 +36,7 @@ const exited = (o: {
 const reader = (files: Record<string, string>, log: string): ContainerOutputReader => ({
   readFile: (_s, path) => Promise.resolve(files[path]),
   readLog: (_s, lines) => Promise.resolve(lastLines(log, lines)),
+  readLogLines: () => Promise.reject(new Error('termination messages read no log lines')),
 })
 
 const hundredLines = Array.from({ length: 100 }, (_, i) => `line ${i + 1}`).join('\n') + '\n'

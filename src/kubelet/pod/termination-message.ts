@@ -23,12 +23,37 @@ export const maxTerminationMessageLogLines = 80
 /** MaxContainerTerminationMessageLogLength. */
 export const maxTerminationMessageLogBytes = 2048
 
-/** Reads what an exited container left behind. */
+/**
+ * One entry of a container's log, as a CRI log file holds them: when it was written (ms since the
+ * epoch), on which stream, and its text: a line with its newline, or a piece of a line the
+ * container has not ended yet (no newline), whose rest comes in the next entries.
+ */
+export interface ContainerLogLine {
+  timeMs: number
+  stream: 'stdout' | 'stderr'
+  text: string
+}
+
+/**
+ * Reads what a container left behind: its files (termination messages, for the pod workers) and
+ * its log (termination messages, and the kubelet API's /containerLogs). Runtime-specific: a node
+ * reads the CRI log file at status.logPath; the fake runtime answers from its containers.
+ */
 export interface ContainerOutputReader {
   /** The content of the container's file at `path`, or undefined when there is none. */
   readFile(status: Readonly<cri.ContainerStatus>, path: string): Promise<string | undefined>
   /** The container's log (stdout and stderr as written), or its last `lines` lines. */
   readLog(status: Readonly<cri.ContainerStatus>, lines: number): Promise<string>
+  /**
+   * The container's log entry by entry, oldest first, from entry `from` on (0: all of it), and
+   * whether it has ended: the container exited, so no entry will follow. Entries are only ever
+   * added at the end, so a caller follows the log by asking again from past what it has read.
+   * Throws (the runtime's NotFound) once the container is removed.
+   */
+  readLogLines(
+    status: Readonly<cri.ContainerStatus>,
+    from: number,
+  ): Promise<{ lines: ContainerLogLine[]; ended: boolean }>
 }
 
 /** The message of an exited container: the runtime's, then the termination message. */
@@ -89,9 +114,13 @@ export function lastBytes(text: string, n: number): string {
     .replace(/^\uFFFD+/, '')
 }
 
-/** The part of the fake runtime the reader needs (FakeRuntime.containerOutput). */
+/** The part of the fake runtime the reader needs (FakeRuntime.containerOutput and containerLog). */
 export interface ContainerOutputSource {
   containerOutput(containerId: string): { file(path: string): string | undefined; log: string }
+  containerLog(containerId: string): {
+    writes: { atMs: number; stream: 'stdout' | 'stderr'; text: string }[]
+    ended: boolean
+  }
 }
 
 /** The reader for the fake runtime: its containers' in-memory files and output. */
@@ -99,5 +128,24 @@ export function fakeOutputReader(runtime: ContainerOutputSource): ContainerOutpu
   return {
     readFile: (status, path) => Promise.resolve(runtime.containerOutput(status.id).file(path)),
     readLog: (status, lines) => Promise.resolve(lastLines(runtime.containerOutput(status.id).log, lines)),
+    readLogLines: async (status, from) => {
+      const log = runtime.containerLog(status.id)
+      const lines = log.writes.flatMap((w) =>
+        splitLines(w.text).map((text) => ({ timeMs: w.atMs, stream: w.stream, text })),
+      )
+      return { lines: lines.slice(from), ended: log.ended }
+    },
   }
+}
+
+/** Text cut after each newline (the last piece has none when the text does not end with one). */
+export function splitLines(text: string): string[] {
+  const lines: string[] = []
+  let start = 0
+  for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+    lines.push(text.slice(start, nl + 1))
+    start = nl + 1
+  }
+  if (start < text.length) lines.push(text.slice(start))
+  return lines
 }

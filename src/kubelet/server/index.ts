@@ -5,6 +5,7 @@ import type { Clock } from '../../base/clock.ts'
 import type { Logger } from '../../base/log.ts'
 import { builtin, ResourceClient, type RestClient } from '../../client/index.ts'
 import type { MachineInfo } from '../node/machine.ts'
+import type { ContainerOutputReader } from '../pod/termination-message.ts'
 import type { ContainerRuntime } from '../runtime/runtime.ts'
 import { StatsProvider } from '../stats/summary.ts'
 import { KubeletAuth } from './auth.ts'
@@ -28,6 +29,8 @@ export interface KubeletApiOptions {
   nodeName: string
   machine: MachineInfo
   runtime: ContainerRuntime
+  /** Where /containerLogs reads the containers' logs; without it, they are not served. */
+  containerOutput?: ContainerOutputReader
   /** The kubelet's client, as the node: TokenReviews and SubjectAccessReviews go through it. */
   rest: RestClient
   pods: () => readonly Pod[]
@@ -80,6 +83,9 @@ export function serveKubeletApi(o: KubeletApiOptions): KubeletApi {
       auth,
       stats,
       pods: o.pods,
+      ...(o.containerOutput
+        ? { logs: { runtime: o.runtime, containerOutput: o.containerOutput, clock: o.clock } }
+        : {}),
       log: o.log,
     })
   })().catch((err: unknown) => {

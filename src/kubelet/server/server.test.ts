@@ -2,9 +2,11 @@ import assert from 'node:assert/strict'
 import { request } from 'node:https'
 import { after, before, describe, test } from 'node:test'
 import type { SubjectAccessReview } from '../../api/generated/types/authorization-v1.ts'
+import type { ContainerStatus, Pod } from '../../api/generated/types/core-v1.ts'
 import { FakeClock } from '../../base/clock.ts'
 import { createLogger } from '../../base/log.ts'
 import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../pki/index.ts'
+import { fakeOutputReader } from '../pod/termination-message.ts'
 import { FakeRuntime } from '../runtime/fake/fake-runtime.ts'
 import { StatsProvider } from '../stats/summary.ts'
 import { KubeletAuth } from './auth.ts'
@@ -18,11 +20,39 @@ import { startKubeletServer, type KubeletServer } from './server.ts'
 describe('the kubelet API server', () => {
   const clock = new FakeClock(Date.UTC(2026, 0, 1))
   const runtime = new FakeRuntime({ clock, images: ['busybox'] })
+  /** The containers whose logs are read (kept apart from the stats' runtime). */
+  const logsRuntime = new FakeRuntime({ clock, images: ['busybox'] })
   const reviews: SubjectAccessReview[] = []
   let server: KubeletServer
   let reader: KeyPair
   let stranger: KeyPair
   let untrusted: KeyPair
+  const pods: Pod[] = []
+  /** Runs a container of `pod` with `script` (attempt `attempt`); its ID. */
+  const run = async (pod: string, script: string, attempt = 0) => {
+    const sandboxConfig = { metadata: { name: pod, uid: `uid-${pod}`, namespace: 'default', attempt } }
+    const { podSandboxId } = await logsRuntime.runPodSandbox({ config: sandboxConfig })
+    const { containerId } = await logsRuntime.createContainer({
+      podSandboxId,
+      sandboxConfig,
+      config: {
+        metadata: { name: 'app', attempt },
+        image: { image: 'busybox' },
+        command: ['sh', '-c', script],
+      },
+    })
+    await logsRuntime.startContainer({ containerId })
+    return containerId
+  }
+  const podWith = (name: string, app: Partial<ContainerStatus>): Pod => ({
+    metadata: { namespace: 'default', name },
+    spec: { containers: [{ name: 'app', image: 'busybox' }] },
+    status: {
+      containerStatuses: [
+        { name: 'app', image: 'busybox', imageID: '', ready: false, restartCount: 0, lastState: {}, ...app },
+      ],
+    },
+  })
 
   before(async () => {
     const ca = await createCertificateAuthority('cluster-ca')
@@ -41,7 +71,21 @@ describe('the kubelet API server', () => {
       config: { metadata: { name: 'app' }, image: { image: 'busybox' }, command: ['sleep', '3600'] },
     })
     await runtime.startContainer({ containerId })
-    clock.advance(30_000)
+    const logged = await run('logged', 'echo one; echo two; sleep 5; echo three; sleep 3600')
+    const old = await run('restarted', 'echo old; exit 1')
+    clock.advance(1000)
+    const current = await run('restarted', 'echo new; sleep 3600', 1)
+    clock.advance(29_000)
+    pods.push(
+      podWith('logged', { state: { running: {} }, containerID: `fake://${logged}` }),
+      podWith('restarted', {
+        state: { running: {} },
+        containerID: `fake://${current}`,
+        restartCount: 1,
+        lastState: { terminated: { exitCode: 1, containerID: `fake://${old}` } },
+      }),
+      podWith('pending', { state: { waiting: { reason: 'ContainerCreating' } } }),
+    )
     const cert = await selfSignedServingCertificate('node-1', ['127.0.0.1'], clock.now())
     server = await startKubeletServer({
       nodeName: 'node-1',
@@ -68,7 +112,8 @@ describe('the kubelet API server', () => {
         machine: { memoryBytes: 1024 ** 3, ephemeralStorageBytes: 10 * 1024 ** 3 },
         clock,
       }),
-      pods: () => [],
+      pods: () => pods,
+      logs: { runtime: logsRuntime, containerOutput: fakeOutputReader(logsRuntime), clock },
       log: createLogger({ level: 'silent' }),
     })
   })
@@ -157,9 +202,173 @@ describe('the kubelet API server', () => {
 
   test('healthz and pods', async () => {
     assert.equal((await get('/healthz', reader)).body, 'ok')
-    const pods = JSON.parse((await get('/pods', reader)).body) as { kind: string; items: unknown[] }
-    assert.equal(pods.kind, 'PodList')
-    assert.deepEqual(pods.items, [])
+    const list = JSON.parse((await get('/pods', reader)).body) as { kind: string; items: Pod[] }
+    assert.equal(list.kind, 'PodList')
+    assert.deepEqual(
+      list.items.map((p) => p.metadata?.name),
+      ['logged', 'restarted', 'pending'],
+    )
     assert.equal((await get('/nothing-here', reader)).status, 404)
+  })
+
+  const logCases: { name: string; path: string; status: number; body: string | RegExp }[] = [
+    {
+      name: 'a running container: its whole log',
+      path: '/containerLogs/default/logged/app',
+      status: 200,
+      body: 'one\ntwo\nthree\n',
+    },
+    {
+      name: 'tailLines: the last lines',
+      path: '/containerLogs/default/logged/app?tailLines=1',
+      status: 200,
+      body: 'three\n',
+    },
+    {
+      name: 'tailLines=0: nothing',
+      path: '/containerLogs/default/logged/app?tailLines=0',
+      status: 200,
+      body: '',
+    },
+    {
+      name: 'limitBytes cuts the log',
+      path: '/containerLogs/default/logged/app?limitBytes=5',
+      status: 200,
+      body: 'one\nt',
+    },
+    {
+      name: 'sinceSeconds: what was written since (three, 5 s after the start, 25 s ago)',
+      path: '/containerLogs/default/logged/app?sinceSeconds=26',
+      status: 200,
+      body: 'three\n',
+    },
+    {
+      name: 'sinceTime: the same by time',
+      path: `/containerLogs/default/logged/app?sinceTime=${new Date(Date.UTC(2026, 0, 1, 0, 0, 4)).toISOString()}`,
+      status: 200,
+      body: 'three\n',
+    },
+    {
+      name: 'timestamps: each line after its time, in RFC 3339 with nanoseconds',
+      path: '/containerLogs/default/logged/app?timestamps=true&tailLines=2',
+      status: 200,
+      body: '2026-01-01T00:00:00.000000000Z two\n2026-01-01T00:00:05.000000000Z three\n',
+    },
+    {
+      name: 'a restarted container: the current instance',
+      path: '/containerLogs/default/restarted/app',
+      status: 200,
+      body: 'new\n',
+    },
+    {
+      name: 'previous: the last terminated instance',
+      path: '/containerLogs/default/restarted/app?previous=true',
+      status: 200,
+      body: 'old\n',
+    },
+    {
+      name: 'previous without a terminated instance is a 400',
+      path: '/containerLogs/default/logged/app?previous=true',
+      status: 400,
+      body: 'previous terminated container "app" in pod "logged" not found',
+    },
+    {
+      name: 'a waiting container is a 400 with its reason',
+      path: '/containerLogs/default/pending/app',
+      status: 400,
+      body: 'container "app" in pod "pending" is waiting to start: ContainerCreating',
+    },
+    {
+      name: 'an unknown pod is a 404',
+      path: '/containerLogs/default/nope/app',
+      status: 404,
+      body: 'pod "nope" does not exist',
+    },
+    {
+      name: 'an unknown container is a 404',
+      path: '/containerLogs/default/logged/web',
+      status: 404,
+      body: 'container "web" not found in pod "logged"',
+    },
+    {
+      name: 'a container name is required',
+      path: '/containerLogs/default/logged/',
+      status: 400,
+      body: '{"message": "Missing container name."}',
+    },
+    {
+      name: 'options that do not validate are a 422',
+      path: '/containerLogs/default/logged/app?tailLines=-1',
+      status: 422,
+      body: '{"message": "Invalid request."}',
+    },
+    {
+      name: 'options that do not decode are a 400',
+      path: '/containerLogs/default/logged/app?limitBytes=many',
+      status: 400,
+      body: '{"message": "Unable to decode query."}',
+    },
+  ]
+  for (const c of logCases) {
+    test(`container logs: ${c.name}`, async () => {
+      const r = await get(c.path, reader)
+      assert.equal(r.status, c.status, r.body)
+      if (typeof c.body === 'string') assert.equal(r.body, c.body)
+      else assert.match(r.body, c.body)
+      if (c.status === 200) assert.equal(r.type, 'text/plain')
+    })
+  }
+
+  test('container logs are authorized as nodes/proxy', async () => {
+    const r = await get('/containerLogs/default/logged/app', stranger)
+    assert.equal(r.status, 403)
+    assert.equal(r.body, 'Forbidden (user=stranger, verb=get, resource=nodes, subresource=proxy)')
+  })
+
+  test('follow: lines come as the container writes them, and the answer ends when it exits', async () => {
+    const id = await run('followed', 'echo a; sleep 2; echo b; sleep 1; exit 0')
+    pods.push(podWith('followed', { state: { running: {} }, containerID: `fake://${id}` }))
+    const chunks: string[] = []
+    let ended = false
+    const done = new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          path: '/containerLogs/default/followed/app?follow=true',
+          rejectUnauthorized: false,
+          cert: reader.certPem,
+          key: reader.keyPem,
+          agent: false,
+        },
+        (res) => {
+          res.setEncoding('utf8')
+          res.on('data', (c: string) => chunks.push(c))
+          res.on('end', () => {
+            ended = true
+            resolve(res.statusCode ?? 0)
+          })
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 5))
+      assert.ok(what(), `now: ${JSON.stringify(chunks)}`)
+    }
+    await until(() => chunks.join('') === 'a\n')
+    for (let i = 0; i < 10; i++) {
+      clock.advance(200)
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    await until(() => chunks.join('') === 'a\nb\n')
+    assert.equal(ended, false)
+    for (let i = 0; i < 10 && !ended; i++) {
+      clock.advance(200)
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    assert.equal(await done, 200)
+    assert.equal(chunks.join(''), 'a\nb\n')
   })
 })

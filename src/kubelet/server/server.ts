@@ -7,6 +7,7 @@
  *   /stats/summary      the Summary API (?only_cpu_and_memory=true keeps cpu and memory only)
  *   /metrics/resource   node, pod and container CPU and memory in Prometheus text
  *   /metrics            the kubelet's own metrics
+ *   /containerLogs/{namespace}/{pod}/{container}   a container's log (container-logs.ts)
  */
 import { createServer, type Server } from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -17,6 +18,7 @@ import { prometheusText, resourceMetricsText } from '../stats/resource-metrics.t
 import { summaryJson, type StatsProvider } from '../stats/summary.ts'
 import type { Summary } from '../stats/types.ts'
 import type { KubeletAuth } from './auth.ts'
+import { ContainerLogsError, serveContainerLogs, type ContainerLogsDeps } from './container-logs.ts'
 
 /** --port default. */
 export const defaultKubeletPort = 10250
@@ -35,6 +37,8 @@ export interface KubeletServerOptions {
   stats: StatsProvider
   /** The pods bound to this node as the kubelet knows them. */
   pods: () => readonly Pod[]
+  /** Where /containerLogs reads the containers' logs; without it, it is not served (404). */
+  logs?: Omit<ContainerLogsDeps, 'pods'>
   log: Logger
 }
 
@@ -98,6 +102,7 @@ async function handle(o: KubeletServerOptions, req: IncomingMessage, res: Server
       break
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, '405: Method Not Allowed')
+  if (o.logs && path.startsWith(containerLogsPrefix)) return containerLogs(o, o.logs, res, url)
   switch (path) {
     case '/healthz':
       return text(res, 200, 'ok')
@@ -154,6 +159,33 @@ async function handle(o: KubeletServerOptions, req: IncomingMessage, res: Server
     }
     default:
       return text(res, 404, '404 page not found\n')
+  }
+}
+
+const containerLogsPrefix = '/containerLogs/'
+
+async function containerLogs(
+  o: KubeletServerOptions,
+  logs: Omit<ContainerLogsDeps, 'pods'>,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  // The answer goes on as long as the client reads it (follow): its going away ends it.
+  const gone = new AbortController()
+  res.on('close', () => gone.abort())
+  try {
+    await serveContainerLogs(
+      { ...logs, pods: o.pods },
+      {
+        path: decodeURIComponent(url.pathname.slice(containerLogsPrefix.length)),
+        query: url.searchParams,
+        signal: gone.signal,
+      },
+      res,
+    )
+  } catch (err) {
+    if (!(err instanceof ContainerLogsError) || res.headersSent) throw err
+    text(res, err.status, err.message)
   }
 }
 

@@ -52,7 +52,7 @@ import {
 import type * as cri from '../runtime.ts'
 import { DueQueue } from './due-queue.ts'
 import { IpPool } from './ip-pool.ts'
-import { runProcess, type FileChange } from './program.ts'
+import { runProcess, type FileChange, type OutputWrite } from './program.ts'
 
 export interface FakeRuntimeOptions {
   clock?: Clock
@@ -77,6 +77,13 @@ export interface FakeRuntimeOptions {
   streamingURL?: string
   /** Keep a log of calls for calls(). Default true; simulated nodes turn it off. */
   recordCalls?: boolean
+}
+
+/** One write to a fake container's log, at its time in ms since the epoch (FakeRuntime.containerLog). */
+export interface FakeLogWrite {
+  atMs: number
+  stream: 'stdout' | 'stderr'
+  text: string
 }
 
 export interface FakeImageConfig {
@@ -205,6 +212,8 @@ interface ContainerRecord {
   logPath: string
   /** What the command writes to stdout and stderr in its whole run: the container's log. */
   output: string
+  /** The same output write by write, each at its time after the start. */
+  writes: readonly OutputWrite[]
   resources: cri.LinuxContainerResources | undefined
   user: cri.ContainerUser | undefined
   stopSignal: cri.Signal
@@ -326,6 +335,27 @@ export class FakeRuntime implements ContainerRuntime {
   containerOutput(containerId: string): { file(path: string): string | undefined; log: string } {
     const c = this.#container(containerId)
     return { file: (path) => this.#files(c).get(path), log: c.output }
+  }
+
+  /**
+   * The container's log as it stands now, as the kubelet reads the CRI log file on a node: the
+   * writes of its command made by this time (by its exit, once it exited), each at its time in
+   * ms since the epoch, and whether it has ended (exited: nothing more will come). A container
+   * that never started has written nothing. NotFound once the container is removed.
+   */
+  containerLog(containerId: string): { writes: FakeLogWrite[]; ended: boolean } {
+    this.#settle()
+    const c = this.#container(containerId)
+    const ended = c.state === 'CONTAINER_EXITED'
+    if (c.startedAt === 0) return { writes: [], ended }
+    const untilMs = ended ? c.finishedAtMs : this.#clock.now()
+    const writes: FakeLogWrite[] = []
+    for (const w of c.writes) {
+      const atMs = c.startedAtMs + w.afterMs
+      if (atMs > untilMs) break
+      writes.push({ atMs, stream: w.stream, text: w.text })
+    }
+    return { writes, ended }
   }
 
   /** The next call to `method` throws `error` (queued: several calls fail in turn). */
@@ -576,6 +606,7 @@ export class FakeRuntime implements ContainerRuntime {
       mounts: config.mounts?.length ? Object.freeze(config.mounts.map(mount)) : noMounts,
       logPath: joinLogPath(request.sandboxConfig?.logDirectory ?? '', config.logPath ?? ''),
       output: outcome.stdout + outcome.stderr,
+      writes: outcome.writes,
       resources: linux?.resources === undefined ? undefined : linuxResources(linux.resources),
       user:
         security === undefined

@@ -18,11 +18,20 @@ export interface FileChange {
   content: string | undefined
 }
 
+/** One write to stdout or stderr, at a time relative to the start: what the container's log records. */
+export interface OutputWrite {
+  afterMs: number
+  stream: 'stdout' | 'stderr'
+  text: string
+}
+
 export interface ProcessOutcome {
   /** When and how it ends; undefined: it runs until it is stopped. */
   exit: { afterMs: number; exitCode: number } | undefined
   stdout: string
   stderr: string
+  /** stdout and stderr as they are written, in time order. */
+  writes: OutputWrite[]
   /** File changes it makes, in time order. */
   fileChanges: FileChange[]
 }
@@ -41,6 +50,7 @@ export function runProcess(argv: readonly string[], options: RunOptions): Proces
     files: new Map(options.files ?? []),
     stdout: [],
     stderr: [],
+    writes: [],
     fileChanges: [],
     status: 0,
     mode: options.mode,
@@ -52,6 +62,7 @@ export function runProcess(argv: readonly string[], options: RunOptions): Proces
     exit: result === forever ? undefined : { afterMs: state.nowMs, exitCode: result.exitCode },
     stdout: state.stdout.join(''),
     stderr: state.stderr.join(''),
+    writes: state.writes,
     fileChanges: state.fileChanges,
   }
 }
@@ -61,6 +72,7 @@ interface State {
   files: Map<string, string>
   stdout: string[]
   stderr: string[]
+  writes: OutputWrite[]
   fileChanges: FileChange[]
   /** $? */
   status: number
@@ -107,9 +119,10 @@ function runSimple(words: string[], state: State, out: Output): Result {
   const write = (sink: Sink | undefined, text: string, fallback: 'stdout' | 'stderr') => {
     const to = sink ?? fallback
     if (to === 'null') return
-    if (to === 'stdout') state.stdout.push(text)
-    else if (to === 'stderr') state.stderr.push(text)
-    else {
+    if (to === 'stdout' || to === 'stderr') {
+      state[to].push(text)
+      state.writes.push({ afterMs: state.nowMs, stream: to, text })
+    } else {
       const content = (to.append ? (state.files.get(to.path) ?? '') : '') + text
       setFile(state, to.path, content)
       // The shell empties a `>` file once, when it opens it: the command's later writes follow.
