@@ -60,6 +60,7 @@ import { ApiMetrics } from './metrics.ts'
 import { ipAllocator, nthAddress, portAllocator } from './registry/allocator.ts'
 import { buildEndpoints } from './registry/build.ts'
 import { serveMetricsApi, type MetricsApiSettings } from './metrics-api/index.ts'
+import { KubeletClient, type KubeletClientOptions } from './kubelet-client.ts'
 import { repairServiceAllocations } from './registry/resources/services.ts'
 import { createPipeline } from './server.ts'
 
@@ -101,7 +102,12 @@ export interface FrontendOptions {
   requestTimeoutMs?: number
   /** The text of /metrics (default: this front's own metrics). */
   metricsText?: (own: ApiMetrics) => Promise<string>
-  /** Serve metrics.k8s.io from the kubelets (metrics-api/), with this kubelet client. */
+  /**
+   * How the apiserver reaches kubelets (pods/log, and metrics.k8s.io); without it, pods/log
+   * answers 503 and metrics.k8s.io is not served.
+   */
+  kubeletClient?: KubeletClientOptions
+  /** Serve metrics.k8s.io from the kubelets (metrics-api/), through the kubelet client. */
   metricsApi?: MetricsApiSettings
 }
 
@@ -222,6 +228,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     ...authentication.reviews,
     ...authorizationReviewHandlers({ authorizer, ruleResolver }),
   ])
+  const kubelets = o.kubeletClient ? new KubeletClient(o.kubeletClient) : undefined
   const { endpoints, deps } = buildEndpoints({
     storage,
     clock: o.clock,
@@ -232,10 +239,12 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     tokenRequest: authentication.tokenRequest,
     reviews,
     rbac: { authorizer, policy: rbacPolicy },
+    ...(kubelets ? { kubelets } : {}),
   })
-  const metricsApi = o.metricsApi
-    ? serveMetricsApi({ settings: o.metricsApi, endpoints, deps, clock: o.clock, log })
-    : undefined
+  const metricsApi =
+    o.metricsApi && kubelets
+      ? serveMetricsApi({ settings: o.metricsApi, kubelets, endpoints, deps, clock: o.clock, log })
+      : undefined
   await Promise.all(endpoints.all().map(async (ep) => ep.store?.cache.start()))
   const following = new AbortController()
   await followRbacCaches(rbacPolicy, rbacCachesOf(endpoints), { signal: following.signal, log })
@@ -314,6 +323,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   servingPort = port
   const stopCaches = () => {
     metricsApi?.stop()
+    kubelets?.close()
     following.abort()
     for (const ep of endpoints.all()) ep.store?.cache.stop()
   }

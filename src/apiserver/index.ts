@@ -170,7 +170,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     },
     ...(o.disableAdmissionPlugins ? { disableAdmissionPlugins: o.disableAdmissionPlugins } : {}),
     ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
-    metricsApi: { kubeletClient: { cert: kubeletClient.certPem, key: kubeletClient.keyPem } },
+    kubeletClient: { cert: kubeletClient.certPem, key: kubeletClient.keyPem },
+    metricsApi: {},
   }
 
   let fronts: { port: number; stop(): Promise<void> }

@@ -4,15 +4,14 @@ import type { Logger } from '../../base/log.ts'
 import type { ResourceHandlerDeps } from '../handlers/resources.ts'
 import type { Endpoints } from '../registry/endpoints.ts'
 import { metricsApiEndpoints } from './endpoints.ts'
-import { KubeletClient } from './kubelet-client.ts'
+import { kubeletUrl, type KubeletClient } from '../kubelet-client.ts'
+import { parseResourceMetrics } from './scrape.ts'
 import { MetricsSource } from './source.ts'
 
 export { aggregatedMetricsReader } from './rbac.ts'
 export { metricsGroup, metricsVersion } from './types.ts'
 
 export interface MetricsApiSettings {
-  /** The apiserver's client certificate and key for kubelets (PEM). */
-  kubeletClient: { cert: string; key: string }
   /** Scrape interval (default 15 s). */
   resolutionMs?: number
 }
@@ -23,6 +22,8 @@ export interface MetricsApiSettings {
  */
 export function serveMetricsApi(o: {
   settings: MetricsApiSettings
+  /** The apiserver's client for kubelets; its owner closes it. */
+  kubelets: KubeletClient
   endpoints: Endpoints
   deps: ResourceHandlerDeps
   clock: Clock
@@ -32,10 +33,13 @@ export function serveMetricsApi(o: {
     (o.endpoints.lookup('', 'v1', 'nodes')?.store?.cache.list('') ?? []).map((c) => c.object as Node)
   const pods = (namespace: string) =>
     (o.endpoints.lookup('', 'v1', 'pods')?.store?.cache.list(namespace) ?? []).map((c) => c.object as Pod)
-  const client = new KubeletClient({ cert: o.settings.kubeletClient.cert, key: o.settings.kubeletClient.key })
   const source = new MetricsSource({
     nodes,
-    scrape: (node, signal) => client.scrape(node, signal),
+    scrape: async (node, signal) => {
+      const url = kubeletUrl(node, '/metrics/resource')
+      if (!url) throw new Error(`node "${node.metadata?.name ?? ''}" has no address`)
+      return parseResourceMetrics(await o.kubelets.get(url, signal), Date.now())
+    },
     clock: o.clock,
     log: o.log,
     ...(o.settings.resolutionMs !== undefined ? { resolutionMs: o.settings.resolutionMs } : {}),
@@ -51,7 +55,6 @@ export function serveMetricsApi(o: {
   return {
     stop() {
       source.stop()
-      client.close()
     },
   }
 }

@@ -12,6 +12,8 @@ import { ApiError, badRequest, methodNotSupported, pathNotFound } from '../error
 import type { ResourceHandlerDeps } from '../handlers/resources.ts'
 import { statusSubresource } from '../handlers/resources.ts'
 import { componentStatusHandler } from '../handlers/componentstatuses.ts'
+import { podLogSubresource } from '../handlers/pod-log.ts'
+import type { KubeletClient } from '../kubelet-client.ts'
 import { bindingSubresource, evictionSubresource, scaleSubresource } from '../handlers/subresources.ts'
 import { defaultTable } from '../table.ts'
 import type { RangeAllocator } from './allocator.ts'
@@ -53,6 +55,8 @@ export interface BuildOptions {
   tokenRequest?: (deps: ResourceHandlerDeps) => Subresource
   /** Handlers of reviews (asked on create, stored nowhere) by group/resource. */
   reviews?: ReadonlyMap<string, (deps: ResourceHandlerDeps) => Handler>
+  /** How pods/log reaches kubelets; without it, it answers 503. */
+  kubelets?: KubeletClient
 }
 
 /**
@@ -251,7 +255,9 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
           ? o.tokenRequest?.(deps)
           : key === '/pods' && s.name === 'eviction'
             ? evictionSubresource(deps, () => stores.get('policy/poddisruptionbudgets'), o.admission)
-            : subresourceFor(r, s.name, strategy, deps)
+            : key === '/pods' && s.name === 'log'
+              ? podLogSubresource({ kubelets: o.kubelets, nodes: () => stores.get('/nodes') })
+              : subresourceFor(r, s.name, strategy, deps)
       if (sub) subresources.set(s.name, sub)
     }
     const ep: ResourceEndpoint = {
@@ -360,9 +366,9 @@ function finalizeSubresource(deps: ResourceHandlerDeps): Subresource {
 }
 
 /**
- * Streams served by the node the object runs on (logs, exec, attach, port-forward, proxy). The
- * apiserver connects them to the kubelet once one is there (the kubelet issue); until then they
- * answer that no node can serve them.
+ * Streams served by the node the object runs on (exec, attach, port-forward, proxy; pods/log is
+ * served by handlers/pod-log.ts). Until the apiserver connects them to the kubelet, they answer
+ * that no node can serve them.
  */
 function nodeStreamSubresource(r: ResourceInfo, name: string): Subresource {
   const info = r.subresources.find((s) => s.name === name)

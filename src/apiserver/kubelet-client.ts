@@ -1,6 +1,11 @@
+/**
+ * The apiserver's client for kubelets' HTTPS APIs: what metrics.k8s.io scrapes (/metrics/resource)
+ * and what pods/log proxies (/containerLogs), with kubeadm's apiserver-kubelet-client
+ * certificate (--kubelet-client-certificate/-key).
+ */
+import type { IncomingMessage } from 'node:http'
 import { Agent, request } from 'node:https'
-import type { Node } from '../../api/generated/types/core-v1.ts'
-import { parseResourceMetrics, type NodeScrape } from './scrape.ts'
+import type { Node } from '../api/generated/types/core-v1.ts'
 
 /** The kubelet's port when the Node does not say (daemonEndpoints.kubeletEndpoint.Port). */
 export const defaultKubeletPort = 10250
@@ -26,38 +31,32 @@ export interface KubeletClientOptions {
   key: string
   /** Verify the kubelet's serving certificate against this CA; without it, not verified (no --kubelet-certificate-authority). */
   ca?: string
+  /** How long a short request (get) may wait for the kubelet (default 5 s); streams have no limit. */
   timeoutMs?: number
 }
 
-/** Reads kubelets' /metrics/resource over HTTPS as the apiserver's kubelet client. */
+/** Talks to kubelets over HTTPS as the apiserver's kubelet client. */
 export class KubeletClient {
   readonly #o: KubeletClientOptions
+  /** Short requests, on a few kept-alive connections per kubelet. */
   readonly #agent: Agent
+  /** Streams (a followed log may stay open for hours): a connection each, never pooled. */
+  readonly #streams: Agent
 
   constructor(o: KubeletClientOptions) {
     this.#o = o
-    this.#agent = new Agent({
-      keepAlive: true,
-      maxSockets: 4,
+    const tls = {
       cert: o.cert,
       key: o.key,
       ...(o.ca ? { ca: o.ca } : {}),
       rejectUnauthorized: o.ca !== undefined,
-    })
+    }
+    this.#agent = new Agent({ keepAlive: true, maxSockets: 4, ...tls })
+    this.#streams = new Agent({ keepAlive: false, ...tls })
   }
 
-  async scrape(node: Readonly<Node>, signal?: AbortSignal): Promise<NodeScrape> {
-    const url = kubeletUrl(node, '/metrics/resource')
-    if (!url) throw new Error(`node "${node.metadata?.name ?? ''}" has no address`)
-    const text = await this.#get(url, signal)
-    return parseResourceMetrics(text, Date.now())
-  }
-
-  close(): void {
-    this.#agent.destroy()
-  }
-
-  #get(url: string, signal?: AbortSignal): Promise<string> {
+  /** The body of a 200 answer to GET `url`; any other status is an error naming it. */
+  get(url: string, signal?: AbortSignal): Promise<string> {
     return new Promise((resolve, reject) => {
       const req = request(
         url,
@@ -82,5 +81,22 @@ export class KubeletClient {
       req.on('error', reject)
       req.end()
     })
+  }
+
+  /**
+   * GET `url` as a stream: the kubelet's answer once its headers arrive, whatever its status,
+   * with the body still to read. Aborting `signal` ends it (and the body) at any time.
+   */
+  stream(url: string, signal: AbortSignal): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const req = request(url, { agent: this.#streams, headers: { Accept: '*/*' }, signal }, resolve)
+      req.on('error', reject)
+      req.end()
+    })
+  }
+
+  close(): void {
+    this.#agent.destroy()
+    this.#streams.destroy()
   }
 }
