@@ -376,6 +376,23 @@ describe('FakeRuntime', () => {
     await run({ command: ['true'] })
   })
 
+  test('containerLog: the writes made by now, and all of them up to the exit', async () => {
+    const { rt, clock, run } = await setup()
+    const id = await run({ command: ['sh', '-c', 'echo a; sleep 2; echo b; sleep 2; echo c; sleep 600'] })
+    const texts = () => rt.containerLog(id).writes.map((w) => w.text)
+    assert.deepEqual(rt.containerLog(id), {
+      writes: [{ atMs: clock.now(), stream: 'stdout', text: 'a\n' }],
+      ended: false,
+    })
+    clock.advance(2000)
+    assert.deepEqual(texts(), ['a\n', 'b\n'])
+    await rt.stopContainer({ containerId: id, timeout: 0 })
+    clock.advance(10_000)
+    // Stopped before it wrote c: its log ends there.
+    assert.equal(rt.containerLog(id).ended, true)
+    assert.deepEqual(texts(), ['a\n', 'b\n'])
+  })
+
   test('setCondition changes what status reports', async () => {
     const rt = new FakeRuntime({ clock: new FakeClock() })
     rt.setCondition({

@@ -115,6 +115,17 @@ const cases: {
     want: { stderr: '', exit: exit(0, 1) },
   },
   { name: 'a comment is ignored', argv: ['sh', '-c', 'exit 2 # not 3'], want: { exit: exit(0, 2) } },
+  {
+    name: 'each write to stdout or stderr is kept with its time (the log), not those to files',
+    argv: ['sh', '-c', 'echo a; sleep 2; echo b > /f; cat /nope; echo -n c'],
+    want: {
+      writes: [
+        { afterMs: 0, stream: 'stdout', text: 'a\n' },
+        { afterMs: 2000, stream: 'stderr', text: "cat: can't open '/nope': No such file or directory\n" },
+        { afterMs: 2000, stream: 'stdout', text: 'c' },
+      ],
+    },
+  },
 ]
 
 for (const c of cases) {
