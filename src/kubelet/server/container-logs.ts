@@ -51,7 +51,7 @@ export class ContainerLogsError extends Error {
 }
 
 /**
- * Writes the log of `/containerLogs/<path>` to `res` (200, text/plain), or throws a
+ * Writes the log of `/containerLogs/<path>` (`path` still URL-encoded) to `res` (200, text/plain), or throws a
  * ContainerLogsError before anything is written. Ends when the log has been written (with follow:
  * when the container exits) or `signal` aborts.
  */
@@ -60,7 +60,7 @@ export async function serveContainerLogs(
   request: { path: string; query: URLSearchParams; signal: AbortSignal },
   res: ServerResponse,
 ): Promise<void> {
-  const [namespace = '', podName = '', container = ''] = request.path.split('/')
+  const [namespace = '', podName = '', container = ''] = request.path.split('/').map(decodeSegment)
   if (podName === '') throw new ContainerLogsError(400, '{"message": "Missing podID."}')
   if (container === '') throw new ContainerLogsError(400, '{"message": "Missing container name."}')
   if (namespace === '') throw new ContainerLogsError(400, '{"message": "Missing podNamespace."}')
@@ -115,6 +115,14 @@ export async function serveContainerLogs(
     if (!writer.write(lines.filter(keep))) break
   }
   writer.end()
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw new ContainerLogsError(400, `malformed path segment ${JSON.stringify(segment)}`)
+  }
 }
 
 /** The container ID (without its runtime's scheme) whose log to read: validateContainerLogStatus. */

@@ -297,6 +297,12 @@ describe('the kubelet API server', () => {
       body: '{"message": "Missing container name."}',
     },
     {
+      name: 'a path that does not decode is a 400',
+      path: '/containerLogs/default/%zz/app',
+      status: 400,
+      body: 'malformed path segment "%zz"',
+    },
+    {
       name: 'options that do not validate are a 422',
       path: '/containerLogs/default/logged/app?tailLines=-1',
       status: 422,

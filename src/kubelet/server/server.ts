@@ -177,7 +177,7 @@ async function containerLogs(
     await serveContainerLogs(
       { ...logs, pods: o.pods },
       {
-        path: decodeURIComponent(url.pathname.slice(containerLogsPrefix.length)),
+        path: url.pathname.slice(containerLogsPrefix.length),
         query: url.searchParams,
         signal: gone.signal,
       },
