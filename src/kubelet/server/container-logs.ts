@@ -51,9 +51,9 @@ export class ContainerLogsError extends Error {
 }
 
 /**
- * Writes the log of `/containerLogs/<path>` (`path` still URL-encoded) to `res` (200, text/plain), or throws a
- * ContainerLogsError before anything is written. Ends when the log has been written (with follow:
- * when the container exits) or `signal` aborts.
+ * Writes the log of `/containerLogs/<path>` (`path` still URL-encoded) to `res` (200,
+ * text/plain), or throws a ContainerLogsError before anything is written. Ends when the log has
+ * been written (with follow: when the container exits) or `signal` aborts.
  */
 export async function serveContainerLogs(
   d: ContainerLogsDeps,
