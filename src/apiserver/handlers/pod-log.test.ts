@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
+import { Readable } from 'node:stream'
 import { test } from 'node:test'
 import type { Pod } from '../../api/generated/types/core-v1.ts'
 import { ApiError } from '../errors.ts'
-import { logContainer } from './pod-log.ts'
+import { kubeletError, logContainer } from './pod-log.ts'
 
 const pod = (containers: string[], initContainers: string[] = []): Pod => ({
   metadata: { name: 'p', namespace: 'default' },
@@ -45,5 +46,46 @@ for (const c of cases) {
         err.status.reason === 'BadRequest' &&
         err.status.message === want.message,
     )
+  })
+}
+
+const answers: {
+  name: string
+  code: number
+  body: string
+  want: { code: number; reason: string; message: string }
+}[] = [
+  {
+    name: "the kubelet's 400 is a BadRequest in its words",
+    code: 400,
+    body: 'container "app" in pod "p" is waiting to start: ContainerCreating',
+    want: {
+      code: 400,
+      reason: 'BadRequest',
+      message: 'container "app" in pod "p" is waiting to start: ContainerCreating',
+    },
+  },
+  {
+    name: "the kubelet's 500 is an InternalError",
+    code: 500,
+    body: 'disk on fire',
+    want: { code: 500, reason: 'InternalError', message: 'Internal error occurred: disk on fire' },
+  },
+  {
+    name: "the kubelet's 404 is a NotFound on pods/log",
+    code: 404,
+    body: 'pod "p" does not exist',
+    want: {
+      code: 404,
+      reason: 'NotFound',
+      message: 'the server could not find the requested resource ( pods/log p)',
+    },
+  },
+]
+for (const c of answers) {
+  test(c.name, async () => {
+    const err = await kubeletError(Readable.from([Buffer.from(c.body)]), c.code, 'p')
+    const { code, reason, message } = err.status
+    assert.deepEqual({ code, reason, message }, c.want)
   })
 }

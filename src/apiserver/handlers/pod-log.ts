@@ -121,7 +121,11 @@ export function logContainer(pod: Readonly<Pod>, container: string | undefined):
 }
 
 /** GenericHttpResponseChecker: a kubelet's error answer as the Status the client gets. */
-async function kubeletError(answer: IncomingMessage, code: number, name: string): Promise<ApiError> {
+export async function kubeletError(
+  answer: AsyncIterable<unknown> & { destroy(): void },
+  code: number,
+  name: string,
+): Promise<ApiError> {
   let body = ''
   for await (const chunk of answer) {
     body += (chunk as Buffer).toString('utf8')
