@@ -42,6 +42,10 @@ export class IndexedCache<T extends ObjectLike> {
     return cache
   }
 
+  hasIndex(name: string): boolean {
+    return this.#indexers.has(name)
+  }
+
   /** Adds an index; objects already in the cache are indexed at once. */
   addIndex(name: string, fn: IndexFunc<T>): void {
     if (this.#indexers.has(name)) throw new Error(`index ${name} exists already`)

@@ -90,6 +90,10 @@ export class Informer<T extends ObjectLike> {
     this.#cache.addIndex(name, fn)
   }
 
+  hasIndex(name: string): boolean {
+    return this.#cache.hasIndex(name)
+  }
+
   /** Resolves once the first list is in the cache; rejects when the signal aborts first. */
   waitForSync(signal?: AbortSignal): Promise<void> {
     if (this.#synced) return Promise.resolve()

@@ -71,3 +71,33 @@ export async function claim<T extends ObjectLike>(
   }
   return claimed
 }
+
+/** Objects by the uid of their controller, orphans by `orphan/<namespace>` (upstream's PodControllerUIDIndex). */
+export const controllerUIDIndex = 'controllerUID'
+
+/** Adds controllerUIDIndex to an informer's cache, once however many controllers ask. */
+export function indexByController<T extends ObjectLike>(cache: {
+  hasIndex(name: string): boolean
+  addIndex(name: string, fn: (o: Readonly<T>) => string[]): void
+}): void {
+  if (cache.hasIndex(controllerUIDIndex)) return
+  cache.addIndex(controllerUIDIndex, (o) => {
+    const ref = controllerRef(o)
+    return [ref ? ref.uid : `orphan/${o.metadata?.namespace ?? ''}`]
+  })
+}
+
+/**
+ * What an owner may claim (upstream's FilterPodsByOwner): the objects it controls and the orphans
+ * of its namespace, from a cache indexed by indexByController, instead of every object of the
+ * namespace.
+ */
+export function ownedOrOrphaned<T extends ObjectLike>(
+  cache: { byIndex(index: string, value: string): Readonly<T>[] },
+  owner: Readonly<ObjectLike>,
+): Readonly<T>[] {
+  return [
+    ...cache.byIndex(controllerUIDIndex, owner.metadata?.uid ?? ''),
+    ...cache.byIndex(controllerUIDIndex, `orphan/${owner.metadata?.namespace ?? ''}`),
+  ]
+}

@@ -4,6 +4,7 @@ import type { ReplicaSet } from '../../api/generated/types/apps-v1.ts'
 import type { Pod, ReplicationController } from '../../api/generated/types/core-v1.ts'
 import { FakeClock } from '../../base/clock.ts'
 import { ApiStatusError, IndexedCache, Lister, objectKey, type ObjectLike } from '../../client/index.ts'
+import { indexByController } from '../owner-refs.ts'
 import {
   computeStatus,
   ReplicaSetController,
@@ -130,6 +131,7 @@ function setup(owner: ReplicaSet | ReplicationController, pods: Pod[], kind = re
   const owners = new IndexedCache<ReplicaSet | ReplicationController>()
   owners.set(owner)
   const podCache = IndexedCache.of<Pod>(pods)
+  indexByController(podCache)
   const control = new FakeControl()
   control.owner = owner
   const events: string[] = []
@@ -211,7 +213,12 @@ test('orphans the selector matches are adopted; pods of other owners are left al
   ]
   const { controller, control, key } = setup(makeRS({ replicas: 2 }), pods)
   await controller.reconcile(key)
+  // Its own pods come first, then the namespace's orphans (upstream's FilterPodsByOwner).
   assert.deepEqual(control.patched, [
+    {
+      name: 'strayed',
+      patch: { metadata: { ownerReferences: [{ $patch: 'delete', uid: 'rs-uid' }], uid: 'strayed-uid' } },
+    },
     {
       name: 'orphan',
       patch: {
@@ -220,10 +227,6 @@ test('orphans the selector matches are adopted; pods of other owners are left al
           uid: 'orphan-uid',
         },
       },
-    },
-    {
-      name: 'strayed',
-      patch: { metadata: { ownerReferences: [{ $patch: 'delete', uid: 'rs-uid' }], uid: 'strayed-uid' } },
     },
   ])
   assert.equal(control.created.length, 0, 'mine and the adopted orphan make two')

@@ -26,7 +26,15 @@ import {
 } from '../../client/index.ts'
 import type { ControllerContext, ControllerDefinition, Recorder } from '../controller.ts'
 import { Expectations, ownedPodHandler, ownerHandler } from '../expectations.ts'
-import { adoptPatch, claim, controllerRef, controllerRefTo, releasePatch } from '../owner-refs.ts'
+import {
+  adoptPatch,
+  claim,
+  controllerRef,
+  controllerRefTo,
+  indexByController,
+  ownedOrOrphaned,
+  releasePatch,
+} from '../owner-refs.ts'
 import { compareForDeletion, isPodActive, isPodAvailable, isPodReady } from '../pod-state.ts'
 
 /**
@@ -158,7 +166,7 @@ export class ReplicaSetController implements Reconciler {
     const selector = safeSelector(this.#o.kind, owner)
     if (!selector) throw new TerminalError(`${key} has an invalid selector`)
     const needsSync = this.expectations.satisfied(key)
-    const active = this.#o.pods.list(namespace).filter(isPodActive)
+    const active = ownedOrOrphaned(this.#o.pods, owner).filter(isPodActive)
     const pods = await claim<Pod>(owner, selector, active, {
       adopt: (pod) => this.#adopt(owner, pod),
       release: (pod) => this.#patchIgnoringGone(pod, releasePatch(pod, owner.metadata?.uid ?? '')),
@@ -411,6 +419,7 @@ function definition(
     setup(ctx: ControllerContext) {
       const owners = ctx.informers.informer<ReplicaOwner>(kind.ref)
       const pods = ctx.informers.informer<Pod>(builtin('', 'v1', 'pods'))
+      indexByController(pods)
       const controller = new ReplicaSetController({
         kind,
         owners: owners.lister,
