@@ -5,6 +5,8 @@ import { PatchError } from './json-patch.ts'
 import { ownValue, setOwn } from './merge-patch.ts'
 import {
   comparePaths,
+  diffFieldSets,
+  fieldsV1Has,
   entryKey,
   fieldSetOf,
   FieldSet,
@@ -12,8 +14,8 @@ import {
   listKind,
   pathString,
   rootField,
+  sameValue,
   serverOwned,
-  pathKey,
   valueAt,
   type FieldPath,
   type PathElement,
@@ -115,44 +117,49 @@ export function recordUpdate(
     )
     return
   }
-  // The walks note each path's value, so that comparing them needs no second lookup.
-  const newValues = new Map<string, unknown>()
-  const oldValues = new Map<string, unknown>()
-  const newSet = fieldSetOf(withoutManaged(next), o.schema, {
-    ignore: notServer,
-    operation: 'Update',
-    values: newValues,
-  })
-  const oldSet = prev
-    ? fieldSetOf(withoutManaged(prev), o.schema, {
-        ignore: notServer,
-        operation: 'Update',
-        values: oldValues,
-      })
-    : new FieldSet()
-  // A map or list item itself ('.') changes hands only when it comes into being; its fields
-  // change hands when their values change.
-  const changed = FieldSet.of(
-    newSet.paths().filter((p) => {
-      if (!prev || !oldSet.has(p)) return true
-      const key = pathKey(p)
-      return p.at(-1) !== '.' && !sameValue(newValues.get(key), oldValues.get(key))
-    }),
-  )
-  const removed = oldSet.minus(newSet)
-  const entries = base.map((e) => ({ e, set: FieldSet.fromFieldsV1(e.fieldsV1) }))
+  const { changed, removed } = prev
+    ? diffFieldSets(withoutManaged(next), withoutManaged(prev), o.schema, notServer)
+    : {
+        changed: fieldSetOf(withoutManaged(next), o.schema, { ignore: notServer, operation: 'Update' }),
+        removed: new FieldSet(),
+      }
+  // Entries that hold none of the paths the update touched stay as they are (the same objects:
+  // entries are only ever replaced, never changed in place); the others lose those paths.
+  const touched = [...changed.paths(), ...removed.paths()]
+  const holdsAny = (e: ManagedFieldsEntry, paths: readonly FieldPath[]) =>
+    paths.some((p) => fieldsV1Has(e.fieldsV1, p))
   const mine = { manager: o.manager, operation: 'Update', subresource: o.subresource }
+  const mineKey = entryKey(mine)
   const out: ManagedFieldsEntry[] = []
-  let own: FieldSet = changed
-  for (const { e, set } of entries) {
-    if (entryKey(e) === entryKey(mine)) {
-      own = set.minus(removed).union(changed)
+  let own: ManagedFieldsEntry | undefined
+  let found = false
+  for (const e of base) {
+    if (entryKey(e) !== mineKey) {
+      if (!holdsAny(e, touched)) {
+        out.push(e)
+        continue
+      }
+      const kept = FieldSet.fromFieldsV1(e.fieldsV1).minus(removed).minus(changed)
+      if (kept.size > 0) out.push({ ...e, fieldsV1: kept.toFieldsV1() })
       continue
     }
-    const kept = set.minus(removed).minus(changed)
-    if (kept.size > 0) out.push({ ...e, fieldsV1: kept.toFieldsV1() })
+    found = true
+    const held = !holdsAny(e, removed.paths()) && changed.paths().every((p) => fieldsV1Has(e.fieldsV1, p))
+    if (changed.size === 0) {
+      // The updater took nothing: its entry keeps its time and version, as with kube-apiserver.
+      if (held) out.push(e)
+      else {
+        const left = FieldSet.fromFieldsV1(e.fieldsV1).minus(removed)
+        if (left.size > 0) out.push({ ...e, fieldsV1: left.toFieldsV1() })
+      }
+      continue
+    }
+    own = held
+      ? { ...e, apiVersion: o.apiVersion, time: o.time }
+      : entry(mine, FieldSet.fromFieldsV1(e.fieldsV1).minus(removed).union(changed), o)
   }
-  if (own.size > 0) out.push(entry(mine, own, o))
+  if (!found && changed.size > 0) own = entry(mine, changed, o)
+  if (own) out.push(own)
   setManaged(next, out)
 }
 
@@ -432,23 +439,4 @@ function removeEmptiedParents(
     if (!empty) return
     removePath(obj, parentPath, o.schema)
   }
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  // Scalars that differ differ in JSON too (JSON has no NaN).
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false
-  return canonical(a) === canonical(b)
-}
-
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
-  if (v !== null && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`
-  }
-  return JSON.stringify(v) ?? 'undefined'
 }

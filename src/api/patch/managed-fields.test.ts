@@ -3,6 +3,8 @@ import { describe, test } from 'node:test'
 import { field, items, schemaForKind } from '../schema.ts'
 import {
   comparePaths,
+  diffFieldSets,
+  fieldsV1Has,
   FieldSet,
   fieldSetOf,
   keyElement,
@@ -339,4 +341,112 @@ describe('values and paths', () => {
       ],
     )
   })
+})
+
+describe('diffFieldSets', () => {
+  /** The difference as the two whole field sets give it: what the side-by-side walk must match. */
+  function wholeSetDiff(next: unknown, prev: unknown, schema: typeof podSchema) {
+    const nextValues = new Map<string, unknown>()
+    const prevValues = new Map<string, unknown>()
+    const o = { ignore: serverOwned, operation: 'Update' as const }
+    const nextSet = fieldSetOf(next, schema, { ...o, values: nextValues })
+    const prevSet = fieldSetOf(prev, schema, { ...o, values: prevValues })
+    const key = (p: FieldPath) => p.join('\u0000')
+    const changed = nextSet
+      .paths()
+      .filter(
+        (p) =>
+          !prevSet.has(p) ||
+          (p.at(-1) !== '.' &&
+            JSON.stringify(nextValues.get(key(p))) !== JSON.stringify(prevValues.get(key(p)))),
+      )
+    return { changed: sorted(changed), removed: sorted(prevSet.minus(nextSet).paths()) }
+  }
+  const sorted = (ps: FieldPath[]) => ps.map((p) => p.join(' ')).sort()
+
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'ns', labels: { app: 'a', tier: 'web' }, finalizers: ['x/y'] },
+    spec: {
+      nodeName: 'n1',
+      containers: [
+        { name: 'web', image: 'nginx', ports: [{ containerPort: 80 }], env: [{ name: 'A', value: '1' }] },
+        { name: 'side', image: 'busybox', args: ['sleep', '1'] },
+      ],
+      tolerations: [{ key: 'k', operator: 'Exists' }],
+      nodeSelector: { disk: 'ssd' },
+    },
+    status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] },
+  }
+  type Change = [string, (o: typeof pod) => void]
+  const changes: Change[] = [
+    ['nothing', () => undefined],
+    ['a scalar', (o) => (o.spec.nodeName = 'n2')],
+    ['a scalar that appears', (o) => Object.assign(o.spec, { hostname: 'h' })],
+    ['a scalar that goes', (o) => Reflect.deleteProperty(o.spec, 'nodeName')],
+    ['a map entry', (o) => (o.metadata.labels.app = 'b')],
+    ['a map entry added and one removed', (o) => (o.metadata.labels = { app: 'a', zone: 'z' } as never)],
+    ['a map emptied', (o) => (o.metadata.labels = {} as never)],
+    ['a map gone', (o) => Reflect.deleteProperty(o.metadata, 'labels')],
+    ['an atomic list', (o) => o.spec.tolerations.push({ key: 'j', operator: 'Exists' })],
+    ['a set item', (o) => (o.metadata.finalizers = ['x/z'])],
+    ['a list-map item field', (o) => Object.assign(o.spec.containers[0] ?? {}, { image: 'nginx:2' })],
+    ['a list-map item added', (o) => o.spec.containers.push({ name: 'third', image: 'i' } as never)],
+    ['a list-map item removed', (o) => o.spec.containers.pop()],
+    ['list-map items reordered', (o) => o.spec.containers.reverse()],
+    [
+      'a nested list-map item',
+      (o) => Object.assign(o.spec.containers[0] ?? {}, { ports: [{ containerPort: 81 }] }),
+    ],
+    ['a duplicate key', (o) => o.spec.containers.push({ name: 'web', image: 'other' } as never)],
+    ['a status condition', (o) => Object.assign(o.status.conditions[0] ?? {}, { status: 'False' })],
+    ['a struct emptied', (o) => (o.status = {} as never)],
+    ['a struct turned scalar', (o) => Object.assign(o.spec, { nodeSelector: 'x' })],
+    ['a list turned object', (o) => Object.assign(o.spec, { containers: { name: 'web' } })],
+    ['a server field', (o) => (o.metadata.name = 'q')],
+    ['an unknown field', (o) => Object.assign(o.spec, { extra: { a: [1, { b: 2 }] } })],
+  ]
+  for (const [what, change] of changes) {
+    test(`the side-by-side walk finds what the whole sets do: ${what}`, () => {
+      const next = structuredClone(pod)
+      change(next)
+      for (const [a, b] of [
+        [next, pod],
+        [pod, next],
+      ]) {
+        const got = diffFieldSets(a, b, podSchema, serverOwned)
+        assert.deepEqual(
+          { changed: sorted(got.changed.paths()), removed: sorted(got.removed.paths()) },
+          wholeSetDiff(a, b, podSchema),
+        )
+      }
+    })
+  }
+
+  test('a renewed Lease is one changed path', () => {
+    const lease = {
+      metadata: { name: 'n' },
+      spec: { holderIdentity: 'n', renewTime: '2026-01-01T00:00:00.000000Z' },
+    }
+    const renewed = { ...lease, spec: { ...lease.spec, renewTime: '2026-01-01T00:00:10.000000Z' } }
+    const got = diffFieldSets(renewed, lease, undefined, serverOwned)
+    assert.deepEqual(got.changed.paths(), [['f:spec', 'f:renewTime']])
+    assert.equal(got.removed.size, 0)
+  })
+})
+
+describe('fieldsV1Has', () => {
+  const tree = { 'f:data': { '.': {}, 'f:a': {} }, 'f:spec': { 'f:x': { 'f:y': {} } } }
+  for (const [path, has] of [
+    [['f:data', '.'], true],
+    [['f:data', 'f:a'], true],
+    [['f:data'], false],
+    [['f:spec', 'f:x'], false],
+    [['f:spec', 'f:x', 'f:y'], true],
+    [['f:spec', 'f:x', 'f:y', 'f:z'], false],
+    [['f:other'], false],
+  ] as const) {
+    test(`${path.join(' ')}: ${has}`, () => assert.equal(fieldsV1Has(tree, path), has))
+  }
 })

@@ -201,61 +201,259 @@ function walkValue(
   o: FieldSetOptions,
 ): void {
   if (path.length > 0 && o.ignore(path)) return
-  if (v === null || v === undefined) return
+  const shape = shapeOf(v, f, path)
+  switch (shape.kind) {
+    case 'absent':
+      return
+    case 'leaf':
+      addValue(out, path, v, o)
+      return
+    case 'set':
+      for (const x of v as unknown[]) addValue(out, [...path, `v:${JSON.stringify(x)}`], x, o)
+      return
+    case 'listMap': {
+      const item = f ? items(f.node) : undefined
+      for (const x of v as unknown[]) {
+        if (x === null || typeof x !== 'object' || Array.isArray(x)) continue
+        const e = keyElement(x as Record<string, unknown>, shape.keys, item)
+        walkItem(x as Record<string, unknown>, item, [...path, e], out, o)
+      }
+      return
+    }
+    case 'object': {
+      const { isMap, node } = shape
+      if (isMap && path.length > 0 && o.operation === 'Update') out.add([...path, '.'])
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        const child = node ? (isMap ? mapValues(f?.node ?? {}) : field(f?.node ?? {}, k)) : undefined
+        const childPath = [...path, `f:${k}`]
+        const before = out.size
+        walkValue(x, child, childPath, out, o)
+        // An applied map entry is owned itself, whatever its value (ToFieldSet's visitMapItems).
+        if (isMap && o.operation === 'Apply' && !out.has(childPath) && !o.ignore(childPath))
+          out.add(out.size > before ? [...childPath, '.'] : childPath)
+      }
+      return
+    }
+  }
+}
+
+/** What an update changed, in field paths: see diffFieldSets. */
+export interface FieldChanges {
+  /** Paths `next` sets that `prev` does not, or with another value there (not `.`: see below). */
+  readonly changed: FieldSet
+  /** Paths `prev` sets that `next` does not. */
+  readonly removed: FieldSet
+}
+
+/**
+ * The difference of two objects' field sets (fieldSetOf with operation Update): the paths the
+ * newer sets that the older does not, or where its value differs, and those the older sets that
+ * the newer does not. A map or list item itself (`.`) counts as changed only when it comes into
+ * being. The two objects are walked side by side, so what an update left alone costs a comparison
+ * and no paths: a Lease renewal is one changed path, not the two whole field sets of the Lease.
+ */
+export function diffFieldSets(
+  next: unknown,
+  prev: unknown,
+  schema: SchemaNode | undefined,
+  ignore: (p: FieldPath) => boolean,
+): FieldChanges {
+  const out = { changed: new FieldSet(), removed: new FieldSet() }
+  diffValue(next, prev, schema === undefined ? undefined : rootField(schema), [], out, {
+    ignore,
+    operation: 'Update',
+  })
+  return out
+}
+
+/** How walkValue treats a value: nothing, one field, a set, an associative list or a struct/map. */
+type Shape =
+  | { kind: 'absent' | 'leaf' | 'set' }
+  | { kind: 'listMap'; keys: readonly string[] }
+  | { kind: 'object'; isMap: boolean; node: SchemaNode | undefined }
+
+function shapeOf(v: unknown, f: ResolvedField | undefined, path: FieldPath): Shape {
+  if (v === null || v === undefined) return { kind: 'absent' }
   if (Array.isArray(v)) {
     const lk = listKind(f)
-    if (lk.kind === 'atomic') {
-      addValue(out, path, v, o)
-      return
-    }
-    const item = f ? items(f.node) : undefined
-    for (const x of v) {
-      if (lk.kind === 'set') {
-        addValue(out, [...path, `v:${JSON.stringify(x)}`], x, o)
-        continue
-      }
-      if (x === null || typeof x !== 'object' || Array.isArray(x)) continue
-      const e = keyElement(x as Record<string, unknown>, lk.keys, item)
-      out.add([...path, e, '.'])
-      for (const [k, xv] of Object.entries(x as Record<string, unknown>)) {
-        walkValue(xv, item ? field(item.node, k) : undefined, [...path, e, `f:${k}`], out, o)
-      }
-    }
+    return lk.kind === 'atomic'
+      ? { kind: 'leaf' }
+      : lk.kind === 'set'
+        ? { kind: 'set' }
+        : { kind: 'listMap', keys: lk.keys }
+  }
+  if (typeof v !== 'object') return path.length > 0 ? { kind: 'leaf' } : { kind: 'absent' }
+  const node = f ? resolve(f.node) : undefined
+  const atomic =
+    f?.mapType === 'atomic' ||
+    (node?.embeddedResource ?? false) ||
+    (node !== undefined &&
+      node.properties === undefined &&
+      node.additionalProperties === undefined &&
+      node.type === 'object')
+  if (atomic) return path.length > 0 ? { kind: 'leaf' } : { kind: 'absent' }
+  if (path.length > 0 && Object.keys(v).length === 0) return { kind: 'leaf' }
+  const isMap = node !== undefined && node.properties === undefined && node.additionalProperties !== undefined
+  return { kind: 'object', isMap, node }
+}
+
+function diffValue(
+  next: unknown,
+  prev: unknown,
+  f: ResolvedField | undefined,
+  path: PathElement[],
+  out: FieldChanges,
+  o: FieldSetOptions,
+): void {
+  if (path.length > 0 && o.ignore(path)) return
+  const sn = shapeOf(next, f, path)
+  const sp = shapeOf(prev, f, path)
+  if (sp.kind === 'absent') {
+    if (sn.kind !== 'absent') walkValue(next, f, path, out.changed, o)
     return
   }
-  if (typeof v === 'object') {
-    const node = f ? resolve(f.node) : undefined
-    const isMap =
-      node !== undefined && node.properties === undefined && node.additionalProperties !== undefined
-    if (
-      f?.mapType === 'atomic' ||
-      (node?.embeddedResource ?? false) ||
-      (node !== undefined &&
-        node.properties === undefined &&
-        node.additionalProperties === undefined &&
-        node.type === 'object')
-    ) {
-      if (path.length > 0) addValue(out, path, v, o)
-      return
-    }
-    const entries = Object.entries(v as Record<string, unknown>)
-    if (entries.length === 0 && path.length > 0) {
-      addValue(out, path, v, o)
-      return
-    }
-    if (isMap && path.length > 0 && o.operation === 'Update') out.add([...path, '.'])
-    for (const [k, x] of entries) {
-      const child = node ? (isMap ? mapValues(f?.node ?? {}) : field(f?.node ?? {}, k)) : undefined
-      const childPath = [...path, `f:${k}`]
-      const before = out.size
-      walkValue(x, child, childPath, out, o)
-      // An applied map entry is owned itself, whatever its value (ToFieldSet's visitMapItems).
-      if (isMap && o.operation === 'Apply' && !out.has(childPath) && !o.ignore(childPath))
-        out.add(out.size > before ? [...childPath, '.'] : childPath)
-    }
+  if (sn.kind === 'absent') {
+    walkValue(prev, f, path, out.removed, o)
     return
   }
-  if (path.length > 0) addValue(out, path, v, o)
+  if (sn.kind !== sp.kind) {
+    diffWhole(next, prev, f, path, out, o)
+    return
+  }
+  switch (sn.kind) {
+    case 'leaf':
+      if (!sameValue(next, prev)) out.changed.add(path)
+      return
+    case 'set': {
+      const had = new Set((prev as unknown[]).map((x) => `v:${JSON.stringify(x)}`))
+      const has = new Set((next as unknown[]).map((x) => `v:${JSON.stringify(x)}`))
+      for (const e of has) if (!had.has(e)) out.changed.add([...path, e])
+      for (const e of had) if (!has.has(e)) out.removed.add([...path, e])
+      return
+    }
+    case 'listMap': {
+      const item = f ? items(f.node) : undefined
+      const nextItems = itemsByKey(next as unknown[], sn.keys, item)
+      const prevItems = itemsByKey(prev as unknown[], sn.keys, item)
+      // Items sharing a key share their paths: the whole lists then, as fieldSetOf sees them.
+      if (!nextItems || !prevItems) {
+        diffWhole(next, prev, f, path, out, o)
+        return
+      }
+      for (const [e, x] of nextItems) {
+        const before = prevItems.get(e)
+        if (!before) {
+          walkItem(x, item, [...path, e], out.changed, o)
+          continue
+        }
+        for (const k of keysOfEither(x, before))
+          diffValue(x[k], before[k], item ? field(item.node, k) : undefined, [...path, e, `f:${k}`], out, o)
+      }
+      for (const [e, x] of prevItems) if (!nextItems.has(e)) walkItem(x, item, [...path, e], out.removed, o)
+      return
+    }
+    case 'object': {
+      const n = next as Record<string, unknown>
+      const p = prev as Record<string, unknown>
+      for (const k of keysOfEither(n, p)) {
+        const child = sn.node ? (sn.isMap ? mapValues(f?.node ?? {}) : field(f?.node ?? {}, k)) : undefined
+        diffValue(n[k], p[k], child, [...path, `f:${k}`], out, o)
+      }
+      return
+    }
+  }
+}
+
+/** An associative list's object items by their `k:` element; undefined when two share one. */
+function itemsByKey(
+  list: readonly unknown[],
+  keys: readonly string[],
+  item: ResolvedField | undefined,
+): Map<PathElement, Record<string, unknown>> | undefined {
+  const m = new Map<PathElement, Record<string, unknown>>()
+  for (const x of list) {
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) continue
+    const e = keyElement(x as Record<string, unknown>, keys, item)
+    if (m.has(e)) return undefined
+    m.set(e, x as Record<string, unknown>)
+  }
+  return m
+}
+
+/** An associative list item's paths, as walkValue adds them. */
+function walkItem(
+  x: Record<string, unknown>,
+  item: ResolvedField | undefined,
+  path: PathElement[],
+  out: FieldSet,
+  o: FieldSetOptions,
+): void {
+  out.add([...path, '.'])
+  for (const [k, v] of Object.entries(x))
+    walkValue(v, item ? field(item.node, k) : undefined, [...path, `f:${k}`], out, o)
+}
+
+function keysOfEither(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const keys = Object.keys(a)
+  for (const k of Object.keys(b)) if (!Object.hasOwn(a, k)) keys.push(k)
+  return keys
+}
+
+/** Both values' whole field sets compared, where their shapes differ. */
+function diffWhole(
+  next: unknown,
+  prev: unknown,
+  f: ResolvedField | undefined,
+  path: PathElement[],
+  out: FieldChanges,
+  o: FieldSetOptions,
+): void {
+  const nextValues = new Map<string, unknown>()
+  const prevValues = new Map<string, unknown>()
+  const nextSet = new FieldSet()
+  const prevSet = new FieldSet()
+  walkValue(next, f, path, nextSet, { ...o, values: nextValues })
+  walkValue(prev, f, path, prevSet, { ...o, values: prevValues })
+  for (const p of nextSet.paths()) {
+    if (!prevSet.has(p)) out.changed.add(p)
+    else if (p.at(-1) !== '.' && !sameValue(nextValues.get(pathKey(p)), prevValues.get(pathKey(p))))
+      out.changed.add(p)
+  }
+  for (const p of prevSet.paths()) if (!nextSet.has(p)) out.removed.add(p)
+}
+
+/** Equal as JSON, whatever the order of object keys. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  // Scalars that differ differ in JSON too (JSON has no NaN).
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false
+  return canonical(a) === canonical(b)
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`
+  }
+  return JSON.stringify(v) ?? 'undefined'
+}
+
+/**
+ * Whether a FieldsV1 tree holds the path, as FieldSet.fromFieldsV1 would read it: its last
+ * element is `.` or a leaf.
+ */
+export function fieldsV1Has(tree: unknown, p: FieldPath): boolean {
+  let node = tree
+  for (const e of p) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, e)) return false
+    node = (node as Record<string, unknown>)[e]
+    if (e === '.') return true
+  }
+  return p.length > 0 && (node === null || typeof node !== 'object' || Object.keys(node).length === 0)
 }
 
 function addValue(out: FieldSet, path: FieldPath, v: unknown, o: FieldSetOptions): void {
