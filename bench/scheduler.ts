@@ -4,6 +4,12 @@
 // SQLite store, fake nodes (Node objects with allocatable resources and labels, no kubelet) and
 // the scheduler in this process, binding pods through the API.
 //
+// The scheduler runs in a worker thread of its own (bench/scheduler-worker.ts), talking to the
+// apiserver over its REST and watch API only, as kube-scheduler is a process of its own. On the
+// thread of the apiserver, the load generator and the bench's watch, the figure measured that
+// thread's saturation, not the scheduler. --same-thread runs it on that thread, as before, for
+// comparison.
+//
 // Throughput is counted as scheduler_perf counts it: per second of the measured phase, the pods
 // of the measured namespace that the watch reports bound that second; reported as the average
 // (measured pods / duration) and the p50 and p99 of the per-second counts.
@@ -12,16 +18,18 @@
 // from dist/ when it exists: run `npm run build` first) schedules 50,000 pods onto 5,000 nodes of
 // an apiserver in this process, and its VmRSS is read from /proc.
 //
-//   npm run --silent bench -- scheduler [--quick] [workload ...]
+//   npm run --silent bench -- scheduler [--quick] [--same-thread] [workload ...]
 //
-// --quick runs every workload at upstream's 500-node size. Each other argument selects the
-// workloads of that name (anti_affinity), or, when none has exactly that name, those whose name
-// contains it (`_affinity`: anti_affinity and node_affinity); `scheduler` selects the memory phase.
+// --quick runs every workload at upstream's 500-node size. --same-thread runs their scheduler on
+// the bench's thread (see above). Each other argument selects the workloads of that name
+// (anti_affinity), or, when none has exactly that name, those whose name contains it (`_affinity`:
+// anti_affinity and node_affinity); `scheduler` selects the memory phase.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { Worker } from 'node:worker_threads'
 import { pino } from 'pino'
 import { startApiServer } from '../src/apiserver/index.ts'
 import type { Namespace, Node, Pod, PodSpec } from '../src/api/generated/types/core-v1.ts'
@@ -35,8 +43,14 @@ import {
   RestClient,
   type ClientConfig,
 } from '../src/client/index.ts'
-import { defaultProfile, startScheduler, type SchedulerMetrics } from '../src/scheduler/index.ts'
+import { defaultProfile, startScheduler } from '../src/scheduler/index.ts'
 import { newReport, progress, quantile, result, type Result } from './report.ts'
+import type {
+  FromSchedulerWorker,
+  MetricsJSON,
+  SchedulerWorkerData,
+  ToSchedulerWorker,
+} from './scheduler-worker.ts'
 
 // --- the workloads ---------------------------------------------------------------------------------
 
@@ -385,8 +399,12 @@ const memoryPhase = 'scheduler'
 /** No binding for this long means the scheduler is stuck (or a plugin it needs is missing). */
 const stallMs = 120_000
 
+/** How long the scheduler's worker thread may take to end after stop before it is terminated. */
+const workerStopMs = 30_000
+
 export async function main(args: string[]): Promise<void> {
   const quick = args.includes('--quick')
+  const thread: SchedulerThread = args.includes('--same-thread') ? 'same' : 'worker'
   const filters = args.filter((a) => !a.startsWith('--'))
   const all = workloads(quick)
   const names = [...all.map((w) => w.name), memoryPhase]
@@ -407,7 +425,7 @@ export async function main(args: string[]): Promise<void> {
       progress(`${w.name}: skipped, the default profile has no ${missing.join(', ')} yet`)
       continue
     }
-    report.results.push(...(await runWorkload(w)))
+    report.results.push(...(await runWorkload(w, thread)))
   }
   if (selected.has(memoryPhase))
     report.results.push(...(await measureMemory(quick ? memory.quick : memory.full)))
@@ -509,12 +527,11 @@ class BindingWatch {
   }
 }
 
-async function runWorkload(w: Workload): Promise<Result[]> {
+async function runWorkload(w: Workload, thread: SchedulerThread): Promise<Result[]> {
   const subject = `${w.name}_${w.nodes}n`
   progress(`${subject}: ${w.upstream} (load average ${loadAverage()})`)
-  return withApiServer(async ({ config, rest, nodes, pods }) => {
+  return withApiServer(async ({ config, kubeconfig, rest, nodes, pods }) => {
     const warnings = new Map<string, number>()
-    const log = pino({ level: 'warn' }, { write: (line: string) => countWarning(warnings, line) })
     for (const name of w.namespaces) await createNamespace(rest, name)
     const classes = new ResourceClient<PriorityClass>(
       rest,
@@ -525,31 +542,33 @@ async function runWorkload(w: Workload): Promise<Result[]> {
     const nodeLabels = await createNodes(nodes, w.nodes, w.nodeLabels)
     const watch = new BindingWatch(pods)
     await watch.start()
-    const scheduler = startScheduler({ client: config, leaderElect: false, log })
+    const onLog = (line: string) => countWarning(warnings, line)
+    const scheduler =
+      thread === 'worker' ? workerScheduler(kubeconfig, onLog) : sameThreadScheduler(config, onLog)
     let churn: { stop(): Promise<number> } | undefined
     try {
-      progress(`${subject}: scheduling ${w.init.count} init pods`)
+      progress(`${subject}: scheduling ${w.init.count} init pods (scheduler in ${scheduler.where})`)
       await createPods(pods, w.init, 'init')
-      await waitForBound(watch, w.init, `${subject} init pods`)
+      await waitForBound(watch, w.init, `${subject} init pods`, scheduler.failure)
 
       if (w.churn) churn = startChurn(pods, w.churn)
-      progress(`${subject}: scheduling ${w.measured.count} measured pods`)
-      // The apiserver, the scheduler and this bench share one event loop: a long delay means
-      // one of them held it and the others waited.
-      const before = await attemptFigures(scheduler.metrics)
+      progress(`${subject}: scheduling ${w.measured.count} measured pods (scheduler in ${scheduler.where})`)
+      // The apiserver and this bench (and, with --same-thread, the scheduler) share this thread's
+      // event loop: a long delay means one of them held it and the others waited.
+      const before = attemptFigures(await scheduler.metrics())
       const loopDelay = monitorEventLoopDelay({ resolution: 10 })
       loopDelay.enable()
       const start = performance.now()
       await createPods(pods, w.measured, 'pod')
       const created = (performance.now() - start) / 1000
       progress(`${subject}: ${w.measured.count} measured pods created in ${created.toFixed(1)} s`)
-      await waitForBound(watch, w.measured, `${subject} measured pods`)
+      await waitForBound(watch, w.measured, `${subject} measured pods`, scheduler.failure)
       loopDelay.disable()
       progress(
-        `${subject}: event loop delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
+        `${subject}: bench thread's event loop delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
       )
       progress(
-        `${subject}: scheduler, measured phase: ${describeAttempts(before, await attemptFigures(scheduler.metrics))}`,
+        `${subject}: scheduler (in ${scheduler.where}), measured phase: ${describeAttempts(before, attemptFigures(await scheduler.metrics()))}`,
       )
       const churned = (await churn?.stop()) ?? 0
       for (const [message, n] of [...warnings].sort((a, b) => b[1] - a[1]).slice(0, 3))
@@ -561,7 +580,7 @@ async function runWorkload(w: Workload): Promise<Result[]> {
       const times = watch.boundAt.get(w.measured.namespace) ?? []
       const { avg, perSecond, seconds } = throughput(times, start)
       progress(
-        `${subject}: ${avg.toFixed(0)} pods/s over ${seconds.toFixed(1)} s (load average ${loadAverage()})`,
+        `${subject}: ${avg.toFixed(0)} pods/s over ${seconds.toFixed(1)} s, scheduler in ${scheduler.where} (load average ${loadAverage()})`,
       )
       progress(`${subject}: pods bound per second: ${perSecond.join(' ')}`)
       const problems =
@@ -583,6 +602,132 @@ async function runWorkload(w: Workload): Promise<Result[]> {
       await watch.stop()
     }
   })
+}
+
+/** Where the workloads' scheduler runs: a worker thread of its own (default), or the bench's thread. */
+type SchedulerThread = 'worker' | 'same'
+
+/** The scheduler under test, wherever it runs. */
+interface BenchScheduler {
+  /** Where it runs, for the progress lines. */
+  readonly where: string
+  /** Its metrics, as getMetricsAsJSON() gives them. */
+  metrics(): Promise<MetricsJSON>
+  /** Why it failed, once it has: it ended (or its thread did) before stop. */
+  failure: () => string | undefined
+  /** Stops it; a worker thread always ends, terminated when it doesn't end by itself. */
+  stop(): Promise<void>
+}
+
+/**
+ * The scheduler on the bench's thread, sharing its event loop with the apiserver and the load;
+ * its warnings go to onLog.
+ */
+function sameThreadScheduler(config: ClientConfig, onLog: (line: string) => void): BenchScheduler {
+  const log = pino({ level: 'warn' }, { write: onLog })
+  const scheduler = startScheduler({ client: config, leaderElect: false, log })
+  let stopping = false
+  let failed: string | undefined
+  scheduler.done.then(
+    () => {
+      if (!stopping) failed = 'the scheduler stopped before it was told to'
+    },
+    (err: unknown) => {
+      if (!stopping) failed = `the scheduler failed: ${errorText(err)}`
+    },
+  )
+  return {
+    where: 'the bench thread',
+    metrics: () => scheduler.metrics.registry.getMetricsAsJSON(),
+    failure: () => failed,
+    async stop() {
+      stopping = true
+      await scheduler.stop()
+    },
+  }
+}
+
+/**
+ * The scheduler in a worker thread of its own (bench/scheduler-worker.ts), given the admin
+ * kubeconfig; its log lines go to onLog. A failure of the thread (an error thrown in it, or its
+ * end before stop) fails every metrics request and shows in failure().
+ */
+function workerScheduler(kubeconfig: string, onLog: (line: string) => void): BenchScheduler {
+  const workerData: SchedulerWorkerData = { kubeconfig }
+  const worker = new Worker(new URL('./scheduler-worker.ts', import.meta.url), { workerData })
+  const send = (m: ToSchedulerWorker) => worker.postMessage(m)
+  const pending = new Map<number, PromiseWithResolvers<MetricsJSON>>()
+  let nextId = 0
+  let stopping = false
+  let failed: string | undefined
+  const rejectPending = (why: string) => {
+    for (const p of pending.values()) p.reject(new Error(why))
+    pending.clear()
+  }
+  const fail = (why: string) => {
+    failed ??= why
+    rejectPending(failed)
+  }
+
+  worker.on('message', (m: FromSchedulerWorker) => {
+    switch (m.type) {
+      case 'log':
+        onLog(m.line)
+        break
+      case 'metrics':
+        pending.get(m.id)?.resolve(m.metrics)
+        pending.delete(m.id)
+        break
+      case 'metrics-failed':
+        pending.get(m.id)?.reject(new Error(`the scheduler's metrics: ${m.message}`))
+        pending.delete(m.id)
+        break
+      case 'stopped':
+        break
+      default:
+        m satisfies never
+    }
+  })
+  worker.on('error', (err) => fail(`the scheduler's worker thread failed: ${errorText(err)}`))
+  worker.on('messageerror', (err) => fail(`a message from the scheduler's worker thread: ${errorText(err)}`))
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', (code) => {
+      if (stopping) rejectPending(`the scheduler's worker thread has ended`)
+      else fail(`the scheduler's worker thread exited (code ${code}) before it was told to stop`)
+      resolve()
+    }),
+  )
+
+  return {
+    where: 'a worker thread',
+    metrics() {
+      if (failed) return Promise.reject(new Error(failed))
+      const id = nextId++
+      const request = Promise.withResolvers<MetricsJSON>()
+      pending.set(id, request)
+      send({ type: 'metrics', id })
+      return request.promise
+    },
+    failure: () => failed,
+    async stop() {
+      const failedBefore = failed
+      stopping = true
+      send({ type: 'stop' })
+      const timer = setTimeout(() => {
+        progress(
+          `the scheduler's worker thread still runs ${workerStopMs / 1000} s after stop: terminating it`,
+        )
+        void worker.terminate()
+      }, workerStopMs)
+      await exited
+      clearTimeout(timer)
+      if (failed !== failedBefore) progress(`while stopping the scheduler: ${failed}`)
+    },
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err)
 }
 
 /**
@@ -788,9 +933,9 @@ function throughput(
 }
 
 /** Cumulative figures from the scheduler's metrics: attempts by result, time in attempts, preemption attempts. */
-async function attemptFigures(metrics: SchedulerMetrics): Promise<Map<string, number>> {
+function attemptFigures(metrics: MetricsJSON): Map<string, number> {
   const figures = new Map<string, number>()
-  for (const m of await metrics.registry.getMetricsAsJSON()) {
+  for (const m of metrics) {
     for (const v of m.values as {
       value: number
       labels: Record<string, string | number>
