@@ -275,6 +275,8 @@ class TopologyCounts {
   readonly values: string[] = []
   readonly #valueNumbers = new Map<string, number>()
   readonly #nodes: (NodeInfo | undefined)[] = []
+  /** Where each NodeInfo was last seen in the node list, for countOn. */
+  readonly #positions = new WeakMap<NodeInfo, number>()
   /** −1: the node lacks the topology key. */
   readonly #domains: number[] = []
   /** −1: not counted yet. */
@@ -300,6 +302,7 @@ class TopologyCounts {
   domainOf(i: number, node: NodeInfo): number {
     if (this.#nodes[i] !== node) {
       this.#nodes[i] = node
+      this.#positions.set(node, i)
       this.#lengths[i] = -1
       const value = labelValue(nodeLabels(node), this.#topologyKey)
       let d = -1
@@ -327,6 +330,13 @@ class TopologyCounts {
     this.#lasts[i] = last
     this.#counts[i] = n
     return n
+  }
+
+  /** The matching pods on the node: kept from pass to pass where the node has a position. */
+  countOn(node: NodeInfo): number {
+    const i = this.#positions.get(node)
+    if (i !== undefined && this.#nodes[i] === node) return this.countOf(i, node)
+    return countMatching(node.pods, this.#selector, this.#namespace)
   }
 }
 
@@ -660,6 +670,8 @@ interface PreScoreState {
   readonly counts: readonly Map<string, number>[]
   /** Per constraint: log(domains + 2), so that counts in many small domains weigh as much as in few large ones. */
   readonly weights: readonly number[]
+  /** Per constraint: the counts kept between cycles (Score reads a host's own from them). */
+  readonly topology: readonly TopologyCounts[]
 }
 
 const preScoreKey = stateKey<PreScoreState>('PreScorePodTopologySpread')
@@ -670,6 +682,7 @@ const noScoring: PreScoreState = {
   ignored: new Set(),
   counts: [],
   weights: [],
+  topology: [],
 }
 
 /** What PreScore wrote, for tests. */
@@ -823,15 +836,16 @@ export function podTopologySpread(
       // The counts are over all nodes, but only for domains that some feasible node is in.
       const namespace = pod.metadata?.namespace ?? ''
       const inclusion = new NodeInclusion(pod)
+      const topology = topologyCounts.forConstraints(constraints, namespace, allNodes.length)
       addScoredCounts({
         constraints,
         nodes: allNodes,
         requireAllKeys,
         scored: counts,
-        counts: topologyCounts.forConstraints(constraints, namespace, allNodes.length),
+        counts: topology,
         inclusion,
       })
-      state.write(preScoreKey, { constraints, namespace, ignored, counts, weights })
+      state.write(preScoreKey, { constraints, namespace, ignored, counts, weights, topology })
       return success
     },
 
@@ -848,7 +862,7 @@ export function podTopologySpread(
         if (value === undefined) continue
         const count =
           c.topologyKey === labelHostname
-            ? countMatching(node.pods, c.selector, s.namespace)
+            ? (s.topology[i] as TopologyCounts).countOn(node)
             : ((s.counts[i] as Map<string, number>).get(value) ?? 0)
         score += count * (s.weights[i] as number) + (c.maxSkew - 1)
       }
