@@ -4,10 +4,20 @@
  */
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return structuredClone(patch)
-  const out: Record<string, unknown> = isObject(target) ? structuredClone(target) : {}
+  return mergeInto(isObject(target) ? structuredClone(target) : {}, patch)
+}
+
+/** Merges the patch into `out`, a copy of the patch's own: changed in place, copied only once. */
+function mergeInto(
+  out: Record<string, unknown>,
+  patch: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k]
-    else setOwn(out, k, applyMergePatch(ownValue(out, k), v))
+    else if (isObject(v)) {
+      const current = ownValue(out, k)
+      setOwn(out, k, mergeInto(isObject(current) ? current : {}, v))
+    } else setOwn(out, k, typeof v === 'object' ? structuredClone(v) : v)
   }
   return out
 }
