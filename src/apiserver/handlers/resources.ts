@@ -375,6 +375,8 @@ export class ResourceRequest {
         ...options,
         forceAllowCreate: type === 'apply' && this.#subresource === '',
         fieldsManaged: type === 'apply',
+        // JSON, merge and strategic merge patches apply to a copy of the current object.
+        freshObjects: type !== 'apply',
       },
     )
     this.respondObject(created ? 201 : 200, object)

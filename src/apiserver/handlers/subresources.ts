@@ -115,7 +115,7 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
           setPodCondition(pod, { type: 'PodScheduled', status: 'True' }, rfc3339(deps.now()))
           return pod
         },
-        { user: ctx.user, subresource: 'binding', strategy: serverWrite },
+        { user: ctx.user, subresource: 'binding', strategy: serverWrite, freshObjects: true },
       )
       success(ctx)
     },

@@ -97,6 +97,11 @@ export interface UpdateOptions extends WriteOptions {
   strategy?: ResourceStrategy
   /** The updated object carries its managedFields already (server-side apply did them). */
   fieldsManaged?: boolean
+  /**
+   * `updated` makes a new object on every call, sharing nothing with the current one or anything
+   * else (a patch applied to a copy): the store changes it as it is instead of copying it first.
+   */
+  freshObjects?: boolean
 }
 
 /**
@@ -446,7 +451,8 @@ export class RegistryStore {
             return this.#encode(obj)
           }
           // A copy: a retry after a conflict starts again from what the caller gave.
-          const obj = structuredClone(await updated(existing))
+          const made = await updated(existing)
+          const obj = o.freshObjects ? made : structuredClone(made)
           this.#checkNameMatches(obj, name)
           this.#checkNamespace(obj, namespace)
           const rv = obj.metadata.resourceVersion ?? ''
