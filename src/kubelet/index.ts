@@ -174,6 +174,7 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
     nodeName: o.nodeName,
     leases,
     nodes,
+    ...(o.nodeCache ? { nodeCache: o.nodeCache } : {}),
     clock,
     log,
     ...(o.nodeLeaseDurationSeconds !== undefined ? { leaseDurationSeconds: o.nodeLeaseDurationSeconds } : {}),

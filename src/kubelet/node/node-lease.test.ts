@@ -145,3 +145,27 @@ test('a renewal that fails is retried after 200 ms, 400 ms, 800 ms, then on the 
   stop.abort()
   await running
 })
+
+test("a kubelet that watches its Node takes the Lease's owner from there, without a GET", async () => {
+  const api = new FakeApi()
+  const clock = new FakeClock()
+  const gets: string[] = []
+  const nodes = { get: (ns: string, name: string) => (gets.push(name), api.nodeClient.get(ns, name)) }
+  const cache = new Map<string, Node>([['n1', { metadata: { name: 'n1', uid: 'uid-1' } }]])
+  const c = new NodeLeaseController({
+    nodeName: 'n1',
+    leases: api.leaseClient,
+    nodes,
+    nodeCache: { get: (_ns, name) => cache.get(name) },
+    clock,
+  })
+  const ac = new AbortController()
+  const running = c.run(ac.signal)
+  await settle()
+  assert.deepEqual(api.leases.get('n1')?.metadata?.ownerReferences, [
+    { apiVersion: 'v1', kind: 'Node', name: 'n1', uid: 'uid-1' },
+  ])
+  assert.deepEqual(gets, [])
+  ac.abort()
+  await running
+})

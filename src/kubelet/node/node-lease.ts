@@ -14,6 +14,8 @@ export interface NodeLeaseOptions {
   leases: Pick<ResourceClient<Lease>, 'get' | 'create' | 'update'>
   /** Read for the Node's uid (the Lease's owner). */
   nodes: Pick<ResourceClient<Node>, 'get'>
+  /** Where the Node is looked up first, when the kubelet watches it (simulated nodes do). */
+  nodeCache?: { get(namespace: string, name: string): Readonly<Node> | undefined }
   clock: Clock
   log?: Logger
   leaseDurationSeconds?: number
@@ -105,7 +107,7 @@ export class NodeLeaseController {
     }
     if (!lease.metadata?.ownerReferences?.length) {
       try {
-        const node = await this.#o.nodes.get('', nodeName)
+        const node = this.#o.nodeCache?.get('', nodeName) ?? (await this.#o.nodes.get('', nodeName))
         if (node.metadata?.uid) {
           lease.metadata = {
             ...lease.metadata,
