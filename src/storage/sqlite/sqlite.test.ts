@@ -120,7 +120,8 @@ describe('sqlite store', () => {
 
   test('thousands of 2 kB writes pass through WAL checkpoints and all survive a reopen', async () => {
     const path = freshPath()
-    const s = SqliteStorage.open({ path })
+    // SQLite's own checkpoint interval: 20 MB of writes pass through about five.
+    const s = SqliteStorage.open({ path, walCheckpointPages: 1000 })
     const value = text('x'.repeat(2000))
     for (let round = 0; round < 10; round++) {
       await Promise.all(Array.from({ length: 1000 }, (_, i) => s.create(`/k/${round}/${i}`, value)))
