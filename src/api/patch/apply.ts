@@ -6,6 +6,7 @@ import { ownValue, setOwn } from './merge-patch.ts'
 import {
   comparePaths,
   diffFieldSets,
+  editFieldsV1,
   fieldsV1Has,
   entryKey,
   fieldSetOf,
@@ -139,8 +140,8 @@ export function recordUpdate(
         out.push(e)
         continue
       }
-      const kept = FieldSet.fromFieldsV1(e.fieldsV1).minus(removed).minus(changed)
-      if (kept.size > 0) out.push({ ...e, fieldsV1: kept.toFieldsV1() })
+      const kept = editFieldsV1(e.fieldsV1, touched, [])
+      if (Object.keys(kept).length > 0) out.push({ ...e, fieldsV1: kept })
       continue
     }
     found = true
@@ -149,16 +150,16 @@ export function recordUpdate(
       // The updater took nothing: its entry keeps its time and version, as with kube-apiserver.
       if (held) out.push(e)
       else {
-        const left = FieldSet.fromFieldsV1(e.fieldsV1).minus(removed)
-        if (left.size > 0) out.push({ ...e, fieldsV1: left.toFieldsV1() })
+        const left = editFieldsV1(e.fieldsV1, removed.paths(), [])
+        if (Object.keys(left).length > 0) out.push({ ...e, fieldsV1: left })
       }
       continue
     }
     own = held
       ? { ...e, apiVersion: o.apiVersion, time: o.time }
-      : entry(mine, FieldSet.fromFieldsV1(e.fieldsV1).minus(removed).union(changed), o)
+      : entry(mine, editFieldsV1(e.fieldsV1, removed.paths(), changed.paths()), o)
   }
-  if (!found && changed.size > 0) own = entry(mine, changed, o)
+  if (!found && changed.size > 0) own = entry(mine, changed.toFieldsV1(), o)
   if (own) out.push(own)
   setManaged(next, out)
 }
@@ -249,7 +250,7 @@ export function applyConfiguration(
     const kept = set.minus(taken)
     if (kept.size > 0) out.push({ ...e, fieldsV1: kept.toFieldsV1() })
   }
-  if (appliedSet.size > 0) out.push(entry(mine, appliedSet, o))
+  if (appliedSet.size > 0) out.push(entry(mine, appliedSet.toFieldsV1(), o))
   setManaged(merged, out)
   return merged
 }
@@ -261,7 +262,7 @@ function holdsBelow(set: FieldSet, prefix: FieldPath): boolean {
 
 function entry(
   id: { manager: string; operation: string; subresource: string },
-  set: FieldSet,
+  fieldsV1: Record<string, unknown>,
   o: FieldManagementOptions,
 ): ManagedFieldsEntry {
   const e: ManagedFieldsEntry = {
@@ -270,7 +271,7 @@ function entry(
     apiVersion: o.apiVersion,
     time: o.time,
     fieldsType: 'FieldsV1',
-    fieldsV1: set.toFieldsV1(),
+    fieldsV1,
   }
   if (id.subresource !== '') e.subresource = id.subresource
   return e

@@ -4,6 +4,7 @@ import { field, items, schemaForKind } from '../schema.ts'
 import {
   comparePaths,
   diffFieldSets,
+  editFieldsV1,
   fieldsV1Has,
   FieldSet,
   fieldSetOf,
@@ -449,4 +450,54 @@ describe('fieldsV1Has', () => {
   ] as const) {
     test(`${path.join(' ')}: ${has}`, () => assert.equal(fieldsV1Has(tree, path), has))
   }
+})
+
+describe('editFieldsV1', () => {
+  const tree = {
+    'f:metadata': { 'f:labels': { '.': {}, 'f:app': {}, 'f:tier': {} } },
+    'f:spec': {
+      'f:containers': { 'k:{"name":"web"}': { '.': {}, 'f:image': {}, 'f:name': {} } },
+      'f:replicas': {},
+    },
+    'f:status': { 'f:phase': {} },
+  }
+  const p = (s: string): FieldPath => s.split(' ')
+  const cases: [string, string[], string[]][] = [
+    ['nothing', [], []],
+    ['a leaf out', ['f:spec f:replicas'], []],
+    ['the last leaf of a map out, and the maps it leaves empty', ['f:status f:phase'], []],
+    [
+      'a list item out, with its fields',
+      [
+        'f:spec f:containers k:{"name":"web"} .',
+        'f:spec f:containers k:{"name":"web"} f:image',
+        'f:spec f:containers k:{"name":"web"} f:name',
+      ],
+      [],
+    ],
+    ['paths it does not hold', ['f:spec', 'f:spec f:containers', 'f:nope f:x'], []],
+    ['leaves in, in order', [], ['f:metadata f:labels f:zone', 'f:data f:a', 'f:spec f:aaa']],
+    ['a leaf it holds', [], ['f:spec f:replicas']],
+    ['out and in', ['f:metadata f:labels f:app'], ['f:metadata f:labels f:b', 'f:status f:podIP']],
+  ]
+  for (const [what, remove, add] of cases) {
+    test(`as the field sets do it: ${what}`, () => {
+      const r = remove.map(p)
+      const a = add.map(p)
+      const want = FieldSet.of(
+        FieldSet.fromFieldsV1(tree).minus(FieldSet.of(r)).union(FieldSet.of(a)).paths(),
+      ).toFieldsV1()
+      const before = JSON.stringify(tree)
+      const got = editFieldsV1(tree, r, a)
+      assert.equal(JSON.stringify(got), JSON.stringify(want), 'the same tree, keys in the same order')
+      assert.equal(JSON.stringify(tree), before, 'the input stays as it was')
+    })
+  }
+
+  test('an unsorted tree comes back sorted; what is not a map is an empty leaf', () => {
+    assert.equal(
+      JSON.stringify(editFieldsV1({ 'f:b': {}, 'f:a': { 'f:y': null, 'f:x': {} } }, [], [])),
+      '{"f:a":{"f:x":{},"f:y":{}},"f:b":{}}',
+    )
+  })
 })

@@ -456,6 +456,69 @@ export function fieldsV1Has(tree: unknown, p: FieldPath): boolean {
   return p.length > 0 && (node === null || typeof node !== 'object' || Object.keys(node).length === 0)
 }
 
+/**
+ * A FieldsV1 tree with the `remove` paths taken out (and the maps they leave empty) and the `add`
+ * paths put in, keys in order: what FieldSet.fromFieldsV1(tree).minus(remove).union(add)
+ * .toFieldsV1() gives, made by editing a copy of the tree instead of a set of every path in it.
+ */
+export function editFieldsV1(
+  tree: unknown,
+  remove: readonly FieldPath[],
+  add: readonly FieldPath[],
+): Record<string, unknown> {
+  const root = copyTree(tree)
+  for (const p of remove) {
+    if (!fieldsV1Has(root, p)) continue
+    // The nodes down to the path's leaf; then the leaf goes, and each node it leaves empty.
+    const chain: Record<string, unknown>[] = [root]
+    for (const e of p.slice(0, -1))
+      chain.push((chain.at(-1) as Record<string, Record<string, unknown>>)[e] ?? {})
+    for (let i = p.length - 1; i >= 0; i--) {
+      const node = chain[i] as Record<string, unknown>
+      delete node[p[i] as string]
+      if (Object.keys(node).length > 0 || i === 0) break
+    }
+  }
+  const unsorted = new Set<Record<string, unknown>>()
+  for (const p of add) {
+    let node = root
+    for (const e of p) {
+      let child = node[e] as Record<string, unknown> | undefined
+      if (!child) {
+        node[e] = child = {}
+        unsorted.add(node)
+      }
+      node = child
+    }
+  }
+  for (const node of unsorted) sortKeys(node)
+  return root
+}
+
+/** A deep copy of a FieldsV1 tree, keys in order; anything but a map is an empty leaf. */
+function copyTree(node: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return out
+  const keys = Object.keys(node)
+  for (let i = 1; i < keys.length; i++) {
+    if ((keys[i - 1] as string) > (keys[i] as string)) {
+      keys.sort()
+      break
+    }
+  }
+  for (const k of keys) out[k] = copyTree((node as Record<string, unknown>)[k])
+  return out
+}
+
+/** Puts the node's keys in order, in place. */
+function sortKeys(node: Record<string, unknown>): void {
+  for (const k of Object.keys(node).sort()) {
+    const v = node[k]
+    delete node[k]
+    node[k] = v
+  }
+}
+
 function addValue(out: FieldSet, path: FieldPath, v: unknown, o: FieldSetOptions): void {
   out.add(path)
   if (o.values === undefined) return
