@@ -1868,6 +1868,46 @@ describe('PodTopologySpread Score', () => {
       )
     })
   }
+
+  test('the counts one plugin keeps from cycle to cycle score as freshly made ones do', () => {
+    // Pods of a few ReplicaSets, then of more than the plugin keeps counts for, land on random
+    // nodes under the system defaults; pods go, and nodes are replaced by new NodeInfos.
+    let seed = 7
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n)
+    const nodes = Array.from({ length: 30 }, (_, i) =>
+      node(`n${i}`, { [hostname]: `n${i}`, [zoneKey]: `z${i % 3}` }),
+    )
+    const infos = cluster(nodes, [])
+    const byApp = (p: Readonly<Pod>) =>
+      labelSelectorFromObject({ matchLabels: { app: p.metadata?.labels?.app ?? '' } })
+    const kept = podTopologySpread(fakeHandle(infos, byApp), undefined)
+    const scores = (plugin: typeof kept, p: Pod) => {
+      const state = new CycleState()
+      assert.equal(plugin.preScore(state, p, infos).code, 'Success')
+      return infos.map((n) => plugin.score(state, p, n))
+    }
+    const placed: { uid: string; node: number }[] = []
+    for (let round = 0; round < 3000; round++) {
+      const p = pod({ labels: { app: `app-${random(round < 1500 ? 5 : 40)}` } })
+      const fresh = podTopologySpread(fakeHandle(infos, byApp), undefined)
+      assert.deepEqual(scores(kept, p), scores(fresh, p), `round ${round}`)
+      const k = random(infos.length)
+      ;(infos[k] as NodeInfo).addPod(
+        podInfo({ ...p, spec: { ...p.spec, containers: [], nodeName: `n${k}` } }),
+      )
+      placed.push({ uid: p.metadata?.uid ?? '', node: k })
+      if (random(4) === 0) {
+        const [gone] = placed.splice(random(placed.length), 1)
+        if (gone) (infos[gone.node] as NodeInfo).removePod(gone.uid)
+      }
+      if (random(50) === 0) {
+        const j = random(infos.length)
+        const replacement = new NodeInfo(nodes[j] as Node)
+        for (const existing of (infos[j] as NodeInfo).pods) replacement.addPod(existing)
+        infos[j] = replacement
+      }
+    }
+  })
 })
 
 // --- args -----------------------------------------------------------------------------------------
