@@ -126,7 +126,9 @@ export function recordUpdate(
       }
   // Entries that hold none of the paths the update touched stay as they are (the same objects:
   // entries are only ever replaced, never changed in place); the others lose those paths.
-  const touched = [...changed.paths(), ...removed.paths()]
+  const changedPaths = changed.paths()
+  const removedPaths = removed.paths()
+  const touched = [...changedPaths, ...removedPaths]
   const holdsAny = (e: ManagedFieldsEntry, paths: readonly FieldPath[]) =>
     paths.some((p) => fieldsV1Has(e.fieldsV1, p))
   const mine = { manager: o.manager, operation: 'Update', subresource: o.subresource }
@@ -145,19 +147,19 @@ export function recordUpdate(
       continue
     }
     found = true
-    const held = !holdsAny(e, removed.paths()) && changed.paths().every((p) => fieldsV1Has(e.fieldsV1, p))
+    const held = !holdsAny(e, removedPaths) && changedPaths.every((p) => fieldsV1Has(e.fieldsV1, p))
     if (changed.size === 0) {
       // The updater took nothing: its entry keeps its time and version, as with kube-apiserver.
       if (held) out.push(e)
       else {
-        const left = editFieldsV1(e.fieldsV1, removed.paths(), [])
+        const left = editFieldsV1(e.fieldsV1, removedPaths, [])
         if (Object.keys(left).length > 0) out.push({ ...e, fieldsV1: left })
       }
       continue
     }
     own = held
       ? { ...e, apiVersion: o.apiVersion, time: o.time }
-      : entry(mine, editFieldsV1(e.fieldsV1, removed.paths(), changed.paths()), o)
+      : entry(mine, editFieldsV1(e.fieldsV1, removedPaths, changedPaths), o)
   }
   if (!found && changed.size > 0) own = entry(mine, changed.toFieldsV1(), o)
   if (own) out.push(own)
