@@ -7,7 +7,7 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
   return mergeInto(isObject(target) ? structuredClone(target) : {}, patch)
 }
 
-/** Merges the patch into `out`, a copy of the patch's own: changed in place, copied only once. */
+/** Merges the patch into `out`, which belongs to this merge (a copy of the target): changed in place. */
 function mergeInto(
   out: Record<string, unknown>,
   patch: Readonly<Record<string, unknown>>,
