@@ -4,7 +4,7 @@
 // SQLite store, fake nodes (Node objects with allocatable resources and labels, no kubelet) and
 // the scheduler in this process, binding pods through the API.
 //
-// The scheduler runs in a worker thread of its own (bench/scheduler-worker.ts), talking to the
+// The scheduler runs in a worker thread of its own (src/scheduler/thread.ts, as `k8ts up` runs it), talking to the
 // apiserver over its REST and watch API only, as kube-scheduler is a process of its own. On the
 // thread of the apiserver, the load generator and the bench's watch, the figure measured that
 // thread's saturation, not the scheduler. --same-thread runs it on that thread, as before, for
@@ -29,7 +29,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { Worker } from 'node:worker_threads'
 import { pino } from 'pino'
 import { startApiServer } from '../src/apiserver/index.ts'
 import type { Namespace, Node, Pod, PodSpec } from '../src/api/generated/types/core-v1.ts'
@@ -42,15 +41,11 @@ import {
   ResourceClient,
   RestClient,
   type ClientConfig,
+  type LeadingRun,
 } from '../src/client/index.ts'
 import { defaultProfile, startScheduler } from '../src/scheduler/index.ts'
+import { startSchedulerThread, type MetricsJSON } from '../src/scheduler/thread.ts'
 import { newReport, progress, quantile, result, type Result } from './report.ts'
-import type {
-  FromSchedulerWorker,
-  MetricsJSON,
-  SchedulerWorkerData,
-  ToSchedulerWorker,
-} from './scheduler-worker.ts'
 
 // --- the workloads ---------------------------------------------------------------------------------
 
@@ -399,9 +394,6 @@ const memoryPhase = 'scheduler'
 /** No binding for this long means the scheduler is stuck (or a plugin it needs is missing). */
 const stallMs = 120_000
 
-/** How long the scheduler's worker thread may take to end after stop before it is terminated. */
-const workerStopMs = 30_000
-
 export async function main(args: string[]): Promise<void> {
   const quick = args.includes('--quick')
   const thread: SchedulerThread = args.includes('--same-thread') ? 'same' : 'worker'
@@ -530,7 +522,7 @@ class BindingWatch {
 async function runWorkload(w: Workload, thread: SchedulerThread): Promise<Result[]> {
   const subject = `${w.name}_${w.nodes}n`
   progress(`${subject}: ${w.upstream} (load average ${loadAverage()})`)
-  return withApiServer(async ({ config, kubeconfig, rest, nodes, pods }) => {
+  return withApiServer(async ({ config, rest, nodes, pods }) => {
     const warnings = new Map<string, number>()
     for (const name of w.namespaces) await createNamespace(rest, name)
     const classes = new ResourceClient<PriorityClass>(
@@ -544,7 +536,7 @@ async function runWorkload(w: Workload, thread: SchedulerThread): Promise<Result
     await watch.start()
     const onLog = (line: string) => countWarning(warnings, line)
     const scheduler =
-      thread === 'worker' ? workerScheduler(kubeconfig, onLog) : sameThreadScheduler(config, onLog)
+      thread === 'worker' ? threadScheduler(config, onLog) : sameThreadScheduler(config, onLog)
     let churn: { stop(): Promise<number> } | undefined
     try {
       progress(`${subject}: scheduling ${w.init.count} init pods (scheduler in ${scheduler.where})`)
@@ -626,9 +618,23 @@ interface BenchScheduler {
 function sameThreadScheduler(config: ClientConfig, onLog: (line: string) => void): BenchScheduler {
   const log = pino({ level: 'warn' }, { write: onLog })
   const scheduler = startScheduler({ client: config, leaderElect: false, log })
+  return benchScheduler(scheduler, 'the bench thread', () => scheduler.metrics.registry.getMetricsAsJSON())
+}
+
+/**
+ * The scheduler in a worker thread of its own (src/scheduler/thread.ts, as `k8ts up` runs it); its
+ * warnings go to onLog.
+ */
+function threadScheduler(config: ClientConfig, onLog: (line: string) => void): BenchScheduler {
+  const scheduler = startSchedulerThread({ client: config, leaderElect: false, logLevel: 'warn', onLog })
+  return benchScheduler(scheduler, 'a worker thread', () => scheduler.metrics.getMetricsAsJSON())
+}
+
+/** A running scheduler as the bench sees it: ending (or its thread failing) before stop fails it. */
+function benchScheduler(run: LeadingRun, where: string, metrics: () => Promise<MetricsJSON>): BenchScheduler {
   let stopping = false
   let failed: string | undefined
-  scheduler.done.then(
+  run.done.then(
     () => {
       if (!stopping) failed = 'the scheduler stopped before it was told to'
     },
@@ -637,91 +643,12 @@ function sameThreadScheduler(config: ClientConfig, onLog: (line: string) => void
     },
   )
   return {
-    where: 'the bench thread',
-    metrics: () => scheduler.metrics.registry.getMetricsAsJSON(),
+    where,
+    metrics: () => (failed ? Promise.reject(new Error(failed)) : metrics()),
     failure: () => failed,
     async stop() {
       stopping = true
-      await scheduler.stop()
-    },
-  }
-}
-
-/**
- * The scheduler in a worker thread of its own (bench/scheduler-worker.ts), given the admin
- * kubeconfig; its log lines go to onLog. A failure of the thread (an error thrown in it, or its
- * end before stop) fails every metrics request and shows in failure().
- */
-function workerScheduler(kubeconfig: string, onLog: (line: string) => void): BenchScheduler {
-  const workerData: SchedulerWorkerData = { kubeconfig }
-  const worker = new Worker(new URL('./scheduler-worker.ts', import.meta.url), { workerData })
-  const send = (m: ToSchedulerWorker) => worker.postMessage(m)
-  const pending = new Map<number, PromiseWithResolvers<MetricsJSON>>()
-  let nextId = 0
-  let stopping = false
-  let failed: string | undefined
-  const rejectPending = (why: string) => {
-    for (const p of pending.values()) p.reject(new Error(why))
-    pending.clear()
-  }
-  const fail = (why: string) => {
-    failed ??= why
-    rejectPending(failed)
-  }
-
-  worker.on('message', (m: FromSchedulerWorker) => {
-    switch (m.type) {
-      case 'log':
-        onLog(m.line)
-        break
-      case 'metrics':
-        pending.get(m.id)?.resolve(m.metrics)
-        pending.delete(m.id)
-        break
-      case 'metrics-failed':
-        pending.get(m.id)?.reject(new Error(`the scheduler's metrics: ${m.message}`))
-        pending.delete(m.id)
-        break
-      case 'stopped':
-        break
-      default:
-        m satisfies never
-    }
-  })
-  worker.on('error', (err) => fail(`the scheduler's worker thread failed: ${errorText(err)}`))
-  worker.on('messageerror', (err) => fail(`a message from the scheduler's worker thread: ${errorText(err)}`))
-  const exited = new Promise<void>((resolve) =>
-    worker.once('exit', (code) => {
-      if (stopping) rejectPending(`the scheduler's worker thread has ended`)
-      else fail(`the scheduler's worker thread exited (code ${code}) before it was told to stop`)
-      resolve()
-    }),
-  )
-
-  return {
-    where: 'a worker thread',
-    metrics() {
-      if (failed) return Promise.reject(new Error(failed))
-      const id = nextId++
-      const request = Promise.withResolvers<MetricsJSON>()
-      pending.set(id, request)
-      send({ type: 'metrics', id })
-      return request.promise
-    },
-    failure: () => failed,
-    async stop() {
-      const failedBefore = failed
-      stopping = true
-      send({ type: 'stop' })
-      const timer = setTimeout(() => {
-        progress(
-          `the scheduler's worker thread still runs ${workerStopMs / 1000} s after stop: terminating it`,
-        )
-        void worker.terminate()
-      }, workerStopMs)
-      await exited
-      clearTimeout(timer)
-      if (failed !== failedBefore) progress(`while stopping the scheduler: ${failed}`)
+      await run.stop()
     },
   }
 }

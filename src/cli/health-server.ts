@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import type { Logger } from '../base/log.ts'
-import { serveComponent, type ComponentServer } from '../client/index.ts'
+import { serveComponent, type ComponentServer, type MetricsSource } from '../client/index.ts'
 
 /**
  * A component's /healthz, /livez, /readyz and /metrics on its secure port (10259 for
@@ -10,7 +10,7 @@ import { serveComponent, type ComponentServer } from '../client/index.ts'
 export async function serveHealth(o: {
   host: string
   port: number
-  metrics: Registry
+  metrics: MetricsSource
   log: Logger
 }): Promise<ComponentServer | undefined> {
   if (o.port === 0) return undefined

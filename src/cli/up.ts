@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadKubeconfig } from '../client/index.ts'
 import { startControllerManager, type ControllerManager } from '../controllers/index.ts'
-import { startScheduler, type RunningScheduler } from '../scheduler/index.ts'
+import { startSchedulerThread, type SchedulerThread } from '../scheduler/thread.ts'
 import type { ApiServer } from '../apiserver/index.ts'
 import { createLogger, type Logger } from '../base/log.ts'
 import {
@@ -50,7 +50,7 @@ export function startControlPlane(
   server: ApiServer,
   o: { dataDir: string } & Pick<UpOptions, 'clusterCidr' | 'nodeMonitorGracePeriod' | 'nodeMonitorPeriod'>,
   log: Logger,
-): { manager: ControllerManager; scheduler: RunningScheduler } {
+): { manager: ControllerManager; scheduler: SchedulerThread } {
   const manager = startControllerManager({
     client: loadKubeconfig(server.controllerManagerKubeconfig),
     useServiceAccountCredentials: true,
@@ -70,9 +70,11 @@ export function startControlPlane(
     },
     log: log.child({ component: 'controller-manager' }),
   })
-  const scheduler = startScheduler({
+  // kube-scheduler is a process of its own: here a thread of its own, so that scheduling and the
+  // apiserver's serving run on two cores. Its log lines go to stderr at the same level.
+  const scheduler = startSchedulerThread({
     client: loadKubeconfig(server.schedulerKubeconfig),
-    log: log.child({ component: 'scheduler' }),
+    logLevel: log.level,
   })
   return { manager, scheduler }
 }
@@ -100,7 +102,7 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
     // Their health and metrics where kube-scheduler and kube-controller-manager serve them, on
     // the loopback (componentstatuses asks there); a port in use is only a warning here.
     const servers = [
-      { name: 'scheduler', port: 10259, metrics: scheduler.metrics.registry },
+      { name: 'scheduler', port: 10259, metrics: scheduler.metrics },
       { name: 'controller-manager', port: 10257, metrics: processMetrics() },
     ].map((c) =>
       serveHealth({ host: '127.0.0.1', port: c.port, metrics: c.metrics, log }).catch((err: unknown) => {

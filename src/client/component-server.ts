@@ -16,9 +16,12 @@ export interface ComponentServerOptions {
   host: string
   port: number
   checks: readonly ComponentCheck[]
-  metrics: Registry
+  /** What /metrics serves: a prom-client Registry, or anything that reads like one. */
+  metrics: MetricsSource
   log: Logger
 }
+
+export type MetricsSource = Pick<Registry, 'contentType' | 'metrics'>
 
 export interface ComponentServer {
   readonly port: number

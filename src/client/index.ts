@@ -60,6 +60,7 @@ export {
   type ComponentCheck,
   type ComponentServer,
   type ComponentServerOptions,
+  type MetricsSource,
 } from './component-server.ts'
 export {
   bootstrapNodeClientCertificate,
