@@ -119,6 +119,8 @@ export function checkRuntime(runtime: string): void {
 /** One kubelet on the fake runtime, as `nodeName`. */
 export function startFakeKubelet(o: {
   client: ClientConfig | RestClient
+  heartbeatClient?: RestClient
+  eventClient?: RestClient
   nodeName: string
   machine?: Partial<MachineInfo>
   nodeLabels?: Readonly<Record<string, string>>
@@ -144,6 +146,8 @@ export function startFakeKubelet(o: {
   })
   return startKubelet({
     client: o.client,
+    ...(o.heartbeatClient ? { heartbeatClient: o.heartbeatClient } : {}),
+    ...(o.eventClient ? { eventClient: o.eventClient } : {}),
     nodeName: o.nodeName,
     runtime,
     // Probes reach the fake's pretend pods through its own network, never a socket; termination
@@ -230,8 +234,16 @@ export interface Simulation {
 }
 
 /**
- * N kubelets on fake runtimes in this process: one client and one pod watch shared by all, each
- * with its own Node, Lease, status and pod workers.
+ * Connections of the simulated kubelets' shared heartbeat client: one per 40 nodes (5,000 nodes
+ * renew 500 Leases a second, and a busy apiserver answers each in tens of milliseconds), and 8
+ * for their events.
+ */
+const heartbeatConnections = (nodes: number) => Math.min(128, Math.max(4, Math.ceil(nodes / 40)))
+const eventConnections = 8
+
+/**
+ * N kubelets on fake runtimes in this process: one client (and one each for heartbeats and
+ * events) and one pod watch shared by all, each with its own Node, Lease, status and pod workers.
  */
 export function startSimulation(o: {
   client: ClientConfig
@@ -243,6 +255,18 @@ export function startSimulation(o: {
   log: Logger
 }): Simulation {
   const rest = new RestClient({ userAgent: 'k8ts-sim', ...o.client }, { clock: realClock })
+  // Leases and node status, and events, on connections of their own, as each kubelet's heartbeat
+  // and event clients: with thousands of nodes behind one pool, a renewal queued behind the pods'
+  // writes came later than the node monitor's grace period (the node went Unknown), and the pods'
+  // status waited behind the nodes' registration events.
+  const heartbeat = new RestClient(
+    { userAgent: 'k8ts-sim', ...o.client, maxConnections: heartbeatConnections(o.nodes) },
+    { clock: realClock },
+  )
+  const eventClient = new RestClient(
+    { userAgent: 'k8ts-sim', ...o.client, maxConnections: eventConnections },
+    { clock: realClock },
+  )
   const abort = new AbortController()
   const pods = new NodePodDemux({ rest, clock: realClock, log: o.log })
   // One watch of the nodes too: each status round reads its Node there instead of a GET.
@@ -265,6 +289,8 @@ export function startSimulation(o: {
     kubelets.push(
       startFakeKubelet({
         client: rest,
+        heartbeatClient: heartbeat,
+        eventClient,
         nodeName: `${o.namePrefix}${i}`,
         machine: simulatedMachine(i),
         nodeLabels: { type: 'kwok' },
@@ -285,6 +311,8 @@ export function startSimulation(o: {
       abort.abort()
       await watching.catch(() => {})
       await rest.close()
+      await heartbeat.close()
+      await eventClient.close()
     },
   }
 }

@@ -61,6 +61,13 @@ export interface KubeletOptions {
    * shared by many simulated kubelets, which stop() leaves open.
    */
   client: ClientConfig | RestClient
+  /**
+   * The clients of the Node's status and Lease (upstream's heartbeatClient) and of events (its
+   * EventClient). Default: RestClients of their own from `client`'s config, or `client` itself
+   * when it is a shared RestClient.
+   */
+  heartbeatClient?: RestClient
+  eventClient?: RestClient
   nodeName: string
   runtime: ContainerRuntime
   /** The machine reported in capacity and nodeInfo (default: this host, with values given here taking precedence). */
@@ -115,14 +122,29 @@ export interface RunningKubelet {
 export function startKubelet(o: KubeletOptions): RunningKubelet {
   const clock = o.clock ?? realClock
   const log = (o.log ?? createLogger()).child({ component: 'kubelet', node: o.nodeName })
-  const shared = o.client instanceof RestClient
-  const rest =
-    o.client instanceof RestClient
-      ? o.client
-      : new RestClient({ userAgent: `kubelet/${kubeletVersion} (linux/amd64) k8ts`, ...o.client }, { clock })
-  const nodes = new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes'))
-  const leases = new ResourceClient<Lease>(rest, builtin('coordination.k8s.io', 'v1', 'leases'))
-  const recorder = new EventRecorder(new ResourceClient<Event>(rest, builtin('', 'v1', 'events')), {
+  // As upstream's kubelet: one client for the pods, one for events and one for the heartbeat
+  // (Node status and Lease, with no client-side rate limit), each on connections of its own, so
+  // that a heartbeat never waits behind the pods' writes nor a pod's status behind events. A
+  // shared RestClient (simulated kubelets) stands for all three unless they are given too; what
+  // is given is shared and left open on stop().
+  const own: RestClient[] = []
+  const clientOf = (given: RestClient | undefined, maxConnections?: number): RestClient => {
+    if (given) return given
+    if (o.client instanceof RestClient) return o.client
+    const userAgent = `kubelet/${kubeletVersion} (linux/amd64) k8ts`
+    const made = new RestClient(
+      { userAgent, ...o.client, ...(maxConnections !== undefined ? { maxConnections } : {}) },
+      { clock },
+    )
+    own.push(made)
+    return made
+  }
+  const rest = clientOf(undefined)
+  const heartbeat = clientOf(o.heartbeatClient, 2)
+  const eventClient = clientOf(o.eventClient, 2)
+  const nodes = new ResourceClient<Node>(heartbeat, builtin('', 'v1', 'nodes'))
+  const leases = new ResourceClient<Lease>(heartbeat, builtin('coordination.k8s.io', 'v1', 'leases'))
+  const recorder = new EventRecorder(new ResourceClient<Event>(eventClient, builtin('', 'v1', 'events')), {
     component: 'kubelet',
     host: o.nodeName,
     clock,
@@ -214,7 +236,7 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
         log.warn({ err: (err as Error).message }, 'kubelet stopped with an error'),
       )
       await recorder.flush()
-      if (!shared) await rest.close()
+      await Promise.all(own.map((c) => c.close()))
     },
   }
 }
