@@ -43,7 +43,11 @@ describe('the job controller', () => {
     finish(pod, { phase: 'Failed', exitCode: 137 }).catch(() => undefined)
   }
 
-  /** Writes a terminated status as a kubelet would. */
+  /**
+   * Writes a terminated status as a kubelet would, and waits until this test's informer has seen
+   * it: the apiserver may answer the write before the watch event reaches the informer, and the
+   * test then reads the informer.
+   */
   async function finish(
     pod: Readonly<Pod>,
     o: { phase: 'Succeeded' | 'Failed'; exitCode: number; conditions?: PodCondition[] },
@@ -51,7 +55,7 @@ describe('the job controller', () => {
     for (;;) {
       const fresh = await pods.get(ns, pod.metadata?.name ?? '')
       try {
-        await pods.updateStatus({
+        const written = await pods.updateStatus({
           ...fresh,
           status: {
             ...fresh.status,
@@ -69,6 +73,15 @@ describe('the job controller', () => {
             ],
           },
         })
+        const rv = Number(written.metadata?.resourceVersion)
+        await until(
+          () => {
+            const seen = podInformer.lister.get(ns, written.metadata?.name ?? '')
+            return !seen || Number(seen.metadata?.resourceVersion) >= rv
+          },
+          10_000,
+          `the informer to see ${written.metadata?.name ?? ''} ${o.phase}`,
+        )
         return
       } catch (err) {
         if (isNotFound(err)) return
@@ -451,8 +464,15 @@ describe('the job controller', () => {
       'a new startTime',
     )
     assert.equal(resumed.status?.conditions?.find((c) => c.type === 'Suspended')?.reason, 'JobResumed')
-    const reasons = await reasonsOf('paused')
-    assert.ok(reasons.includes('Suspended') && reasons.includes('Resumed'), reasons.join(','))
+    // The controller records its events in the background, after the status it wrote.
+    await until(
+      async () => {
+        const reasons = await reasonsOf('paused')
+        return reasons.includes('Suspended') && reasons.includes('Resumed')
+      },
+      10_000,
+      'the Suspended and Resumed events of paused',
+    )
     await finish(pod, { phase: 'Succeeded', exitCode: 0 })
     await until(
       async () => {
