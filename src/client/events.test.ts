@@ -44,3 +44,34 @@ test('a repeated event patches the one written; the correlator remembers only th
   await recorder.flush()
   assert.deepEqual(writes, ['create first', 'patch p4095'], 'the oldest is forgotten, the newest is not')
 })
+
+test('close() gives up on an event waiting to retry and gives each queued one a single attempt', async () => {
+  const clock = new FakeClock()
+  const attempts: string[] = []
+  const unreachable = {
+    create: async (e: Event) => {
+      attempts.push(e.involvedObject.name ?? '')
+      throw new Error('connect ECONNREFUSED')
+    },
+  } as unknown as ResourceClient<Event>
+  const recorder = new EventRecorder(unreachable, { component: 'test', host: 'h', clock })
+  recorder.event(pod('a'), 'Normal', 'Started', 'started')
+  recorder.event(pod('b'), 'Normal', 'Started', 'started')
+  // The first write failed and waits 1 s to retry; time does not move here.
+  await new Promise((r) => setImmediate(r))
+  assert.deepEqual(attempts, ['a'])
+  await recorder.close()
+  assert.deepEqual(attempts, ['a', 'b'], 'no retry of a, one attempt for b')
+
+  // Without close(), a failing write is tried three times, 1 s and then 2 s apart.
+  const retried = new EventRecorder(unreachable, { component: 'test', host: 'h', clock })
+  attempts.length = 0
+  retried.event(pod('c'), 'Normal', 'Started', 'started')
+  const flushed = retried.flush()
+  for (const ms of [1000, 2000]) {
+    await new Promise((r) => setImmediate(r))
+    clock.advance(ms)
+  }
+  await flushed
+  assert.deepEqual(attempts, ['c', 'c', 'c'])
+})

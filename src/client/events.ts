@@ -27,7 +27,7 @@ export interface EventRecorderOptions {
  *   the filter holds back is dropped, as upstream does.
  *
  * Recording never blocks or throws: writes go out in order in the background; `flush()` waits
- * for them (tests, shutdown).
+ * for them (tests), `close()` waits without retrying (shutdown).
  */
 export class EventRecorder {
   readonly #events: ResourceClient<Event>
@@ -40,6 +40,7 @@ export class EventRecorder {
   readonly #similar = new Map<string, { messages: Set<string>; at: number }>()
   readonly #spam = new Map<string, TokenBucket>()
   #queue: Promise<void> = Promise.resolve()
+  readonly #closing = new AbortController()
 
   constructor(events: ResourceClient<Event>, o: EventRecorderOptions) {
     this.#events = events
@@ -82,6 +83,16 @@ export class EventRecorder {
 
   /** Resolves when every event recorded so far has been written (or given up on). */
   flush(): Promise<void> {
+    return this.#queue
+  }
+
+  /**
+   * For shutdown: no more retries (a write waiting to retry gives up now, and each event still
+   * queued gets one attempt), so that stopping against an apiserver that cannot be reached does
+   * not wait seconds per event; resolves as flush() does.
+   */
+  close(): Promise<void> {
+    this.#closing.abort()
     return this.#queue
   }
 
@@ -137,11 +148,13 @@ export class EventRecorder {
           this.#o.log?.warn({ reason, err: err.message }, 'cannot write an event')
           return
         }
-        if (attempt === 2) {
+        const closing = this.#closing.signal
+        if (attempt < 2 && !closing.aborted)
+          await this.#clock.sleep(1000 * (attempt + 1), closing).catch(() => undefined)
+        if (attempt === 2 || closing.aborted) {
           this.#o.log?.warn({ reason, err: (err as Error).message }, 'cannot write an event; giving up')
           return
         }
-        await this.#clock.sleep(1000 * (attempt + 1))
       }
     }
   }

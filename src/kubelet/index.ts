@@ -235,7 +235,7 @@ export function startKubelet(o: KubeletOptions): RunningKubelet {
       await running.catch((err: unknown) =>
         log.warn({ err: (err as Error).message }, 'kubelet stopped with an error'),
       )
-      await recorder.flush()
+      await recorder.close()
       await Promise.all(own.map((c) => c.close()))
     },
   }
