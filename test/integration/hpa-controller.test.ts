@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Deployment } from '../../src/api/generated/types/apps-v1.ts'
 import type { HorizontalPodAutoscaler } from '../../src/api/generated/types/autoscaling-v2.ts'
@@ -9,8 +7,7 @@ import type { ResourceClient } from '../../src/client/index.ts'
 import { FakeMetricsClient } from '../../src/controllers/podautoscaler/podautoscaler.ts'
 import { KubeletPodManager, startKubelet, type RunningKubelet } from '../../src/kubelet/index.ts'
 import { FakeRuntime } from '../../src/kubelet/runtime/fake/fake-runtime.ts'
-import { issueCertificate } from '../../src/pki/index.ts'
-import { kubectlMissing, testLog } from '../support/cluster.ts'
+import { kubectlMissing, nodeClientConfig, testLog } from '../support/cluster.ts'
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.ts'
 import { until } from '../support/until.ts'
 
@@ -287,17 +284,8 @@ describe('the horizontal pod autoscaler on the metrics API', { skip: kubectlMiss
       // slow start on a loaded machine must not use them up.
       settings: { horizontalPodAutoscaler: { syncPeriodMs: 4_000 } },
     })
-    const pki = join(cp.api.dataDir, 'pki')
-    const ca = {
-      certPem: readFileSync(join(pki, 'ca.crt'), 'utf8'),
-      keyPem: readFileSync(join(pki, 'ca.key'), 'utf8'),
-    }
-    const pair = await issueCertificate(ca, {
-      subject: { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] },
-      usage: 'client',
-    })
     kubelet = startKubelet({
-      client: { server: cp.api.server.url, ca: cp.api.server.caPem, cert: pair.certPem, key: pair.keyPem },
+      client: await nodeClientConfig(cp.api, nodeName),
       nodeName,
       runtime: new FakeRuntime({
         rules: [

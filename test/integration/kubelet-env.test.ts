@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { ConfigMap, Pod, Secret, Service } from '../../src/api/generated/types/core-v1.ts'
 import { realClock } from '../../src/base/clock.ts'
@@ -10,8 +8,7 @@ import { ApiPodStatusWriter, PodWorkers, runPodSource } from '../../src/kubelet/
 import { PodResources } from '../../src/kubelet/pod/pod-resources.ts'
 import { FakeRuntime } from '../../src/kubelet/runtime/fake/fake-runtime.ts'
 import type { CreateContainerRequest } from '../../src/kubelet/runtime/runtime.ts'
-import { issueCertificate } from '../../src/pki/index.ts'
-import { startTestApiServer, testLog, type TestApiServer } from '../support/cluster.ts'
+import { startTestApiServer, nodeClientConfig, testLog, type TestApiServer } from '../support/cluster.ts'
 import { until } from '../support/until.ts'
 
 /**
@@ -165,17 +162,8 @@ describe('kubelet container environment with the node identity', () => {
   before(async () => {
     c = await startTestApiServer()
     rest = new RestClient({ ...loadKubeconfig(c.server.adminKubeconfig), userAgent: 'k8ts-test/0.1' })
-    const pki = join(c.dataDir, 'pki')
-    const ca = {
-      certPem: readFileSync(join(pki, 'ca.crt'), 'utf8'),
-      keyPem: readFileSync(join(pki, 'ca.key'), 'utf8'),
-    }
-    const pair = await issueCertificate(ca, {
-      subject: { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] },
-      usage: 'client',
-    })
     kubelet = startKubelet({
-      client: { server: c.server.url, ca: c.server.caPem, cert: pair.certPem, key: pair.keyPem },
+      client: await nodeClientConfig(c, nodeName),
       nodeName,
       runtime,
       podManager: new KubeletPodManager(),

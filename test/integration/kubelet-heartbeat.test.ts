@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Lease } from '../../src/api/generated/types/coordination-v1.ts'
 import type { Node } from '../../src/api/generated/types/core-v1.ts'
 import { RestClient, type ClientConfig } from '../../src/client/index.ts'
 import { startKubelet, type RunningKubelet } from '../../src/kubelet/index.ts'
 import { FakeRuntime } from '../../src/kubelet/runtime/fake/fake-runtime.ts'
-import { issueCertificate } from '../../src/pki/index.ts'
-import { testLog } from '../support/cluster.ts'
+import { nodeClientConfig, testLog } from '../support/cluster.ts'
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.ts'
 import { until } from '../support/until.ts'
 
@@ -29,23 +26,7 @@ describe('the kubelet heartbeat client', () => {
 
   before(async () => {
     plane = await startTestControlPlane({ readyPods: false, controllers: [] })
-    const pki = join(plane.api.dataDir, 'pki')
-    const pair = await issueCertificate(
-      {
-        certPem: readFileSync(join(pki, 'ca.crt'), 'utf8'),
-        keyPem: readFileSync(join(pki, 'ca.key'), 'utf8'),
-      },
-      {
-        subject: { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] },
-        usage: 'client',
-      },
-    )
-    nodeClient = {
-      server: plane.api.server.url,
-      ca: plane.api.server.caPem,
-      cert: pair.certPem,
-      key: pair.keyPem,
-    }
+    nodeClient = await nodeClientConfig(plane.api, nodeName)
     silent = createServer((s) => {
       sockets.add(s)
       s.on('close', () => sockets.delete(s))

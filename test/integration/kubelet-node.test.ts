@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Lease } from '../../src/api/generated/types/coordination-v1.ts'
 import type { Event, Node, NodeCondition, Pod } from '../../src/api/generated/types/core-v1.ts'
@@ -8,8 +6,7 @@ import { FakeClock } from '../../src/base/clock.ts'
 import type { ClientConfig } from '../../src/client/index.ts'
 import { startKubelet, type PodManagerContext, type RunningKubelet } from '../../src/kubelet/index.ts'
 import { FakeRuntime } from '../../src/kubelet/runtime/fake/fake-runtime.ts'
-import { issueCertificate } from '../../src/pki/index.ts'
-import { testLog } from '../support/cluster.ts'
+import { nodeClientConfig, testLog } from '../support/cluster.ts'
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.ts'
 import { until } from '../support/until.ts'
 
@@ -47,21 +44,7 @@ describe('the kubelet node side', () => {
       controllers: ['nodeipam', 'nodelifecycle'],
       settings: { nodeMonitorGracePeriodMs: 3000, nodeMonitorPeriodMs: 200, clusterCIDR: '10.244.0.0/16' },
     })
-    const pki = join(plane.api.dataDir, 'pki')
-    const ca = {
-      certPem: readFileSync(join(pki, 'ca.crt'), 'utf8'),
-      keyPem: readFileSync(join(pki, 'ca.key'), 'utf8'),
-    }
-    const pair = await issueCertificate(ca, {
-      subject: { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] },
-      usage: 'client',
-    })
-    nodeClient = {
-      server: plane.api.server.url,
-      ca: plane.api.server.caPem,
-      cert: pair.certPem,
-      key: pair.keyPem,
-    }
+    nodeClient = await nodeClientConfig(plane.api, nodeName)
   })
 
   after(async () => {

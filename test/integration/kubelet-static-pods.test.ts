@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -10,8 +10,7 @@ import { KubeletPodManager, startKubelet, type RunningKubelet } from '../../src/
 import { MirrorPodClient, syncMirrorPods } from '../../src/kubelet/config/mirror-pods.ts'
 import { configMirrorAnnotation, staticPodFromManifest } from '../../src/kubelet/config/static-pods.ts'
 import { FakeRuntime } from '../../src/kubelet/runtime/fake/fake-runtime.ts'
-import { issueCertificate } from '../../src/pki/index.ts'
-import { startTestApiServer, testLog, type TestApiServer } from '../support/cluster.ts'
+import { startTestApiServer, nodeClientConfig, testLog, type TestApiServer } from '../support/cluster.ts'
 import { until } from '../support/until.ts'
 
 /** Mirror pods of static pods in a real apiserver: created, recreated when the manifest changes, deleted when it goes. */
@@ -110,22 +109,13 @@ describe('kubelet static pods end to end', () => {
     c = await startTestApiServer()
     const rest = new RestClient({ ...loadKubeconfig(c.server.adminKubeconfig), userAgent: 'k8ts-test/0.1' })
     admin = new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods'))
-    const pki = join(c.dataDir, 'pki')
-    const ca = {
-      certPem: readFileSync(join(pki, 'ca.crt'), 'utf8'),
-      keyPem: readFileSync(join(pki, 'ca.key'), 'utf8'),
-    }
-    const pair = await issueCertificate(ca, {
-      subject: { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] },
-      usage: 'client',
-    })
     manifests = mkdtempSync(join(tmpdir(), 'k8ts-manifests-'))
     writeFileSync(
       join(manifests, 'web.yaml'),
       'apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec: {containers: [{name: web, image: "nginx:1.27", command: [sleep, "3600"]}]}\n',
     )
     kubelet = startKubelet({
-      client: { server: c.server.url, ca: c.server.caPem, cert: pair.certPem, key: pair.keyPem },
+      client: await nodeClientConfig(c, nodeName),
       nodeName,
       runtime: new FakeRuntime({ runtimeName: 'containerd' }),
       podManager: new KubeletPodManager({ podManifestPath: manifests }),

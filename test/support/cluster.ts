@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:https'
 import type { IncomingHttpHeaders } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../src/apiserver/index.ts'
-import { readKubeconfigCredentials } from '../../src/pki/index.ts'
+import type { ClientConfig } from '../../src/client/index.ts'
+import { issueCertificate, readKubeconfigCredentials } from '../../src/pki/index.ts'
 
 /** The logger components get in tests: silent unless K8TS_TEST_LOG names a level. */
 export const testLog = pino({ level: process.env.K8TS_TEST_LOG ?? 'silent' })
@@ -124,4 +125,21 @@ export async function startTestApiServer(options: Partial<ApiServerOptions> = {}
       if (!o.keepData) rmSync(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * A client of the test apiserver as the kubelet of `nodeName` (system:node:<name> in
+ * system:nodes), with a certificate from the cluster CA, so that the Node authorizer and
+ * NodeRestriction judge what it does.
+ */
+export async function nodeClientConfig(
+  api: Pick<TestApiServer, 'dataDir' | 'server'>,
+  nodeName: string,
+): Promise<ClientConfig> {
+  const pki = join(api.dataDir, 'pki')
+  const pair = await issueCertificate(
+    { certPem: readFileSync(join(pki, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(pki, 'ca.key'), 'utf8') },
+    { subject: { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] }, usage: 'client' },
+  )
+  return { server: api.server.url, ca: api.server.caPem, cert: pair.certPem, key: pair.keyPem }
 }
