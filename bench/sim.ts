@@ -119,7 +119,7 @@ export async function main(args: string[]): Promise<void> {
   report.results.push(result(subject, `register_${nodes}_nodes_s`, registerS))
 
   const running = new Set<string>()
-  const runningPods = countWhen(podWatch, running, isRunningAndReady)
+  const runningPods = countWhen(podWatch, running, isRunningAndReady, podStages(podWatch))
   const deploymentsClient = new ResourceClient<Deployment>(rest, builtin('apps', 'v1', 'deployments'))
   const t1 = performance.now()
   await inBatches(deployments, 10, (i) => deploymentsClient.create(deployment(`sim-${i}`, replicas)))
@@ -151,6 +151,7 @@ function countWhen<T extends { metadata?: { name?: string; namespace?: string } 
   informer: Informer<T>,
   seen: Set<string>,
   is: (o: Readonly<T>) => boolean,
+  detail?: () => string,
 ): (n: number, what: string) => Promise<void> {
   let notify = () => {}
   const check = (o: Readonly<T>) => {
@@ -169,12 +170,29 @@ function countWhen<T extends { metadata?: { name?: string; namespace?: string } 
       })
       if (performance.now() - lastReport > 5000) {
         lastReport = performance.now()
-        progress(`${what}: ${seen.size} of ${n} after ${((lastReport - start) / 1000).toFixed(0)} s`)
+        const more = detail ? ` (${detail()})` : ''
+        progress(`${what}: ${seen.size} of ${n} after ${((lastReport - start) / 1000).toFixed(0)} s${more}`)
       }
       if (performance.now() - start > 600_000)
         throw new Error(`${what}: only ${seen.size} of ${n} after 10 minutes`)
     }
   }
+}
+
+/**
+ * How far the pods have come, for the progress lines: created, and bound by the scheduler; with
+ * the Running count beside them, a stage that holds the others up shows.
+ */
+function podStages(informer: Informer<Pod>): () => string {
+  const created = new Set<string>()
+  const bound = new Set<string>()
+  const see = (p: Readonly<Pod>) => {
+    const key = `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`
+    created.add(key)
+    if (p.spec?.nodeName) bound.add(key)
+  }
+  informer.addHandler({ add: see, update: (_old, p) => see(p) })
+  return () => `${created.size} created, ${bound.size} bound`
 }
 
 function isReadyNode(n: Readonly<Node>): boolean {
