@@ -57,17 +57,16 @@ export function startSchedulerThread(o: SchedulerThreadOptions): SchedulerThread
   done.promise.catch(() => undefined)
   let nextId = 0
   let stopping = false
-  let ended = false
+  let gone = false
   let lostLeadership = false
   let failed: Error | undefined
   const rejectPending = (err: Error) => {
     for (const p of pending.values()) p.reject(err)
     pending.clear()
   }
+  // done settles once: whichever of these comes first decides it.
   const fail = (why: string) => {
-    if (ended) return
-    ended = true
-    failed = new Error(why)
+    failed ??= new Error(why)
     rejectPending(failed)
     done.reject(failed)
     void worker.terminate()
@@ -88,7 +87,6 @@ export function startSchedulerThread(o: SchedulerThreadOptions): SchedulerThread
         break
       case 'done':
         // Stopped, or its lease lost: the thread stays until stop() ends it.
-        ended = true
         lostLeadership = m.lostLeadership
         done.resolve()
         break
@@ -103,9 +101,9 @@ export function startSchedulerThread(o: SchedulerThreadOptions): SchedulerThread
   worker.on('messageerror', (err) => fail(`a message from the scheduler's thread: ${err.message}`))
   const exited = new Promise<void>((resolve) =>
     worker.once('exit', (code) => {
+      gone = true
       if (!stopping) fail(`the scheduler's thread exited (code ${code}) before it was told to stop`)
       rejectPending(new Error(`the scheduler's thread has ended`))
-      ended = true
       done.resolve()
       resolve()
     }),
@@ -113,7 +111,7 @@ export function startSchedulerThread(o: SchedulerThreadOptions): SchedulerThread
 
   const ask = <T extends string | MetricsJSON>(as: 'text' | 'json'): Promise<T> => {
     if (failed) return Promise.reject(failed)
-    if (ended && stopping) return Promise.reject(new Error(`the scheduler's thread has ended`))
+    if (gone) return Promise.reject(new Error(`the scheduler's thread has ended`))
     const id = nextId++
     const request = Promise.withResolvers<string | MetricsJSON>()
     pending.set(id, request)
