@@ -254,19 +254,18 @@ export function startSimulation(o: {
   dns?: KubeletPodOptions['dns']
   log: Logger
 }): Simulation {
-  const rest = new RestClient({ userAgent: 'k8ts-sim', ...o.client }, { clock: realClock })
+  const clientWith = (maxConnections?: number) =>
+    new RestClient(
+      { userAgent: 'k8ts-sim', ...o.client, ...(maxConnections !== undefined ? { maxConnections } : {}) },
+      { clock: realClock },
+    )
+  const rest = clientWith()
   // Leases and node status, and events, on connections of their own, as each kubelet's heartbeat
   // and event clients: with thousands of nodes behind one pool, a renewal queued behind the pods'
   // writes came later than the node monitor's grace period (the node went Unknown), and the pods'
   // status waited behind the nodes' registration events.
-  const heartbeat = new RestClient(
-    { userAgent: 'k8ts-sim', ...o.client, maxConnections: heartbeatConnections(o.nodes) },
-    { clock: realClock },
-  )
-  const eventClient = new RestClient(
-    { userAgent: 'k8ts-sim', ...o.client, maxConnections: eventConnections },
-    { clock: realClock },
-  )
+  const heartbeat = clientWith(heartbeatConnections(o.nodes))
+  const eventClient = clientWith(eventConnections)
   const abort = new AbortController()
   const pods = new NodePodDemux({ rest, clock: realClock, log: o.log })
   // One watch of the nodes too: each status round reads its Node there instead of a GET.
@@ -310,9 +309,7 @@ export function startSimulation(o: {
       await Promise.all(kubelets.map((k) => k.stop()))
       abort.abort()
       await watching.catch(() => {})
-      await rest.close()
-      await heartbeat.close()
-      await eventClient.close()
+      await Promise.all([rest, heartbeat, eventClient].map((c) => c.close()))
     },
   }
 }
