@@ -78,6 +78,8 @@ export async function main(args: string[]): Promise<void> {
     const api = await startChild(
       process.execPath,
       [
+        // BENCH_CPU_PROF=dir: the apiserver writes a CPU profile there when it stops.
+        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
         bin,
         'apiserver',
         '--data-dir',

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { FakeClock } from '../../base/clock.ts'
 import { collect, describeStorage, same, str, text } from '../conformance.ts'
 import { eventRevision, isStorageError, revision } from '../interface.ts'
@@ -101,6 +102,28 @@ describe('sqlite store', () => {
     const again = SqliteStorage.open({ path })
     assert.equal(str((await again.get('/a'))?.value), '1')
     await again.close()
+  })
+
+  test('a thread of its own copies the WAL into the database while writes go on, and the WAL starts again', async () => {
+    const path = freshPath()
+    // Commits never copy the WAL themselves: left alone it would hold all 16 MB written here.
+    const s = SqliteStorage.open({ path, walCheckpointPages: 250, checkpointIntervalMs: 20 })
+    const value = text('x'.repeat(2000))
+    for (let round = 0; round < 32; round++) {
+      await Promise.all(Array.from({ length: 250 }, (_, i) => s.create(`/k/${round}/${i}`, value)))
+      await sleep(20)
+    }
+    assert.ok(
+      statSync(`${path}-wal`).size < 8 * 2 ** 20,
+      `the WAL grew to ${statSync(`${path}-wal`).size} bytes`,
+    )
+    assert.ok(statSync(path).size > 16_000_000, `the database holds only ${statSync(path).size} bytes`)
+    const last = await s.currentRevision()
+    await s.close()
+    const r = SqliteStorage.open({ path })
+    assert.equal(await r.currentRevision(), last)
+    assert.equal((await r.list('/k/')).items.length, 8000)
+    await r.close()
   })
 
   test('the revision survives a reopen, even when compaction removed the newest rows', async () => {

@@ -18,6 +18,7 @@ import {
   type WatchOptions,
   type WriteOptions,
 } from '../interface.ts'
+import { Checkpointer } from './checkpointer.ts'
 import { WatcherSet, type Watcher } from './watchers.ts'
 
 /**
@@ -26,7 +27,7 @@ import { WatcherSet, type Watcher } from './watchers.ts'
  * revision r is its newest row at or before r, so history, point-in-time reads and watch catch-up
  * are all plain range queries. Compaction deletes rows that later rows superseded.
  *
- * This process is the only writer (the file is locked exclusively), which buys three things:
+ * This process is the only writer (a lock file beside it is held exclusively), which buys three things:
  * - revisions are assigned here, in memory, and never reused (the sequence survives restarts);
  * - writes that arrive together share one transaction and one fsync (group commit), and the fsync
  *   runs on libuv's thread pool while the next batch is being applied;
@@ -54,11 +55,13 @@ export interface SqliteStorageOptions {
   /** SQLite's page cache (default 64 MiB): big lists read their values from it. */
   cacheMiB?: number
   /**
-   * WAL pages after which a commit copies them into the database file (default 10,000: 40 MB).
-   * SQLite's own 1,000 copies the same hot pages (Leases, Node and Pod status) again and again,
-   * each time with two fsyncs on the event loop: under heartbeat load, a third of a write's cost.
+   * WAL pages after which the WAL is wholly copied into the database file and starts again
+   * (default 10,000: 40 MB). The copying runs on a thread of its own (checkpointer.ts) for a file;
+   * for ':memory:', or should that thread fail, a commit does it on the event loop.
    */
   walCheckpointPages?: number
+  /** How often the checkpointer thread copies the WAL into the database (default 1 s). */
+  checkpointIntervalMs?: number
 }
 
 const SQLITE_HEADER = 'SQLite format 3\0'
@@ -122,9 +125,12 @@ export class SqliteStorage implements Storage {
   readonly backend = 'sqlite'
   readonly path: string
   readonly #db: DatabaseSync
+  /** Held open, exclusively locked, for as long as the store is: see openDatabase. */
+  readonly #lock: DatabaseSync | undefined
+  readonly #checkpointer: Checkpointer | undefined
   readonly #clock: Clock
   readonly #options: Required<
-    Omit<SqliteStorageOptions, 'path' | 'clock' | 'cacheMiB' | 'walCheckpointPages'>
+    Omit<SqliteStorageOptions, 'path' | 'clock' | 'cacheMiB' | 'walCheckpointPages' | 'checkpointIntervalMs'>
   >
   readonly #watchers = new WatcherSet()
   readonly #stmt: ReturnType<typeof prepareStatements>
@@ -165,13 +171,13 @@ export class SqliteStorage implements Storage {
       maxBatch: options.maxBatch ?? 1000,
       compactBatch: options.compactBatch ?? 250,
     }
-    this.#syncOffLoop = this.#options.sync === 'full' && options.path !== ':memory:'
-    this.#db = openDatabase(
-      options.path,
-      this.#syncOffLoop ? 'normal' : this.#options.sync,
-      options.cacheMiB ?? 64,
-      options.walCheckpointPages ?? 10_000,
-    )
+    const onFile = options.path !== ':memory:'
+    this.#syncOffLoop = this.#options.sync === 'full' && onFile
+    const sync = this.#syncOffLoop ? 'normal' : this.#options.sync
+    const walCheckpointPages = Math.max(1, Math.round(options.walCheckpointPages ?? 10_000))
+    const opened = openDatabase(options.path, sync, options.cacheMiB ?? 64, onFile ? 0 : walCheckpointPages)
+    this.#db = opened.db
+    this.#lock = opened.lock
     try {
       this.#stmt = prepareStatements(this.#db)
       this.#revision = (this.#stmt.sequence.get()?.seq as number | undefined) ?? 0
@@ -179,8 +185,24 @@ export class SqliteStorage implements Storage {
       this.#compacted = readMeta(this.#stmt, 'compacted_revision')
     } catch (err) {
       this.#db.close()
+      this.#lock?.close()
       throw this.#failure('cannot read the store', err)
     }
+    this.#checkpointer = onFile
+      ? new Checkpointer(
+          {
+            path: options.path,
+            sync,
+            intervalMs: options.checkpointIntervalMs ?? 1000,
+            restartAfterPages: walCheckpointPages,
+            smallPages: Math.max(1, Math.round(walCheckpointPages / 20)),
+          },
+          // Without the thread, commits copy the WAL themselves again, as SQLite does by default.
+          () => {
+            if (!this.#closed) this.#db.exec(`PRAGMA wal_autocheckpoint = ${walCheckpointPages}`)
+          },
+        )
+      : undefined
     this.#schedule(this.#options.ttlSweepIntervalMs, () => this.#sweepExpired())
     this.#schedule(this.#options.progressNotifyIntervalMs, () =>
       this.#watchers.notifyProgress(
@@ -572,6 +594,8 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     if (this.#closed) return
     await this.#compaction
+    // Before anything is refused: the watches end only as close() does.
+    await this.#checkpointer?.stop()
     // Let queued writes finish: their callers were promised an answer.
     if (this.#pending.length > 0) this.#flush()
     while (this.#syncing) await this.#syncing
@@ -579,7 +603,9 @@ export class SqliteStorage implements Storage {
     if (this.#walFd !== undefined) closeSync(this.#walFd)
     for (const t of this.#timers) t.cancel()
     this.#watchers.closeAll()
+    // The last connection to close copies what is left of the WAL and removes it.
     this.#db.close()
+    this.#lock?.close()
   }
 
   /** Runs `fn` every `intervalMs` until close. */
@@ -671,33 +697,32 @@ function toEvent(row: RowWithPrev): WatchEvent {
 /**
  * Opens the file for this process alone. Checks happen before anything is written, so a file
  * that is not a k8ts store is left exactly as it was.
+ *
+ * The store's own file is opened in SQLite's normal locking mode, so that the checkpointer thread
+ * can open it too; what keeps a second process out is `<path>-lock`, a small database of its own
+ * held in exclusive locking mode until close: a second opener fails fast instead of writing beside
+ * us. `walAutocheckpoint` 0 leaves checkpoints to the checkpointer thread.
  */
 function openDatabase(
   path: string,
   sync: 'full' | 'normal',
   cacheMiB: number,
-  walCheckpointPages: number,
-): DatabaseSync {
+  walAutocheckpoint: number,
+): { db: DatabaseSync; lock: DatabaseSync | undefined } {
   const fail = (why: string, cause?: unknown) =>
     new StorageError('Unavailable', `sqlite store ${path}: ${why}`, cause === undefined ? {} : { cause })
   if (path !== ':memory:') checkHeader(path, fail)
+  const lock = path !== ':memory:' ? lockFile(`${path}-lock`, fail) : undefined
   let db: DatabaseSync
   try {
-    db = new DatabaseSync(path, { timeout: 0 })
+    // A FULL checkpoint of the checkpointer thread holds writes back for a moment: they wait.
+    db = new DatabaseSync(path, { timeout: 5000 })
   } catch (err) {
+    lock?.close()
     throw fail(`cannot open: ${(err as Error).message}`, err)
   }
   try {
-    // Exclusive locking mode: the lock taken below is held until close, so a second process
-    // opening the same file fails fast instead of writing beside us.
-    db.exec('PRAGMA locking_mode = EXCLUSIVE')
-    try {
-      db.exec('BEGIN EXCLUSIVE')
-    } catch (err) {
-      throw (err as { errcode?: number }).errcode === 5
-        ? fail('the file is in use by another process (is another k8ts running on this data directory?)', err)
-        : err
-    }
+    db.exec('BEGIN')
     const appId = (db.prepare('PRAGMA application_id').get()?.application_id as number | undefined) ?? 0
     const tables = db
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -721,15 +746,39 @@ function openDatabase(
     db.exec('PRAGMA journal_mode = WAL')
     db.exec(`PRAGMA synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`)
     db.exec(`PRAGMA cache_size = ${-Math.round(cacheMiB * 1024)}`)
-    db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(1, Math.round(walCheckpointPages))}`)
+    db.exec(`PRAGMA wal_autocheckpoint = ${walAutocheckpoint}`)
     db.exec(SCHEMA)
     db.exec(`PRAGMA application_id = ${APPLICATION_ID}`)
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
-    return db
+    return { db, lock }
   } catch (err) {
+    if (db.isTransaction) db.exec('ROLLBACK')
     db.close()
+    lock?.close()
     if (err instanceof StorageError) throw err
     throw fail(`cannot open: ${(err as Error).message}`, err)
+  }
+}
+
+/** Takes `path` (a database of its own) for this process until it is closed, or fails at once. */
+function lockFile(path: string, fail: (why: string, cause?: unknown) => StorageError): DatabaseSync {
+  let lock: DatabaseSync
+  try {
+    lock = new DatabaseSync(path, { timeout: 0 })
+  } catch (err) {
+    throw fail(`cannot open its lock file ${path}: ${(err as Error).message}`, err)
+  }
+  try {
+    lock.exec('PRAGMA locking_mode = EXCLUSIVE')
+    // The first write takes the exclusive lock, and this locking mode keeps it until close.
+    lock.exec('BEGIN EXCLUSIVE')
+    lock.exec('COMMIT')
+    return lock
+  } catch (err) {
+    lock.close()
+    throw (err as { errcode?: number }).errcode === 5
+      ? fail('the file is in use by another process (is another k8ts running on this data directory?)', err)
+      : fail(`cannot lock ${path}: ${(err as Error).message}`, err)
   }
 }
 
