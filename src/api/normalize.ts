@@ -34,8 +34,10 @@ function normalize(value: unknown, node: SchemaNode | undefined): void {
   const n = node ? resolve(node) : undefined
   if (n?.embeddedResource) return
   const isMap = n !== undefined && n.properties === undefined && n.additionalProperties !== undefined
-  const required = new Set(n?.required ?? [])
-  for (const [k, v] of Object.entries(obj)) {
+  const required = n?.required
+  // for...in and no copies: this runs over every field of every object written.
+  for (const k in obj) {
+    const v = obj[k]
     if (v === null || v === undefined) {
       // Values of a map of strings keep their keys (a label with an empty value is "").
       delete obj[k]
@@ -43,15 +45,17 @@ function normalize(value: unknown, node: SchemaNode | undefined): void {
     }
     const child = n === undefined ? undefined : isMap ? mapValues(node ?? {}) : field(node ?? {}, k)
     normalize(v, child?.node)
-    if (isMap || required.has(k) || child === undefined) continue
-    const childNode = resolve(child.node)
-    const emptyList = Array.isArray(v) && v.length === 0
-    const emptyMap =
-      !Array.isArray(v) &&
-      typeof v === 'object' &&
-      Object.keys(v).length === 0 &&
-      childNode.properties === undefined &&
-      childNode.additionalProperties !== undefined
-    if (emptyList || emptyMap) delete obj[k]
+    if (isMap || child === undefined || required?.includes(k)) continue
+    if (Array.isArray(v)) {
+      if (v.length === 0) delete obj[k]
+    } else if (typeof v === 'object' && isEmpty(v)) {
+      const childNode = resolve(child.node)
+      if (childNode.properties === undefined && childNode.additionalProperties !== undefined) delete obj[k]
+    }
   }
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false
+  return true
 }

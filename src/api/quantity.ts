@@ -42,10 +42,26 @@ function divUp(n: bigint, d: bigint): bigint {
   return n < 0n ? q - 1n : q + 1n
 }
 
+/**
+ * Quantities already parsed: a cluster writes the same few ("100m", "128Mi") in every pod, and
+ * validation, defaulting, QoS, quota and the scheduler each read them again. Results are frozen.
+ */
+const parsed = new Map<string, Quantity | undefined>()
+const parsedMax = 4096
+
 /** A quantity as JSON carries it (a string, or a bare number), or undefined when it is not one. */
 export function parseQuantity(v: unknown): Quantity | undefined {
-  const s = typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'string' ? v.trim() : v
-  if (typeof s !== 'string') return undefined
+  const s = typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'string' ? v : undefined
+  if (s === undefined) return undefined
+  let q = parsed.get(s)
+  if (q !== undefined || parsed.has(s)) return q
+  q = parseText(s.trim())
+  if (parsed.size >= parsedMax) parsed.clear()
+  parsed.set(s, q === undefined ? q : Object.freeze(q))
+  return q
+}
+
+function parseText(s: string): Quantity | undefined {
   const m = syntax.exec(s)
   if (!m) return undefined
   const [, sign = '', whole = '', fraction = '', suffix = ''] = m

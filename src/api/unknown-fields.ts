@@ -21,35 +21,41 @@ export function unknownFields(gvk: GroupVersionKind, obj: KubeObject): string[] 
   const root = schemaForKind(gvk)
   if (!root) return []
   const out: string[] = []
-  walk(root, obj, '', out)
+  walk(root, obj, [], out)
   return out
 }
 
-function walk(node: SchemaNode, value: unknown, path: string, out: string[]): void {
+/** `path` holds the keys and indexes down to `value`; it is joined only for what is reported. */
+function walk(node: SchemaNode, value: unknown, path: (string | number)[], out: string[]): void {
   if (value === null || value === undefined || isOpen(node)) return
   const n = resolve(node)
   if (n.embeddedResource) return
   if (Array.isArray(value)) {
     const item = items(node)
     if (!item) return
-    value.forEach((v, i) => walk(item.node, v, `${path}[${i}]`, out))
+    for (let i = 0; i < value.length; i++) {
+      path.push(i)
+      walk(item.node, value[i], path, out)
+      path.pop()
+    }
     return
   }
   if (typeof value !== 'object') return
   const map = n.properties === undefined ? mapValues(node) : undefined
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    const p = path === '' ? k : `${path}.${k}`
-    if (map) {
-      walk(map.node, v, p, out)
-      continue
-    }
-    const f = field(node, k)
-    if (!f) {
-      out.push(`unknown field ${JSON.stringify(p)}`)
-      continue
-    }
-    walk(f.node, v, p, out)
+  const obj = value as Record<string, unknown>
+  for (const k in obj) {
+    const f = map ?? field(node, k)
+    path.push(k)
+    if (f) walk(f.node, obj[k], path, out)
+    else out.push(`unknown field ${JSON.stringify(joinPath(path))}`)
+    path.pop()
   }
+}
+
+function joinPath(path: (string | number)[]): string {
+  let p = ''
+  for (const seg of path) p = typeof seg === 'number' ? `${p}[${seg}]` : p === '' ? seg : `${p}.${seg}`
+  return p
 }
 
 /** Keys that appear more than once in the same JSON object of `text`, as `duplicate field "path"`. */
@@ -101,12 +107,17 @@ export function duplicateFields(text: string): string[] {
         i++
         return
       }
-      const seen = new Set<string>()
+      // Most objects have a few keys: a list is cheaper than a Set until it grows.
+      const seen: string[] = []
+      let many: Set<string> | undefined
       for (;;) {
         ws()
         const key = str()
-        if (seen.has(key)) out.push(`duplicate field ${JSON.stringify(joined(key))}`)
-        seen.add(key)
+        if (many ? many.has(key) : seen.includes(key)) {
+          out.push(`duplicate field ${JSON.stringify(joined(key))}`)
+        }
+        if (many) many.add(key)
+        else if (seen.push(key) > 16) many = new Set(seen)
         ws()
         i++ // ':'
         path.push(key)
