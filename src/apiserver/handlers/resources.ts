@@ -332,12 +332,18 @@ export class ResourceRequest {
   }
 
   async update(): Promise<void> {
-    const obj = await this.#body()
+    const body = await readBody(this.ctx.req)
+    let first: StoredObject | undefined = this.#decodeBody(body, true)
     const { object, created } = await this.#store.update(
       this.info.namespace,
       this.info.name,
-      () => obj,
-      this.#updateOptions(),
+      () => {
+        // The first attempt may change the decoded body; one after a conflict decodes it again.
+        const obj = first ?? this.#decodeBody(body, false)
+        first = undefined
+        return obj
+      },
+      { ...this.#updateOptions(), freshObjects: true },
     )
     this.respondObject(created ? 201 : 200, object)
   }
@@ -434,13 +440,17 @@ export class ResourceRequest {
 
   /** The body as an object of this resource's kind, in this group-version. */
   async #body(): Promise<StoredObject> {
+    return this.#decodeBody(await readBody(this.ctx.req), true)
+  }
+
+  #decodeBody(body: Buffer, check: boolean): StoredObject {
     const def = this.ep.definition
-    const { obj, raw } = await readObject(this.ctx, this.deps, {
+    const { obj, raw } = decodeObject(body, this.ctx.req.headers['content-type'], this.deps, {
       group: def.group,
       version: def.version,
       kind: def.kind,
     })
-    this.#checkUnknownFields(obj, raw, false)
+    if (check) this.#checkUnknownFields(obj, raw, false)
     return obj
   }
 
@@ -657,8 +667,17 @@ export async function readObject(
   deps: Pick<ResourceHandlerDeps, 'decodeProtobuf'>,
   want: { group: string; version: string; kind: string },
 ): Promise<{ obj: StoredObject; raw: Buffer | undefined }> {
-  const body = await readBody(ctx.req)
-  const contentType = parseMediaType(ctx.req.headers['content-type'] ?? JSON_TYPE)
+  return decodeObject(await readBody(ctx.req), ctx.req.headers['content-type'], deps, want)
+}
+
+/** A request body as an object of `want`'s kind, by its Content-Type. */
+export function decodeObject(
+  body: Buffer,
+  contentTypeHeader: string | undefined,
+  deps: Pick<ResourceHandlerDeps, 'decodeProtobuf'>,
+  want: { group: string; version: string; kind: string },
+): { obj: StoredObject; raw: Buffer | undefined } {
+  const contentType = parseMediaType(contentTypeHeader ?? JSON_TYPE)
   let obj: KubeObject
   let raw: Buffer | undefined
   switch (contentType?.type) {
@@ -673,7 +692,7 @@ export async function readObject(
       obj = deps.decodeProtobuf(body)
       break
     default:
-      throw unsupportedMediaType(ctx.req.headers['content-type'] ?? '', [JSON_TYPE, YAML_TYPE, PROTOBUF_TYPE])
+      throw unsupportedMediaType(contentTypeHeader ?? '', [JSON_TYPE, YAML_TYPE, PROTOBUF_TYPE])
   }
   const apiVersion = apiVersionOf(want.group, want.version)
   if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersion) {

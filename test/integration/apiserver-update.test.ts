@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
+
+/**
+ * PUT without a resourceVersion is an unconditional update: when another write lands between the
+ * read and the write, the apiserver tries again with the body as the client sent it, not with what
+ * the lost attempt made of it.
+ */
+describe('unconditional updates', () => {
+  let c: TestApiServer
+  before(async () => {
+    c = await startTestApiServer()
+  })
+  after(async () => {
+    await c.stop()
+  })
+
+  const path = '/api/v1/namespaces/default/configmaps'
+  const put = async (name: string, body: string, type: string) => {
+    const r = await c.request('PUT', `${path}/${name}`, {
+      body,
+      headers: { 'Content-Type': type, Accept: 'application/json' },
+    })
+    return { code: r.code, obj: JSON.parse(r.body.toString()) as Record<string, unknown> }
+  }
+
+  for (const [type, encode] of [
+    ['application/json', (n: number) => JSON.stringify(configMap(n))],
+    [
+      'application/yaml',
+      (n: number) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  n: "${n}"\n`,
+    ],
+  ] as const) {
+    test(`racing PUTs (${type}) each land with their own body`, async () => {
+      await c.request('DELETE', `${path}/cm`)
+      const created = await c.request('POST', path, {
+        body: JSON.stringify(configMap(-1)),
+        headers: { 'Content-Type': 'application/json' },
+      })
+      assert.equal(created.code, 201, created.body.toString())
+      // Sent together, they read the same revision: all but one lose the first attempt.
+      const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => put('cm', encode(i), type)))
+      const revisions = new Set<string>()
+      replies.forEach((r, i) => {
+        assert.equal(r.code, 200, JSON.stringify(r.obj))
+        assert.deepEqual(r.obj.data, { n: String(i) })
+        revisions.add((r.obj.metadata as { resourceVersion: string }).resourceVersion)
+      })
+      assert.equal(revisions.size, 20, 'each update is a write of its own')
+    })
+  }
+})
+
+function configMap(n: number) {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm' }, data: { n: String(n) } }
+}
