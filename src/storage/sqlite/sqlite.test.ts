@@ -126,6 +126,28 @@ describe('sqlite store', () => {
     await r.close()
   })
 
+  test('writes wait while another connection holds writes back (a FULL checkpoint), and reads go on', async () => {
+    const path = freshPath()
+    const s = SqliteStorage.open({ path })
+    await s.create('/a', text('1'))
+    const other = new DatabaseSync(path, { timeout: 0 })
+    other.exec('BEGIN IMMEDIATE')
+    let written = false
+    const write = s.create('/b', text('2')).then((kv) => {
+      written = true
+      return kv
+    })
+    await sleep(50)
+    assert.equal(written, false)
+    assert.equal(str((await s.get('/a'))?.value), '1')
+    other.exec('ROLLBACK')
+    other.close()
+    const kv = await write
+    assert.equal(str((await s.get('/b'))?.value), '2')
+    assert.equal(kv.modRevision, await s.currentRevision())
+    await s.close()
+  })
+
   test('the revision survives a reopen, even when compaction removed the newest rows', async () => {
     const path = freshPath()
     const s = SqliteStorage.open({ path })

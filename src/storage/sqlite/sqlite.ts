@@ -1,6 +1,6 @@
 import { closeSync, fdatasync, openSync, readSync, statSync } from 'node:fs'
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
-import { setImmediate as nextTurn } from 'node:timers/promises'
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import { realClock, type Clock, type Timer } from '../../base/clock.ts'
 import {
   prefixEnd,
@@ -297,12 +297,25 @@ export class SqliteStorage implements Storage {
   #flush(): void {
     this.#flushScheduled = false
     while (this.#pending.length > 0) {
+      try {
+        this.#db.exec('BEGIN IMMEDIATE')
+      } catch (err) {
+        if (isBusy(err)) {
+          // The checkpointer thread holds writes back for a moment (the end of a FULL
+          // checkpoint): the writes wait for it, the event loop does not.
+          this.#flushScheduled = true
+          setTimeout(() => this.#flush(), 1)
+          break
+        }
+        const failure = this.#failure('write failed', err)
+        for (const p of this.#pending.splice(0, this.#options.maxBatch)) p.reject(failure)
+        continue
+      }
       const batch = this.#pending.splice(0, this.#options.maxBatch)
       const startRevision = this.#revision
       const outcomes: { ok: boolean; value: unknown }[] = []
       const events: WatchEvent[] = []
       try {
-        this.#db.exec('BEGIN IMMEDIATE')
         try {
           for (const p of batch) outcomes.push(this.#apply(p.write, events))
           this.#db.exec('COMMIT')
@@ -559,33 +572,47 @@ export class SqliteStorage implements Storage {
         compactedRevision: revision(this.#compacted),
       })
     }
-    this.#run(() => writeMeta(this.#stmt, 'compacted_revision', upTo))
+    await this.#whenNotBusy(() => this.#run(() => writeMeta(this.#stmt, 'compacted_revision', upTo)))
     this.#compacted = upTo
     let cursor = readMeta(this.#stmt, 'compact_cursor')
     while (cursor < upTo && !this.#closed) {
-      cursor = this.#run(() => {
-        this.#db.exec('BEGIN IMMEDIATE')
-        try {
-          const rows = this.#stmt.compactScan.all(
-            cursor,
-            upTo,
-            this.#options.compactBatch,
-          ) as unknown as Pick<Row, 'revision' | 'prev_revision' | 'deleted'>[]
-          const last = rows.at(-1)?.revision ?? upTo
-          for (const r of rows) {
-            if (r.prev_revision !== 0) this.#stmt.deleteRow.run(r.prev_revision)
-            if (r.deleted) this.#stmt.deleteRow.run(r.revision)
+      cursor = await this.#whenNotBusy(() =>
+        this.#run(() => {
+          this.#db.exec('BEGIN IMMEDIATE')
+          try {
+            const rows = this.#stmt.compactScan.all(
+              cursor,
+              upTo,
+              this.#options.compactBatch,
+            ) as unknown as Pick<Row, 'revision' | 'prev_revision' | 'deleted'>[]
+            const last = rows.at(-1)?.revision ?? upTo
+            for (const r of rows) {
+              if (r.prev_revision !== 0) this.#stmt.deleteRow.run(r.prev_revision)
+              if (r.deleted) this.#stmt.deleteRow.run(r.revision)
+            }
+            const next = rows.length < this.#options.compactBatch ? upTo : last
+            writeMeta(this.#stmt, 'compact_cursor', next)
+            this.#db.exec('COMMIT')
+            return next
+          } catch (err) {
+            this.#db.exec('ROLLBACK')
+            throw err
           }
-          const next = rows.length < this.#options.compactBatch ? upTo : last
-          writeMeta(this.#stmt, 'compact_cursor', next)
-          this.#db.exec('COMMIT')
-          return next
-        } catch (err) {
-          this.#db.exec('ROLLBACK')
-          throw err
-        }
-      })
+        }),
+      )
       await nextTurn()
+    }
+  }
+
+  /** Runs a write, again after a moment for as long as the checkpointer thread holds writes back. */
+  async #whenNotBusy<T>(write: () => T): Promise<T> {
+    for (;;) {
+      try {
+        return write()
+      } catch (err) {
+        if (!(err instanceof StorageError && isBusy(err.cause))) throw err
+      }
+      await sleep(1)
     }
   }
 
@@ -715,8 +742,9 @@ function openDatabase(
   const lock = path !== ':memory:' ? lockFile(`${path}-lock`, fail) : undefined
   let db: DatabaseSync
   try {
-    // A FULL checkpoint of the checkpointer thread holds writes back for a moment: they wait.
-    db = new DatabaseSync(path, { timeout: 5000 })
+    // No waiting on locks: when a FULL checkpoint of the checkpointer thread holds writes back
+    // for a moment, the writes are tried again on a timer instead of stopping the event loop.
+    db = new DatabaseSync(path, { timeout: 0 })
   } catch (err) {
     lock?.close()
     throw fail(`cannot open: ${(err as Error).message}`, err)
@@ -758,6 +786,12 @@ function openDatabase(
     if (err instanceof StorageError) throw err
     throw fail(`cannot open: ${(err as Error).message}`, err)
   }
+}
+
+/** SQLITE_BUSY, in any of its extended forms. */
+function isBusy(err: unknown): boolean {
+  const code = (err as { errcode?: unknown } | undefined)?.errcode
+  return typeof code === 'number' && (code & 0xff) === 5
 }
 
 /** Takes `path` (a database of its own) for this process until it is closed, or fails at once. */
