@@ -51,7 +51,10 @@ function cpuMeter(clusterPid: number): () => string {
 function startCluster(dataDir: string): Promise<ChildProcess> {
   const bin = join(import.meta.dirname, '..', 'bin', 'k8ts.js')
   const args = ['up', '--data-dir', dataDir, '--secure-port', '0', '--cluster-cidr', '10.0.0.0/8']
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // BENCH_CPU_PROF=dir: the cluster writes CPU profiles there (one per thread) when it stops.
+  const prof = process.env.BENCH_CPU_PROF
+  const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []
+  const child = spawn(process.execPath, [...node, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   return new Promise((resolve, reject) => {
     let out = ''
     const seen = (d: Buffer) => {
