@@ -55,3 +55,58 @@ describe('unconditional updates', () => {
 function configMap(n: number) {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm' }, data: { n: String(n) } }
 }
+
+describe('pods/binding', () => {
+  let c: TestApiServer
+  before(async () => {
+    c = await startTestApiServer()
+  })
+  after(async () => {
+    await c.stop()
+  })
+
+  const pods = '/api/v1/namespaces/default/pods'
+  const post = async (path: string, body: unknown) => {
+    const r = await c.request('POST', path, {
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    })
+    return { code: r.code, obj: JSON.parse(r.body.toString()) as Record<string, unknown> }
+  }
+  const binding = (pod: string, node: string) => ({
+    apiVersion: 'v1',
+    kind: 'Binding',
+    metadata: { name: pod, annotations: { 'example.com/placed-by': 'test' } },
+    target: { kind: 'Node', name: node },
+  })
+
+  test('binds once: nodeName, PodScheduled and the annotations land; a second binding is a conflict', async () => {
+    const created = await post(pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'b' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    })
+    assert.equal(created.code, 201, JSON.stringify(created.obj))
+    const bound = await post(`${pods}/b/binding`, binding('b', 'node-1'))
+    assert.equal(bound.code, 201, JSON.stringify(bound.obj))
+    const pod = JSON.parse((await c.request('GET', `${pods}/b`)).body.toString()) as {
+      metadata: { annotations?: Record<string, string>; resourceVersion: string }
+      spec: { nodeName?: string }
+      status: { conditions?: { type: string; status: string }[] }
+    }
+    assert.equal(pod.spec.nodeName, 'node-1')
+    assert.deepEqual(pod.metadata.annotations, { 'example.com/placed-by': 'test' })
+    assert.equal(pod.status.conditions?.find((x) => x.type === 'PodScheduled')?.status, 'True')
+    assert.notEqual(
+      pod.metadata.resourceVersion,
+      (created.obj.metadata as { resourceVersion: string }).resourceVersion,
+    )
+
+    const again = await post(`${pods}/b/binding`, binding('b', 'node-2'))
+    assert.equal(again.code, 409)
+    assert.match(String(again.obj.message), /pod b is already assigned to node "node-1"/)
+    const missing = await post(`${pods}/nope/binding`, binding('nope', 'node-1'))
+    assert.equal(missing.code, 404)
+  })
+})

@@ -74,7 +74,7 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
         info.namespace,
         podName,
         (current) => {
-          const pod: (Pod & StoredObject) | undefined = current ? structuredClone(current) : undefined
+          const pod: (Pod & StoredObject) | undefined = current
           if (!pod)
             throw new ApiError({
               kind: 'Status',
@@ -115,7 +115,13 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
           setPodCondition(pod, { type: 'PodScheduled', status: 'True' }, rfc3339(deps.now()))
           return pod
         },
-        { user: ctx.user, subresource: 'binding', strategy: serverWrite, freshObjects: true },
+        {
+          user: ctx.user,
+          subresource: 'binding',
+          strategy: serverWrite,
+          freshObjects: true,
+          ownCurrent: true,
+        },
       )
       success(ctx)
     },
