@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { connect } from 'node:tls'
+import { readKubeconfigCredentials } from '../../src/pki/index.ts'
 import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
 
 /**
@@ -57,6 +60,56 @@ describe('the apiserver refuses bad input with a Status', () => {
   test('a body over 3 MiB is refused with 413', async () => {
     const big = JSON.stringify({ metadata: { name: 'big' }, data: { k: 'x'.repeat(3 * 1024 * 1024 + 10) } })
     expectStatus(await call('POST', cms, { body: big }), 413, 'RequestEntityTooLarge')
+  })
+
+  /** Writes `parts` on a connection of its own; resolves with what came back once it closes. */
+  const raw = async (parts: (string | Buffer)[], end: 'wait' | 'hang up'): Promise<string> => {
+    const creds = readKubeconfigCredentials(c.server.adminKubeconfig)
+    const url = new URL(c.server.url)
+    const socket = connect({ host: url.hostname, port: Number(url.port), ...creds, servername: 'localhost' })
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', () => resolve())
+      socket.once('error', reject)
+    })
+    let reply = ''
+    socket.on('data', (d: Buffer) => (reply += d.toString()))
+    socket.on('error', () => undefined)
+    const closed = new Promise((resolve) => socket.once('close', resolve))
+    for (const p of parts) socket.write(p)
+    if (end === 'hang up') socket.destroy()
+    await closed
+    return reply
+  }
+
+  test('a chunked body that grows past 3 MiB is refused with 413 as it arrives', async () => {
+    const head =
+      `POST ${cms} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+      'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n'
+    const chunk = Buffer.alloc(1024 * 1024, 'x')
+    const framed = Buffer.concat([
+      Buffer.from(`${chunk.length.toString(16)}\r\n`),
+      chunk,
+      Buffer.from('\r\n'),
+    ])
+    const reply = await raw([head, framed, framed, framed, framed, '0\r\n\r\n'], 'wait')
+    assert.match(reply, /^HTTP\/1\.1 413 /)
+    assert.match(reply, /"reason":"RequestEntityTooLarge"/)
+  })
+
+  test('a client that hangs up halfway through its body leaves nothing behind, and the server goes on', async () => {
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'half' } })
+    await raw(
+      [
+        `POST ${cms} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${body.length}\r\n\r\n`,
+        body.slice(0, 20),
+      ],
+      'hang up',
+    )
+    await sleep(100)
+    // Its request let go of its in-flight slot (this server has two): two at once both get in.
+    const both = await Promise.all([call('GET', `${cms}/half`), call('GET', `${cms}/half`)])
+    for (const r of both) expectStatus(r, 404, 'NotFound')
   })
 
   test('malformed JSON, YAML and protobuf are 400 BadRequest', async () => {
