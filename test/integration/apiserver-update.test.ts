@@ -91,13 +91,16 @@ describe('pods/binding', () => {
     const bound = await post(`${pods}/b/binding`, binding('b', 'node-1'))
     assert.equal(bound.code, 201, JSON.stringify(bound.obj))
     const pod = JSON.parse((await c.request('GET', `${pods}/b`)).body.toString()) as {
-      metadata: { annotations?: Record<string, string>; resourceVersion: string }
+      metadata: { annotations?: Record<string, string>; resourceVersion: string; managedFields?: unknown[] }
       spec: { nodeName?: string }
       status: { conditions?: { type: string; status: string }[] }
     }
     assert.equal(pod.spec.nodeName, 'node-1')
     assert.deepEqual(pod.metadata.annotations, { 'example.com/placed-by': 'test' })
     assert.equal(pod.status.conditions?.find((x) => x.type === 'PodScheduled')?.status, 'True')
+    // As upstream, which binds through the storage: no managedFields entry for the binding.
+    const managers = (created.obj.metadata as { managedFields?: unknown[] }).managedFields
+    assert.deepEqual(pod.metadata.managedFields, managers)
     assert.notEqual(
       pod.metadata.resourceVersion,
       (created.obj.metadata as { resourceVersion: string }).resourceVersion,

@@ -121,6 +121,8 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
           strategy: serverWrite,
           freshObjects: true,
           ownCurrent: true,
+          // Upstream binds through the storage itself: the pod's managedFields stay as they were.
+          fieldsManaged: true,
         },
       )
       success(ctx)
