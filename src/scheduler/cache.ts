@@ -19,6 +19,9 @@ export class SchedulerCache implements NodeSnapshot {
   /** Pods seen bound to nodes the cache does not know yet, added when the node arrives. */
   readonly #waiting = new Map<string, Readonly<Pod>[]>()
   #list: NodeInfo[] | undefined
+  /** The names of changed nodes, in order: `#changeBase` is the sequence number of the first. */
+  #changes: string[] = []
+  #changeBase = 0
   /** How many nodes have each image name in status.images. */
   readonly #imageNodes = new Map<string, number>()
   /** The pods grouped for InterPodAffinity, kept current with the nodes. */
@@ -36,6 +39,24 @@ export class SchedulerCache implements NodeSnapshot {
 
   affinityIndex(): AffinityIndex {
     return this.#affinity
+  }
+
+  changeSequence(): number {
+    return this.#changeBase + this.#changes.length
+  }
+
+  changedSince(sequence: number): readonly string[] | undefined {
+    if (sequence < this.#changeBase || sequence > this.changeSequence()) return undefined
+    return this.#changes.slice(sequence - this.#changeBase)
+  }
+
+  /** Notes a change to the node or its pods; a long log starts again (its readers recount). */
+  #changed(name: string): void {
+    if (this.#changes.length >= maxChanges) {
+      this.#changeBase += this.#changes.length
+      this.#changes = []
+    }
+    this.#changes.push(name)
   }
 
   nodesWithImage(image: string): number {
@@ -68,6 +89,7 @@ export class SchedulerCache implements NodeSnapshot {
       this.#pods.set(p.metadata?.uid ?? '', { nodeName: name, assumed: false })
     }
     this.#waiting.delete(name)
+    this.#changed(name)
     if (!old) this.#list = undefined
     else if (this.#list) this.#list[this.#list.indexOf(old)] = info
   }
@@ -81,6 +103,7 @@ export class SchedulerCache implements NodeSnapshot {
       this.#affinity.add(p, name, -1)
     }
     this.#nodes.delete(name)
+    this.#changed(name)
     this.#list = undefined
   }
 
@@ -144,13 +167,20 @@ export class SchedulerCache implements NodeSnapshot {
   #addTo(info: NodeInfo, p: PodInfo): void {
     info.addPod(p)
     this.#affinity.add(p, info.name, 1)
+    this.#changed(info.name)
   }
 
   #removeFrom(nodeName: string, uid: string): void {
     const p = this.#nodes.get(nodeName)?.removePod(uid)
-    if (p) this.#affinity.add(p, nodeName, -1)
+    if (p) {
+      this.#affinity.add(p, nodeName, -1)
+      this.#changed(nodeName)
+    }
   }
 }
+
+/** Changes the log holds before it starts again. */
+const maxChanges = 65_536
 
 function sameLabels(
   a: Readonly<Record<string, string>> | undefined,

@@ -126,6 +126,13 @@ export interface NodeSnapshot {
   nodesWithImage(image: string): number
   /** The pods grouped for InterPodAffinity; without it, the plugin groups them each cycle. */
   affinityIndex?(): AffinityIndex
+  /**
+   * A number that grows with every change to a node or its pods; with changedSince, plugins that
+   * sum over all nodes visit only the ones that changed since their last pass.
+   */
+  changeSequence?(): number
+  /** The names of the nodes changed since `sequence` (repeats possible), or undefined when not known. */
+  changedSince?(sequence: number): readonly string[] | undefined
 }
 
 /** The scheduler's writes that plugins make (preemption). */

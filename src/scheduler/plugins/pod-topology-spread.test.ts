@@ -10,6 +10,7 @@ import type {
 import type { LabelSelector as LabelSelectorObject } from '../../api/generated/types/meta-v1.ts'
 import { labelSelectorFromObject, type LabelSelector } from '../../api/selectors/label-selector.ts'
 import { FakeClock } from '../../base/clock.ts'
+import { SchedulerCache } from '../cache.ts'
 import { CycleState } from '../framework/cycle-state.ts'
 import { Framework, FitError } from '../framework/framework.ts'
 import type { Handle, NodeScore } from '../framework/interfaces.ts'
@@ -677,6 +678,49 @@ describe('PodTopologySpread PreFilter', () => {
     ;(infos[1] as NodeInfo).addPod(podInfo(at('node-b', { foo: '' })))
     ;(infos[1] as NodeInfo).addPod(podInfo(at('node-b', { foo: '' })))
     assert.deepEqual(counts(), [{ zone1: 3, zone2: 2 }])
+  })
+
+  test('with the scheduler cache as snapshot, the system defaults sum only changed nodes again, as a fresh count would', () => {
+    const cache = new SchedulerCache()
+    const place = (name: string, zone?: string) =>
+      cache.setNode(node(name, { [hostname]: name, ...(zone ? { [zoneKey]: zone } : {}) }))
+    for (const [name, zone] of [
+      ['node-a', 'zone1'],
+      ['node-b', 'zone1'],
+      ['node-x', 'zone2'],
+    ] as const)
+      place(name, zone)
+    // The incoming pod's ReplicaSet selects foo: the system default constraints apply.
+    const handle = (): Handle => ({ ...fakeHandle([], selectedBy(foo)), snapshot: cache })
+    const kept = podTopologySpread(handle(), undefined)
+    const counts = (plugin: ReturnType<typeof podTopologySpread>) => {
+      const state = new CycleState()
+      plugin.preScore(state, pod({ labels: { foo: '' } }), cache.nodeList())
+      return preScoreCounts(state).counts
+    }
+    const check = (want: Record<string, number>) => {
+      assert.deepEqual(counts(kept)[1], want)
+      assert.deepEqual(counts(kept), counts(podTopologySpread(handle(), undefined)))
+    }
+    check({ zone1: 0, zone2: 0 })
+    const first = at('node-a', { foo: '' })
+    cache.addPod(first)
+    cache.addPod(at('node-x', { foo: '' }))
+    cache.addPod(at('node-x', { other: '' }))
+    check({ zone1: 1, zone2: 1 })
+    cache.assume(at('', { foo: '' }), 'node-b')
+    check({ zone1: 2, zone2: 1 })
+    cache.removePod(first)
+    check({ zone1: 1, zone2: 1 })
+    // node-x moves to zone1 with its pods (a new NodeInfo in the same place of the list).
+    place('node-x', 'zone1')
+    check({ zone1: 2 })
+    // A node without a zone: its pods count under ''.
+    place('node-z')
+    cache.addPod(at('node-z', { foo: '' }))
+    check({ zone1: 2, '': 1 })
+    cache.removeNode('node-b')
+    check({ zone1: 1, '': 1 })
   })
 
   test("a pod's constraints are parsed once per pod object", () => {

@@ -29,6 +29,7 @@ import {
   type FilterPlugin,
   type Handle,
   type NodeScore,
+  type NodeSnapshot,
   type PreFilterPlugin,
   type PreFilterResult,
   type PreScorePlugin,
@@ -283,6 +284,18 @@ class TopologyCounts {
   readonly #lengths: number[] = []
   readonly #lasts: (PodInfo | undefined)[] = []
   readonly #counts: number[] = []
+  /**
+   * The matching pods of all nodes summed per domain (and of the nodes without the key), as of
+   * the snapshot's change sequence `#summedAt` over the node list `#summedList`; what each
+   * position added is kept so that a changed node's share can be taken out again.
+   */
+  #sums: number[] = []
+  #missing = 0
+  #summedList: readonly NodeInfo[] | undefined
+  #summedAt = 0
+  #positions = new Map<string, number>()
+  readonly #addedDomain: number[] = []
+  readonly #addedCount: number[] = []
 
   constructor(o: { topologyKey: string; selector: LabelSelector | null; namespace: string }) {
     this.#topologyKey = o.topologyKey
@@ -296,6 +309,57 @@ class TopologyCounts {
     this.values.length = 0
     this.#valueNumbers.clear()
     this.#nodes.length = 0
+    this.#summedList = undefined
+  }
+
+  /**
+   * The matching pods of every node of `nodes` per domain, and those on nodes lacking the key.
+   * After the first pass over a node list, only the nodes the snapshot says changed are looked
+   * at again: upstream visits all nodes for every pod, which at 5,000 nodes was most of a
+   * ReplicaSet pod's scheduling.
+   */
+  sums(nodes: readonly NodeInfo[], snapshot: NodeSnapshot): { sums: readonly number[]; missing: number } {
+    const at = snapshot.changeSequence?.()
+    const changed =
+      at !== undefined && nodes === this.#summedList ? snapshot.changedSince?.(this.#summedAt) : undefined
+    if (changed === undefined) {
+      this.#sums = []
+      this.#missing = 0
+      this.#positions = new Map()
+      for (let n = 0; n < nodes.length; n++) {
+        const node = nodes[n] as NodeInfo
+        this.#positions.set(node.name, n)
+        this.#add(n, node)
+      }
+    } else {
+      for (const name of new Set(changed)) {
+        const n = this.#positions.get(name)
+        const node = n === undefined ? undefined : nodes[n]
+        if (n === undefined || node === undefined) continue
+        const d = this.#addedDomain[n] as number
+        const c = this.#addedCount[n] as number
+        if (d < 0) this.#missing -= c
+        else this.#sums[d] = (this.#sums[d] ?? 0) - c
+        this.#add(n, node)
+      }
+    }
+    this.#summedList = nodes
+    this.#summedAt = at ?? 0
+    return { sums: this.#sums, missing: this.#missing }
+  }
+
+  #add(n: number, node: NodeInfo): void {
+    const d = this.domainOf(n, node)
+    const c = this.countOf(n, node)
+    if (d < 0) this.#missing += c
+    else this.#sums[d] = (this.#sums[d] ?? 0) + c
+    this.#addedDomain[n] = d
+    this.#addedCount[n] = c
+  }
+
+  /** The domain of a topology value, if a node has had it. */
+  domainNumber(value: string): number | undefined {
+    return this.#valueNumbers.get(value)
   }
 
   /** The domain of the node at position i of the node list; −1 when it lacks the topology key. */
@@ -528,6 +592,7 @@ function scoredDomains(o: {
 function addScoredCounts(o: {
   constraints: readonly SpreadConstraint[]
   nodes: readonly NodeInfo[]
+  snapshot: NodeSnapshot
   requireAllKeys: boolean
   scored: readonly Map<string, number>[]
   counts: readonly TopologyCounts[]
@@ -535,6 +600,19 @@ function addScoredCounts(o: {
 }): void {
   const { constraints, nodes, scored, counts, inclusion } = o
   const everyNode = inclusion.includesEveryNode(constraints)
+  if (everyNode && !o.requireAllKeys) {
+    // Every node counts: the sums kept from pass to pass will do.
+    scored.forEach((m, i) => {
+      if (m.size === 0) return
+      const t = counts[i] as TopologyCounts
+      const { sums, missing } = t.sums(nodes, o.snapshot)
+      for (const value of m.keys()) {
+        const d = t.domainNumber(value)
+        m.set(value, (d === undefined ? 0 : (sums[d] ?? 0)) + (value === '' ? missing : 0))
+      }
+    })
+    return
+  }
   const sums: number[][] = constraints.map(() => [])
   const missing: number[] = constraints.map(() => 0)
   for (let n = 0; n < nodes.length; n++) {
@@ -852,6 +930,7 @@ export function podTopologySpread(
       addScoredCounts({
         constraints,
         nodes: allNodes,
+        snapshot: handle.snapshot,
         requireAllKeys,
         scored: counts,
         counts: topology,
