@@ -1,5 +1,5 @@
 import type { ManagedFieldsEntry } from '../generated/types/meta-v1.ts'
-import type { StoredObject } from '../object.ts'
+import { deepEqual, type StoredObject } from '../object.ts'
 import { field, items, mapValues, resolve, type ResolvedField, type SchemaNode } from '../schema.ts'
 
 /**
@@ -320,6 +320,9 @@ function diffValue(
     diffWhole(next, prev, f, path, out, o)
     return
   }
+  // Near the top, a whole part that did not change (the spec of a status update, a node's images)
+  // is cheaper to compare than to walk.
+  if (sn.kind !== 'leaf' && path.length <= 2 && deepEqual(next, prev)) return
   switch (sn.kind) {
     case 'leaf':
       if (!sameValue(next, prev)) out.changed.add(path)
