@@ -1,6 +1,6 @@
 import { DatabaseSync } from 'node:sqlite'
 import { parentPort, workerData } from 'node:worker_threads'
-import type { CheckpointerData, FromCheckpointer, ToCheckpointer } from './checkpointer.ts'
+import { isBusy, type CheckpointerData, type FromCheckpointer, type ToCheckpointer } from './checkpointer.ts'
 
 /**
  * The entry point of a store's checkpointer thread (checkpointer.ts): a connection of its own to
@@ -47,22 +47,26 @@ function run(parent: NonNullable<typeof parentPort>, data: CheckpointerData): vo
     }
     if (p.log >= data.restartAfterPages) checkpoint('FULL')
   }
+  let open = true
+  const close = () => {
+    clearInterval(timer)
+    if (open) db.close()
+    open = false
+  }
   const timer = setInterval(() => {
     try {
       round()
     } catch (err) {
       // SQLITE_BUSY (a FULL checkpoint that waited too long) only postpones this round.
-      if ((err as { errcode?: number }).errcode !== 5) {
-        clearInterval(timer)
-        db.close()
+      if (!isBusy(err)) {
+        close()
         send({ type: 'failed', message: (err as Error).message })
       }
     }
   }, data.intervalMs)
   parent.on('message', (m: ToCheckpointer) => {
     if (m.type === 'stop') {
-      clearInterval(timer)
-      db.close()
+      close()
       parent.close()
     }
   })

@@ -16,6 +16,12 @@ export type ToCheckpointer = { type: 'stop' }
 
 export type FromCheckpointer = { type: 'ready' } | { type: 'failed'; message: string }
 
+/** SQLITE_BUSY, in any of its extended forms: another connection holds the lock for a moment. */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { errcode?: unknown } | undefined)?.errcode
+  return typeof code === 'number' && (code & 0xff) === 5
+}
+
 /**
  * The thread that checkpoints a store's WAL (checkpointer-worker.ts), so that the store's event
  * loop never copies pages and syncs the database file itself: SQLite's own automatic checkpoint

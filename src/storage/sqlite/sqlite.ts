@@ -18,7 +18,7 @@ import {
   type WatchOptions,
   type WriteOptions,
 } from '../interface.ts'
-import { Checkpointer } from './checkpointer.ts'
+import { Checkpointer, isBusy } from './checkpointer.ts'
 import { WatcherSet, type Watcher } from './watchers.ts'
 
 /**
@@ -786,12 +786,6 @@ function openDatabase(
     if (err instanceof StorageError) throw err
     throw fail(`cannot open: ${(err as Error).message}`, err)
   }
-}
-
-/** SQLITE_BUSY, in any of its extended forms. */
-function isBusy(err: unknown): boolean {
-  const code = (err as { errcode?: unknown } | undefined)?.errcode
-  return typeof code === 'number' && (code & 0xff) === 5
 }
 
 /** Takes `path` (a database of its own) for this process until it is closed, or fails at once. */
