@@ -671,7 +671,7 @@ export async function readObject(
 }
 
 /** A request body as an object of `want`'s kind, by its Content-Type. */
-export function decodeObject(
+function decodeObject(
   body: Buffer,
   contentTypeHeader: string | undefined,
   deps: Pick<ResourceHandlerDeps, 'decodeProtobuf'>,
