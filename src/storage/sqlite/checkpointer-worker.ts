@@ -70,5 +70,4 @@ function run(parent: NonNullable<typeof parentPort>, data: CheckpointerData): vo
       parent.close()
     }
   })
-  send({ type: 'ready' })
 }

@@ -14,7 +14,7 @@ export interface CheckpointerData {
 
 export type ToCheckpointer = { type: 'stop' }
 
-export type FromCheckpointer = { type: 'ready' } | { type: 'failed'; message: string }
+export type FromCheckpointer = { type: 'failed'; message: string }
 
 /** SQLITE_BUSY, in any of its extended forms: another connection holds the lock for a moment. */
 export function isBusy(err: unknown): boolean {
