@@ -124,7 +124,7 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
               ...(options.podManifestPath !== undefined ? { podManifestPath: options.podManifestPath } : {}),
               // Its API on the kubelet's port, trusting the cluster CA: kubectl top reads it.
               server: { port: 10250, clientCA: server.caPem },
-              log: log.child({ component: 'kubelet' }),
+              log,
             }),
           )
     return {

@@ -130,7 +130,7 @@ test('runWorkers reconciles each key, retries failures with back-off, gives up o
         return undefined
       },
     },
-    { workers: 2, signal: ac.signal, name: 'test' },
+    { workers: 2, signal: ac.signal },
   )
   for (const k of ['ok', 'flaky', 'bad', 'later']) q.add(k)
   const settle = async () => {

@@ -230,9 +230,8 @@ export class TerminalError extends Error {
 export interface RunWorkersOptions {
   workers: number
   signal: AbortSignal
+  /** The controller's logger, which names it (the controller-manager's child per controller). */
   log?: Logger
-  /** The controller's name, in log lines. */
-  name: string
 }
 
 /**
@@ -261,12 +260,9 @@ export async function runWorkers(
           // stopping: the error is the abort's
         } else if (err instanceof TerminalError) {
           queue.forget(key)
-          o.log?.error({ controller: o.name, key, err: err.message }, 'giving up on key')
+          o.log?.error({ key, err: err.message }, 'giving up on key')
         } else {
-          o.log?.warn(
-            { controller: o.name, key, err: (err as Error).message ?? String(err) },
-            'reconcile failed; retrying',
-          )
+          o.log?.warn({ key, err: (err as Error).message ?? String(err) }, 'reconcile failed; retrying')
           queue.addRateLimited(key)
         }
       } finally {

@@ -82,7 +82,6 @@ export const tokenCleanerController: ControllerDefinition = {
         cleaner.queue.add(`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`)
     }
     secrets.addHandler({ add: enqueue, update: (_old, s) => enqueue(s) })
-    return (signal) =>
-      runWorkers(cleaner.queue, cleaner, { workers: 1, signal, log: ctx.log, name: 'tokencleaner' })
+    return (signal) => runWorkers(cleaner.queue, cleaner, { workers: 1, signal, log: ctx.log })
   },
 }

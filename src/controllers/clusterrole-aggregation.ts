@@ -120,7 +120,6 @@ export const clusterRoleAggregationController: ControllerDefinition = {
         workers: 5,
         signal,
         log: ctx.log,
-        name: 'clusterrole-aggregation',
       })
   },
 }

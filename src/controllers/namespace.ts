@@ -529,7 +529,6 @@ export const namespaceController: ControllerDefinition = {
         workers: namespaceWorkers,
         signal,
         log: ctx.log,
-        name: 'namespace',
       })
   },
 }

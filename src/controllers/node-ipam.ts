@@ -205,7 +205,6 @@ export function nodeIpamController(
           workers: 30,
           signal,
           log: ctx.log,
-          name: 'nodeipam',
         })
       }
     },

@@ -309,12 +309,7 @@ export function nodeLifecycleController(
         await Promise.all([
           monitor,
           // Eight nodes' evictions at once, as upstream's taint manager (UpdateWorkerSize).
-          runWorkers(controller.queue, controller, {
-            workers: 8,
-            signal,
-            log: ctx.log,
-            name: 'nodelifecycle',
-          }),
+          runWorkers(controller.queue, controller, { workers: 8, signal, log: ctx.log }),
         ])
       }
     },

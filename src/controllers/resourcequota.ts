@@ -210,7 +210,6 @@ export function resourceQuotaController(s: ResourceQuotaControllerSettings = {})
           workers: s.workers ?? 5,
           signal,
           log: ctx.log,
-          name: 'resourcequota',
         })
         await resync
       }

@@ -125,7 +125,6 @@ export function rootCACertPublisher(o: { rootCA?: string }): ControllerDefinitio
           workers: 1,
           signal,
           log: ctx.log,
-          name: 'root-ca-cert-publisher',
         })
     },
   }

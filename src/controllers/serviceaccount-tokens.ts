@@ -290,14 +290,12 @@ export function serviceAccountTokensController(o: {
           runWorkers(controller.serviceAccountQueue, controller.serviceAccounts, {
             workers: 1,
             signal,
-            log: ctx.log,
-            name: 'serviceaccount-token-accounts',
+            log: ctx.log.child({ queue: 'serviceaccounts' }),
           }),
           runWorkers(controller.secretQueue, controller.tokenSecrets, {
             workers: 1,
             signal,
-            log: ctx.log,
-            name: 'serviceaccount-token-secrets',
+            log: ctx.log.child({ queue: 'secrets' }),
           }),
         ])
       }

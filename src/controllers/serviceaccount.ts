@@ -72,7 +72,6 @@ export const serviceAccountController: ControllerDefinition = {
         if (sa.metadata?.name === defaultServiceAccountName) controller.queue.add(sa.metadata.namespace ?? '')
       },
     })
-    return (signal) =>
-      runWorkers(controller.queue, controller, { workers: 1, signal, log: ctx.log, name: 'serviceaccount' })
+    return (signal) => runWorkers(controller.queue, controller, { workers: 1, signal, log: ctx.log })
   },
 }

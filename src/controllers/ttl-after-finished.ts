@@ -110,7 +110,6 @@ export const ttlAfterFinishedController: ControllerDefinition = {
         workers: 5,
         signal,
         log: ctx.log,
-        name: 'ttl-after-finished',
       })
   },
 }

@@ -31,6 +31,22 @@ async function startK8ts(
   return { child, output: () => out }
 }
 
+/** The keys of a JSON object's text as written, duplicates included (JSON.parse keeps the last). */
+function topLevelKeys(json: string): string[] {
+  const keys: string[] = []
+  let depth = 0
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]
+    if (c === '"') {
+      const start = i
+      for (i++; json[i] !== '"'; i++) if (json[i] === '\\') i++
+      if (depth === 1 && json[i + 1] === ':') keys.push(json.slice(start + 1, i))
+    } else if (c === '{' || c === '[') depth++
+    else if (c === '}' || c === ']') depth--
+  }
+  return keys
+}
+
 async function stopChild(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -48,6 +64,7 @@ describe('k8ts up --runtime fake', { skip: kubectlMissing }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'k8ts-up-fake-'))
   const kubeconfig = join(dir, 'admin.kubeconfig')
   let up: ChildProcess | undefined
+  let upOutput = () => ''
   let sim: ChildProcess | undefined
   let rest: RestClient
   let pods: ResourceClient<Pod>
@@ -80,7 +97,7 @@ describe('k8ts up --runtime fake', { skip: kubectlMissing }, () => {
   const podStatus = async (name: string) => (await pods.get('default', name)).status
 
   before(async () => {
-    ;({ child: up } = await startK8ts(
+    ;({ child: up, output: upOutput } = await startK8ts(
       [
         'up',
         '--runtime',
@@ -412,5 +429,17 @@ describe('k8ts up --runtime fake', { skip: kubectlMissing }, () => {
       'two replacement pods Running on node-a',
     )
     ok('delete', 'deployment', 'moving', '--wait=false')
+  })
+
+  test('every log line is one JSON object that names each field once', () => {
+    const lines = upOutput()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+    assert.ok(lines.length > 10, `log lines: ${lines.length}`)
+    for (const line of lines) {
+      JSON.parse(line)
+      const keys = topLevelKeys(line)
+      assert.equal(new Set(keys).size, keys.length, line)
+    }
   })
 })

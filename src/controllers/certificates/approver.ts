@@ -166,7 +166,6 @@ export const csrApprovingController: ControllerDefinition = {
     })
     const enqueue = (csr: Readonly<CertificateSigningRequest>) => approver.queue.add(csr.metadata?.name ?? '')
     csrs.addHandler({ add: enqueue, update: (_old, csr) => enqueue(csr) })
-    return (signal) =>
-      runWorkers(approver.queue, approver, { workers: 1, signal, log: ctx.log, name: 'csrapproving' })
+    return (signal) => runWorkers(approver.queue, approver, { workers: 1, signal, log: ctx.log })
   },
 }

@@ -119,7 +119,6 @@ export const csrCleanerController: ControllerDefinition = {
     })
     const enqueue = (csr: Readonly<CertificateSigningRequest>) => cleaner.queue.add(csr.metadata?.name ?? '')
     csrs.addHandler({ add: enqueue, update: (_old, csr) => enqueue(csr) })
-    return (signal) =>
-      runWorkers(cleaner.queue, cleaner, { workers: 1, signal, log: ctx.log, name: 'csrcleaner' })
+    return (signal) => runWorkers(cleaner.queue, cleaner, { workers: 1, signal, log: ctx.log })
   },
 }

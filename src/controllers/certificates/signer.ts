@@ -207,8 +207,7 @@ export function csrSigningController(o: {
       })
       const enqueue = (csr: Readonly<CertificateSigningRequest>) => signer.queue.add(csr.metadata?.name ?? '')
       csrs.addHandler({ add: enqueue, update: (_old, csr) => enqueue(csr) })
-      return (signal) =>
-        runWorkers(signer.queue, signer, { workers: 1, signal, log: ctx.log, name: 'csrsigning' })
+      return (signal) => runWorkers(signer.queue, signer, { workers: 1, signal, log: ctx.log })
     },
   }
 }

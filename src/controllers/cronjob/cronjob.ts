@@ -492,7 +492,6 @@ export const cronJobController: ControllerDefinition = {
     })
     cronJobs.addHandler(controller.cronJobHandler())
     jobs.addHandler(controller.jobHandler())
-    return (signal) =>
-      runWorkers(controller.queue, controller, { workers: 5, signal, log: ctx.log, name: 'cronjob' })
+    return (signal) => runWorkers(controller.queue, controller, { workers: 5, signal, log: ctx.log })
   },
 }

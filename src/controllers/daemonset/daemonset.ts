@@ -863,7 +863,6 @@ export const daemonSetController: ControllerDefinition = {
     pods.addHandler(controller.podHandler())
     nodes.addHandler(controller.nodeHandler())
     revisions.addHandler(controller.revisionHandler())
-    return (signal) =>
-      runWorkers(controller.queue, controller, { workers: 2, signal, log: ctx.log, name: 'daemonset' })
+    return (signal) => runWorkers(controller.queue, controller, { workers: 2, signal, log: ctx.log })
   },
 }

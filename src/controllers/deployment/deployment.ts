@@ -723,7 +723,6 @@ export const deploymentController: ControllerDefinition = {
     deployments.addHandler(controller.deploymentHandler())
     replicaSets.addHandler(controller.replicaSetHandler())
     pods.addHandler(controller.podHandler())
-    return (signal) =>
-      runWorkers(controller.queue, controller, { workers: 5, signal, log: ctx.log, name: 'deployment' })
+    return (signal) => runWorkers(controller.queue, controller, { workers: 5, signal, log: ctx.log })
   },
 }

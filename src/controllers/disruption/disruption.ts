@@ -649,12 +649,11 @@ export const disruptionController: ControllerDefinition = {
     pods.addHandler(controller.podHandler())
     return async (signal) => {
       await Promise.all([
-        runWorkers(controller.queue, controller, { workers: 1, signal, log: ctx.log, name: 'disruption' }),
+        runWorkers(controller.queue, controller, { workers: 1, signal, log: ctx.log }),
         runWorkers(controller.stalePodQueue, controller.stalePods, {
           workers: 1,
           signal,
           log: ctx.log,
-          name: 'disruption-stale-pods',
         }),
       ])
     }

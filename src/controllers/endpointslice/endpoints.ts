@@ -386,7 +386,6 @@ export const endpointsController: ControllerDefinition = {
     services.addHandler(controller.serviceHandler())
     pods.addHandler(controller.podHandler())
     endpoints.addHandler(controller.endpointsHandler())
-    return (signal) =>
-      runWorkers(controller.queue, controller, { workers, signal, log: ctx.log, name: 'endpoint' })
+    return (signal) => runWorkers(controller.queue, controller, { workers, signal, log: ctx.log })
   },
 }

@@ -684,7 +684,6 @@ export const endpointSliceController: ControllerDefinition = {
     services.addHandler(controller.serviceHandler())
     pods.addHandler(controller.podHandler())
     slices.addHandler(controller.sliceHandler())
-    return (signal) =>
-      runWorkers(controller.queue, controller, { workers, signal, log: ctx.log, name: 'endpointslice' })
+    return (signal) => runWorkers(controller.queue, controller, { workers, signal, log: ctx.log })
   },
 }

@@ -535,7 +535,6 @@ export const garbageCollectorController: ControllerDefinition = {
     for (const ref of monitoredResources()) {
       ctx.informers.informer<ObjectLike>(ref).addHandler(collector.handler())
     }
-    return (signal) =>
-      runWorkers(collector.queue, collector, { workers, signal, log: ctx.log, name: 'garbagecollector' })
+    return (signal) => runWorkers(collector.queue, collector, { workers, signal, log: ctx.log })
   },
 }

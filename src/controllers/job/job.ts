@@ -1127,7 +1127,6 @@ export const jobController: ControllerDefinition = {
     })
     jobs.addHandler(controller.jobHandler())
     pods.addHandler(controller.podHandler())
-    return (signal) =>
-      runWorkers(controller.queue, controller, { workers: 5, signal, log: ctx.log, name: 'job' })
+    return (signal) => runWorkers(controller.queue, controller, { workers: 5, signal, log: ctx.log })
   },
 }

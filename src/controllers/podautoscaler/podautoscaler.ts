@@ -118,7 +118,6 @@ export function horizontalPodAutoscalerController(
           workers: 5,
           signal,
           log: ctx.log,
-          name: 'horizontalpodautoscaling',
         })
     },
   }

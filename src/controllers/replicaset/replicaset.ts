@@ -431,7 +431,7 @@ function definition(
       })
       owners.addHandler(controller.ownerHandler())
       pods.addHandler(controller.podHandler())
-      return (signal) => runWorkers(controller.queue, controller, { workers, signal, log: ctx.log, name })
+      return (signal) => runWorkers(controller.queue, controller, { workers, signal, log: ctx.log })
     },
   }
 }

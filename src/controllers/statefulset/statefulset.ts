@@ -777,7 +777,6 @@ export const statefulSetController: ControllerDefinition = {
     sets.addHandler(controller.setHandler())
     pods.addHandler(controller.podHandler())
     claims.addHandler(controller.claimHandler())
-    return (signal) =>
-      runWorkers(controller.queue, controller, { workers: 5, signal, log: ctx.log, name: 'statefulset' })
+    return (signal) => runWorkers(controller.queue, controller, { workers: 5, signal, log: ctx.log })
   },
 }

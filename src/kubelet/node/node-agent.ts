@@ -32,6 +32,7 @@ export interface NodeStatusOptions {
   recorder: Pick<EventRecorder, 'event'>
   clock: Clock
   machine: MachineInfo
+  /** The kubelet's logger, which names the node. */
   log?: Logger
   nodeLabels?: Readonly<Record<string, string>>
   registerWithTaints?: readonly Taint[]
@@ -96,10 +97,7 @@ export class NodeStatusAgent {
       try {
         await this.register()
       } catch (err) {
-        this.#o.log?.warn(
-          { node: this.#o.nodeName, err: (err as Error).message },
-          'unable to register node with the API server',
-        )
+        this.#o.log?.warn({ err: (err as Error).message }, 'unable to register node with the API server')
         if (!(await this.#sleep(backoff, signal))) return
         backoff = Math.min(backoff * 2, 7000)
       }
@@ -113,10 +111,7 @@ export class NodeStatusAgent {
         await this.updateNodeStatus()
       } catch (err) {
         if (signal.aborted) return
-        this.#o.log?.warn(
-          { node: this.#o.nodeName, err: (err as Error).message },
-          'error updating node status',
-        )
+        this.#o.log?.warn({ err: (err as Error).message }, 'error updating node status')
       }
     }
   }
@@ -134,7 +129,7 @@ export class NodeStatusAgent {
     setNodeStatus(node, await this.#inputs(), o.clock.now(), this.#record)
     try {
       this.#node = await o.nodes.create(node)
-      o.log?.info({ node: o.nodeName }, 'successfully registered node')
+      o.log?.info('successfully registered node')
       this.#registered = true
       this.#lastReportAt = o.clock.now()
       return
@@ -180,11 +175,11 @@ export class NodeStatusAgent {
       // A runtime that refuses it is logged and asked again next round; the status goes on (upstream).
       try {
         await o.runtime.updateRuntimeConfig({ runtimeConfig: { networkConfig: { podCidr: podCIDR } } })
-        o.log?.info({ node: o.nodeName, podCIDR }, 'updated the runtime pod CIDR')
+        o.log?.info({ podCIDR }, 'updated the runtime pod CIDR')
         this.#podCIDR = podCIDR
         podCIDRChanged = true
       } catch (err) {
-        o.log?.error({ node: o.nodeName, podCIDR, err: (err as Error).message }, 'error updating pod CIDR')
+        o.log?.error({ podCIDR, err: (err as Error).message }, 'error updating pod CIDR')
       }
     }
     // The os and arch labels must always be there (upstream re-adds them when removed).

@@ -17,6 +17,7 @@ export interface NodeLeaseOptions {
   /** Where the Node is looked up first, when the kubelet watches it (simulated nodes do). */
   nodeCache?: { get(namespace: string, name: string): Readonly<Node> | undefined }
   clock: Clock
+  /** The kubelet's logger, which names the node. */
   log?: Logger
   leaseDurationSeconds?: number
   /** How often the Lease is renewed (upstream: a quarter of the duration, 10 s). */
@@ -52,10 +53,7 @@ export class NodeLeaseController {
           break
         } catch (err) {
           if (signal.aborted) return
-          this.#o.log?.warn(
-            { node: this.#o.nodeName, err: (err as Error).message },
-            'failed to renew the node lease',
-          )
+          this.#o.log?.warn({ err: (err as Error).message }, 'failed to renew the node lease')
           if (!(await this.#sleep(backoff, signal))) return
           backoff = Math.min(backoff * 2, 7000)
         }

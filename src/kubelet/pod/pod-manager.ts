@@ -51,13 +51,13 @@ export class KubeletPodManager implements PodManager {
   }
 
   start(ctx: PodManagerContext): void {
-    const log = ctx.log.child({ component: 'pod-workers' })
+    const log = ctx.log.child({ subsystem: 'pod-workers' })
     const { podManifestPath, dns, services: given, ...options } = this.#options
     const ownServices =
       given === undefined && options.resolveEnv === undefined
         ? new Informer<Service>(new ResourceClient<Service>(ctx.rest, builtin('', 'v1', 'services')), {
             clock: ctx.clock,
-            log: ctx.log.child({ component: 'services' }),
+            log: ctx.log.child({ subsystem: 'services' }),
           })
         : undefined
     const services = given ?? ownServices
@@ -73,7 +73,7 @@ export class KubeletPodManager implements PodManager {
             rest: ctx.rest,
             clock: ctx.clock,
             node: ctx.node,
-            log: ctx.log.child({ component: 'static-pods' }),
+            log: ctx.log.child({ subsystem: 'static-pods' }),
             onMirrorChange: (pod) => this.#workers?.statusManager.forget(pod.metadata?.uid ?? ''),
           })
     const workers = new PodWorkers({
