@@ -12,14 +12,16 @@ import type { ResourceDefinition } from './registry/store.ts'
 
 /**
  * A PATCH request applied to the current object, with Kubernetes' answers for patches that do
- * not decode (400), do not fit (422) or conflict with other field managers (409).
+ * not decode (400), do not fit (422) or conflict with other field managers (409). With `owned`,
+ * the current object is the caller's own copy and JSON, merge and strategic merge patches change
+ * it in place.
  */
 export function applyPatch(
   def: ResourceDefinition,
   type: PatchType,
   current: Readonly<StoredObject> | undefined,
   body: Buffer,
-  o: { fieldManager: string; force: boolean; subresource: string },
+  o: { fieldManager: string; force: boolean; subresource: string; owned?: boolean },
 ): StoredObject {
   const gvk = { group: def.group, version: def.version, kind: def.kind }
   const schema = schemaForKind(gvk)
@@ -47,16 +49,17 @@ export function applyPatch(
     }
     if (!current) throw notFound({ group: def.group, resource: def.resource }, '')
     const patch = decodeJson(body)
+    const target = { owned: o.owned === true }
     let out: unknown
     switch (type) {
       case 'json':
-        out = applyJsonPatch(current, patch)
+        out = applyJsonPatch(current, patch, target)
         break
       case 'merge':
-        out = applyMergePatch(current, patch)
+        out = applyMergePatch(current, patch, target)
         break
       case 'strategic':
-        out = applyStrategicMergePatch(current, patch, schema)
+        out = applyStrategicMergePatch(current, patch, schema, target)
         break
     }
     if (!isKubeObject(out)) throw new PatchError('apply', 'the patched object is not a JSON object')

@@ -113,3 +113,78 @@ describe('pods/binding', () => {
     assert.equal(missing.code, 404)
   })
 })
+
+/**
+ * JSON, merge and strategic merge patches change a copy of the current object of their own: each
+ * attempt after a conflict patches the newer object, and a patch that fails halfway leaves
+ * nothing behind, in the store or in the watch cache that GET reads.
+ */
+describe('patches', () => {
+  let c: TestApiServer
+  before(async () => {
+    c = await startTestApiServer()
+  })
+  after(async () => {
+    await c.stop()
+  })
+
+  const path = '/api/v1/namespaces/default/configmaps'
+  const types = {
+    json: 'application/json-patch+json',
+    merge: 'application/merge-patch+json',
+    strategic: 'application/strategic-merge-patch+json',
+  }
+  const patch = async (type: keyof typeof types, body: unknown) => {
+    const r = await c.request('PATCH', `${path}/p`, {
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': types[type], Accept: 'application/json' },
+    })
+    return { code: r.code, obj: JSON.parse(r.body.toString()) as { metadata: { labels?: object } } }
+  }
+  const labelPatch = (type: keyof typeof types, i: number) =>
+    type === 'json'
+      ? [{ op: 'add', path: `/metadata/labels/l${i}`, value: String(i) }]
+      : { metadata: { labels: { [`l${i}`]: String(i) } } }
+
+  test('racing patches of each type all land, each on the object as the one before left it', async () => {
+    const created = await c.request('POST', path, {
+      body: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'p', labels: { first: 'x' } },
+      }),
+      headers: { 'Content-Type': 'application/json' },
+    })
+    assert.equal(created.code, 201, created.body.toString())
+    const kinds = ['json', 'merge', 'strategic'] as const
+    const replies = await Promise.all(
+      Array.from({ length: 21 }, (_, i) => {
+        const type = kinds[i % 3] ?? 'json'
+        return patch(type, labelPatch(type, i))
+      }),
+    )
+    for (const r of replies) assert.equal(r.code, 200, JSON.stringify(r.obj))
+    const got = JSON.parse((await c.request('GET', `${path}/p`)).body.toString()) as {
+      metadata: { labels: Record<string, string> }
+    }
+    assert.deepEqual(
+      got.metadata.labels,
+      Object.fromEntries([['first', 'x'], ...Array.from({ length: 21 }, (_, i) => [`l${i}`, String(i)])]),
+    )
+  })
+
+  test('a JSON patch that fails halfway changes nothing', async () => {
+    const before = (await c.request('GET', `${path}/p`)).body.toString()
+    const failed = await patch('json', [
+      { op: 'add', path: '/metadata/labels/half', value: 'way' },
+      { op: 'add', path: '/data', value: { k: 'v' } },
+      { op: 'test', path: '/metadata/name', value: 'not-p' },
+    ])
+    assert.equal(failed.code, 422, JSON.stringify(failed.obj))
+    assert.equal((await c.request('GET', `${path}/p`)).body.toString(), before)
+    // Nor does a merge patch refused by validation.
+    const invalid = await patch('merge', { metadata: { labels: { half: 'way', 'bad label': 'x' } } })
+    assert.equal(invalid.code, 422, JSON.stringify(invalid.obj))
+    assert.equal((await c.request('GET', `${path}/p`)).body.toString(), before)
+  })
+})

@@ -1,4 +1,5 @@
 import fastJsonPatch, { type Operation } from 'fast-json-patch'
+import type { PatchTarget } from './merge-patch.ts'
 
 /** A patch that could not be applied, with a message for the client. */
 export class PatchError extends Error {
@@ -17,13 +18,13 @@ export const maxJsonPatchOperations = 10000
 
 /**
  * RFC 6902 JSON patch: an array of operations (add, remove, replace, move, copy, test) applied
- * in order; all or nothing. The input is not changed.
+ * in order; all or nothing. The input is not changed unless it is owned.
  *
  * A patch that is not a list of operation objects is a 'decode' error (400); an operation that
  * does not fit the document (a failed test, a path that does not exist, an unknown op) an 'apply'
  * error (422) worded as kube-apiserver's JSON patch library words it.
  */
-export function applyJsonPatch<T>(doc: T, patch: unknown): T {
+export function applyJsonPatch<T>(doc: T, patch: unknown, o: PatchTarget = {}): T {
   if (!Array.isArray(patch)) {
     throw new PatchError(
       'decode',
@@ -47,7 +48,8 @@ export function applyJsonPatch<T>(doc: T, patch: unknown): T {
       throw new PatchError('decode', `invalid JSON patch operation at index ${i}: missing "op"`)
   }
   try {
-    return fastJsonPatch.applyPatch(structuredClone(doc), patch as Operation[], true, false).newDocument
+    const target = o.owned ? doc : structuredClone(doc)
+    return fastJsonPatch.applyPatch(target, patch as Operation[], true, true).newDocument
   } catch (err) {
     throw new PatchError('apply', describeFailure(err))
   }

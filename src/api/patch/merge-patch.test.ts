@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { applyJsonPatch } from './json-patch.ts'
 import { applyMergePatch, createMergePatch } from './merge-patch.ts'
+import { applyStrategicMergePatch } from './strategic-merge-patch.ts'
 
 describe('RFC 7386 JSON merge patch', () => {
   /** Appendix A: original, patch, result. */
@@ -146,5 +148,21 @@ describe('creating a merge patch', () => {
         'the patch turns original into modified',
       )
     })
+  }
+})
+
+test('an owned target is patched in place; any other is left as it was', () => {
+  const patches = [
+    (t: object, owned: boolean) => applyMergePatch(t, { a: { b: 2 } }, { owned }),
+    (t: object, owned: boolean) => applyStrategicMergePatch(t, { a: { b: 2 } }, undefined, { owned }),
+    (t: object, owned: boolean) => applyJsonPatch(t, [{ op: 'replace', path: '/a/b', value: 2 }], { owned }),
+  ]
+  for (const apply of patches) {
+    const kept = { a: { b: 1 } }
+    assert.deepEqual(apply(kept, false), { a: { b: 2 } })
+    assert.deepEqual(kept, { a: { b: 1 } })
+    const own = { a: { b: 1 } }
+    assert.equal(apply(own, true), own)
+    assert.deepEqual(own, { a: { b: 2 } })
   }
 })

@@ -1,10 +1,19 @@
 /**
  * RFC 7386 JSON merge patch: objects merge key by key, `null` deletes, everything else
- * (arrays included) replaces. Inputs are not changed.
+ * (arrays included) replaces. Inputs are not changed, unless the target is owned.
  */
-export function applyMergePatch(target: unknown, patch: unknown): unknown {
+export function applyMergePatch(target: unknown, patch: unknown, o: PatchTarget = {}): unknown {
   if (!isObject(patch)) return structuredClone(patch)
-  return mergeInto(isObject(target) ? structuredClone(target) : {}, patch)
+  return mergeInto(isObject(target) ? (o.owned ? target : structuredClone(target)) : {}, patch)
+}
+
+export interface PatchTarget {
+  /**
+   * The target is the caller's own copy, which the patch may change in place and return (the
+   * store decodes one for each attempt); a patch that fails may leave it half changed. Otherwise
+   * the target is left as it was.
+   */
+  owned?: boolean
 }
 
 /** Merges the patch into `out`, which belongs to this merge (a copy of the target): changed in place. */

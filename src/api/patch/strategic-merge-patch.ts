@@ -1,6 +1,6 @@
 import { field, items, patchStrategies, type ResolvedField, type SchemaNode } from '../schema.ts'
 import { PatchError } from './json-patch.ts'
-import { ownValue, setOwn } from './merge-patch.ts'
+import { ownValue, setOwn, type PatchTarget } from './merge-patch.ts'
 
 /**
  * Strategic merge patch, as kube-apiserver applies it (apimachinery's strategicpatch package): a
@@ -19,7 +19,8 @@ import { ownValue, setOwn } from './merge-patch.ts'
  *   the patch sets must be listed).
  *
  * Values the patch adds are taken without their nulls and directives. Without a schema (unknown
- * kinds) every list is replaced, as in a JSON merge patch. Inputs are not changed.
+ * kinds) every list is replaced, as in a JSON merge patch. Inputs are not changed, unless the
+ * original is owned.
  *
  * Errors are PatchErrors: 'decode' (400) for a patch of the wrong shape or a malformed directive,
  * 'apply' (422) for one that does not fit the object (a list item without its merge key, an
@@ -29,16 +30,18 @@ export function applyStrategicMergePatch(
   original: unknown,
   patch: unknown,
   schema: SchemaNode | undefined,
+  o: PatchTarget = {},
 ): unknown {
+  const own = <T>(v: T): T => (o.owned ? v : structuredClone(v))
   // Go decodes a `null` patch into an empty map: nothing changes.
-  if (patch === null) return structuredClone(original)
+  if (patch === null) return own(original)
   if (!isObject(patch)) {
     throw new PatchError(
       'decode',
       `json: cannot unmarshal ${goJsonType(patch)} into Go value of type map[string]interface {}`,
     )
   }
-  return mergeMap(isObject(original) ? structuredClone(original) : {}, patch, schema)
+  return mergeMap(isObject(original) ? own(original) : {}, patch, schema)
 }
 
 const directiveMarker = '$patch'

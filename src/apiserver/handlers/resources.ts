@@ -50,13 +50,13 @@ export interface ResourceHandlerDeps {
    * body as sent (for duplicate detection in JSON/YAML).
    */
   unknownFields(ep: ResourceEndpoint, obj: KubeObject, raw: Buffer | undefined): string[]
-  /** Applies a patch of the given type to the current object. */
+  /** Applies a patch of the given type to the current object (in place when it is `owned`). */
   patch(
     ep: ResourceEndpoint,
     type: PatchType,
     current: Readonly<StoredObject> | undefined,
     patch: Buffer,
-    options: { fieldManager: string; force: boolean; subresource: string },
+    options: { fieldManager: string; force: boolean; subresource: string; owned?: boolean },
   ): StoredObject
   /** The Kubernetes version-neutral clock, for Table ages. */
   now(): number
@@ -373,6 +373,7 @@ export class ResourceRequest {
           fieldManager: options.fieldManager ?? '',
           force,
           subresource: this.#subresource,
+          owned: type !== 'apply',
         })
         this.#checkUnknownFields(next, undefined, true)
         return next
@@ -381,8 +382,10 @@ export class ResourceRequest {
         ...options,
         forceAllowCreate: type === 'apply' && this.#subresource === '',
         fieldsManaged: type === 'apply',
-        // JSON, merge and strategic merge patches apply to a copy of the current object.
+        // JSON, merge and strategic merge patches change a copy of the current object decoded
+        // for them.
         freshObjects: type !== 'apply',
+        ownCurrent: type !== 'apply',
       },
     )
     this.respondObject(created ? 201 : 200, object)
