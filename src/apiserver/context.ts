@@ -1,5 +1,5 @@
 import { ServerResponse, type IncomingMessage } from 'node:http'
-import { Readable } from 'node:stream'
+import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import type { Logger } from 'pino'
@@ -170,35 +170,60 @@ function streamPieces(
   res.statusCode = code
   res.setHeader('Content-Type', contentType)
   setWarnings(res, warnings)
-  const source = Readable.from(slices(pieces, streamSliceBytes), { objectMode: false })
-  const done = (): void => undefined // a client that leaves mid-answer is no error of ours
   if (acceptsGzip(res.req?.headers['accept-encoding'])) {
     res.setHeader('Content-Encoding', 'gzip')
     res.setHeader('Vary', 'Accept-Encoding')
-    pipeline(source, createGzip({ level: 1 }), res).catch(done)
+    const gzip = createGzip({ level: 1 })
+    // A client that leaves mid-answer is no error of ours.
+    pipeline(gzip, res).catch(() => undefined)
+    writeSlices(gzip, pieces)
     return
   }
   res.setHeader('Content-Length', size)
-  pipeline(source, res).catch(done)
+  writeSlices(res, pieces)
 }
 
-/** The pieces regrouped into slices of about `bytes` (a piece larger than that is cut). */
-function* slices(pieces: readonly Buffer[], bytes: number): Generator<Buffer> {
-  let group: Buffer[] = []
-  let n = 0
-  for (const piece of pieces) {
-    for (let at = 0; at < piece.length; at += bytes) {
-      const part = at === 0 && piece.length <= bytes ? piece : piece.subarray(at, at + bytes)
-      group.push(part)
-      n += part.length
-      if (n >= bytes) {
-        yield group.length === 1 ? (group[0] as Buffer) : Buffer.concat(group, n)
-        group = []
-        n = 0
+/**
+ * Slice buffers of streamed answers, kept for the next answer: a fresh 256 KiB buffer per slice
+ * (57 for a LIST of 10,000 pods) cost more in allocation and garbage collection than the copying.
+ */
+const slicePool: Buffer[] = []
+const slicePoolSize = 16
+
+/**
+ * Writes the pieces to `dest` in slices copied into pooled buffers, the next when `dest` has
+ * drained, and ends it. A slice goes back to the pool once its write is done (the socket or the
+ * gzip stream no longer reads it); a destination that fails or closes keeps its slices.
+ */
+function writeSlices(dest: Writable, pieces: readonly Buffer[]): void {
+  let i = 0 // the next piece
+  let at = 0 // how much of it is written
+  const next = (): void => {
+    while (i < pieces.length) {
+      if (dest.destroyed) return
+      const slice = slicePool.pop() ?? Buffer.allocUnsafeSlow(streamSliceBytes)
+      let n = 0
+      while (n < slice.length && i < pieces.length) {
+        const piece = pieces[i] as Buffer
+        const copied = piece.copy(slice, n, at)
+        n += copied
+        at += copied
+        if (at === piece.length) {
+          i++
+          at = 0
+        }
+      }
+      const more = dest.write(slice.subarray(0, n), (err) => {
+        if (!err && slicePool.length < slicePoolSize) slicePool.push(slice)
+      })
+      if (!more) {
+        dest.once('drain', next)
+        return
       }
     }
+    dest.end()
   }
-  if (n > 0) yield Buffer.concat(group, n)
+  next()
 }
 
 function writeBytes(
