@@ -64,7 +64,7 @@ export async function streamWatch(ctx: RequestContext, o: WatchStreamOptions): P
     if (o.render) {
       const b = o.render(c, first)
       first = false
-      return frame(Buffer.concat([openLine[type], b, closeLine]))
+      return eventChunk(type, b)
     }
     return sharedChunk(type, c)
   }
@@ -184,8 +184,16 @@ function sharedChunk(type: WatchEventType, c: CachedObject): Buffer {
   let byType = chunks.get(c)
   if (!byType) chunks.set(c, (byType = {}))
   let chunk = byType[type]
-  if (!chunk) byType[type] = chunk = frame(Buffer.concat([openLine[type], c.json, closeLine]))
+  if (!chunk) byType[type] = chunk = eventChunk(type, c.json)
   return chunk
+}
+
+/** A watch event of the object's JSON as one HTTP/1.1 chunk, copied once. */
+function eventChunk(type: WatchEventType, json: Buffer): Buffer {
+  const open = openLine[type]
+  const size = open.length + json.length + closeLine.length
+  const head = Buffer.from(`${size.toString(16)}\r\n`)
+  return Buffer.concat([head, open, json, closeLine, crlf], head.length + size + crlf.length)
 }
 
 /** One HTTP/1.1 chunk: its size in hex, CRLF, the bytes, CRLF. */
