@@ -35,7 +35,7 @@ import {
   type QualifiedResource,
 } from '../errors.ts'
 import { type ResourceStrategy, type StrategyContext } from './strategy.ts'
-import { decodeJson, encoded, WatchCache, type CachedObject } from './watch-cache.ts'
+import { decodeJson, encoded, encodedAs, WatchCache, type CachedObject } from './watch-cache.ts'
 import type { Logger } from 'pino'
 
 /**
@@ -746,11 +746,36 @@ export class RegistryStore {
     return ttl === undefined ? {} : { ttlSeconds: ttl }
   }
 
-  /** What is stored: the object without its resourceVersion (the store's revision is the truth). */
+  /**
+   * What is stored: the object without its resourceVersion (the store's revision is the truth).
+   * Without a conversion the object is stringified once, with a placeholder resourceVersion: the
+   * stored bytes are that text without it, and the watch cache's JSON (#handOver) is the same
+   * text with the revision the write got.
+   */
   #encode(obj: StoredObject): Uint8Array {
-    const stored = this.#conversion ? this.#conversion.toStored(obj) : obj
-    return Buffer.from(JSON.stringify(stripResourceVersion(stored)))
+    if (this.#conversion)
+      return Buffer.from(JSON.stringify(stripResourceVersion(this.#conversion.toStored(obj))))
+    const m = obj.metadata
+    const had = Object.hasOwn(m, 'resourceVersion')
+    const rv = m.resourceVersion
+    m.resourceVersion = revisionPlaceholder
+    const json = JSON.stringify(obj)
+    if (had) m.resourceVersion = rv
+    else delete m.resourceVersion
+    const at = json.indexOf(placeholderMember)
+    // Anything else that reads the same (a map with such a key and value) takes the long way.
+    if (at < 0 || json.indexOf(placeholderMember, at + 1) >= 0) {
+      return Buffer.from(JSON.stringify(stripResourceVersion(obj)))
+    }
+    this.#encodedWith.set(obj, json)
+    const end = at + placeholderMember.length
+    // The member goes with one of the commas around it, if any.
+    if (json[at - 1] === ',') return Buffer.from(json.slice(0, at - 1) + json.slice(end))
+    return Buffer.from(json.slice(0, at) + json.slice(json[end] === ',' ? end + 1 : end))
   }
+
+  /** The JSON #encode made of an object, with the placeholder for its revision. */
+  readonly #encodedWith = new WeakMap<StoredObject, string>()
 
   #decode(kv: KeyValue): StoredObject {
     const raw = decodeJson(kv.value)
@@ -786,7 +811,11 @@ export class RegistryStore {
     const out = this.#withRevision(obj, rev)
     // Bounded: an entry the cache never asks for (its event was compacted away) must not stay forever.
     if (this.#written.size > 10_000) this.#written.clear()
-    this.#written.set(key, { revision: rev, object: out, json: encoded(out) })
+    const text = this.#encodedWith.get(obj)
+    const json = text
+      ? encodedAs(out, Buffer.from(text.replace(placeholderMember, `"resourceVersion":"${rev}"`)))
+      : encoded(out)
+    this.#written.set(key, { revision: rev, object: out, json })
     return out
   }
 
@@ -834,6 +863,10 @@ function cachedKeyValue(key: string, c: CachedObject): KeyValue {
     version: 0,
   }
 }
+
+/** A resourceVersion no object has (a NUL), and how it reads in JSON. */
+const revisionPlaceholder = '\u0000rv'
+const placeholderMember = `"resourceVersion":${JSON.stringify(revisionPlaceholder)}`
 
 function stripResourceVersion(obj: Readonly<StoredObject>): StoredObject {
   const { resourceVersion: _rv, ...metadata } = obj.metadata

@@ -543,6 +543,12 @@ export function encoded(object: Readonly<StoredObject>): Buffer {
   return json
 }
 
+/** Records the object's JSON, made elsewhere, for encoded(); returns it. */
+export function encodedAs(object: Readonly<StoredObject>, json: Buffer): Buffer {
+  encodings.set(object, json)
+  return json
+}
+
 /** Parses what the registry stores: JSON objects. */
 export function decodeJson(bytes: Uint8Array): StoredObject {
   const v = JSON.parse(
