@@ -71,7 +71,8 @@ async function stopCluster(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise((resolve) => child.once('exit', resolve))
   child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  // Writing CPU profiles of a few minutes takes a while.
+  const timer = setTimeout(() => child.kill('SIGKILL'), process.env.BENCH_CPU_PROF ? 120_000 : 10_000)
   await exited
   clearTimeout(timer)
 }
