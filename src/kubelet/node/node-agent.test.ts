@@ -188,16 +188,28 @@ test('with a node cache, a status round reads the Node there first, and GETs it 
   gets = 0
   await agent.updateNodeStatus()
   assert.equal(gets, 1, 'not in the cache yet: read from the apiserver')
-  cache.set('n1', structuredClone(nodes.nodes.get('n1') as Node))
+  // The cache's objects are shared: a status round must not change them (frozen, a change throws).
+  const cached = deepFreeze(structuredClone(nodes.nodes.get('n1') as Node))
+  cache.set('n1', cached)
+  clock.advance(6 * 60_000)
   await agent.updateNodeStatus()
   assert.equal(gets, 1, 'in the cache: no GET')
+  assert.equal(agent.patches, 1, 'the report fell due: written from the cached copy')
   // A stale cached copy still gives a right status: the patch is computed against it.
   clock.advance(6 * 60_000)
   nodes.failWrites = 1
   await agent.updateNodeStatus()
   assert.equal(gets, 2, 'the retry after the failed write GETs the Node')
-  assert.equal(agent.patches, 1)
+  assert.equal(agent.patches, 2)
 })
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object') {
+    for (const x of Object.values(v)) deepFreeze(x)
+    Object.freeze(v)
+  }
+  return v
+}
 
 test('a removed os or arch label is put back', async () => {
   const nodes = new FakeNodes()

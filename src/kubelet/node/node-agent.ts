@@ -168,7 +168,11 @@ export class NodeStatusAgent {
     const o = this.#o
     const cached = attempt === 0 ? o.nodeCache?.get('', o.nodeName) : undefined
     const original = cached ?? (await o.nodes.get('', o.nodeName))
-    const node = structuredClone(original)
+    // Only the status is set below: the rest (managedFields are half of a Node) is shared, not copied.
+    const node: Node = {
+      ...original,
+      ...(original.status ? { status: structuredClone(original.status) } : {}),
+    }
     const podCIDR = (node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : [])).join(',')
     let podCIDRChanged = false
     if (podCIDR !== '' && podCIDR !== this.#podCIDR) {

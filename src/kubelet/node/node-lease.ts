@@ -90,8 +90,9 @@ export class NodeLeaseController {
 
   async #newLease(base: Lease | undefined): Promise<Lease> {
     const { nodeName } = this.#o
+    // The spec and the owner are replaced below, never changed in place: a shallow copy will do.
     const lease: Lease = base
-      ? structuredClone(base)
+      ? { ...base, ...(base.metadata ? { metadata: { ...base.metadata } } : {}) }
       : {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
