@@ -334,49 +334,25 @@ export class Framework implements FilterRunner {
     return success
   }
 
-  #prioritize(state: CycleState, pod: Readonly<Pod>, feasible: readonly NodeInfo[]): readonly NodeScore[] {
-    const totals = this.#scoreList(0, feasible)
-    let slot = 1
+  #prioritize(state: CycleState, pod: Readonly<Pod>, feasible: readonly NodeInfo[]): NodeScore[] {
+    const totals: NodeScore[] = feasible.map((n) => ({ name: n.name, score: 0 }))
     for (const { plugin, weight } of this.profile.score) {
       if (state.skipScorePlugins.has(plugin.name)) continue
-      const scores = this.#scoreList(slot++, feasible)
-      for (let i = 0; i < feasible.length; i++)
-        (scores[i] as MutableScore).score = plugin.score(state, pod, feasible[i] as NodeInfo)
+      const scores: NodeScore[] = feasible.map((n) => ({ name: n.name, score: plugin.score(state, pod, n) }))
       plugin.normalizeScores?.(state, pod, scores)
-      for (let i = 0; i < feasible.length; i++)
-        (totals[i] as MutableScore).score += (scores[i] as MutableScore).score * weight
+      scores.forEach((s, i) => {
+        const t = totals[i]
+        if (t) t.score += s.score * weight
+      })
     }
     return totals
-  }
-
-  /**
-   * Score lists kept from cycle to cycle, one per score plugin and one for the totals: a cycle
-   * scores hundreds of nodes per plugin, and fresh objects for each were a good part of the
-   * scheduler's garbage. Nothing holds a list past the cycle that filled it.
-   */
-  readonly #scoreLists: MutableScore[][] = []
-
-  /** List `slot`, one zero score per node. */
-  #scoreList(slot: number, nodes: readonly NodeInfo[]): MutableScore[] {
-    const list = (this.#scoreLists[slot] ??= [])
-    if (list.length > nodes.length) list.length = nodes.length
-    for (let i = 0; i < nodes.length; i++) {
-      const name = (nodes[i] as NodeInfo).name
-      const s = list[i]
-      if (s) {
-        s.name = name
-        s.score = 0
-      } else list.push({ name, score: 0 })
-    }
-    return list
   }
 
   /** The highest score; among equals, each is picked with the same chance (reservoir sampling). */
   #selectHost(scores: readonly NodeScore[]): string {
     let best = scores[0] as NodeScore
     let ties = 1
-    for (let i = 1; i < scores.length; i++) {
-      const s = scores[i] as NodeScore
+    for (const s of scores.slice(1)) {
       if (s.score > best.score) {
         best = s
         ties = 1
@@ -387,10 +363,4 @@ export class Framework implements FilterRunner {
     }
     return best.name
   }
-}
-
-/** A NodeScore the framework refills from cycle to cycle. */
-interface MutableScore {
-  name: string
-  score: number
 }
