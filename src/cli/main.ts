@@ -38,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--runtime <name>', `the node agent's container runtime (${runtimes.join(', ')}); none: no node`)
     .option('--hostname-override <name>', "the node's name (default: this host's name)")
     .option('--fake-missing-images <list>', 'images the fake runtime cannot pull', list, [])
+    .option('--kubelet-port <port>', "HTTPS port of the node's kubelet API (0: a free one)", port, 10250)
     .option('--cluster-cidr <cidr>', 'the pod network, one subnet of it per node', '10.42.0.0/16')
     .option('--node-monitor-grace-period <duration>', 'a node silent this long is Unknown', duration, 40_000)
     .option('--node-monitor-period <duration>', 'how often node health is checked', duration, 5_000)

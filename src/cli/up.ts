@@ -24,6 +24,8 @@ export interface UpOptions extends ApiServerCommandOptions {
   hostnameOverride?: string
   /** Images the fake runtime cannot pull. */
   fakeMissingImages?: string[]
+  /** The kubelet's --port: its HTTPS API (default 10250; 0 picks a free one, which the Node reports). */
+  kubeletPort?: number
   /** The controller-manager's --cluster-cidr, --node-monitor-grace-period and --node-monitor-period. */
   clusterCidr?: string
   nodeMonitorGracePeriod?: number
@@ -123,7 +125,7 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
               ...(dns ? { dns } : {}),
               ...(options.podManifestPath !== undefined ? { podManifestPath: options.podManifestPath } : {}),
               // Its API on the kubelet's port, trusting the cluster CA: kubectl top reads it.
-              server: { port: 10250, clientCA: server.caPem },
+              server: { port: options.kubeletPort ?? 10250, clientCA: server.caPem },
               log,
             }),
           )

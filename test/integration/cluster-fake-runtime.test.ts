@@ -102,6 +102,9 @@ describe('k8ts up --runtime fake', { skip: kubectlMissing }, () => {
         'up',
         '--runtime',
         'fake',
+        // A port of its own: other tests' clusters may be running beside this one.
+        '--kubelet-port',
+        '0',
         '--hostname-override',
         'node-a',
         '--data-dir',

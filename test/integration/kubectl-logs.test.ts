@@ -89,6 +89,9 @@ describe('kubectl logs on k8ts up --runtime fake', { skip: kubectlMissing }, () 
         'up',
         '--runtime',
         'fake',
+        // A port of its own: other tests' clusters may be running beside this one.
+        '--kubelet-port',
+        '0',
         '--hostname-override',
         'node-a',
         '--data-dir',
@@ -123,6 +126,9 @@ describe('kubectl logs on k8ts up --runtime fake', { skip: kubectlMissing }, () 
       20_000,
       'node-a Ready with its kubelet port',
     )
+    // --kubelet-port 0: a free port, which the Node reports and the apiserver dials.
+    const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0
+    assert.ok(port > 0 && port !== 10250, `kubelet port ${port}`)
     // The apiserver dials the node's InternalIP: it must be this machine, so nothing leaves it.
     const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? ''
     assert.ok(isLocalAddress(ip), `node-a's InternalIP ${ip} is not an address of this machine`)

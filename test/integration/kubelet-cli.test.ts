@@ -36,6 +36,9 @@ describe('k8ts up --runtime fake with the kubelet flags', () => {
         'up',
         '--runtime',
         'fake',
+        // A port of its own: other tests' clusters may be running beside this one.
+        '--kubelet-port',
+        '0',
         '--hostname-override',
         nodeName,
         '--data-dir',
