@@ -7,6 +7,7 @@ import { schemaForKind } from '../../api/schema.ts'
 import { FakeClock } from '../../base/clock.ts'
 import { ApiStatusError, type PatchOptions, type PatchType } from '../../client/index.ts'
 import { FakeRuntime } from '../runtime/fake/fake-runtime.ts'
+import { deepFreeze } from '../testing.ts'
 import type { MachineInfo } from './machine.ts'
 import { NodeStatusAgent, type NodeStatusOptions } from './node-agent.ts'
 
@@ -202,14 +203,6 @@ test('with a node cache, a status round reads the Node there first, and GETs it 
   assert.equal(gets, 2, 'the retry after the failed write GETs the Node')
   assert.equal(agent.patches, 2)
 })
-
-function deepFreeze<T>(v: T): T {
-  if (v && typeof v === 'object') {
-    for (const x of Object.values(v)) deepFreeze(x)
-    Object.freeze(v)
-  }
-  return v
-}
 
 test('a removed os or arch label is put back', async () => {
   const nodes = new FakeNodes()

@@ -69,8 +69,9 @@ export function podsDifferSemantically(a: Pod, b: Pod): boolean {
 }
 
 /**
- * Hands the source's pods to the workers (copies: the workers keep what they are given), and runs
- * housekeeping once the source has synced, until the signal aborts.
+ * Hands the source's pods to the workers, and runs housekeeping once the source has synced, until
+ * the signal aborts. The workers keep the informer's own objects, which nothing changes (their
+ * tests hand them frozen pods): no copy per event.
  */
 export async function feedPodWorkers(
   source: PodSource,
@@ -78,12 +79,10 @@ export async function feedPodWorkers(
   signal: AbortSignal,
 ): Promise<void> {
   source.addHandler({
-    add: (pod) => o.workers.updatePod(structuredClone(pod)),
+    add: (pod) => o.workers.updatePod(pod),
     update: (old, pod) =>
-      podsDifferSemantically(old, pod)
-        ? o.workers.updatePod(structuredClone(pod))
-        : o.workers.reconcilePod(structuredClone(pod)),
-    delete: (pod) => o.workers.removePod(structuredClone(pod)),
+      podsDifferSemantically(old, pod) ? o.workers.updatePod(pod) : o.workers.reconcilePod(pod),
+    delete: (pod) => o.workers.removePod(pod),
   })
   try {
     await source.waitForSync(signal)

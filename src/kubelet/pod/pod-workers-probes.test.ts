@@ -7,6 +7,7 @@ import { FakeRuntime, type FakeRuntimeOptions } from '../runtime/fake/fake-runti
 import type * as cri from '../runtime/runtime.ts'
 import { PodWorkers } from './pod-workers.ts'
 import type { PodRef, PodStatusWriter } from './status-manager.ts'
+import { deepFreeze } from '../testing.ts'
 
 const uid = '6f1c2a3e-0000-4000-8000-0000000000a1'
 
@@ -25,7 +26,8 @@ function makePod(
   containers: Container[],
   o: { terminationGracePeriodSeconds?: number; restartPolicy?: string } = {},
 ): Pod {
-  return {
+  // Frozen, as the informer's pods the workers are handed (shared, never changed).
+  return deepFreeze({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'web', namespace: 'default', uid },
@@ -36,7 +38,7 @@ function makePod(
       containers,
     },
     status: { phase: 'Pending', qosClass: 'BestEffort' },
-  }
+  })
 }
 
 /** Pod workers on a fake runtime and clock; `network: 'fake'` passes the runtime's pretend network. */

@@ -7,6 +7,7 @@ import type * as cri from '../runtime/runtime.ts'
 import { admitPod } from './admission.ts'
 import { PodWorkers, type PodWorkersOptions } from './pod-workers.ts'
 import type { PodRef, PodStatusWriter } from './status-manager.ts'
+import { deepFreeze } from '../testing.ts'
 
 const uid = '6f1c2a3e-0000-4000-8000-000000000001'
 
@@ -28,7 +29,8 @@ function makePod(o: {
   restartPolicy?: string
   terminationGracePeriodSeconds?: number
 }): Pod {
-  return {
+  // Frozen, as the informer's pods the workers are handed (shared, never changed).
+  return deepFreeze({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'web', namespace: 'default', uid, labels: { app: 'web' } },
@@ -44,7 +46,7 @@ function makePod(o: {
       qosClass: 'BestEffort',
       conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: '2025-12-31T23:59:00Z' }],
     },
-  }
+  })
 }
 
 async function setup(options: FakeRuntimeOptions = {}, admit?: PodWorkersOptions['admit']) {
@@ -527,16 +529,18 @@ describe('pod workers', () => {
     const t = await setup({
       rules: [{ name: 'app', behaviour: { memoryWorkingSetBytes: 128 * 1024 * 1024 } }],
     })
-    const pod = makePod({
-      restartPolicy: 'Never',
-      containers: [
-        busybox('app', ['sleep', '3600'], {
-          resources: { requests: { cpu: '250m' }, limits: { memory: '64Mi' } },
-        }),
-      ],
-    })
+    const pod = structuredClone(
+      makePod({
+        restartPolicy: 'Never',
+        containers: [
+          busybox('app', ['sleep', '3600'], {
+            resources: { requests: { cpu: '250m' }, limits: { memory: '64Mi' } },
+          }),
+        ],
+      }),
+    )
     delete pod.status?.qosClass
-    t.workers.updatePod(pod)
+    t.workers.updatePod(deepFreeze(pod))
     await t.tick(2)
     const config = (
       t.runtime.calls('runPodSandbox')[0]?.request as cri.Proto3Partial<cri.RunPodSandboxRequest>
@@ -619,9 +623,9 @@ describe('pod workers', () => {
 
   test('activeDeadlineSeconds: the pod is stopped and Failed with DeadlineExceeded', async () => {
     const t = await setup()
-    const pod = makePod({ containers: [busybox('app', ['sleep', '3600'])] })
+    const pod = structuredClone(makePod({ containers: [busybox('app', ['sleep', '3600'])] }))
     if (pod.spec) pod.spec.activeDeadlineSeconds = 30
-    t.workers.updatePod(pod)
+    t.workers.updatePod(deepFreeze(pod))
     await t.flush()
     assert.equal(t.status().phase, 'Running')
     await t.tick(29)
