@@ -125,7 +125,10 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
               ...(dns ? { dns } : {}),
               ...(options.podManifestPath !== undefined ? { podManifestPath: options.podManifestPath } : {}),
               // Its API on the kubelet's port, trusting the cluster CA: kubectl top reads it.
-              server: { port: options.kubeletPort ?? 10250, clientCA: server.caPem },
+              server: {
+                ...(options.kubeletPort !== undefined ? { port: options.kubeletPort } : {}),
+                clientCA: server.caPem,
+              },
               log,
             }),
           )
