@@ -12,13 +12,21 @@
 //
 // --quick: 500 nodes and 10 Deployments (1,000 pods).
 import { spawn, type ChildProcess } from 'node:child_process'
+import { request as httpsRequest } from 'node:https'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import type { Deployment } from '../src/api/generated/types/apps-v1.ts'
 import type { Node, Pod } from '../src/api/generated/types/core-v1.ts'
-import { builtin, Informer, loadKubeconfig, ResourceClient, RestClient } from '../src/client/index.ts'
+import {
+  builtin,
+  type ClientConfig,
+  Informer,
+  loadKubeconfig,
+  ResourceClient,
+  RestClient,
+} from '../src/client/index.ts'
 import { startSimulation } from '../src/cli/kubelet.ts'
 import { newReport, progress, result } from './report.ts'
 
@@ -44,6 +52,53 @@ function cpuMeter(clusterPid: number): () => string {
     const text = `${(simNow - sim).toFixed(1)} s of CPU simulating, ${(clusterNow - cluster).toFixed(1)} s in the cluster`
     ;[sim, cluster] = [simNow, clusterNow]
     return text
+  }
+}
+
+/** The apiserver's request counts by verb and resource, from its /metrics. */
+function requestCounts(config: ClientConfig): Promise<Map<string, number>> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      new URL('/metrics', config.server),
+      {
+        ...(config.ca ? { ca: config.ca } : {}),
+        ...(config.cert ? { cert: config.cert, key: config.key } : {}),
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (d: string) => (text += d))
+        res.on('end', () => {
+          const counts = new Map<string, number>()
+          for (const line of text.split('\n')) {
+            if (!line.startsWith('apiserver_request_total{')) continue
+            const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(line)?.[1] ?? ''
+            const sub = label('subresource')
+            const key = `${label('verb')} ${label('resource')}${sub ? `/${sub}` : ''}`
+            counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)))
+          }
+          resolve(counts)
+        })
+      },
+    )
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** The requests since the last call, most first: what a phase asked of the apiserver. */
+function requestMeter(config: ClientConfig): () => Promise<string> {
+  let last = new Map<string, number>()
+  return async () => {
+    const now = await requestCounts(config)
+    const delta = [...now].map(([k, v]) => [k, v - (last.get(k) ?? 0)] as const).filter(([, v]) => v > 0)
+    last = now
+    delta.sort((a, b) => b[1] - a[1])
+    const total = delta.reduce((n, [, v]) => n + v, 0)
+    return `${total} requests: ${delta
+      .slice(0, 12)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`
   }
 }
 
@@ -96,6 +151,7 @@ export async function main(args: string[]): Promise<void> {
   const cpuSince = cpuMeter(clusterPid)
   const kubeconfig = loadKubeconfig(join(dir, 'admin.kubeconfig'))
   const rest = new RestClient(kubeconfig)
+  const requestsSince = requestMeter(kubeconfig)
   const abort = new AbortController()
   const nodeWatch = new Informer<Node>(new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes')))
   const podWatch = new Informer<Pod>(new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods')), {
@@ -107,6 +163,7 @@ export async function main(args: string[]): Promise<void> {
   const ready = new Set<string>()
   const readyNodes = countWhen(nodeWatch, ready, isReadyNode)
   cpuSince()
+  await requestsSince()
   const t0 = performance.now()
   const simulation = startSimulation({
     client: kubeconfig,
@@ -117,9 +174,11 @@ export async function main(args: string[]): Promise<void> {
   await readyNodes(nodes, `${nodes} nodes Ready`)
   const registerS = (performance.now() - t0) / 1000
   progress(`${nodes} nodes Ready in ${registerS.toFixed(1)} s (${cpuSince()})`)
+  progress(`  ${await requestsSince()}`)
   // What idle nodes cost (leases, status, PLEG), for the person reading the figures.
   await new Promise((r) => setTimeout(r, 10_000))
   progress(`${nodes} idle nodes for 10 s: ${cpuSince()}`)
+  progress(`  ${await requestsSince()}`)
   report.results.push(result(subject, `register_${nodes}_nodes_s`, registerS))
 
   const running = new Set<string>()
@@ -130,6 +189,7 @@ export async function main(args: string[]): Promise<void> {
   await runningPods(deployments * replicas, `${deployments * replicas} pods Running and Ready`)
   const runS = (performance.now() - t1) / 1000
   progress(`${deployments * replicas} pods Running and Ready in ${runS.toFixed(1)} s (${cpuSince()})`)
+  progress(`  ${await requestsSince()}`)
   report.results.push(result(subject, `run_${deployments * replicas}_pods_s`, runS))
   const rss = process.memoryUsage().rss
   const clusterRss = residentBytes(clusterPid)
