@@ -352,7 +352,7 @@ export function nodeStatusHasChanged(
     ...s,
     conditions: (s?.conditions ?? []).map((c) => ({ ...c, lastHeartbeatTime: undefined })),
   })
-  return !deepEqual(JSON.parse(JSON.stringify(strip(old))), JSON.parse(JSON.stringify(strip(next))))
+  return !deepEqual(strip(old), strip(next))
 }
 
 /**

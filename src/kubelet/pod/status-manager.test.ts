@@ -51,6 +51,30 @@ test('writes only changes, with the uid, keeping PodScheduled, startTime and unc
   assert.equal(t.patches[1]?.status.startTime, '2026-01-01T00:00:00Z')
 })
 
+test('a status that differs only in key order or undefined fields is not written again', async () => {
+  const t = setup()
+  const generated: PodStatus = {
+    phase: 'Running',
+    hostIP: '10.0.0.1',
+    conditions: [{ type: 'Ready', status: 'True' }],
+    containerStatuses: [{ name: 'app', image: 'busybox', imageID: '', ready: true, restartCount: 0 }],
+  }
+  await t.manager.setPodStatus(pod, generated)
+  assert.equal(t.patches.length, 1)
+  const reordered: PodStatus = {
+    containerStatuses: [{ restartCount: 0, ready: true, imageID: '', image: 'busybox', name: 'app' }],
+    conditions: [{ status: 'True', type: 'Ready', message: undefined }],
+    hostIP: '10.0.0.1',
+    podIP: undefined,
+    phase: 'Running',
+  }
+  await t.manager.setPodStatus(pod, reordered)
+  assert.equal(t.patches.length, 1, 'the same status: not written')
+  await t.manager.setPodStatus(pod, { ...reordered, podIP: '10.244.0.5' })
+  assert.equal(t.patches.length, 2)
+  assert.equal(t.patches[1]?.status.podIP, '10.244.0.5')
+})
+
 test('a terminal phase is never left', async () => {
   const t = setup()
   await t.manager.setPodStatus(pod, { phase: 'Failed' })

@@ -4,8 +4,8 @@
  * own (PodScheduled, ...), carries lastTransitionTime over while a condition's status stays, keeps
  * startTime once set, and never moves a pod out of a terminal phase.
  */
-import { isDeepStrictEqual } from 'node:util'
 import type { Pod, PodCondition, PodStatus } from '../../api/generated/types/core-v1.ts'
+import { deepEqual } from '../../api/object.ts'
 import type { Clock } from '../../base/clock.ts'
 import { isPodPhaseTerminal, kubeletConditions } from './pod-status.ts'
 
@@ -78,7 +78,8 @@ export class StatusManager {
     next.conditions = conditions
     // Fields the kubelet does not set are kept (nominatedNodeName, resize, ...).
     const merged: PodStatus = { ...old, ...next }
-    if (isDeepStrictEqual(normal(old), normal(merged))) {
+    // Undefined fields and key order do not count as changes.
+    if (deepEqual(old, merged)) {
       this.#written.set(ref.uid, merged)
       return merged
     }
@@ -90,20 +91,4 @@ export class StatusManager {
   forget(uid: string): void {
     this.#written.delete(uid)
   }
-}
-
-/** JSON round trip: undefined fields and key order do not count as changes. */
-function normal(s: PodStatus): unknown {
-  return JSON.parse(JSON.stringify(s, Object.keys(flatKeys(s)).sort())) as unknown
-}
-
-function flatKeys(v: unknown, into: Record<string, true> = {}): Record<string, true> {
-  if (Array.isArray(v)) for (const x of v) flatKeys(x, into)
-  else if (v !== null && typeof v === 'object') {
-    for (const [k, x] of Object.entries(v)) {
-      into[k] = true
-      flatKeys(x, into)
-    }
-  }
-  return into
 }
