@@ -41,6 +41,18 @@ export function parseApiVersion(apiVersion: string): { group: string; version: s
     : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) }
 }
 
+/**
+ * Freezes a value and everything in it: an object shared by many readers (a cached object, a
+ * schema) then throws at once where code changes it by mistake. Returns the value.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
+
 /** Structural equality of JSON values. */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true

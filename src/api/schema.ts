@@ -1,4 +1,5 @@
 import { schemaJson } from './generated/schema.ts'
+import { deepFreeze } from './object.ts'
 
 /**
  * The runtime schema of every built-in definition, generated from the Kubernetes OpenAPI data
@@ -121,15 +122,6 @@ const anything: SchemaNode = Object.freeze({})
 export function definitions(): Readonly<Record<string, SchemaNode>> {
   parsed ??= deepFreeze((JSON.parse(schemaJson) as { definitions: Record<string, SchemaNode> }).definitions)
   return parsed
-}
-
-/** Shared nodes are frozen, so a walker that changes one by mistake fails at once. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const v of Object.values(value)) deepFreeze(v)
-  }
-  return value
 }
 
 export function definition(name: string): SchemaNode | undefined {

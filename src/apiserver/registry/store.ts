@@ -428,7 +428,10 @@ export class RegistryStore {
             kv === cachedKv
               ? decodeJson(kv.value) // the cache's encoding: already converted, with its resourceVersion
               : this.#decode(kv)
-          const existing = current ? decode(current) : undefined
+          // The cached object itself when the write starts from it: nothing below changes the
+          // current object (the tests deep-freeze cached objects), so it needs no decoded copy.
+          const existing: Readonly<StoredObject> | undefined =
+            current === cachedKv && cached ? cached.object : current ? decode(current) : undefined
           if (!existing) {
             if (!(o.forceAllowCreate || strategy.allowCreateOnUpdate)) throw notFound(this.qualified, name)
             const obj = structuredClone(await updated(undefined))

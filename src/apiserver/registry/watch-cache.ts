@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { StoredObject } from '../../api/object.ts'
+import { deepFreeze, type StoredObject } from '../../api/object.ts'
 import { isStorageError, revision, type Storage, type WatchEvent } from '../../storage/index.ts'
 
 /**
@@ -412,6 +412,7 @@ export class WatchCache {
   }
 
   #make(key: string, rev: number, object: StoredObject, json?: Buffer): CachedObject {
+    if (freezeCached) deepFreeze(object)
     const rest = key.slice(this.prefix.length)
     const slash = this.#namespaced ? rest.indexOf('/') : -1
     return {
@@ -526,6 +527,12 @@ function lowerBound(keys: readonly string[], target: string): number {
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref())
 }
+
+/**
+ * K8TS_FREEZE_CACHE=1 (the test suite sets it): every cached object is deep-frozen, so code that
+ * changes one (they are shared with every reader and every write that starts from them) throws.
+ */
+const freezeCached = process.env.K8TS_FREEZE_CACHE === '1'
 
 /**
  * JSON of objects already encoded once, so that the response to a write and the cache share the

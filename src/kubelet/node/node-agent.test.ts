@@ -7,7 +7,7 @@ import { schemaForKind } from '../../api/schema.ts'
 import { FakeClock } from '../../base/clock.ts'
 import { ApiStatusError, type PatchOptions, type PatchType } from '../../client/index.ts'
 import { FakeRuntime } from '../runtime/fake/fake-runtime.ts'
-import { deepFreeze } from '../testing.ts'
+import { deepFreeze } from '../../api/object.ts'
 import type { MachineInfo } from './machine.ts'
 import { NodeStatusAgent, type NodeStatusOptions } from './node-agent.ts'
 

@@ -7,7 +7,7 @@ import { FakeRuntime, type FakeRuntimeOptions } from '../runtime/fake/fake-runti
 import type * as cri from '../runtime/runtime.ts'
 import { PodWorkers } from './pod-workers.ts'
 import type { PodRef, PodStatusWriter } from './status-manager.ts'
-import { deepFreeze } from '../testing.ts'
+import { deepFreeze } from '../../api/object.ts'
 
 const uid = '6f1c2a3e-0000-4000-8000-0000000000a1'
 

@@ -7,7 +7,7 @@ import type * as cri from '../runtime/runtime.ts'
 import { admitPod } from './admission.ts'
 import { PodWorkers, type PodWorkersOptions } from './pod-workers.ts'
 import type { PodRef, PodStatusWriter } from './status-manager.ts'
-import { deepFreeze } from '../testing.ts'
+import { deepFreeze } from '../../api/object.ts'
 
 const uid = '6f1c2a3e-0000-4000-8000-000000000001'
 
