@@ -8,9 +8,9 @@
 //   rss_bytes              the simulating process's resident memory at the end
 //   cluster_rss_bytes      the cluster process's, at the same time
 //
-//   npm run --silent bench -- sim [--quick]
+//   npm run --silent bench -- sim [--quick] [--workers N]
 //
-// --quick: 500 nodes and 10 Deployments (1,000 pods).
+// --quick: 500 nodes and 10 Deployments (1,000 pods). --workers: the apiserver's serving threads.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { request as httpsRequest } from 'node:https'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -103,9 +103,9 @@ function requestMeter(config: ClientConfig): () => Promise<string> {
 }
 
 /** `k8ts up` (no node of its own) on a fresh data directory; resolves once it serves. */
-function startCluster(dataDir: string): Promise<ChildProcess> {
+function startCluster(dataDir: string, extra: string[]): Promise<ChildProcess> {
   const bin = join(import.meta.dirname, '..', 'bin', 'k8ts.js')
-  const args = ['up', '--data-dir', dataDir, '--secure-port', '0', '--cluster-cidr', '10.0.0.0/8']
+  const args = ['up', '--data-dir', dataDir, '--secure-port', '0', '--cluster-cidr', '10.0.0.0/8', ...extra]
   // BENCH_CPU_PROF=dir: the cluster writes CPU profiles there (one per thread) when it stops.
   const prof = process.env.BENCH_CPU_PROF
   const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []
@@ -146,7 +146,9 @@ export async function main(args: string[]): Promise<void> {
       .join(' ')}`,
   )
   // A cluster CIDR with room for a /24 per node.
-  const cluster = await startCluster(dir)
+  // --workers N: the apiserver's own option, passed on (its default otherwise).
+  const workers = args.includes('--workers') ? ['--workers', args[args.indexOf('--workers') + 1] ?? ''] : []
+  const cluster = await startCluster(dir, workers)
   const clusterPid = cluster.pid ?? 0
   const cpuSince = cpuMeter(clusterPid)
   const kubeconfig = loadKubeconfig(join(dir, 'admin.kubeconfig'))
