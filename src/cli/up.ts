@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadKubeconfig } from '../client/index.ts'
-import { startControllerManager, type ControllerManager } from '../controllers/index.ts'
+import type { ComponentThread } from '../client/component-thread.ts'
+import { startControllerManagerThread } from '../controllers/thread.ts'
 import { startSchedulerThread, type SchedulerThread } from '../scheduler/thread.ts'
 import type { ApiServer } from '../apiserver/index.ts'
 import { createLogger, type Logger } from '../base/log.ts'
@@ -14,7 +15,7 @@ import {
   podDNS,
   startFakeKubelet,
 } from './kubelet.ts'
-import { processMetrics, serveHealth } from './health-server.ts'
+import { serveHealth } from './health-server.ts'
 import { apiserver, apiServerDefaults, type ApiServerCommandOptions } from './apiserver.ts'
 
 export interface UpOptions extends ApiServerCommandOptions {
@@ -52,8 +53,11 @@ export function startControlPlane(
   server: ApiServer,
   o: { dataDir: string } & Pick<UpOptions, 'clusterCidr' | 'nodeMonitorGracePeriod' | 'nodeMonitorPeriod'>,
   log: Logger,
-): { manager: ControllerManager; scheduler: SchedulerThread } {
-  const manager = startControllerManager({
+): { manager: ComponentThread; scheduler: SchedulerThread } {
+  // kube-controller-manager and kube-scheduler are processes of their own: here each a thread of
+  // its own, so that the controllers, scheduling and the apiserver's serving use every core. Their
+  // log lines go to stderr at the same level.
+  const manager = startControllerManagerThread({
     client: loadKubeconfig(server.controllerManagerKubeconfig),
     useServiceAccountCredentials: true,
     // As kubeadm runs it: every default controller, and the bootstrap token cleaner.
@@ -70,10 +74,8 @@ export function startControlPlane(
         : {}),
       ...(o.nodeMonitorPeriod !== undefined ? { nodeMonitorPeriodMs: o.nodeMonitorPeriod } : {}),
     },
-    log: log.child({ component: 'controller-manager' }),
+    logLevel: log.level,
   })
-  // kube-scheduler is a process of its own: here a thread of its own, so that scheduling and the
-  // apiserver's serving run on two cores. Its log lines go to stderr at the same level.
   const scheduler = startSchedulerThread({
     client: loadKubeconfig(server.schedulerKubeconfig),
     logLevel: log.level,
@@ -105,7 +107,7 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
     // the loopback (componentstatuses asks there); a port in use is only a warning here.
     const servers = [
       { name: 'scheduler', port: 10259, metrics: scheduler.metrics },
-      { name: 'controller-manager', port: 10257, metrics: processMetrics() },
+      { name: 'controller-manager', port: 10257, metrics: manager.metrics },
     ].map((c) =>
       serveHealth({ host: '127.0.0.1', port: c.port, metrics: c.metrics, log }).catch((err: unknown) => {
         log.warn({ component: c.name, err: (err as Error).message }, 'health and metrics not served')

@@ -105,21 +105,21 @@ test('k8ts up runs the controller-manager, each controller and the scheduler as 
       await until(() => accounts.get('kube-system', name).catch(() => undefined), 20_000, `account ${name}`)
     }
 
-    // The scheduler and the controller-manager serve their health where componentstatuses asks.
-    for (const port of [10259, 10257]) {
-      const health = await new Promise<string>((resolve, reject) => {
-        const req = httpsGet(
-          { host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false },
-          (res) => {
-            let body = ''
-            res.on('data', (d: Buffer) => (body += d.toString()))
-            res.on('end', () => resolve(`${res.statusCode ?? 0} ${body}`))
-          },
-        )
+    // The scheduler and the controller-manager serve their health where componentstatuses asks,
+    // and the metrics their threads keep.
+    const fetchLocal = (port: number, path: string) =>
+      new Promise<string>((resolve, reject) => {
+        const req = httpsGet({ host: '127.0.0.1', port, path, rejectUnauthorized: false }, (res) => {
+          let body = ''
+          res.on('data', (d: Buffer) => (body += d.toString()))
+          res.on('end', () => resolve(`${res.statusCode ?? 0} ${body}`))
+        })
         req.on('error', reject)
       })
-      assert.equal(health, '200 ok', `port ${port}`)
-    }
+    for (const port of [10259, 10257])
+      assert.equal(await fetchLocal(port, '/healthz'), '200 ok', `port ${port}`)
+    assert.match(await fetchLocal(10259, '/metrics'), /^200 [^]*scheduler_schedule_attempts_total/)
+    assert.match(await fetchLocal(10257, '/metrics'), /^200 [^]*nodejs_eventloop_lag_seconds/)
 
     // The cluster CA signs approved requests, as kubeadm gives the controller-manager
     // --cluster-signing-cert-file and --cluster-signing-key-file.
