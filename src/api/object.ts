@@ -53,16 +53,29 @@ export function deepFreeze<T>(value: T): T {
   return value
 }
 
-/** Structural equality of JSON values. */
+/** Structural equality of JSON values; members whose value is undefined count as absent. */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false
-  if (Array.isArray(a) !== Array.isArray(b)) return false
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]))
+  const array = Array.isArray(a)
+  if (array !== Array.isArray(b)) return false
+  if (array) {
+    const x = a as unknown[]
+    const y = b as unknown[]
+    if (x.length !== y.length) return false
+    for (let i = 0; i < x.length; i++) if (!deepEqual(x[i], y[i])) return false
+    return true
   }
-  const ak = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined)
-  const bk = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined)
-  if (ak.length !== bk.length) return false
-  return ak.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  // for...in and counts instead of key arrays: this runs over whole objects on every write.
+  const x = a as Record<string, unknown>
+  const y = b as Record<string, unknown>
+  let members = 0
+  for (const k in x) {
+    const v = x[k]
+    if (v === undefined) continue
+    if (!deepEqual(v, y[k])) return false
+    members++
+  }
+  for (const k in y) if (y[k] !== undefined) members--
+  return members === 0
 }
