@@ -90,15 +90,19 @@ export function statusStrategyOf(
   return {
     ...rest,
     prepareForUpdate(next, prev) {
+      // All but the status and metadata as stored. What the request holds is kept where it
+      // equals that (the usual case: a patch of the status starts from a copy of the object),
+      // else replaced by a copy.
       for (const k of Object.keys(next))
-        if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete next[k]
+        if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind' && !(k in prev))
+          delete next[k]
       for (const [k, v] of Object.entries(prev))
-        if (k !== 'status' && k !== 'metadata') next[k] = structuredClone(v)
-      const m = next.metadata
+        if (k !== 'status' && k !== 'metadata' && !deepEqual(next[k], v)) next[k] = structuredClone(v)
+      const m = next.metadata as Record<string, unknown>
       const p = prev.metadata
       for (const field of resetMetadata) {
         if (p[field] === undefined) delete m[field]
-        else (m as Record<string, unknown>)[field] = structuredClone(p[field])
+        else if (!deepEqual(m[field], p[field])) m[field] = structuredClone(p[field])
       }
     },
     allowCreateOnUpdate: false,
