@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Pod, PodStatus } from '../../api/generated/types/core-v1.ts'
+import { deepFreeze } from '../../api/object.ts'
 import { FakeClock } from '../../base/clock.ts'
 import { StatusManager, type PodRef, type PodStatusWriter } from './status-manager.ts'
 
@@ -59,7 +60,8 @@ test('a status that differs only in key order or undefined fields is not written
     conditions: [{ type: 'Ready', status: 'True' }],
     containerStatuses: [{ name: 'app', image: 'busybox', imageID: '', ready: true, restartCount: 0 }],
   }
-  await t.manager.setPodStatus(pod, generated)
+  // The generated status is the caller's: it is left as it was.
+  await t.manager.setPodStatus(pod, deepFreeze(generated))
   assert.equal(t.patches.length, 1)
   const reordered: PodStatus = {
     containerStatuses: [{ restartCount: 0, ready: true, imageID: '', image: 'busybox', name: 'app' }],

@@ -61,7 +61,8 @@ export class StatusManager {
     const ref = podRefOf(pod)
     const old = this.#written.get(ref.uid) ?? pod.status ?? {}
     const now = timeOfMs(this.#clock.now())
-    const next: PodStatus = structuredClone(generated)
+    // Only top-level fields are set below: a shallow copy keeps the caller's status as it was.
+    const next: PodStatus = { ...generated }
     if (isPodPhaseTerminal(old.phase) && !isPodPhaseTerminal(next.phase)) next.phase = old.phase
     next.startTime = old.startTime ?? next.startTime ?? now
     const conditions: PodCondition[] = []
