@@ -49,8 +49,10 @@ export class CycleState {
 
   /** The value written under the key; throws naming it when nothing was. */
   read<T>(key: StateKey<T>): T {
-    if (!this.#data.has(key.name)) throw new Error(`cycle state has no ${key.name}`)
-    return this.#data.get(key.name) as T
+    // One lookup in the common case: filters and scores read their state once per node.
+    const value = this.#data.get(key.name)
+    if (value === undefined && !this.#data.has(key.name)) throw new Error(`cycle state has no ${key.name}`)
+    return value as T
   }
 
   has<T>(key: StateKey<T>): boolean {
