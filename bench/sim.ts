@@ -200,7 +200,12 @@ export async function main(args: string[]): Promise<void> {
   )
   report.results.push(result(subject, 'rss_bytes', rss), result(subject, 'cluster_rss_bytes', clusterRss))
 
+  const stopping = performance.now()
   await simulation.stop()
+  // What the kubelets had not written yet (their events wait behind a few shared connections).
+  progress(
+    `the simulation stopped in ${((performance.now() - stopping) / 1000).toFixed(1)} s: ${await requestsSince()}`,
+  )
   abort.abort()
   await Promise.allSettled(watching)
   await rest.close()
