@@ -234,12 +234,14 @@ export interface Simulation {
 }
 
 /**
- * Connections of the simulated kubelets' shared heartbeat client: one per 40 nodes (5,000 nodes
- * renew 500 Leases a second, and a busy apiserver answers each in tens of milliseconds), and 8
- * for their events.
+ * Connections of the simulated kubelets' shared heartbeat client, and as many for their events:
+ * one per 40 nodes (5,000 nodes renew 500 Leases a second, and a busy apiserver answers each in
+ * tens of milliseconds). Each real kubelet writes its events at once on a client of its own (50
+ * a second at most); behind 8 shared connections, 5,000 nodes' events waited: 60,000 of them were
+ * still queued when the pods of bench sim were all running.
  */
 const heartbeatConnections = (nodes: number) => Math.min(128, Math.max(4, Math.ceil(nodes / 40)))
-const eventConnections = 8
+const eventConnections = heartbeatConnections
 
 /**
  * N kubelets on fake runtimes in this process: one client (and one each for heartbeats and
@@ -265,7 +267,7 @@ export function startSimulation(o: {
   // writes came later than the node monitor's grace period (the node went Unknown), and the pods'
   // status waited behind the nodes' registration events.
   const heartbeat = clientWith(heartbeatConnections(o.nodes))
-  const eventClient = clientWith(eventConnections)
+  const eventClient = clientWith(eventConnections(o.nodes))
   const abort = new AbortController()
   const pods = new NodePodDemux({ rest, clock: realClock, log: o.log })
   // One watch of the nodes too: each status round reads its Node there instead of a GET.
