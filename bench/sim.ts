@@ -145,9 +145,9 @@ export async function main(args: string[]): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   )
-  // A cluster CIDR with room for a /24 per node.
   // --workers N: the apiserver's own option, passed on (its default otherwise).
   const workers = args.includes('--workers') ? ['--workers', args[args.indexOf('--workers') + 1] ?? ''] : []
+  // A cluster CIDR with room for a /24 per node.
   const cluster = await startCluster(dir, workers)
   const clusterPid = cluster.pid ?? 0
   const cpuSince = cpuMeter(clusterPid)
@@ -202,7 +202,7 @@ export async function main(args: string[]): Promise<void> {
 
   const stopping = performance.now()
   await simulation.stop()
-  // What the kubelets had not written yet (their events wait behind a few shared connections).
+  // What the kubelets still had to write when they stopped (events they had not sent yet).
   progress(
     `the simulation stopped in ${((performance.now() - stopping) / 1000).toFixed(1)} s: ${await requestsSince()}`,
   )
