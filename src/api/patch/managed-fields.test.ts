@@ -82,11 +82,17 @@ describe('FieldSet and FieldsV1', () => {
     const set = FieldSet.of([
       ['f:spec', 'f:b'],
       ['f:metadata', 'f:labels', 'f:z'],
+      ['f:spec', 'f:c', 'k:{"name":"y"}', 'f:image'],
       ['f:spec', 'f:a'],
+      ['f:spec', 'f:c', 'k:{"name":"x"}', 'f:name'],
+      ['f:spec', 'f:c', 'k:{"name":"y"}', '.'],
+      ['f:metadata', 'f:labels', 'f:a'],
+      ['f:spec', 'f:c', 'k:{"name":"x"}', '.'],
     ])
     assert.equal(
       JSON.stringify(set.toFieldsV1()),
-      '{"f:metadata":{"f:labels":{"f:z":{}}},"f:spec":{"f:a":{},"f:b":{}}}',
+      '{"f:metadata":{"f:labels":{"f:a":{},"f:z":{}}},"f:spec":{"f:a":{},"f:b":{},' +
+        '"f:c":{"k:{\\"name\\":\\"x\\"}":{".":{},"f:name":{}},"k:{\\"name\\":\\"y\\"}":{".":{},"f:image":{}}}}}',
     )
   })
 

@@ -66,10 +66,14 @@ export class FieldSet {
     return FieldSet.of(this.paths().filter((p) => other.has(p)))
   }
 
-  /** The FieldsV1 tree. */
+  /**
+   * The FieldsV1 tree, its keys sorted at every level. The paths are added in element-wise sorted
+   * order, so each node's keys are made in sorted order (no FieldsV1 key looks like an integer,
+   * which objects would put first).
+   */
   toFieldsV1(): Record<string, unknown> {
     const root: Record<string, unknown> = {}
-    for (const p of this.paths()) {
+    for (const p of this.paths().sort(treeOrder)) {
       let node = root
       for (const e of p) {
         let child = node[e] as Record<string, unknown> | undefined
@@ -77,7 +81,7 @@ export class FieldSet {
         node = child
       }
     }
-    return sortTree(root)
+    return root
   }
 
   static fromFieldsV1(tree: unknown): FieldSet {
@@ -101,10 +105,15 @@ export class FieldSet {
   }
 }
 
-function sortTree(t: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const k of Object.keys(t).sort()) out[k] = sortTree(t[k] as Record<string, unknown>)
-  return out
+/** Paths element by element, as the keys of the tree they make sort; a prefix first. */
+function treeOrder(a: FieldPath, b: FieldPath): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a[i] as string
+    const y = b[i] as string
+    if (x !== y) return x < y ? -1 : 1
+  }
+  return a.length - b.length
 }
 
 /** How a list is merged and owned: by keys, as a set, or as one atomic value. */
