@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { createLogger } from '../base/log.ts'
-import { loadKubeconfig } from '../client/index.ts'
+import { loadKubeconfig, processMetrics } from '../client/index.ts'
 import { startControllerManager } from '../controllers/index.ts'
-import { processMetrics, serveHealth } from './health-server.ts'
+import { serveHealth } from './health-server.ts'
 import { leaderElectionSettings, superviseLeading, type LeaderElectionFlags } from './signals.ts'
 
 export interface ControllerManagerCommandOptions extends LeaderElectionFlags {

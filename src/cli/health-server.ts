@@ -1,4 +1,3 @@
-import { collectDefaultMetrics, Registry } from 'prom-client'
 import type { Logger } from '../base/log.ts'
 import { serveComponent, type ComponentServer, type MetricsSource } from '../client/index.ts'
 
@@ -25,11 +24,4 @@ export async function serveHealth(o: {
   } catch (err) {
     throw new Error(`cannot serve on ${o.host}:${o.port}: ${(err as Error).message}`, { cause: err })
   }
-}
-
-/** The process metrics every Go component exports (process_*, go_* has no match here). */
-export function processMetrics(): Registry {
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry })
-  return registry
 }

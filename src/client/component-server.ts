@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:https'
 import { hostname } from 'node:os'
 import type { AddressInfo } from 'node:net'
-import type { Registry } from 'prom-client'
+import { collectDefaultMetrics, Registry } from 'prom-client'
 import type { Logger } from '../base/log.ts'
 import { createCertificateAuthority, issueCertificate } from '../pki/index.ts'
 
@@ -22,6 +22,13 @@ export interface ComponentServerOptions {
 }
 
 export type MetricsSource = Pick<Registry, 'contentType' | 'metrics'>
+
+/** The process metrics every Go component exports (process_*, go_* has no match here). */
+export function processMetrics(): Registry {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  return registry
+}
 
 export interface ComponentServer {
   readonly port: number

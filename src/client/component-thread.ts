@@ -1,6 +1,5 @@
 import { parentPort, Worker, workerData } from 'node:worker_threads'
-import type { Logger } from 'pino'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
 import { createLogger } from '../base/log.ts'
 import type { MetricsSource } from './component-server.ts'
@@ -12,9 +11,11 @@ import type { LeadingRun } from './leader-election.ts'
  * that it and the apiserver's serving use two cores, and it reaches the apiserver over the API
  * only, like every component. The parent and the thread talk through messages:
  *
- *   parent ─▶ { metrics: id, as }   thread ─▶ { metrics: id, value } | { metricsFailed: id, message }
- *   parent ─▶ { stop }              thread ─▶ { done, lostLeadership } | { failed: message }
- *   thread ─▶ { log: line }         each log line, when the parent takes them (onLog)
+ *   parent ─▶ metrics { id, as }    thread ─▶ metrics { id, value } | metrics-failed { id, message }
+ *   parent ─▶ stop                  thread ─▶ done { lostLeadership } | failed { message }
+ *   thread ─▶ log { line }          each log line, when the parent takes them (onLog)
+ *
+ * (each message is `{ type, ...fields }`: ToThread and FromThread below).
  *
  * The thread's module calls runComponentThread with how to start the component.
  */

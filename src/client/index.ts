@@ -56,6 +56,7 @@ export {
 export { EventRecorder, referenceTo, type EventRecorderOptions, type EventType } from './events.ts'
 export { TokenBucket } from './token-bucket.ts'
 export {
+  processMetrics,
   serveComponent,
   type ComponentCheck,
   type ComponentServer,
