@@ -55,6 +55,11 @@ export class CycleState {
     return value as T
   }
 
+  /** The value written under the key, undefined when nothing was. */
+  find<T>(key: StateKey<T>): T | undefined {
+    return this.#data.get(key.name) as T | undefined
+  }
+
   has<T>(key: StateKey<T>): boolean {
     return this.#data.has(key.name)
   }

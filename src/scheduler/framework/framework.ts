@@ -1,5 +1,5 @@
 import type { Pod } from '../../api/generated/types/core-v1.ts'
-import { CycleState } from './cycle-state.ts'
+import { CycleState, stateKey } from './cycle-state.ts'
 import type {
   BindPlugin,
   FilterPlugin,
@@ -79,6 +79,9 @@ export function fitErrorMessage(allNodes: number, statuses: ReadonlyMap<string, 
   const parts = [...counts].map(([reason, n]) => `${n} ${reason}`).sort()
   return `0/${allNodes} nodes are available: ${parts.join(', ')}.`
 }
+
+/** The Filter plugins that run in a cycle (none of them said Skip in PreFilter), once schedule() knows. */
+const filtersKey = stateKey<readonly FilterPlugin[]>('Framework/filters')
 
 export type ScheduleResult = { nodeName: string; feasible: number; evaluated: number }
 
@@ -160,6 +163,11 @@ export class Framework implements FilterRunner {
         candidates = candidates.filter((n) => only.has(n.name))
       }
     }
+    // The filters run on hundreds of nodes per cycle: which of them run is settled once.
+    state.write(
+      filtersKey,
+      this.profile.filter.filter((p) => !state.skipFilterPlugins.has(p.name)),
+    )
     // A node nominated after preemption is likely the only one with room: it is tried first,
     // and taken when it fits (the rest of the cluster is not searched, nor scored).
     const nominated = pod.status?.nominatedNodeName
@@ -205,10 +213,22 @@ export class Framework implements FilterRunner {
     return { feasible, evaluated }
   }
 
-  /** The profile's filters in order; the first that does not pass says why, naming itself. */
+  /**
+   * The profile's filters in order, but those whose PreFilter said Skip; the first that does not
+   * pass says why, naming itself.
+   */
   runFilters(state: CycleState, pod: Readonly<Pod>, node: NodeInfo): Status {
-    for (const p of this.profile.filter) {
-      if (state.skipFilterPlugins.has(p.name)) continue
+    const filters = state.find(filtersKey)
+    if (filters === undefined) {
+      for (const p of this.profile.filter) {
+        if (state.skipFilterPlugins.has(p.name)) continue
+        const s = p.filter(state, pod, node)
+        if (!s.ok) return s.withPlugin(p.name)
+      }
+      return success
+    }
+    for (let i = 0; i < filters.length; i++) {
+      const p = filters[i] as FilterPlugin
       const s = p.filter(state, pod, node)
       if (!s.ok) return s.withPlugin(p.name)
     }
@@ -336,14 +356,15 @@ export class Framework implements FilterRunner {
 
   #prioritize(state: CycleState, pod: Readonly<Pod>, feasible: readonly NodeInfo[]): NodeScore[] {
     const totals: NodeScore[] = feasible.map((n) => ({ name: n.name, score: 0 }))
+    // One list for every plugin's scores in turn (hundreds of nodes, several plugins per cycle).
+    const scores: NodeScore[] = feasible.map((n) => ({ name: n.name, score: 0 }))
     for (const { plugin, weight } of this.profile.score) {
       if (state.skipScorePlugins.has(plugin.name)) continue
-      const scores: NodeScore[] = feasible.map((n) => ({ name: n.name, score: plugin.score(state, pod, n) }))
+      for (let i = 0; i < feasible.length; i++)
+        (scores[i] as NodeScore).score = plugin.score(state, pod, feasible[i] as NodeInfo)
       plugin.normalizeScores?.(state, pod, scores)
-      scores.forEach((s, i) => {
-        const t = totals[i]
-        if (t) t.score += s.score * weight
-      })
+      for (let i = 0; i < totals.length; i++)
+        (totals[i] as NodeScore).score += (scores[i] as NodeScore).score * weight
     }
     return totals
   }
@@ -352,7 +373,8 @@ export class Framework implements FilterRunner {
   #selectHost(scores: readonly NodeScore[]): string {
     let best = scores[0] as NodeScore
     let ties = 1
-    for (const s of scores.slice(1)) {
+    for (let i = 1; i < scores.length; i++) {
+      const s = scores[i] as NodeScore
       if (s.score > best.score) {
         best = s
         ties = 1

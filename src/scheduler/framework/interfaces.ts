@@ -89,6 +89,13 @@ export interface NodeScore {
   score: number
 }
 
+/** The highest of the scores, and 0 when none is above it. */
+export function highestScore(scores: readonly NodeScore[]): number {
+  let most = 0
+  for (const s of scores) if (s.score > most) most = s.score
+  return most
+}
+
 export interface ScorePlugin extends Plugin {
   score(state: CycleState, pod: Readonly<Pod>, node: NodeInfo): number
   /** Brings the raw scores into 0..maxNodeScore, in place. */

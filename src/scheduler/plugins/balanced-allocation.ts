@@ -4,7 +4,8 @@ import { maxNodeScore, type PreScorePlugin, type ScorePlugin } from '../framewor
 import { podRequests, type NodeInfo } from '../framework/node-info.ts'
 import { success, type Status } from '../framework/status.ts'
 import {
-  allocatableAndRequested,
+  allocationFor,
+  allocationOf,
   amountOf,
   checkResourceSpecs,
   defaultResourceSpecs,
@@ -24,8 +25,9 @@ export interface BalancedAllocationArgs {
 export function newBalancedAllocation(args: BalancedAllocationArgs = {}): PreScorePlugin & ScorePlugin {
   const resources = args.resources ?? defaultResourceSpecs
   const key = stateKey<number[] | null>('NodeResourcesBalancedAllocation')
-  const scratch = { allocatable: [] as number[], requested: [] as number[] }
-  const fractions: number[] = []
+  const allocation = allocationOf(resources, true)
+  const scratch = allocationFor(resources)
+  const fractions = new Float64Array(resources.length)
   return {
     name: 'NodeResourcesBalancedAllocation',
 
@@ -39,23 +41,23 @@ export function newBalancedAllocation(args: BalancedAllocationArgs = {}): PreSco
     score(state: CycleState, _pod, node: NodeInfo): number {
       const list = state.read(key)
       if (!list) return 0
-      allocatableAndRequested(node, resources, list, true, scratch)
-      fractions.length = 0
+      allocation(node, list, scratch)
+      let count = 0
       let sum = 0
       for (let i = 0; i < resources.length; i++) {
-        const alloc = scratch.allocatable[i] ?? 0
+        const alloc = scratch.allocatable[i] as number
         if (alloc === 0) continue
-        const f = Math.min(1, (scratch.requested[i] ?? 0) / alloc)
-        fractions.push(f)
+        const f = Math.min(1, (scratch.requested[i] as number) / alloc)
+        fractions[count++] = f
         sum += f
       }
       let std = 0
-      if (fractions.length === 2) std = Math.abs(((fractions[0] ?? 0) - (fractions[1] ?? 0)) / 2)
-      else if (fractions.length > 2) {
-        const mean = sum / fractions.length
+      if (count === 2) std = Math.abs(((fractions[0] as number) - (fractions[1] as number)) / 2)
+      else if (count > 2) {
+        const mean = sum / count
         let sq = 0
-        for (const f of fractions) sq += (f - mean) * (f - mean)
-        std = Math.sqrt(sq / fractions.length)
+        for (let i = 0; i < count; i++) sq += ((fractions[i] as number) - mean) ** 2
+        std = Math.sqrt(sq / count)
       }
       return Math.trunc((1 - std) * maxNodeScore)
     },

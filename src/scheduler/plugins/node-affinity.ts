@@ -1,6 +1,7 @@
 import type { Pod } from '../../api/generated/types/core-v1.ts'
 import { matchesNodeSelectorTerm, matchesNodeSelectorTerms } from '../../api/selectors/node-selector.ts'
 import {
+  highestScore,
   maxNodeScore,
   type FilterPlugin,
   type NodeScore,
@@ -57,7 +58,7 @@ export const nodeAffinity: PreFilterPlugin & FilterPlugin & ScorePlugin = {
 
   /** Scaled so the best node gets maxNodeScore (DefaultNormalizeScore). */
   normalizeScores(_state, _pod, scores: NodeScore[]): void {
-    const most = Math.max(0, ...scores.map((s) => s.score))
+    const most = highestScore(scores)
     if (most === 0) return
     for (const s of scores) s.score = Math.floor((s.score * maxNodeScore) / most)
   },

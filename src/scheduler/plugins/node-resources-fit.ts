@@ -10,7 +10,8 @@ import {
 import { podRequests, type NodeInfo, type Resources } from '../framework/node-info.ts'
 import { success, unschedulable, type Status } from '../framework/status.ts'
 import {
-  allocatableAndRequested,
+  allocationFor,
+  allocationOf,
   amountOf,
   checkResourceSpecs,
   defaultResourceSpecs,
@@ -104,7 +105,8 @@ export function newNodeResourcesFit(
   const scorer = scorerFor(args)
   const key = stateKey<FitState>('NodeResourcesFit')
   const ratio = args.scoringStrategy?.type === 'RequestedToCapacityRatio'
-  const scratch = { allocatable: [] as number[], requested: [] as number[] }
+  const allocation = allocationOf(resources, false)
+  const scratch = allocationFor(resources)
   const computeState = (state: CycleState, pod: Readonly<Pod>): FitState => {
     const nonZero = podRequests(pod, { nonZero: true })
     const requests = podRequests(pod)
@@ -127,27 +129,30 @@ export function newNodeResourcesFit(
 
     filter(state: CycleState, _pod, node: NodeInfo): Status {
       const { requests } = state.read(key)
-      const reasons: string[] = []
-      if (node.pods.length + 1 > node.allowedPods) reasons.push('Too many pods')
+      // Most nodes fit: the list of reasons is made for those that do not.
+      let reasons: string[] | undefined
+      if (node.pods.length + 1 > node.allowedPods) reasons = withReason(reasons, 'Too many pods')
       const a = node.allocatable
       const used = node.requested
       if (requests.milliCPU > 0 && a.milliCPU < used.milliCPU + requests.milliCPU)
-        reasons.push('Insufficient cpu')
-      if (requests.memory > 0 && a.memory < used.memory + requests.memory) reasons.push('Insufficient memory')
+        reasons = withReason(reasons, 'Insufficient cpu')
+      if (requests.memory > 0 && a.memory < used.memory + requests.memory)
+        reasons = withReason(reasons, 'Insufficient memory')
       if (
         requests.ephemeralStorage > 0 &&
         a.ephemeralStorage < used.ephemeralStorage + requests.ephemeralStorage
       ) {
-        reasons.push('Insufficient ephemeral-storage')
+        reasons = withReason(reasons, 'Insufficient ephemeral-storage')
       }
-      for (const [name, want] of requests.scalar) {
-        if (want <= 0 || ignored.has(name)) continue
-        const slash = name.indexOf('/')
-        if (slash > 0 && ignoredGroups.has(name.slice(0, slash))) continue
-        if ((a.scalar.get(name) ?? 0) < (used.scalar.get(name) ?? 0) + want)
-          reasons.push(`Insufficient ${name}`)
-      }
-      return reasons.length === 0 ? success : unschedulable(...reasons)
+      if (requests.scalar.size > 0)
+        for (const [name, want] of requests.scalar) {
+          if (want <= 0 || ignored.has(name)) continue
+          const slash = name.indexOf('/')
+          if (slash > 0 && ignoredGroups.has(name.slice(0, slash))) continue
+          if ((a.scalar.get(name) ?? 0) < (used.scalar.get(name) ?? 0) + want)
+            reasons = withReason(reasons, `Insufficient ${name}`)
+        }
+      return reasons === undefined ? success : unschedulable(...reasons)
     },
 
     preScore(state: CycleState, pod: Readonly<Pod>): Status {
@@ -157,14 +162,14 @@ export function newNodeResourcesFit(
 
     score(state: CycleState, _pod, node: NodeInfo): number {
       const { scored } = state.read(key)
-      allocatableAndRequested(node, resources, scored, false, scratch)
+      allocation(node, scored, scratch)
       let total = 0
       let weights = 0
       for (let i = 0; i < resources.length; i++) {
-        const alloc = scratch.allocatable[i] ?? 0
+        const alloc = scratch.allocatable[i] as number
         if (alloc === 0) continue
         const weight = (resources[i] as ResourceSpec).weight
-        const s = scorer(scratch.requested[i] ?? 0, alloc)
+        const s = scorer(scratch.requested[i] as number, alloc)
         // RequestedToCapacityRatio leaves resources scoring 0 out of the average, as upstream does.
         if (ratio && s <= 0) continue
         total += s * weight
@@ -174,6 +179,13 @@ export function newNodeResourcesFit(
       return ratio ? Math.round(total / weights) : Math.floor(total / weights)
     },
   }
+}
+
+/** The reasons so far (none yet: undefined) and one more. */
+function withReason(reasons: string[] | undefined, reason: string): string[] {
+  if (!reasons) return [reason]
+  reasons.push(reason)
+  return reasons
 }
 
 /**

@@ -30,28 +30,73 @@ export function amountOf(r: Readonly<Resources>, name: string): number {
  * allocatable, and what would be requested with the pod on it. CPU and memory count pods'
  * non-zero requests (defaults for pods that ask for nothing) unless `useRequested`; an extended
  * resource the pod does not request is left out (allocatable 0), as is one the node lacks.
+ * Scores run on hundreds of nodes per pod: what each resource is, is settled once.
  */
-export function allocatableAndRequested(
-  node: NodeInfo,
+export function allocationOf(
   resources: readonly ResourceSpec[],
-  podRequests: readonly number[],
   useRequested: boolean,
-  into: { allocatable: number[]; requested: number[] },
-): void {
-  for (let i = 0; i < resources.length; i++) {
-    const name = (resources[i] as ResourceSpec).name
-    const podRequest = podRequests[i] ?? 0
-    const core = name === 'cpu' || name === 'memory'
-    const extended = !core && name !== 'ephemeral-storage'
-    const allocatable = amountOf(node.allocatable, name)
-    if ((extended && podRequest === 0) || allocatable === 0) {
-      into.allocatable[i] = 0
-      into.requested[i] = 0
-      continue
+): (node: NodeInfo, podRequests: readonly number[], into: Allocation) => void {
+  const kinds = resources.map((r) => kindOf(r.name))
+  const names = resources.map((r) => r.name)
+  return (node, podRequests, into) => {
+    const core = useRequested ? node.requested : node.nonZeroRequested
+    for (let i = 0; i < kinds.length; i++) {
+      const podRequest = podRequests[i] ?? 0
+      let allocatable: number
+      let used: number
+      switch (kinds[i]) {
+        case Kind.Cpu:
+          allocatable = node.allocatable.milliCPU
+          used = core.milliCPU
+          break
+        case Kind.Memory:
+          allocatable = node.allocatable.memory
+          used = core.memory
+          break
+        case Kind.Ephemeral:
+          allocatable = node.allocatable.ephemeralStorage
+          used = node.requested.ephemeralStorage
+          break
+        default: {
+          const name = names[i] as string
+          allocatable = podRequest === 0 ? 0 : (node.allocatable.scalar.get(name) ?? 0)
+          used = node.requested.scalar.get(name) ?? 0
+        }
+      }
+      if (allocatable === 0) {
+        into.allocatable[i] = 0
+        into.requested[i] = 0
+      } else {
+        into.allocatable[i] = allocatable
+        into.requested[i] = used + podRequest
+      }
     }
-    const used = core && !useRequested ? node.nonZeroRequested : node.requested
-    into.allocatable[i] = allocatable
-    into.requested[i] = amountOf(used, name) + podRequest
+  }
+}
+
+/** Per resource of a scoring plugin's list: the node's allocatable (0: left out) and what would be requested. */
+export interface Allocation {
+  readonly allocatable: Float64Array
+  readonly requested: Float64Array
+}
+
+export function allocationFor(resources: readonly ResourceSpec[]): Allocation {
+  return { allocatable: new Float64Array(resources.length), requested: new Float64Array(resources.length) }
+}
+
+/** What a resource of a scoring list is, as a number for a switch on the hot path. */
+const Kind = { Cpu: 0, Memory: 1, Ephemeral: 2, Extended: 3 } as const
+
+function kindOf(name: string): number {
+  switch (name) {
+    case 'cpu':
+      return Kind.Cpu
+    case 'memory':
+      return Kind.Memory
+    case 'ephemeral-storage':
+      return Kind.Ephemeral
+    default:
+      return Kind.Extended
   }
 }
 

@@ -2,6 +2,7 @@ import type { Pod, Toleration } from '../../api/generated/types/core-v1.ts'
 import { tolerates, untoleratedTaint } from '../../api/taints.ts'
 import { stateKey, type CycleState } from '../framework/cycle-state.ts'
 import {
+  highestScore,
   maxNodeScore,
   type FilterPlugin,
   type NodeScore,
@@ -50,7 +51,7 @@ export const taintToleration: FilterPlugin & PreScorePlugin & ScorePlugin = {
 
   /** Fewer intolerable taints is better: the counts are reversed into 0..100 by the largest. */
   normalizeScores(_state, _pod, scores: NodeScore[]): void {
-    const most = Math.max(0, ...scores.map((s) => s.score))
+    const most = highestScore(scores)
     for (const s of scores)
       s.score = most === 0 ? maxNodeScore : Math.floor(maxNodeScore - (s.score * maxNodeScore) / most)
   },
