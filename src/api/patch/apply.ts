@@ -17,6 +17,7 @@ import {
   rootField,
   sameValue,
   serverOwned,
+  updateFieldsV1,
   valueAt,
   type FieldPath,
   type PathElement,
@@ -118,6 +119,13 @@ export function recordUpdate(
     )
     return
   }
+  const mine = { manager: o.manager, operation: 'Update', subresource: o.subresource }
+  if (!prev && base.length === 0) {
+    // A create that brings no entries: its manager owns every field it set, and nobody else any.
+    const fields = updateFieldsV1(withoutManaged(next), o.schema, notServer)
+    setManaged(next, Object.keys(fields).length > 0 ? [entry(mine, fields, o)] : [])
+    return
+  }
   const { changed, removed } = prev
     ? diffFieldSets(withoutManaged(next), withoutManaged(prev), o.schema, notServer)
     : {
@@ -131,7 +139,6 @@ export function recordUpdate(
   const touched = [...changedPaths, ...removedPaths]
   const holdsAny = (e: ManagedFieldsEntry, paths: readonly FieldPath[]) =>
     paths.some((p) => fieldsV1Has(e.fieldsV1, p))
-  const mine = { manager: o.manager, operation: 'Update', subresource: o.subresource }
   const mineKey = entryKey(mine)
   const out: ManagedFieldsEntry[] = []
   let own: ManagedFieldsEntry | undefined

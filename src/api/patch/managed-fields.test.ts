@@ -12,6 +12,7 @@ import {
   listKind,
   pathString,
   serverOwned,
+  updateFieldsV1,
   valueAt,
   type FieldPath,
 } from './managed-fields.ts'
@@ -230,6 +231,61 @@ describe('the fields an object sets', () => {
       { 'f:spec': { 'f:a': {}, 'f:list': {} } },
     )
   })
+})
+
+describe('the FieldsV1 of a create (updateFieldsV1)', () => {
+  /** Objects with every shape the walk knows: maps, structs, keyed lists (with a duplicate key and a defaulted key field), sets (with a duplicate), atomic lists, empty and null values. */
+  const objects: [string, unknown, unknown][] = [
+    ['the SSA ConfigMap', testCm, configMapSchema],
+    ['the SSA Deployment', nginxDeployment, deploymentSchema],
+    [
+      'a pod with duplicate keys, a set and nulls',
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p', finalizers: ['b', 'a', 'b'], labels: {}, annotations: { z: 'z', a: null } },
+        spec: {
+          containers: [
+            {
+              name: 'web',
+              image: 'i',
+              ports: [{ containerPort: 80 }, { containerPort: 80, protocol: 'TCP', name: 'x' }],
+            },
+            { name: 'side', image: 'j', args: ['a', 'a'], env: [{ name: 'B', value: '1' }, { name: 'A' }] },
+            { name: 'web', resources: { limits: { memory: '1Gi' } } },
+            null,
+          ],
+          volumes: [{ name: 'data', emptyDir: {} }],
+          nodeSelector: null,
+          tolerations: [{ key: 'k', operator: 'Exists' }],
+        },
+      },
+      podSchema,
+    ],
+    [
+      'a Service keyed by port and protocol',
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 's' },
+        spec: { ports: [{ port: 80 }, { port: 80, protocol: 'UDP' }], clusterIPs: ['10.0.0.1'] },
+      },
+      serviceSchema,
+    ],
+    [
+      'an object without a schema',
+      { apiVersion: 'x/v1', kind: 'X', spec: { b: [1], a: { c: {} }, d: null } },
+      undefined,
+    ],
+  ]
+  for (const [what, o, schema] of objects) {
+    test(`${what}: the tree of the whole field set, keys in the same order`, () => {
+      const want = updateSet(o, schema as typeof deploymentSchema)
+      const got = updateFieldsV1(o, schema as typeof deploymentSchema, serverOwned)
+      assert.deepEqual(got, want)
+      assert.equal(JSON.stringify(got), JSON.stringify(want))
+    })
+  }
 })
 
 describe('list kinds and keys', () => {

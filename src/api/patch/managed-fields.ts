@@ -246,6 +246,103 @@ function walkValue(
   }
 }
 
+/**
+ * What a create records for its manager: fieldSetOf(value, schema, { ignore, operation: 'Update' })
+ * as its FieldsV1 tree, built in one walk, each node's keys sorted as it is made (no path is
+ * joined into a key, and no list of every path sorted). Every create makes one.
+ */
+export function updateFieldsV1(
+  value: unknown,
+  schema: SchemaNode | undefined,
+  ignore: (p: FieldPath) => boolean,
+): Record<string, unknown> {
+  return treeOf(value, schema === undefined ? undefined : rootField(schema), [], ignore) ?? {}
+}
+
+type Branch = [PathElement, Record<string, unknown>]
+
+/** walkValue's paths below `path` as a tree (undefined: none); `path` is a stack, left as found. */
+function treeOf(
+  v: unknown,
+  f: ResolvedField | undefined,
+  path: PathElement[],
+  ignore: (p: FieldPath) => boolean,
+): Record<string, unknown> | undefined {
+  if (path.length > 0 && ignore(path)) return undefined
+  const shape = shapeOf(v, f, path)
+  switch (shape.kind) {
+    case 'absent':
+      return undefined
+    case 'leaf':
+      return {}
+    case 'set':
+      return sortedTree((v as unknown[]).map((x): Branch => [`v:${JSON.stringify(x)}`, {}]))
+    case 'listMap': {
+      const item = f ? items(f.node) : undefined
+      const branches: Branch[] = []
+      for (const x of v as unknown[]) {
+        if (x === null || typeof x !== 'object' || Array.isArray(x)) continue
+        const e = keyElement(x as Record<string, unknown>, shape.keys, item)
+        path.push(e)
+        // An item owns itself ('.') and its fields, as walkItem adds them.
+        const fields: Branch[] = [['.', {}]]
+        for (const [k, y] of Object.entries(x))
+          addBranch(fields, y, item ? field(item.node, k) : undefined, k, path, ignore)
+        path.pop()
+        branches.push([e, sortedTree(fields) ?? {}])
+      }
+      return sortedTree(branches)
+    }
+    case 'object': {
+      const { isMap, node } = shape
+      const branches: Branch[] = isMap && path.length > 0 ? [['.', {}]] : []
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        const child = node ? (isMap ? mapValues(f?.node ?? {}) : field(f?.node ?? {}, k)) : undefined
+        addBranch(branches, x, child, k, path, ignore)
+      }
+      return sortedTree(branches)
+    }
+  }
+}
+
+function addBranch(
+  branches: Branch[],
+  v: unknown,
+  f: ResolvedField | undefined,
+  key: string,
+  path: PathElement[],
+  ignore: (p: FieldPath) => boolean,
+): void {
+  const e = `f:${key}`
+  path.push(e)
+  const t = treeOf(v, f, path, ignore)
+  path.pop()
+  if (t) branches.push([e, t])
+}
+
+/** The branches as one node, keys sorted; the same key twice (duplicate list keys) is merged. */
+function sortedTree(branches: Branch[]): Record<string, unknown> | undefined {
+  if (branches.length === 0) return undefined
+  let sorted = true
+  for (let i = 1; i < branches.length && sorted; i++)
+    sorted = (branches[i - 1] as Branch)[0] < (branches[i] as Branch)[0]
+  if (!sorted) branches.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+  const out: Record<string, unknown> = {}
+  let last: Branch | undefined
+  for (const b of branches) {
+    if (last && last[0] === b[0]) out[b[0]] = mergedTree(out[b[0]] as Record<string, unknown>, b[1])
+    else out[b[0]] = b[1]
+    last = b
+  }
+  return out
+}
+
+function mergedTree(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const branches: Branch[] = Object.entries(a) as Branch[]
+  for (const [k, t] of Object.entries(b)) branches.push([k, t as Record<string, unknown>])
+  return sortedTree(branches) ?? {}
+}
+
 /** What an update changed, in field paths: see diffFieldSets. */
 export interface FieldChanges {
   /** Paths `next` sets that `prev` does not, or with another value there (not `.`: see below). */
