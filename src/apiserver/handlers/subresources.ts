@@ -74,7 +74,7 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
         info.namespace,
         podName,
         (current) => {
-          const pod: (Pod & StoredObject) | undefined = current
+          const pod: Readonly<Pod & StoredObject> | undefined = current
           if (!pod)
             throw new ApiError({
               kind: 'Status',
@@ -104,23 +104,28 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
           }
           if ((pod.spec?.schedulingGates?.length ?? 0) > 0)
             throw badRequest(`pod ${podName} has non-empty .spec.schedulingGates`)
-          pod.spec = { ...pod.spec, containers: pod.spec?.containers ?? [], nodeName: node }
-          // A nomination is moot once the pod is bound (ClearingNominatedNodeNameAfterBinding, on
-          // by default since Kubernetes 1.35).
-          if (pod.status?.nominatedNodeName) pod.status = { ...pod.status, nominatedNodeName: undefined }
-          // The binding carries the annotations the scheduler wants on the pod.
-          for (const [k, v] of Object.entries(binding.metadata.annotations ?? {})) {
-            pod.metadata.annotations = { ...pod.metadata.annotations, [k]: v }
+          // Copy on write: the current pod is the watch cache's, shared; what changes is replaced.
+          const { nominatedNodeName: _moot, ...status } = pod.status ?? {}
+          const bound: Pod & StoredObject = {
+            ...pod,
+            metadata: { ...pod.metadata },
+            spec: { ...pod.spec, containers: pod.spec?.containers ?? [], nodeName: node },
+            // A nomination is moot once the pod is bound (ClearingNominatedNodeNameAfterBinding,
+            // on by default since Kubernetes 1.35).
+            status: { ...status, conditions: [...(status.conditions ?? [])] },
           }
-          setPodCondition(pod, { type: 'PodScheduled', status: 'True' }, rfc3339(deps.now()))
-          return pod
+          // The binding carries the annotations the scheduler wants on the pod.
+          const annotations = binding.metadata.annotations ?? {}
+          if (Object.keys(annotations).length > 0)
+            bound.metadata.annotations = { ...pod.metadata.annotations, ...annotations }
+          setPodCondition(bound, { type: 'PodScheduled', status: 'True' }, rfc3339(deps.now()))
+          return bound
         },
         {
           user: ctx.user,
           subresource: 'binding',
           strategy: serverWrite,
-          freshObjects: true,
-          ownCurrent: true,
+          copyOnWrite: true,
           // Upstream binds through the storage itself: the pod's managedFields stay as they were.
           fieldsManaged: true,
         },

@@ -107,6 +107,13 @@ export interface UpdateOptions extends WriteOptions {
    * and return (cheaper than a structuredClone of the one the store compares against).
    */
   ownCurrent?: boolean
+  /**
+   * `updated` returns a new object that may share the parts it left alone with the current one
+   * (copy on write: what it changes, it replaces): the store gives it metadata of its own and
+   * changes nothing else in it. The object is stored as it comes, so its parts must be as the
+   * store keeps them: defaulted, and without nulls or empty optional lists and maps.
+   */
+  copyOnWrite?: boolean
 }
 
 /**
@@ -460,7 +467,11 @@ export class RegistryStore {
           }
           // A copy: a retry after a conflict starts again from what the caller gave.
           const made = await updated(o.ownCurrent && current ? decode(current) : existing)
-          const obj = o.freshObjects ? made : structuredClone(made)
+          const obj = o.freshObjects
+            ? made
+            : o.copyOnWrite
+              ? { ...made, metadata: { ...made.metadata } }
+              : structuredClone(made)
           this.#checkNameMatches(obj, name)
           this.#checkNamespace(obj, namespace)
           const rv = obj.metadata.resourceVersion ?? ''
@@ -470,7 +481,9 @@ export class RegistryStore {
               invalidField('metadata.resourceVersion', '0x0', 'must be specified for an update'),
             ])
           }
-          this.#defaults?.(obj)
+          // A copy-on-write object is stored as it comes (see copyOnWrite): defaulting it again
+          // would write into the parts it shares with the cached object.
+          if (!o.copyOnWrite) this.#defaults?.(obj)
           this.#keepServerMetadata(obj, existing)
           await this.#mutate('UPDATE', obj, existing, o)
           this.#checkNameMatches(obj, name)
@@ -478,7 +491,7 @@ export class RegistryStore {
           this.#keepServerMetadata(obj, existing)
           await strategy.prepareForUpdate?.(obj, existing, ctx)
           prepared = { obj, prev: existing }
-          this.#normalize(obj)
+          if (!o.copyOnWrite) this.#normalize(obj)
           const errors = [
             ...this.#metadataErrors(obj),
             ...this.#metadataUpdateErrors(obj, existing),
