@@ -245,7 +245,11 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     o.metricsApi && kubelets
       ? serveMetricsApi({ settings: o.metricsApi, kubelets, endpoints, deps, clock: o.clock, log })
       : undefined
-  await Promise.all(endpoints.all().map(async (ep) => ep.store?.cache.start()))
+  // Caches of a converted view start on first use: until a client asks for events.k8s.io events,
+  // each Event written is not decoded, converted and kept a second time.
+  await Promise.all(
+    endpoints.all().map(async (ep) => (ep.store?.converted ? undefined : ep.store?.cache.start())),
+  )
   const following = new AbortController()
   await followRbacCaches(rbacPolicy, rbacCachesOf(endpoints), { signal: following.signal, log })
   await followNodeGraphCaches(nodeGraph, nodeGraphCachesOf(endpoints), { signal: following.signal, log })

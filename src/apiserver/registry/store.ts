@@ -163,6 +163,14 @@ export class RegistryStore {
   readonly #conversion: Conversion | undefined
   readonly #written = new Map<string, { revision: number; object: StoredObject; json: Buffer }>()
 
+  /**
+   * Served through a conversion from another version's storage (events.k8s.io events are core
+   * events): a second view of objects another store caches as well.
+   */
+  get converted(): boolean {
+    return this.#conversion !== undefined
+  }
+
   constructor(o: RegistryStoreOptions) {
     this.definition = o.definition
     this.qualified = { group: o.definition.group, resource: o.definition.resource }
