@@ -1,0 +1,68 @@
+// An apiserver in a worker thread of its own, for benchmarks whose load generator and watches
+// would otherwise share its event loop: in a cluster the apiserver is a process of its own, and
+// what the bench itself does (creating pods, decoding watch events) should not take its thread.
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
+import { pino } from 'pino'
+import { startApiServer } from '../src/apiserver/index.ts'
+
+export interface ApiServerThreadOptions {
+  dataDir: string
+  disableAdmissionPlugins?: string[]
+}
+
+export interface ApiServerThread {
+  readonly adminKubeconfig: string
+  /** Stops the apiserver and ends the thread. */
+  stop(): Promise<void>
+}
+
+type Message =
+  { type: 'ready'; adminKubeconfig: string } | { type: 'failed'; error: string } | { type: 'stopped' }
+
+export function startApiServerThread(o: ApiServerThreadOptions): Promise<ApiServerThread> {
+  const worker = new Worker(new URL(import.meta.url), { workerData: o })
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+  return new Promise((resolve, reject) => {
+    worker.once('error', reject)
+    void ended.then(() => reject(new Error('the apiserver thread ended before it served')))
+    worker.on('message', (m: Message) => {
+      if (m.type === 'failed') reject(new Error(`the apiserver thread failed: ${m.error}`))
+      if (m.type !== 'ready') return
+      resolve({
+        adminKubeconfig: m.adminKubeconfig,
+        async stop() {
+          worker.postMessage('stop')
+          const killer = setTimeout(() => void worker.terminate(), 30_000)
+          await ended
+          clearTimeout(killer)
+        },
+      })
+    })
+  })
+}
+
+if (!isMainThread && parentPort) {
+  const port = parentPort
+  const o = workerData as ApiServerThreadOptions
+  try {
+    const api = await startApiServer({
+      dataDir: o.dataDir,
+      securePort: 0,
+      log: pino({ level: 'silent' }),
+      ...(o.disableAdmissionPlugins ? { disableAdmissionPlugins: o.disableAdmissionPlugins } : {}),
+    })
+    port.once('message', () => {
+      void api.stop().finally(() => {
+        port.postMessage({ type: 'stopped' } satisfies Message)
+        port.close()
+      })
+    })
+    port.postMessage({ type: 'ready', adminKubeconfig: api.adminKubeconfig } satisfies Message)
+  } catch (err) {
+    port.postMessage({
+      type: 'failed',
+      error: err instanceof Error ? err.message : String(err),
+    } satisfies Message)
+    port.close()
+  }
+}
