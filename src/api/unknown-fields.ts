@@ -62,10 +62,11 @@ function joinPath(path: (string | number)[]): string {
 export function duplicateFields(text: string): string[] {
   const out: string[] = []
   // The path to the current value, as segments; joined only when a duplicate is reported.
-  const path: string[] = []
+  // Array items are their index: formatted only when a duplicate is reported.
+  const path: (string | number)[] = []
   const joined = (key: string): string => {
     let p = ''
-    for (const seg of path) p = seg.startsWith('[') || p === '' ? p + seg : `${p}.${seg}`
+    for (const seg of path) p = typeof seg === 'number' ? `${p}[${seg}]` : p === '' ? seg : `${p}.${seg}`
     return p === '' ? key : `${p}.${key}`
   }
   let i = 0
@@ -77,10 +78,9 @@ export function duplicateFields(text: string): string[] {
       else return
     }
   }
-  /** Skips a string at i (its opening quote); returns its raw contents. */
-  const str = (): string => {
+  /** Skips a string at i (its opening quote); returns the index of its closing quote. */
+  const skipStr = (): number => {
     const start = i + 1
-    let escaped = false
     let j = start
     for (;;) {
       j = text.indexOf('"', j)
@@ -89,12 +89,16 @@ export function duplicateFields(text: string): string[] {
       let k = j - 1
       while (k >= start && text.charCodeAt(k) === 92) k--
       if ((j - 1 - k) % 2 === 0) break
-      escaped = true
       j++
     }
     i = j + 1
-    const raw = text.slice(start, j)
-    return escaped || raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw
+    return j
+  }
+  /** Skips a string at i (its opening quote); returns its contents (a key). */
+  const str = (): string => {
+    const start = i + 1
+    const raw = text.slice(start, skipStr())
+    return raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw
   }
   const value = (): void => {
     ws()
@@ -138,7 +142,7 @@ export function duplicateFields(text: string): string[] {
         return
       }
       for (let k = 0; ; k++) {
-        path.push(`[${k}]`)
+        path.push(k)
         value()
         path.pop()
         ws()
@@ -148,7 +152,7 @@ export function duplicateFields(text: string): string[] {
       }
     }
     if (c === 34) {
-      str()
+      skipStr()
       return
     }
     // A number, true, false or null: up to the next delimiter.

@@ -142,7 +142,7 @@ export function keyElement(
   itemField: ResolvedField | undefined,
 ): PathElement {
   const k: Record<string, unknown> = {}
-  for (const name of [...keys].sort()) {
+  for (const name of keys.length === 1 ? keys : [...keys].sort()) {
     const v = item[name] ?? keyDefault(itemField, name)
     if (v !== undefined) k[name] = v
   }
@@ -259,7 +259,50 @@ export function updateFieldsV1(
   return treeOf(value, schema === undefined ? undefined : rootField(schema), [], ignore) ?? {}
 }
 
-type Branch = [PathElement, Record<string, unknown>]
+type Tree = Record<string, unknown>
+
+/**
+ * A FieldsV1 node being made: children are added as the walk finds them, in the object's order,
+ * and the keys are sorted at the end only when they did not come in order (the same key twice,
+ * from duplicate list keys, is merged).
+ */
+class TreeNode {
+  readonly tree: Tree = {}
+  #last: string | undefined
+  #inOrder = true
+
+  add(key: PathElement, child: Tree): void {
+    const had = this.tree[key] as Tree | undefined
+    if (had !== undefined) {
+      this.tree[key] = mergedTree(had, child)
+      return
+    }
+    if (this.#last !== undefined && key < this.#last) this.#inOrder = false
+    this.#last = key
+    this.tree[key] = child
+  }
+
+  /** The node, keys sorted; undefined when nothing was added. */
+  done(): Tree | undefined {
+    if (this.#last === undefined) return undefined
+    return this.#inOrder ? this.tree : sortedKeys(this.tree)
+  }
+}
+
+function sortedKeys(t: Tree): Tree {
+  // Insertion sort: a node has a handful of keys, and Array#sort's work space is most of the
+  // garbage a create's FieldsV1 would make.
+  const keys = Object.keys(t)
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string
+    let j = i - 1
+    for (; j >= 0 && (keys[j] as string) > k; j--) keys[j + 1] = keys[j] as string
+    keys[j + 1] = k
+  }
+  const out: Tree = {}
+  for (const k of keys) out[k] = t[k]
+  return out
+}
 
 /** walkValue's paths below `path` as a tree (undefined: none); `path` is a stack, left as found. */
 function treeOf(
@@ -267,7 +310,7 @@ function treeOf(
   f: ResolvedField | undefined,
   path: PathElement[],
   ignore: (p: FieldPath) => boolean,
-): Record<string, unknown> | undefined {
+): Tree | undefined {
   if (path.length > 0 && ignore(path)) return undefined
   const shape = shapeOf(v, f, path)
   switch (shape.kind) {
@@ -275,38 +318,44 @@ function treeOf(
       return undefined
     case 'leaf':
       return {}
-    case 'set':
-      return sortedTree((v as unknown[]).map((x): Branch => [`v:${JSON.stringify(x)}`, {}]))
+    case 'set': {
+      const node = new TreeNode()
+      for (const x of v as unknown[]) node.add(`v:${JSON.stringify(x)}`, {})
+      return node.done()
+    }
     case 'listMap': {
       const item = f ? items(f.node) : undefined
-      const branches: Branch[] = []
+      const node = new TreeNode()
       for (const x of v as unknown[]) {
         if (x === null || typeof x !== 'object' || Array.isArray(x)) continue
-        const e = keyElement(x as Record<string, unknown>, shape.keys, item)
+        const o = x as Record<string, unknown>
+        const e = keyElement(o, shape.keys, item)
         path.push(e)
         // An item owns itself ('.') and its fields, as walkItem adds them.
-        const fields: Branch[] = [['.', {}]]
-        for (const [k, y] of Object.entries(x))
-          addBranch(fields, y, item ? field(item.node, k) : undefined, k, path, ignore)
+        const fields = new TreeNode()
+        fields.add('.', {})
+        for (const k in o) addChild(fields, o[k], item ? field(item.node, k) : undefined, k, path, ignore)
         path.pop()
-        branches.push([e, sortedTree(fields) ?? {}])
+        node.add(e, fields.done() ?? {})
       }
-      return sortedTree(branches)
+      return node.done()
     }
     case 'object': {
-      const { isMap, node } = shape
-      const branches: Branch[] = isMap && path.length > 0 ? [['.', {}]] : []
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-        const child = node ? (isMap ? mapValues(f?.node ?? {}) : field(f?.node ?? {}, k)) : undefined
-        addBranch(branches, x, child, k, path, ignore)
+      const { isMap, node: schemaNode } = shape
+      const node = new TreeNode()
+      if (isMap && path.length > 0) node.add('.', {})
+      const o = v as Record<string, unknown>
+      for (const k in o) {
+        const child = schemaNode ? (isMap ? mapValues(f?.node ?? {}) : field(f?.node ?? {}, k)) : undefined
+        addChild(node, o[k], child, k, path, ignore)
       }
-      return sortedTree(branches)
+      return node.done()
     }
   }
 }
 
-function addBranch(
-  branches: Branch[],
+function addChild(
+  node: TreeNode,
   v: unknown,
   f: ResolvedField | undefined,
   key: string,
@@ -317,30 +366,14 @@ function addBranch(
   path.push(e)
   const t = treeOf(v, f, path, ignore)
   path.pop()
-  if (t) branches.push([e, t])
+  if (t) node.add(e, t)
 }
 
-/** The branches as one node, keys sorted; the same key twice (duplicate list keys) is merged. */
-function sortedTree(branches: Branch[]): Record<string, unknown> | undefined {
-  if (branches.length === 0) return undefined
-  let sorted = true
-  for (let i = 1; i < branches.length && sorted; i++)
-    sorted = (branches[i - 1] as Branch)[0] < (branches[i] as Branch)[0]
-  if (!sorted) branches.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-  const out: Record<string, unknown> = {}
-  let last: Branch | undefined
-  for (const b of branches) {
-    if (last && last[0] === b[0]) out[b[0]] = mergedTree(out[b[0]] as Record<string, unknown>, b[1])
-    else out[b[0]] = b[1]
-    last = b
-  }
-  return out
-}
-
-function mergedTree(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const branches: Branch[] = Object.entries(a) as Branch[]
-  for (const [k, t] of Object.entries(b)) branches.push([k, t as Record<string, unknown>])
-  return sortedTree(branches) ?? {}
+function mergedTree(a: Tree, b: Tree): Tree {
+  const node = new TreeNode()
+  for (const k of Object.keys(a)) node.add(k, a[k] as Tree)
+  for (const k of Object.keys(b)) node.add(k, b[k] as Tree)
+  return node.done() ?? {}
 }
 
 /** What an update changed, in field paths: see diffFieldSets. */
