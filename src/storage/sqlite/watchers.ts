@@ -162,6 +162,8 @@ export class Watcher {
 /** Watchers grouped by prefix, so a commit checks each distinct prefix once. */
 export class WatcherSet {
   readonly #byPrefix = new Map<string, Set<Watcher>>()
+  /** The same groups as a list, for publish: every write goes past each of them. */
+  #groups: { prefix: string; set: Set<Watcher> }[] = []
   readonly #maxQueued: number
 
   constructor(maxQueued = 10_000) {
@@ -171,7 +173,10 @@ export class WatcherSet {
   add(spec: ConstructorParameters<typeof Watcher>[0]): Watcher {
     const w = new Watcher(spec)
     let set = this.#byPrefix.get(w.prefix)
-    if (!set) this.#byPrefix.set(w.prefix, (set = new Set()))
+    if (!set) {
+      this.#byPrefix.set(w.prefix, (set = new Set()))
+      this.#groups = [...this.#groups, { prefix: w.prefix, set }]
+    }
     set.add(w)
     return w
   }
@@ -179,7 +184,10 @@ export class WatcherSet {
   remove(w: Watcher): void {
     const set = this.#byPrefix.get(w.prefix)
     set?.delete(w)
-    if (set?.size === 0) this.#byPrefix.delete(w.prefix)
+    if (set?.size === 0) {
+      this.#byPrefix.delete(w.prefix)
+      this.#groups = this.#groups.filter((g) => g.set !== set)
+    }
   }
 
   get size(): number {
@@ -189,13 +197,17 @@ export class WatcherSet {
   }
 
   publish(events: readonly WatchEvent[], now: number): void {
-    if (this.#byPrefix.size === 0) return
+    // A list made anew on every change (watchers come and go rarely), walked by index: an
+    // offer may end a watcher, which then leaves a later list, not this one.
+    const groups = this.#groups
+    if (groups.length === 0) return
     for (const e of events) {
       const key = e.type === 'put' ? e.kv.key : e.type === 'delete' ? e.key : undefined
       if (key === undefined) continue
-      for (const [prefix, set] of this.#byPrefix) {
-        if (!key.startsWith(prefix)) continue
-        for (const w of set) w.offer(e, now, this.#maxQueued)
+      for (let i = 0; i < groups.length; i++) {
+        const g = groups[i] as { prefix: string; set: Set<Watcher> }
+        if (!key.startsWith(g.prefix)) continue
+        for (const w of g.set) w.offer(e, now, this.#maxQueued)
       }
     }
   }
@@ -211,5 +223,6 @@ export class WatcherSet {
   closeAll(): void {
     for (const set of this.#byPrefix.values()) for (const w of set) w.close()
     this.#byPrefix.clear()
+    this.#groups = []
   }
 }
