@@ -25,35 +25,52 @@ export interface FieldError {
   readonly detail: string
 }
 
-/** A field path under construction: `root('spec').child('containers').index(0).child('image')`. */
+/**
+ * A field path under construction: `root('spec').child('containers').index(0).child('image')`.
+ * Validation makes one for every field it looks at and needs the text of a few (those in
+ * error): a path is its parent and its last step, written out on toString.
+ */
 export class FieldPath {
-  readonly #path: string
+  readonly #parent: FieldPath | undefined
+  /** A name ('.name'), or an index or key ('[k]'). */
+  readonly #step: string | number
+  readonly #bracketed: boolean
+  #text: string | undefined
 
-  private constructor(path: string) {
-    this.#path = path
+  private constructor(parent: FieldPath | undefined, step: string | number, bracketed: boolean) {
+    this.#parent = parent
+    this.#step = step
+    this.#bracketed = bracketed
   }
 
   static root(name: string): FieldPath {
-    return new FieldPath(name)
+    return new FieldPath(undefined, name, false)
   }
 
   child(name: string, ...more: string[]): FieldPath {
-    let p = this.#path === '' ? name : `${this.#path}.${name}`
-    for (const m of more) p += `.${m}`
-    return new FieldPath(p)
+    let p = new FieldPath(this, name, false)
+    for (const m of more) p = new FieldPath(p, m, false)
+    return p
   }
 
   index(i: number): FieldPath {
-    return new FieldPath(`${this.#path}[${i}]`)
+    return new FieldPath(this, i, true)
   }
 
   /** A map entry: `metadata.labels[app]`. */
   key(k: string): FieldPath {
-    return new FieldPath(`${this.#path}[${k}]`)
+    return new FieldPath(this, k, true)
   }
 
   toString(): string {
-    return this.#path
+    if (this.#text !== undefined) return this.#text
+    const above = this.#parent?.toString() ?? ''
+    this.#text = this.#bracketed
+      ? `${above}[${this.#step}]`
+      : above === ''
+        ? String(this.#step)
+        : `${above}.${this.#step}`
+    return this.#text
   }
 }
 
