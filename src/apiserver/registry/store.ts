@@ -836,6 +836,7 @@ export class RegistryStore {
     // Bounded: an entry the cache never asks for (its event was compacted away) must not stay forever.
     if (this.#written.size > 10_000) this.#written.clear()
     const text = this.#encodedWith.get(obj)
+    this.#encodedWith.delete(obj)
     const json = text
       ? encodedAs(out, Buffer.from(text.replace(placeholderMember, `"resourceVersion":"${rev}"`)))
       : encoded(out)
