@@ -1,6 +1,9 @@
 import type { Pod } from '../api/generated/types/core-v1.ts'
 import { podInfo, type PodInfo } from './framework/node-info.ts'
 
+/** What nominatedPods gives for a node without nominations: one list, shared, never changed. */
+const none: readonly PodInfo[] = Object.freeze([])
+
 /**
  * The pods nominated to run on each node (Kubernetes' nominator): preemption made room for them
  * there, and they wait, unbound, until the victims are gone. The Filter phase counts a node's
@@ -12,8 +15,6 @@ import { podInfo, type PodInfo } from './framework/node-info.ts'
  * carry a nominatedNodeName, of a pod whose previous version did not either, keeps the nomination
  * made here (the write is on its way); one that removes it withdraws it.
  */
-const none: readonly PodInfo[] = Object.freeze([])
-
 export class Nominator {
   /** Per node, its nominated pods, higher priority first (equal priorities in nomination order). */
   readonly #byNode = new Map<string, PodInfo[]>()

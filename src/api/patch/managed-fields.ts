@@ -248,8 +248,8 @@ function walkValue(
 
 /**
  * What a create records for its manager: fieldSetOf(value, schema, { ignore, operation: 'Update' })
- * as its FieldsV1 tree, built in one walk, each node's keys sorted as it is made (no path is
- * joined into a key, and no list of every path sorted). Every create makes one.
+ * as its FieldsV1 tree, built in one walk, node by node (no path is joined into a key, and no list
+ * of every path sorted). Every create makes one.
  */
 export function updateFieldsV1(
   value: unknown,
