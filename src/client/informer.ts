@@ -22,7 +22,7 @@ export interface EventHandler<T> {
   delete?(obj: Readonly<T>, stale: boolean): void
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T = ObjectLike> {
   /** Watch one namespace; all of them when absent or ''. */
   namespace?: string
   labelSelector?: string
@@ -31,6 +31,12 @@ export interface InformerOptions {
   resyncMs?: number
   clock?: Clock
   log?: Logger
+  /**
+   * Changes each object before it is cached and handed to handlers (client-go's SetTransform),
+   * e.g. to drop what the informer's users never read. The object is the informer's own, freshly
+   * decoded: it may be changed in place.
+   */
+  transform?: (obj: T) => T
 }
 
 /**
@@ -53,17 +59,19 @@ export class Informer<T extends ObjectLike> {
   readonly #client: ResourceClient<T>
   readonly #cache = new IndexedCache<T>()
   readonly #handlers: EventHandler<T>[] = []
-  readonly #o: InformerOptions
+  readonly #o: InformerOptions<T>
   readonly #clock: Clock
+  readonly #transform: (obj: T) => T
   #synced = false
   #resourceVersion = ''
   readonly #syncWaiters: (() => void)[] = []
   #running = false
 
-  constructor(client: ResourceClient<T>, o: InformerOptions = {}) {
+  constructor(client: ResourceClient<T>, o: InformerOptions<T> = {}) {
     this.#client = client
     this.#o = o
     this.#clock = o.clock ?? realClock
+    this.#transform = o.transform ?? ((obj) => obj)
     this.lister = new Lister(this.#cache)
   }
 
@@ -156,7 +164,7 @@ export class Informer<T extends ObjectLike> {
     const seen = new Set<string>()
     for (const obj of list.items) {
       // List items carry no kind; watch events do. Handlers see the same shape either way.
-      const o = withKind(obj, this.#client.ref)
+      const o = this.#transform(withKind(obj, this.#client.ref))
       const key = objectKey(o)
       seen.add(key)
       const old = this.#cache.set(o)
@@ -193,7 +201,7 @@ export class Informer<T extends ObjectLike> {
         if (rv !== '') this.#resourceVersion = rv
         continue
       }
-      const obj = withKind(e.object, this.#client.ref)
+      const obj = this.#transform(withKind(e.object, this.#client.ref))
       if (e.type === 'DELETED') {
         const old = this.#cache.delete(objectKey(obj))
         if (old) this.#notify((h) => h.delete?.(obj, false))

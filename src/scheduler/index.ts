@@ -79,7 +79,9 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
 
   const lead = async (signal: AbortSignal): Promise<void> => {
     const nodeInformer = new Informer(nodes, { clock, log })
-    const podInformer = new Informer(pods, { clock, log })
+    // As kube-scheduler's pod informer does, managedFields are dropped: nothing here reads them,
+    // and they are a third or more of a pod's JSON, kept for every pod in the cluster.
+    const podInformer = new Informer(pods, { clock, log, transform: withoutManagedFields })
     const namespaceInformer = new Informer(namespaces, { clock, log })
     const pdbInformer = new Informer(pdbs, { clock, log })
     const informer = <T extends ObjectLike>(group: string, version: string, resource: string) =>
@@ -249,4 +251,10 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
     },
   })
   return Object.assign(run, { metrics })
+}
+
+function withoutManagedFields(pod: Pod): Pod {
+  // Set rather than deleted: the metadata keeps the shape the other pods' have.
+  if (pod.metadata?.managedFields) pod.metadata.managedFields = undefined
+  return pod
 }

@@ -211,6 +211,44 @@ describe('the client against a real apiserver', () => {
     await running
   })
 
+  test("an informer's transform changes what it caches and hands out, listed and watched alike", async () => {
+    const seen: string[] = []
+    const ns = new ResourceClient(rest, builtin('', 'v1', 'namespaces'))
+    await ns.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'transformed' } })
+    const inNs = (name: string): ConfigMap => ({
+      ...configMap(name, { k: '1' }),
+      metadata: { name, namespace: 'transformed' },
+    })
+    await cms.create(inNs('listed'))
+    const informer = new Informer(cms, {
+      namespace: 'transformed',
+      // What kube-scheduler's pod informer does.
+      transform: (o) => {
+        o.metadata = { ...o.metadata, managedFields: undefined }
+        return o
+      },
+    })
+    informer.addHandler({
+      add: (o) => seen.push(`add ${o.metadata?.name} ${o.metadata?.managedFields === undefined}`),
+    })
+    const ac = new AbortController()
+    const running = informer.run(ac.signal)
+    try {
+      await informer.waitForSync()
+      await cms.create(inNs('watched'))
+      await until(() => seen.length === 2, 5000, 'the watched add')
+      assert.deepEqual(seen, ['add listed true', 'add watched true'])
+      assert.ok(
+        (await cms.get('transformed', 'watched')).metadata?.managedFields,
+        'the stored object has them',
+      )
+      assert.equal(informer.lister.get('transformed', 'watched')?.metadata?.managedFields, undefined)
+    } finally {
+      ac.abort()
+      await running
+    }
+  })
+
   test('of two candidates one leads; when it stops, the other takes over', async () => {
     const leases = new ResourceClient<Lease>(rest, builtin('coordination.k8s.io', 'v1', 'leases'))
     const timing = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200 }
