@@ -16,8 +16,7 @@ export interface ApiServerThread {
   stop(): Promise<void>
 }
 
-type Message =
-  { type: 'ready'; adminKubeconfig: string } | { type: 'failed'; error: string } | { type: 'stopped' }
+type Message = { type: 'ready'; adminKubeconfig: string } | { type: 'failed'; error: string }
 
 export function startApiServerThread(o: ApiServerThreadOptions): Promise<ApiServerThread> {
   const worker = new Worker(new URL(import.meta.url), { workerData: o })
@@ -51,12 +50,8 @@ if (!isMainThread && parentPort) {
       log: pino({ level: 'silent' }),
       ...(o.disableAdmissionPlugins ? { disableAdmissionPlugins: o.disableAdmissionPlugins } : {}),
     })
-    port.once('message', () => {
-      void api.stop().finally(() => {
-        port.postMessage({ type: 'stopped' } satisfies Message)
-        port.close()
-      })
-    })
+    // Asked to stop: the thread ends once the apiserver has (stop() waits for that).
+    port.once('message', () => void api.stop().finally(() => port.close()))
     port.postMessage({ type: 'ready', adminKubeconfig: api.adminKubeconfig } satisfies Message)
   } catch (err) {
     port.postMessage({

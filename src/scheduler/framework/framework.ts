@@ -218,15 +218,9 @@ export class Framework implements FilterRunner {
    * pass says why, naming itself.
    */
   runFilters(state: CycleState, pod: Readonly<Pod>, node: NodeInfo): Status {
-    const filters = state.find(filtersKey)
-    if (filters === undefined) {
-      for (const p of this.profile.filter) {
-        if (state.skipFilterPlugins.has(p.name)) continue
-        const s = p.filter(state, pod, node)
-        if (!s.ok) return s.withPlugin(p.name)
-      }
-      return success
-    }
+    // A state that schedule() did not prepare (a plugin's own what-if) works them out each time.
+    const filters =
+      state.find(filtersKey) ?? this.profile.filter.filter((p) => !state.skipFilterPlugins.has(p.name))
     for (let i = 0; i < filters.length; i++) {
       const p = filters[i] as FilterPlugin
       const s = p.filter(state, pod, node)
