@@ -28,7 +28,13 @@ export {
   type WriteOptions,
 } from './resource.ts'
 export { IndexedCache, Lister, namespaceIndex, objectKey, splitKey, type IndexFunc } from './cache.ts'
-export { Informer, InformerFactory, type EventHandler, type InformerOptions } from './informer.ts'
+export {
+  Informer,
+  InformerFactory,
+  withoutManagedFields,
+  type EventHandler,
+  type InformerOptions,
+} from './informer.ts'
 export {
   BucketRateLimiter,
   defaultControllerRateLimiter,

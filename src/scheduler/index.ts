@@ -23,6 +23,7 @@ import {
   ResourceClient,
   RestClient,
   runLeading,
+  withoutManagedFields,
   type ClientConfig,
   type LeaderElectionSettings,
   type LeadingRun,
@@ -79,8 +80,7 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
 
   const lead = async (signal: AbortSignal): Promise<void> => {
     const nodeInformer = new Informer(nodes, { clock, log })
-    // As kube-scheduler's pod informer does, managedFields are dropped: nothing here reads them,
-    // and they are a third or more of a pod's JSON, kept for every pod in the cluster.
+    // As kube-scheduler's pod informer does, managedFields are dropped: nothing here reads them.
     const podInformer = new Informer(pods, { clock, log, transform: withoutManagedFields })
     const namespaceInformer = new Informer(namespaces, { clock, log })
     const pdbInformer = new Informer(pdbs, { clock, log })
@@ -251,10 +251,4 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
     },
   })
   return Object.assign(run, { metrics })
-}
-
-function withoutManagedFields(pod: Pod): Pod {
-  // Set rather than deleted: the metadata keeps the shape the other pods' have.
-  if (pod.metadata?.managedFields) pod.metadata.managedFields = undefined
-  return pod
 }

@@ -17,6 +17,7 @@ import {
   loadKubeconfig,
   ResourceClient,
   RestClient,
+  withoutManagedFields,
 } from '../../src/client/index.ts'
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite.ts'
 import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
@@ -223,10 +224,7 @@ describe('the client against a real apiserver', () => {
     const informer = new Informer(cms, {
       namespace: 'transformed',
       // What kube-scheduler's pod informer does.
-      transform: (o) => {
-        o.metadata = { ...o.metadata, managedFields: undefined }
-        return o
-      },
+      transform: withoutManagedFields,
     })
     informer.addHandler({
       add: (o) => seen.push(`add ${o.metadata?.name} ${o.metadata?.managedFields === undefined}`),
