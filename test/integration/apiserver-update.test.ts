@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { after, before, describe, mock, test } from 'node:test'
 import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
 
 /**
@@ -55,6 +55,66 @@ describe('unconditional updates', () => {
 function configMap(n: number) {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm' }, data: { n: String(n) } }
 }
+
+/**
+ * A create with generateName whose generated name is taken runs again with a new name, as
+ * kube-apiserver does (RetryGenerateName), up to eight times before the 409 stands.
+ */
+describe('generateName', () => {
+  let c: TestApiServer
+  before(async () => {
+    c = await startTestApiServer()
+  })
+  after(async () => {
+    await c.stop()
+  })
+
+  const path = '/api/v1/namespaces/default/configmaps'
+  const create = async (body: unknown) => {
+    const r = await c.request('POST', path, {
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    })
+    return { code: r.code, obj: JSON.parse(r.body.toString()) as Record<string, unknown> }
+  }
+  // Math.random() at 0 makes the generated suffix 'bbbbb', the alphabet's first letter five times.
+  const taken = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gen-bbbbb' } }
+  const generated = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'gen-' } }
+
+  test('a taken generated name is generated again', async () => {
+    assert.equal((await create(taken)).code, 201)
+    const random = Math.random.bind(Math)
+    let calls = 0
+    mock.method(Math, 'random', () => (++calls <= 5 ? 0 : random()))
+    try {
+      const r = await create(generated)
+      assert.equal(r.code, 201, JSON.stringify(r.obj))
+      const name = (r.obj.metadata as { name: string }).name
+      assert.match(name, /^gen-[bcdfghjklmnpqrstvwxz2456789]{5}$/)
+      assert.notEqual(name, 'gen-bbbbb')
+      assert.ok(calls >= 10, 'a second name was generated')
+    } finally {
+      mock.restoreAll()
+    }
+  })
+
+  test('after eight taken names the create is refused with 409 AlreadyExists', async () => {
+    let calls = 0
+    mock.method(Math, 'random', () => {
+      calls++
+      return 0
+    })
+    try {
+      const r = await create(generated)
+      assert.equal(r.code, 409, JSON.stringify(r.obj))
+      assert.equal(r.obj.reason, 'AlreadyExists')
+      assert.equal(r.obj.message, 'configmaps "gen-bbbbb" already exists')
+      assert.ok(calls >= 40, `eight names were generated (${calls} draws)`)
+    } finally {
+      mock.restoreAll()
+    }
+  })
+})
 
 describe('pods/binding', () => {
   let c: TestApiServer

@@ -64,6 +64,9 @@ export interface ResourceHandlerDeps {
 
 const listKinds = new Set(['list', 'watch'])
 
+/** How many names a create with generateName tries before its 409 stands, as in kube-apiserver. */
+const generateNameAttempts = 8
+
 /** Serves every resource request (/api/v1/..., /apis/{group}/{version}/...). */
 export function resourceHandler(deps: ResourceHandlerDeps): Handler {
   return (original) => {
@@ -322,13 +325,25 @@ export class ResourceRequest {
   // --- writes ----------------------------------------------------------------------------------
 
   async create(): Promise<void> {
-    const obj = await this.#body()
+    const body = await readBody(this.ctx.req)
     const store = this.#store
     if (this.info.namespace === '' && store.definition.namespaced) {
       throw badRequest('the server could not find the requested resource (namespace is required)')
     }
-    const stored = await store.create(this.info.namespace, obj, this.#writeOptions())
-    this.respondObject(201, stored)
+    // As kube-apiserver does (RetryGenerateName): a generated name that is taken is not the
+    // client's fault, so the create runs again, from the request's object, with a new name.
+    for (let attempt = 1; ; attempt++) {
+      const obj = this.#decodeBody(body, attempt === 1)
+      const generated = !obj.metadata.name && !!obj.metadata.generateName
+      try {
+        const stored = await store.create(this.info.namespace, obj, this.#writeOptions())
+        this.respondObject(201, stored)
+        return
+      } catch (err) {
+        const taken = err instanceof ApiError && err.status.reason === 'AlreadyExists'
+        if (!generated || !taken || attempt === generateNameAttempts) throw err
+      }
+    }
   }
 
   async update(): Promise<void> {
@@ -442,10 +457,6 @@ export class ResourceRequest {
   // --- request parsing -------------------------------------------------------------------------
 
   /** The body as an object of this resource's kind, in this group-version. */
-  async #body(): Promise<StoredObject> {
-    return this.#decodeBody(await readBody(this.ctx.req), true)
-  }
-
   #decodeBody(body: Buffer, check: boolean): StoredObject {
     const def = this.ep.definition
     const { obj, raw } = decodeObject(body, this.ctx.req.headers['content-type'], this.deps, {
