@@ -46,6 +46,20 @@ test('pods seen before their node wait for it; a node update keeps its pods; rem
   assert.equal(cache.nodeList().length, 0)
 })
 
+test('each NodeInfo knows its place in the node list: an updated node takes its place, a new list renumbers', () => {
+  const cache = new SchedulerCache()
+  for (const name of ['n1', 'n2', 'n3']) cache.setNode(node(name))
+  const places = () => cache.nodeList().map((n) => `${n.name}@${n.index}`)
+  assert.deepEqual(places(), ['n1@0', 'n2@1', 'n3@2'])
+  const old = cache.node('n2')
+  cache.setNode({ ...node('n2'), metadata: { name: 'n2', labels: { zone: 'a' } } })
+  assert.notEqual(cache.node('n2'), old)
+  assert.deepEqual(places(), ['n1@0', 'n2@1', 'n3@2'])
+  cache.removeNode('n1')
+  assert.deepEqual(places(), ['n2@0', 'n3@1'])
+  assert.equal(cache.node('n2')?.clone().index, -1, 'a clone is in no list')
+})
+
 test('nodes with an image are counted once per node, and forgotten with the node', () => {
   const cache = new SchedulerCache()
   const withImages = (name: string, images: string[][]): Node => ({

@@ -29,7 +29,10 @@ export class SchedulerCache implements NodeSnapshot {
 
   /** Every node, in a stable order (rebuilt only when nodes come or go). */
   nodeList(): NodeInfo[] {
-    this.#list ??= [...this.#nodes.values()]
+    if (!this.#list) {
+      this.#list = [...this.#nodes.values()]
+      this.#list.forEach((info, i) => (info.index = i))
+    }
     return this.#list
   }
 
@@ -91,7 +94,10 @@ export class SchedulerCache implements NodeSnapshot {
     this.#waiting.delete(name)
     this.#changed(name)
     if (!old) this.#list = undefined
-    else if (this.#list) this.#list[this.#list.indexOf(old)] = info
+    else if (this.#list && old.index >= 0) {
+      info.index = old.index
+      this.#list[old.index] = info
+    }
   }
 
   removeNode(name: string): void {

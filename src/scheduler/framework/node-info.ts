@@ -130,6 +130,7 @@ export interface HostPort {
  */
 export class NodeInfo {
   readonly node: Readonly<Node>
+  readonly name: string
   readonly allocatable: Readonly<Resources>
   /** How many pods the node takes (allocatable pods). */
   readonly allowedPods: number
@@ -137,16 +138,18 @@ export class NodeInfo {
   readonly requested: Resources = emptyResources()
   readonly nonZeroRequested: Resources = emptyResources()
   readonly usedPorts: HostPort[] = []
+  /**
+   * Its position in the scheduler cache's node list (nodeList()), −1 when it is in none (a clone,
+   * a NodeInfo made by hand): plugins keep what they work out per node in arrays by it.
+   */
+  index = -1
 
   constructor(node: Readonly<Node>, allocatable?: Readonly<Resources>, allowedPods?: number) {
     this.node = node
+    this.name = node.metadata?.name ?? ''
     const list = node.status?.allocatable ?? {}
     this.allocatable = allocatable ?? resourcesOf(list)
     this.allowedPods = allowedPods ?? Number(list.pods ?? 110)
-  }
-
-  get name(): string {
-    return this.node.metadata?.name ?? ''
   }
 
   /** A copy whose pods can be added and removed without touching this one (preemption). */

@@ -1915,13 +1915,15 @@ describe('PodTopologySpread Score', () => {
 
   test('the counts one plugin keeps from cycle to cycle score as freshly made ones do', () => {
     // Pods of a few ReplicaSets, then of more than the plugin keeps counts for, land on random
-    // nodes under the system defaults; pods go, and nodes are replaced by new NodeInfos.
+    // nodes under the system defaults; pods go, and nodes are replaced by new NodeInfos. The
+    // nodes have their places in the list, as the scheduler cache gives them (NodeInfo.index).
     let seed = 7
     const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n)
     const nodes = Array.from({ length: 30 }, (_, i) =>
       node(`n${i}`, { [hostname]: `n${i}`, [zoneKey]: `z${i % 3}` }),
     )
     const infos = cluster(nodes, [])
+    infos.forEach((n, i) => (n.index = i))
     const byApp = (p: Readonly<Pod>) =>
       labelSelectorFromObject({ matchLabels: { app: p.metadata?.labels?.app ?? '' } })
     const kept = podTopologySpread(fakeHandle(infos, byApp), undefined)
@@ -1932,7 +1934,7 @@ describe('PodTopologySpread Score', () => {
     }
     const placed: { uid: string; node: number }[] = []
     for (let round = 0; round < 3000; round++) {
-      const p = pod({ labels: { app: `app-${random(round < 1500 ? 5 : 40)}` } })
+      const p = pod({ labels: { app: `app-${random(round < 1500 ? 5 : 200)}` } })
       const fresh = podTopologySpread(fakeHandle(infos, byApp), undefined)
       assert.deepEqual(scores(kept, p), scores(fresh, p), `round ${round}`)
       const k = random(infos.length)
@@ -1948,6 +1950,7 @@ describe('PodTopologySpread Score', () => {
         const j = random(infos.length)
         const replacement = new NodeInfo(nodes[j] as Node)
         for (const existing of (infos[j] as NodeInfo).pods) replacement.addPod(existing)
+        replacement.index = j
         infos[j] = replacement
       }
     }

@@ -276,8 +276,6 @@ class TopologyCounts {
   readonly values: string[] = []
   readonly #valueNumbers = new Map<string, number>()
   readonly #nodes: (NodeInfo | undefined)[] = []
-  /** countOn's counts, by node, with the pods they were counted from (as for #counts). */
-  readonly #byNode = new WeakMap<NodeInfo, { length: number; last: PodInfo | undefined; count: number }>()
   /** −1: the node lacks the topology key. */
   readonly #domains: number[] = []
   /** −1: not counted yet. */
@@ -293,7 +291,6 @@ class TopologyCounts {
   #missing = 0
   #summedList: readonly NodeInfo[] | undefined
   #summedAt = 0
-  #positions = new Map<string, number>()
   readonly #addedDomain: number[] = []
   readonly #addedCount: number[] = []
 
@@ -325,15 +322,11 @@ class TopologyCounts {
     if (changed === undefined) {
       this.#sums = []
       this.#missing = 0
-      this.#positions = new Map()
-      for (let n = 0; n < nodes.length; n++) {
-        const node = nodes[n] as NodeInfo
-        this.#positions.set(node.name, n)
-        this.#add(n, node)
-      }
+      for (let n = 0; n < nodes.length; n++) this.#add(n, nodes[n] as NodeInfo)
     } else {
+      const positions = positionsOf(nodes)
       for (const name of new Set(changed)) {
-        const n = this.#positions.get(name)
+        const n = positions.get(name)
         const node = n === undefined ? undefined : nodes[n]
         if (n === undefined || node === undefined) continue
         const d = this.#addedDomain[n] as number
@@ -396,28 +389,47 @@ class TopologyCounts {
   }
 
   /**
-   * The matching pods on a node, kept from cycle to cycle: Score's count for hostname constraints,
-   * whose domains PreScore leaves out.
+   * The node's topology value: kept by its position in the node list (NodeInfo.index), read from
+   * its labels when it is in none.
+   */
+  valueOn(node: NodeInfo): string | undefined {
+    if (node.index < 0) return labelValue(nodeLabels(node), this.#topologyKey)
+    const d = this.domainOf(node.index, node)
+    return d < 0 ? undefined : this.values[d]
+  }
+
+  /**
+   * The matching pods on a node, kept as countOf keeps them (counted afresh for a node in no node
+   * list): Score's count for hostname constraints, whose domains PreScore leaves out.
    */
   countOn(node: NodeInfo): number {
     if (this.#selector === null) return 0
-    const pods = node.pods
-    const length = pods.length
-    const last = length > 0 ? pods[length - 1] : undefined
-    const kept = this.#byNode.get(node)
-    if (kept && kept.length === length && kept.last === last) return kept.count
-    const count = countMatching(pods, this.#selector, this.#namespace)
-    this.#byNode.set(node, { length, last, count })
-    return count
+    if (node.index < 0) return countMatching(node.pods, this.#selector, this.#namespace)
+    this.domainOf(node.index, node)
+    return this.countOf(node.index, node)
   }
 }
 
 /**
- * How many (topology key, selector, namespace) combinations a plugin keeps counts for. (With pods
- * of 50 Deployments interleaved, 256 made a simulated cluster slower, not faster: left to find out
- * why.)
+ * How many (topology key, selector, namespace) combinations a plugin keeps counts for: two per
+ * Deployment whose pods are being scheduled at once under the system defaults. When there are
+ * more, every cycle sums over all nodes again (with 100 Deployments and room for 16, that was
+ * three quarters of the scheduler's work in bench sim).
  */
-const maxTopologyCounts = 16
+const maxTopologyCounts = 256
+
+/** Each node's position in a node list, by name; shared by every TopologyCounts on that list. */
+const positions = new WeakMap<readonly NodeInfo[], Map<string, number>>()
+
+function positionsOf(nodes: readonly NodeInfo[]): Map<string, number> {
+  let m = positions.get(nodes)
+  if (!m) {
+    m = new Map()
+    for (let n = 0; n < nodes.length; n++) m.set((nodes[n] as NodeInfo).name, n)
+    positions.set(nodes, m)
+  }
+  return m
+}
 
 /** The TopologyCounts of one plugin instance; the least recently used goes when there are too many. */
 class TopologyCountsCache {
@@ -945,15 +957,15 @@ export function podTopologySpread(
       const s = state.read(preScoreKey)
       const { constraints } = s
       if (constraints.length === 0 || s.ignored.has(node.name)) return 0
-      const labels = nodeLabels(node)
       let score = 0
       for (let i = 0; i < constraints.length; i++) {
         const c = constraints[i] as SpreadConstraint
-        const value = labelValue(labels, c.topologyKey)
+        const t = s.topology[i] as TopologyCounts
+        const value = t.valueOn(node)
         if (value === undefined) continue
         const count =
           c.topologyKey === labelHostname
-            ? (s.topology[i] as TopologyCounts).countOn(node)
+            ? t.countOn(node)
             : ((s.counts[i] as Map<string, number>).get(value) ?? 0)
         score += count * (s.weights[i] as number) + (c.maxSkew - 1)
       }
