@@ -103,15 +103,28 @@ export function startScheduler(o: SchedulerOptions): RunningScheduler {
       }
       for (const s of services.lister.list(ns)) mapSelector(s.spec?.selector)
       for (const rc of rcs.lister.list(ns)) mapSelector(rc.spec?.selector)
-      for (const owner of [...rss.lister.list(ns), ...sss.lister.list(ns)]) {
-        try {
-          const sel = labelSelectorFromObject(owner.spec?.selector)
-          if (!sel.empty && sel.matches(labels)) reqs.push(...sel.requirements)
-        } catch {
-          // An invalid selector selects nothing.
+      for (const owners of [rss.lister.list(ns), sss.lister.list(ns)]) {
+        for (const owner of owners) {
+          const sel = ownerSelector(owner)
+          if (sel && !sel.empty && sel.matches(labels)) reqs.push(...sel.requirements)
         }
       }
       return reqs.length === 0 ? undefined : new LabelSelector(reqs)
+    }
+    // Parsed once per object (the informers hand out a new object for every change): this runs for
+    // every pod, over all ReplicaSets of its namespace.
+    const ownerSelectors = new WeakMap<object, LabelSelector | null>()
+    const ownerSelector = (owner: Readonly<ReplicaSet | StatefulSet>): LabelSelector | null => {
+      let sel = ownerSelectors.get(owner)
+      if (sel === undefined) {
+        try {
+          sel = labelSelectorFromObject(owner.spec?.selector)
+        } catch {
+          sel = null // An invalid selector selects nothing.
+        }
+        ownerSelectors.set(owner, sel)
+      }
+      return sel
     }
     const scheduler = new Scheduler({
       clock,

@@ -143,6 +143,7 @@ export class NodeInfo {
    * a NodeInfo made by hand): plugins keep what they work out per node in arrays by it.
    */
   index = -1
+  #imageSizes: Map<string, number> | undefined
 
   constructor(node: Readonly<Node>, allocatable?: Readonly<Resources>, allowedPods?: number) {
     this.node = node
@@ -150,6 +151,20 @@ export class NodeInfo {
     const list = node.status?.allocatable ?? {}
     this.allocatable = allocatable ?? resourcesOf(list)
     this.allowedPods = allowedPods ?? Number(list.pods ?? 110)
+  }
+
+  /**
+   * The size of each image name the node lists in status.images (the first image listing a name
+   * wins), worked out on first use: the node never changes.
+   */
+  get imageSizes(): ReadonlyMap<string, number> {
+    if (this.#imageSizes) return this.#imageSizes
+    const sizes = new Map<string, number>()
+    for (const image of this.node.status?.images ?? []) {
+      for (const name of image.names ?? []) if (!sizes.has(name)) sizes.set(name, image.sizeBytes ?? 0)
+    }
+    this.#imageSizes = sizes
+    return sizes
   }
 
   /** A copy whose pods can be added and removed without touching this one (preemption). */

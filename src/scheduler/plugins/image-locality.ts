@@ -1,4 +1,4 @@
-import type { ContainerImage, Pod } from '../../api/generated/types/core-v1.ts'
+import type { Pod } from '../../api/generated/types/core-v1.ts'
 import { stateKey, type CycleState } from '../framework/cycle-state.ts'
 import { maxNodeScore, type Handle, type PreScorePlugin, type ScorePlugin } from '../framework/interfaces.ts'
 import type { NodeInfo } from '../framework/node-info.ts'
@@ -55,23 +55,15 @@ export function imageScore(sum: number, containers: number): number {
   return Math.trunc((maxNodeScore * (clamped - minThreshold)) / (max - minThreshold))
 }
 
-/** The size the node reports for an image name; undefined when it does not have it. */
-function sizeOn(images: readonly ContainerImage[], name: string): number | undefined {
-  for (const image of images) {
-    if (image.names?.includes(name)) return image.sizeBytes ?? 0
-  }
-  return undefined
-}
-
 /**
  * ImageLocality: nodes that already have the pod's container images (init containers too)
  * score higher, by the images' sizes, so big pulls are avoided. Each image counts in proportion
  * to how many of the cluster's nodes have it, so that one node holding a big image does not draw
  * every such pod to itself (the "node heating problem"); an image everywhere counts fully.
  *
- * PreScore looks up, once per pod, how widely each image has spread; Score then only reads the
- * node's status.images. Pods whose images no node has, and nodes reporting no images, score 0
- * without further work. Scores are already 0..maxNodeScore, so there is no normalisation.
+ * PreScore looks up, once per pod, how widely each image has spread; Score then only looks the
+ * pod's images up in the node's (NodeInfo.imageSizes, made once per node). Pods whose images no
+ * node has, and nodes reporting no images, score 0 without further work. Scores are already 0..maxNodeScore, so there is no normalisation.
  */
 export function imageLocality(handle: Handle): PreScorePlugin & ScorePlugin {
   return {
@@ -98,11 +90,11 @@ export function imageLocality(handle: Handle): PreScorePlugin & ScorePlugin {
     score(state: CycleState, _pod, node: NodeInfo): number {
       const { wanted, containers } = state.read(podImagesKey)
       if (wanted.length === 0) return 0
-      const images = node.node.status?.images
-      if (!images?.length) return 0
+      const images = node.imageSizes
+      if (images.size === 0) return 0
       let sum = 0
       for (const w of wanted) {
-        const size = sizeOn(images, w.name)
+        const size = images.get(w.name)
         // Truncated per container, as upstream adds up whole bytes.
         if (size !== undefined) sum += w.containers * Math.trunc(size * w.spread)
       }
