@@ -14,8 +14,9 @@ import {
  * What Kubernetes' JSON encoding does to an object on its way into storage: `null` values are
  * gone (they decode to Go zero values), and empty maps and lists of optional fields are left out
  * (Go's omitempty). So `{"labels": {}}` after removing the last label reads back as no labels,
- * as on a real cluster. Required fields and free-form data below preserve-unknown-fields nodes
- * are left alone. Changes the object in place.
+ * as on a real cluster. Fields the schema does not have are dropped, as Go's decoding drops them.
+ * Required fields and free-form data below preserve-unknown-fields nodes are left alone. Changes
+ * the object in place.
  */
 export function normalizeObject(gvk: GroupVersionKind, obj: KubeObject): void {
   const schema = schemaForKind(gvk)
@@ -44,6 +45,12 @@ function normalize(value: unknown, node: SchemaNode | undefined): void {
       continue
     }
     const child = n === undefined ? undefined : isMap ? mapValues(node ?? {}) : field(node ?? {}, k)
+    if (child === undefined && n?.properties !== undefined) {
+      // A field the kind does not have: Go's decoding into the typed object drops it (the request
+      // was warned about it, or refused, by fieldValidation), so it is never stored.
+      delete obj[k]
+      continue
+    }
     normalize(v, child?.node)
     if (isMap || child === undefined || required?.includes(k)) continue
     if (Array.isArray(v)) {

@@ -174,6 +174,29 @@ describe('the apiserver refuses bad input with a Status', () => {
     )
   })
 
+  test('unknown fields that Warn lets through are dropped, as Go decoding drops them: not stored, not managed', async () => {
+    const created = await call('POST', `${cms}?fieldManager=tester`, {
+      body: '{"metadata":{"name":"dropped","bogus":1},"bogus":{"a":1},"data":{"k":"v"}}',
+    })
+    assert.equal(created.code, 201)
+    assert.match(String(created.headers.warning), /299 - "unknown field \\"metadata\.bogus\\""/)
+    const patched = await call('PATCH', `${cms}/dropped?fieldManager=tester`, {
+      body: '{"data":{"k2":"v2"},"spare":true}',
+      type: 'application/merge-patch+json',
+    })
+    assert.equal(patched.code, 200)
+    assert.match(String(patched.headers.warning), /299 - "unknown field \\"spare\\""/)
+    for (const r of [created, patched, await call('GET', `${cms}/dropped`)]) {
+      const o = r.body as { metadata: Record<string, unknown>; data: unknown }
+      assert.equal(Object.hasOwn(r.body as object, 'bogus'), false, JSON.stringify(r.body))
+      assert.equal(Object.hasOwn(r.body as object, 'spare'), false)
+      assert.equal(Object.hasOwn(o.metadata, 'bogus'), false)
+      assert.match(JSON.stringify(o.metadata.managedFields), /"manager":"tester"/)
+      assert.doesNotMatch(JSON.stringify(o.metadata.managedFields), /bogus|spare/)
+    }
+    assert.deepEqual((patched.body as { data: unknown }).data, { k: 'v', k2: 'v2' })
+  })
+
   test('a name that does not match the URL is 400; an unknown resource 404', async () => {
     const created = await call('POST', cms, { body: JSON.stringify({ metadata: { name: 'a' } }) })
     assert.equal(created.code, 201, JSON.stringify(created.body))
