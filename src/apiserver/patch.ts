@@ -48,8 +48,9 @@ export function applyPatch(
       return out
     }
     if (!current) throw notFound({ group: def.group, resource: def.resource }, '')
+    // Decoded for this patch alone: its values may go into the result as they are.
     const patch = decodeJson(body)
-    const target = { owned: o.owned === true }
+    const target = { owned: o.owned === true, ownsPatch: true }
     let out: unknown
     switch (type) {
       case 'json':

@@ -166,3 +166,17 @@ test('an owned target is patched in place; any other is left as it was', () => {
     assert.deepEqual(own, { a: { b: 2 } })
   }
 })
+
+test("a patch the caller owns gives its values to the result; any other patch's are copied", () => {
+  const patch = { spec: { list: [1, 2], map: { k: 'v' } }, top: [3] }
+  const copied = applyMergePatch({ spec: {} }, patch) as typeof patch
+  assert.notEqual(copied.spec.list, patch.spec.list)
+  assert.notEqual(copied.top, patch.top)
+  const taken = applyMergePatch({ spec: {} }, patch, { ownsPatch: true }) as typeof patch
+  assert.equal(taken.spec.list, patch.spec.list)
+  assert.equal(taken.top, patch.top)
+  assert.deepEqual(taken, copied)
+  const scalar = [1]
+  assert.notEqual(applyMergePatch({}, scalar), scalar)
+  assert.equal(applyMergePatch({}, scalar, { ownsPatch: true }), scalar)
+})

@@ -3,8 +3,9 @@
  * (arrays included) replaces. Inputs are not changed, unless the target is owned.
  */
 export function applyMergePatch(target: unknown, patch: unknown, o: PatchTarget = {}): unknown {
-  if (!isObject(patch)) return structuredClone(patch)
-  return mergeInto(isObject(target) ? (o.owned ? target : structuredClone(target)) : {}, patch)
+  const ownsPatch = o.ownsPatch === true
+  if (!isObject(patch)) return ownsPatch ? patch : structuredClone(patch)
+  return mergeInto(isObject(target) ? (o.owned ? target : structuredClone(target)) : {}, patch, ownsPatch)
 }
 
 export interface PatchTarget {
@@ -14,19 +15,25 @@ export interface PatchTarget {
    * the target is left as it was.
    */
   owned?: boolean
+  /**
+   * The patch is the caller's own as well (decoded for this one merge): its values become part of
+   * the result as they are, not copied.
+   */
+  ownsPatch?: boolean
 }
 
 /** Merges the patch into `out`, which belongs to this merge (a copy of the target): changed in place. */
 function mergeInto(
   out: Record<string, unknown>,
   patch: Readonly<Record<string, unknown>>,
+  ownsPatch: boolean,
 ): Record<string, unknown> {
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k]
     else if (isObject(v)) {
       const current = ownValue(out, k)
-      setOwn(out, k, mergeInto(isObject(current) ? current : {}, v))
-    } else setOwn(out, k, typeof v === 'object' ? structuredClone(v) : v)
+      setOwn(out, k, mergeInto(isObject(current) ? current : {}, v, ownsPatch))
+    } else setOwn(out, k, typeof v === 'object' && !ownsPatch ? structuredClone(v) : v)
   }
   return out
 }
