@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadKubeconfig } from '../client/index.ts'
-import type { ComponentThread } from '../client/component-thread.ts'
+import { superviseComponentThread, type ComponentThread } from '../client/component-thread.ts'
 import { startControllerManagerThread } from '../controllers/thread.ts'
 import { startSchedulerThread, type SchedulerThread } from '../scheduler/thread.ts'
 import type { ApiServer } from '../apiserver/index.ts'
@@ -57,29 +57,35 @@ export function startControlPlane(
   // kube-controller-manager and kube-scheduler are processes of their own: here each a thread of
   // its own, so that the controllers, scheduling and the apiserver's serving use every core. Their
   // log lines go to stderr at the same level.
-  const manager = startControllerManagerThread({
-    client: loadKubeconfig(server.controllerManagerKubeconfig),
-    useServiceAccountCredentials: true,
-    // As kubeadm runs it: every default controller, and the bootstrap token cleaner.
-    controllers: ['*', 'tokencleaner'],
-    settings: {
-      serviceAccountPrivateKey: readFileSync(server.serviceAccountSigningKeyFile, 'utf8'),
-      rootCA: server.caPem,
-      // As kubeadm sets --cluster-signing-cert-file/--cluster-signing-key-file: the cluster CA.
-      clusterSigningCert: server.caPem,
-      clusterSigningKey: readFileSync(join(o.dataDir, 'pki', 'ca.key'), 'utf8'),
-      ...(o.clusterCidr !== undefined ? { clusterCIDR: o.clusterCidr } : {}),
-      ...(o.nodeMonitorGracePeriod !== undefined
-        ? { nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriod }
-        : {}),
-      ...(o.nodeMonitorPeriod !== undefined ? { nodeMonitorPeriodMs: o.nodeMonitorPeriod } : {}),
-    },
-    logLevel: log.level,
-  })
-  const scheduler = startSchedulerThread({
-    client: loadKubeconfig(server.schedulerKubeconfig),
-    logLevel: log.level,
-  })
+  const manager = superviseComponentThread(
+    'controller-manager',
+    () =>
+      startControllerManagerThread({
+        client: loadKubeconfig(server.controllerManagerKubeconfig),
+        useServiceAccountCredentials: true,
+        // As kubeadm runs it: every default controller, and the bootstrap token cleaner.
+        controllers: ['*', 'tokencleaner'],
+        settings: {
+          serviceAccountPrivateKey: readFileSync(server.serviceAccountSigningKeyFile, 'utf8'),
+          rootCA: server.caPem,
+          // As kubeadm sets --cluster-signing-cert-file/--cluster-signing-key-file: the cluster CA.
+          clusterSigningCert: server.caPem,
+          clusterSigningKey: readFileSync(join(o.dataDir, 'pki', 'ca.key'), 'utf8'),
+          ...(o.clusterCidr !== undefined ? { clusterCIDR: o.clusterCidr } : {}),
+          ...(o.nodeMonitorGracePeriod !== undefined
+            ? { nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriod }
+            : {}),
+          ...(o.nodeMonitorPeriod !== undefined ? { nodeMonitorPeriodMs: o.nodeMonitorPeriod } : {}),
+        },
+        logLevel: log.level,
+      }),
+    { log },
+  )
+  const scheduler = superviseComponentThread(
+    'scheduler',
+    () => startSchedulerThread({ client: loadKubeconfig(server.schedulerKubeconfig), logLevel: log.level }),
+    { log },
+  )
   return { manager, scheduler }
 }
 

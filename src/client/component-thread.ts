@@ -1,6 +1,7 @@
 import { parentPort, Worker, workerData } from 'node:worker_threads'
 import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
+import { realClock, type Clock, type Timer } from '../base/clock.ts'
 import { createLogger } from '../base/log.ts'
 import type { MetricsSource } from './component-server.ts'
 import type { LeadingRun } from './leader-election.ts'
@@ -160,6 +161,74 @@ export function startComponentThread<D extends object>(
       const timer = setTimeout(() => void worker.terminate(), stopTimeoutMs)
       await exited
       clearTimeout(timer)
+    },
+  }
+}
+
+/** CrashLoopBackOff's delays, as the kubelet restarts a static pod's container. */
+export const restartBackoff = { initialMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 }
+
+/**
+ * Keeps a component thread running, as the kubelet keeps a static pod's kube-scheduler running:
+ * when the thread ends by itself (it failed, or it lost its lease, after which kube-scheduler and
+ * kube-controller-manager exit), it is stopped and started again: at once the first time, then
+ * after CrashLoopBackOff's delays, back to at once after ten minutes of running. The metrics are
+ * the current thread's; `done` resolves once stop() has stopped it and any restart to come.
+ */
+export function superviseComponentThread(
+  name: string,
+  start: () => ComponentThread,
+  o: { log: Pick<Logger, 'warn' | 'error'>; clock?: Clock },
+): ComponentThread {
+  const clock = o.clock ?? realClock
+  const stopped = Promise.withResolvers<void>()
+  let stopping = false
+  let current = start()
+  let startedAt = clock.now()
+  let restarts = 0
+  let timer: Timer | undefined
+
+  const watch = (t: ComponentThread) => {
+    const ended = t.done.then(
+      () => (t.lostLeadership ? 'lost its lease' : 'stopped by itself'),
+      (err: unknown) => `failed: ${err instanceof Error ? err.message : String(err)}`,
+    )
+    void ended.then(async (why) => {
+      if (stopping) return
+      if (clock.now() - startedAt >= restartBackoff.resetAfterMs) restarts = 0
+      const delayMs =
+        restarts === 0 ? 0 : Math.min(restartBackoff.initialMs * 2 ** (restarts - 1), restartBackoff.maxMs)
+      restarts++
+      const fields = { component: name, restartInMs: delayMs }
+      if (t.lostLeadership) o.log.warn(fields, `the ${name} ${why}: starting it again`)
+      else o.log.error(fields, `the ${name} ${why}: starting it again`)
+      // A thread whose lease was lost stays until it is told to stop.
+      await t.stop().catch(() => undefined)
+      if (stopping) return
+      timer = clock.setTimer(delayMs, () => {
+        timer = undefined
+        if (stopping) return
+        current = start()
+        startedAt = clock.now()
+        watch(current)
+      })
+    })
+  }
+  watch(current)
+
+  return {
+    done: stopped.promise,
+    lostLeadership: false,
+    metrics: {
+      contentType: Registry.PROMETHEUS_CONTENT_TYPE,
+      metrics: () => current.metrics.metrics(),
+      getMetricsAsJSON: () => current.metrics.getMetricsAsJSON(),
+    },
+    async stop() {
+      stopping = true
+      timer?.cancel()
+      await current.stop()
+      stopped.resolve()
     },
   }
 }
