@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setImmediate as settled } from 'node:timers/promises'
+import { Registry } from 'prom-client'
 import { FakeClock } from '../base/clock.ts'
 import { superviseComponentThread, type ComponentThread } from './component-thread.ts'
 
@@ -10,12 +11,12 @@ class FakeThread implements ComponentThread {
   readonly done = this.#done.promise
   lostLeadership = false
   stops = 0
-  readonly metrics
+  readonly metrics: ComponentThread['metrics']
 
   constructor(id: number) {
     this.done.catch(() => undefined)
     this.metrics = {
-      contentType: 'text/plain',
+      contentType: Registry.PROMETHEUS_CONTENT_TYPE,
       metrics: () => Promise.resolve(`thread ${id}`),
       getMetricsAsJSON: () => Promise.resolve([]),
     }
