@@ -195,6 +195,18 @@ describe('the apiserver refuses bad input with a Status', () => {
       assert.doesNotMatch(JSON.stringify(o.metadata.managedFields), /bogus|spare/)
     }
     assert.deepEqual((patched.body as { data: unknown }).data, { k: 'v', k2: 'v2' })
+    // A null deletes: deleting a field the kind does not have is not reported.
+    const deleting = await call('PATCH', `${cms}/dropped`, {
+      body: '{"data":{"k3":"v3"},"ghost":null,"metadata":{"labels":{"a":"b"},"phantom":null}}',
+      type: 'application/merge-patch+json',
+    })
+    assert.equal(deleting.code, 200)
+    assert.equal(deleting.headers.warning, undefined)
+    const strict = await call('PATCH', `${cms}/dropped?fieldValidation=Strict`, {
+      body: '{"data":{"k4":"v4"},"metadata":{"extra":{"x":1}}}',
+      type: 'application/merge-patch+json',
+    })
+    expectStatus(strict, 422, 'Invalid', /strict decoding error: unknown field "metadata\.extra"/)
   })
 
   test('a name that does not match the URL is 400; an unknown resource 404', async () => {
