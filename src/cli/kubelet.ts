@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../base/log.ts'
 import {
   builtin,
   Informer,
+  withoutManagedFields,
   loadKubeconfig,
   ResourceClient,
   RestClient,
@@ -270,8 +271,10 @@ export function startSimulation(o: {
   const eventClient = clientWith(eventConnections(o.nodes))
   const abort = new AbortController()
   const pods = new NodePodDemux({ rest, clock: realClock, log: o.log })
-  // One watch of the nodes too: each status round reads its Node there instead of a GET.
+  // One watch of the nodes too: each status round reads its Node there instead of a GET. (Without
+  // managedFields, half of a Node: the status rounds patch the status and never write a Node whole.)
   const nodeWatch = new Informer<Node>(new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes')), {
+    transform: withoutManagedFields,
     clock: realClock,
     log: o.log,
   })

@@ -11,7 +11,14 @@ import type { Pod } from '../../api/generated/types/core-v1.ts'
 import { deepEqual } from '../../api/object.ts'
 import type { Clock } from '../../base/clock.ts'
 import type { Logger } from '../../base/log.ts'
-import { builtin, Informer, ResourceClient, type EventHandler, type RestClient } from '../../client/index.ts'
+import {
+  builtin,
+  Informer,
+  ResourceClient,
+  withoutManagedFields,
+  type EventHandler,
+  type RestClient,
+} from '../../client/index.ts'
 import type { PodWorkers } from './pod-workers.ts'
 
 export const housekeepingPeriodMs = 2000
@@ -33,6 +40,8 @@ export function nodePodInformer(o: {
 }): Informer<Pod> {
   return new Informer<Pod>(new ResourceClient<Pod>(o.rest, builtin('', 'v1', 'pods')), {
     fieldSelector: `spec.nodeName=${o.nodeName}`,
+    // Nothing in the kubelet reads managedFields, and it never writes a pod back whole.
+    transform: withoutManagedFields,
     clock: o.clock,
     ...(o.log ? { log: o.log } : {}),
   })
@@ -112,6 +121,7 @@ export class NodePodDemux {
   constructor(o: { rest: RestClient; clock: Clock; log?: Logger }) {
     this.#informer = new Informer<Pod>(new ResourceClient<Pod>(o.rest, builtin('', 'v1', 'pods')), {
       fieldSelector: 'spec.nodeName!=',
+      transform: withoutManagedFields,
       clock: o.clock,
       ...(o.log ? { log: o.log } : {}),
     })
