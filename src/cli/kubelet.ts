@@ -13,10 +13,10 @@ import { createLogger, type Logger } from '../base/log.ts'
 import {
   builtin,
   Informer,
-  withoutManagedFields,
   loadKubeconfig,
   ResourceClient,
   RestClient,
+  withoutManagedFields,
   type ClientConfig,
 } from '../client/index.ts'
 import {
