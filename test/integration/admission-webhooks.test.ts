@@ -23,6 +23,8 @@ interface Answer {
 
 let api: TestApiServer
 let hooks: Server
+/** What the /binding webhook was last asked. */
+let bindingReview: Record<string, unknown> | undefined
 let hooksPort = 0
 let caBundle = ''
 
@@ -103,6 +105,17 @@ before(async () => {
               status: { code: 403, reason: 'Forbidden', message: 'bad pods are not welcome' },
             })
           else answer({ allowed: true })
+          return
+        case '/binding':
+          // Moves every binding to node-b.
+          bindingReview = review.request
+          answer({
+            allowed: true,
+            patchType: 'JSONPatch',
+            patch: Buffer.from(
+              JSON.stringify([{ op: 'replace', path: '/target/name', value: 'node-b' }]),
+            ).toString('base64'),
+          })
           return
         case '/slow':
           setTimeout(() => answer({ allowed: true }), 3000).unref()
@@ -295,4 +308,42 @@ test('a ValidatingAdmissionPolicy with a ConfigMap param denies Deployments with
     String(warned.headers.warning),
     /Validation failed for ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-binding': replicas must be no greater than 3/,
   )
+})
+
+test('pods/binding is admitted as the Binding, a create of pods/binding, which a mutating webhook may change', async () => {
+  await configure(mutatingPath, {
+    metadata: { name: 'bindings' },
+    webhooks: [
+      webhook('bindings.test.k8ts.io', '/binding', {
+        rules: [
+          { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/binding'] },
+        ],
+      }),
+    ],
+  } as never)
+  assert.equal((await call('POST', '/api/v1/namespaces/default/pods', pod('bind-me'))).code, 201)
+  const bound = await call('POST', '/api/v1/namespaces/default/pods/bind-me/binding', {
+    apiVersion: 'v1',
+    kind: 'Binding',
+    metadata: { name: 'bind-me' },
+    target: { kind: 'Node', name: 'node-a' },
+  })
+  assert.equal(bound.code, 201, JSON.stringify(bound.body))
+  const r = bindingReview as {
+    kind: unknown
+    resource: unknown
+    subResource: string
+    operation: string
+    name: string
+    object: { kind: string; target: { name: string } }
+  }
+  assert.deepEqual(r.kind, { group: '', version: 'v1', kind: 'Binding' })
+  assert.deepEqual(r.resource, { group: '', version: 'v1', resource: 'pods' })
+  assert.equal(r.subResource, 'binding')
+  assert.equal(r.operation, 'CREATE')
+  assert.equal(r.name, 'bind-me')
+  assert.equal(r.object.kind, 'Binding')
+  assert.equal(r.object.target.name, 'node-a')
+  const got = (await api.request('GET', '/api/v1/namespaces/default/pods/bind-me')).body.toString()
+  assert.equal((JSON.parse(got) as { spec: { nodeName: string } }).spec.nodeName, 'node-b')
 })

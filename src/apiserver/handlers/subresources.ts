@@ -33,9 +33,13 @@ function verbOf(ctx: RequestContext): string {
 
 /**
  * pods/binding: the scheduler's way to put a pod on a node. The pod gets spec.nodeName and a
- * PodScheduled=True condition; a pod that already has a node refuses with 409.
+ * PodScheduled=True condition; a pod that already has a node refuses with 409. Admission sees the
+ * Binding, as a create of pods/binding (a mutating webhook may change its target), not the pod.
  */
-export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtobuf' | 'now'>): Subresource {
+export function bindingSubresource(
+  deps: Pick<ResourceHandlerDeps, 'decodeProtobuf' | 'now'>,
+  admission?: AdmissionChain,
+): Subresource {
   return {
     group: '',
     version: 'v1',
@@ -49,6 +53,22 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
       const binding = obj as Binding & StoredObject
       // POST .../bindings names the pod in the body; .../pods/{name}/binding in the path.
       const podName = info.name !== '' ? info.name : (binding.metadata.name ?? '')
+      const attrs = {
+        operation: 'CREATE' as const,
+        group: '',
+        version: 'v1',
+        resource: 'pods',
+        subresource: 'binding',
+        kind: 'Binding',
+        namespace: info.namespace,
+        name: podName,
+        object: binding,
+        oldObject: undefined,
+        dryRun: ctx.query.getAll('dryRun').length > 0,
+        user: ctx.user,
+        warnings: ctx.warnings,
+      }
+      await admission?.admit(attrs)
       const node = binding.target?.name ?? ''
       if (
         binding.target?.kind !== undefined &&
@@ -69,6 +89,7 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
           { type: 'FieldValueRequired', field: 'target.name', detail: '' },
         ])
       }
+      await admission?.validate(attrs)
       const store = storeOf(ep)
       await store.update(
         info.namespace,
@@ -125,6 +146,7 @@ export function bindingSubresource(deps: Pick<ResourceHandlerDeps, 'decodeProtob
           user: ctx.user,
           subresource: 'binding',
           strategy: serverWrite,
+          admitted: true,
           copyOnWrite: true,
           // Upstream binds through the storage itself: the pod's managedFields stay as they were.
           fieldsManaged: true,

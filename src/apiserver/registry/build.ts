@@ -214,7 +214,7 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
       continue
     }
     if (key === '/bindings') {
-      endpoints.add(bindingsEndpoint(r, deps, endpoints))
+      endpoints.add(bindingsEndpoint(r, deps, endpoints, o.admission))
       continue
     }
     if (virtual.has(key)) {
@@ -257,7 +257,9 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
             ? evictionSubresource(deps, () => stores.get('policy/poddisruptionbudgets'), o.admission)
             : key === '/pods' && s.name === 'log'
               ? podLogSubresource({ kubelets: o.kubelets, nodes: () => stores.get('/nodes') })
-              : subresourceFor(r, s.name, strategy, deps)
+              : key === '/pods' && s.name === 'binding'
+                ? bindingSubresource(deps, o.admission)
+                : subresourceFor(r, s.name, strategy, deps)
       if (sub) subresources.set(s.name, sub)
     }
     const ep: ResourceEndpoint = {
@@ -304,8 +306,9 @@ function bindingsEndpoint(
   r: ResourceInfo,
   deps: ResourceHandlerDeps,
   endpoints: Endpoints,
+  admission: AdmissionChain | undefined,
 ): ResourceEndpoint {
-  const binding = bindingSubresource(deps)
+  const binding = bindingSubresource(deps, admission)
   return {
     definition: r,
     subresources: new Map(),
@@ -340,8 +343,6 @@ function subresourceFor(
       )
     case 'scale':
       return scaleSubresource(deps, (w) => scaleSelector(w))
-    case 'binding':
-      return r.resource === 'pods' ? bindingSubresource(deps) : undefined
     case 'finalize':
       return r.resource === 'namespaces' ? finalizeSubresource(deps) : undefined
     case 'log':

@@ -88,6 +88,12 @@ export interface WriteOptions {
   subresource?: string
   /** Where admission puts warnings for the client (the request's Warning headers). */
   warnings?: string[]
+  /**
+   * Admission has passed the request's own object already, and the write is not admitted again:
+   * a subresource whose kind is not the resource's (pods/binding admits the Binding, as
+   * Kubernetes does, not the pod it changes).
+   */
+  admitted?: boolean
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -725,7 +731,7 @@ export class RegistryStore {
     old: StoredObject | undefined,
     o: WriteOptions | DeleteOptions,
   ): Promise<void> {
-    if (this.#admission) await this.#admission.admit(this.#attributes(op, obj, old, o))
+    if (this.#admission && !admitted(o)) await this.#admission.admit(this.#attributes(op, obj, old, o))
   }
 
   /** Admission's validating phase: on the object as it will be stored. */
@@ -735,7 +741,7 @@ export class RegistryStore {
     old: StoredObject | undefined,
     o: WriteOptions | DeleteOptions,
   ): Promise<void> {
-    if (this.#admission) await this.#admission.validate(this.#attributes(op, obj, old, o))
+    if (this.#admission && !admitted(o)) await this.#admission.validate(this.#attributes(op, obj, old, o))
   }
 
   #attributes(
@@ -921,6 +927,10 @@ export function rfc3339(ms: number): string {
     lastStamp = new Date(second * 1000).toISOString().replace('.000Z', 'Z')
   }
   return lastStamp
+}
+
+function admitted(o: WriteOptions | DeleteOptions): boolean {
+  return 'admitted' in o && o.admitted === true
 }
 
 /** generateName: the prefix and five random characters from Kubernetes' alphabet (no vowels, no look-alikes). */
