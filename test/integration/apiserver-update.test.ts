@@ -172,6 +172,29 @@ describe('pods/binding', () => {
     const missing = await post(`${pods}/nope/binding`, binding('nope', 'node-1'))
     assert.equal(missing.code, 404)
   })
+
+  test('a dry-run binding binds nothing; an unknown dryRun value is 400', async () => {
+    const created = await post(pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'dry' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    })
+    assert.equal(created.code, 201, JSON.stringify(created.obj))
+    assert.equal((await post(`${pods}/dry/binding?dryRun=All`, binding('dry', 'node-1'))).code, 201)
+    const pod = JSON.parse((await c.request('GET', `${pods}/dry`)).body.toString()) as {
+      metadata: { resourceVersion: string }
+      spec: { nodeName?: string }
+    }
+    assert.equal(pod.spec.nodeName, undefined)
+    assert.equal(
+      pod.metadata.resourceVersion,
+      (created.obj.metadata as { resourceVersion: string }).resourceVersion,
+    )
+    const bad = await post(`${pods}/dry/binding?dryRun=Some`, binding('dry', 'node-1'))
+    assert.equal(bad.code, 400)
+    assert.equal(bad.obj.message, 'Invalid dryRun value "Some": supported values: "All"')
+  })
 })
 
 /**

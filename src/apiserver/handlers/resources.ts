@@ -496,10 +496,7 @@ export class ResourceRequest {
 
   #writeOptions() {
     const q = this.ctx.query
-    const dryRun = q.getAll('dryRun')
-    for (const d of dryRun) {
-      if (d !== 'All') throw badRequest(`Invalid dryRun value "${d}": supported values: "All"`)
-    }
+    const dryRun = checkedDryRun(q.getAll('dryRun'))
     const fieldManager = q.get('fieldManager') ?? defaultFieldManager(this.ctx.req.headers['user-agent'])
     if (fieldManager.length > 128) {
       throw invalid({ group: 'meta.k8s.io', kind: 'CreateOptions' }, '', [
@@ -574,9 +571,7 @@ export class ResourceRequest {
         },
       ])
     }
-    const dryRun = [...q.getAll('dryRun'), ...((body.dryRun as string[] | undefined) ?? [])]
-    for (const d of dryRun)
-      if (d !== 'All') throw badRequest(`Invalid dryRun value "${d}": supported values: "All"`)
+    const dryRun = checkedDryRun([...q.getAll('dryRun'), ...((body.dryRun as string[] | undefined) ?? [])])
     const pre = body.preconditions as { uid?: string; resourceVersion?: string } | undefined
     const options: DeleteOptions = {
       user: this.ctx.user,
@@ -820,6 +815,14 @@ function parseYamlObject(raw: Buffer, want: Kind): KubeObject {
   }
   if (!isKubeObject(v)) throw notAnObject(want)
   return v
+}
+
+/** dryRun values as given, once each is known to be the only one there is, `All` (else 400). */
+export function checkedDryRun(values: readonly string[]): readonly string[] {
+  for (const d of values) {
+    if (d !== 'All') throw badRequest(`Invalid dryRun value "${d}": supported values: "All"`)
+  }
+  return values
 }
 
 function notAnObject(d: Kind): ApiError {

@@ -1,8 +1,8 @@
 import type { Binding, Pod } from '../../api/generated/types/core-v1.ts'
 import type { PodDisruptionBudget, Eviction } from '../../api/generated/types/policy-v1.ts'
 import type { Condition, DeleteOptions } from '../../api/generated/types/meta-v1.ts'
-import type { StoredObject } from '../../api/object.ts'
-import type { AdmissionChain } from '../admission/admission.ts'
+import type { KubeObject, StoredObject } from '../../api/object.ts'
+import type { AdmissionAttributes, AdmissionChain } from '../admission/admission.ts'
 import type { UserInfo } from '../authn/authenticator.ts'
 import { readBody, writeJson, type RequestContext } from '../context.ts'
 import type { ResourceEndpoint, Subresource } from '../endpoint.ts'
@@ -21,7 +21,13 @@ import type { ResourceStrategy } from '../registry/strategy.ts'
 import { setPodCondition } from '../registry/resources/pods.ts'
 import { rfc3339 } from '../registry/store.ts'
 import type { ResourceRequestInfo } from '../request-info.ts'
-import { readObject, type PatchType, type ResourceHandlerDeps, patchTypeOf } from './resources.ts'
+import {
+  checkedDryRun,
+  readObject,
+  type PatchType,
+  type ResourceHandlerDeps,
+  patchTypeOf,
+} from './resources.ts'
 
 function success(ctx: RequestContext, code = 201): void {
   writeJson(ctx, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code })
@@ -29,6 +35,31 @@ function success(ctx: RequestContext, code = 201): void {
 
 function verbOf(ctx: RequestContext): string {
   return (ctx.info as ResourceRequestInfo).verb
+}
+
+/**
+ * Admission's view of a create of a pods subresource with an object of its own kind (pods/binding
+ * takes a Binding, pods/eviction an Eviction), as kube-apiserver's handler admits it.
+ */
+function podSubresourceCreate(
+  ctx: RequestContext,
+  o: { subresource: string; kind: string; name: string; object: KubeObject; dryRun: boolean },
+): AdmissionAttributes {
+  return {
+    operation: 'CREATE',
+    group: '',
+    version: 'v1',
+    resource: 'pods',
+    subresource: o.subresource,
+    kind: o.kind,
+    namespace: (ctx.info as ResourceRequestInfo).namespace,
+    name: o.name,
+    object: o.object,
+    oldObject: undefined,
+    dryRun: o.dryRun,
+    user: ctx.user,
+    warnings: ctx.warnings,
+  }
 }
 
 /**
@@ -53,21 +84,14 @@ export function bindingSubresource(
       const binding = obj as Binding & StoredObject
       // POST .../bindings names the pod in the body; .../pods/{name}/binding in the path.
       const podName = info.name !== '' ? info.name : (binding.metadata.name ?? '')
-      const attrs = {
-        operation: 'CREATE' as const,
-        group: '',
-        version: 'v1',
-        resource: 'pods',
+      const dryRun = checkedDryRun(ctx.query.getAll('dryRun')).length > 0
+      const attrs = podSubresourceCreate(ctx, {
         subresource: 'binding',
         kind: 'Binding',
-        namespace: info.namespace,
         name: podName,
         object: binding,
-        oldObject: undefined,
-        dryRun: ctx.query.getAll('dryRun').length > 0,
-        user: ctx.user,
-        warnings: ctx.warnings,
-      }
+        dryRun,
+      })
       await admission?.admit(attrs)
       const node = binding.target?.name ?? ''
       if (
@@ -146,6 +170,7 @@ export function bindingSubresource(
           user: ctx.user,
           subresource: 'binding',
           strategy: serverWrite,
+          dryRun,
           admitted: true,
           copyOnWrite: true,
           // Upstream binds through the storage itself: the pod's managedFields stay as they were.
@@ -199,21 +224,13 @@ export function evictionSubresource(
       const options = evictionDeleteOptions(eviction, ctx.query.getAll('dryRun'))
       const dryRun = (options.dryRun ?? []).length > 0
       if (admission) {
-        const attrs = {
-          operation: 'CREATE' as const,
-          group: '',
-          version: 'v1',
-          resource: 'pods',
+        const attrs = podSubresourceCreate(ctx, {
           subresource: 'eviction',
           kind: 'Eviction',
-          namespace: info.namespace,
           name: info.name,
           object: eviction,
-          oldObject: undefined,
           dryRun,
-          user: ctx.user,
-          warnings: ctx.warnings,
-        }
+        })
         await admission.admit(attrs)
         await admission.validate(attrs)
       }
@@ -263,9 +280,7 @@ function evictionDeleteOptions(
   eviction: Readonly<Eviction>,
   requestDryRun: readonly string[],
 ): DeleteOptions {
-  for (const d of requestDryRun) {
-    if (d !== 'All') throw badRequest(`Invalid dryRun value "${d}": supported values: "All"`)
-  }
+  checkedDryRun(requestDryRun)
   const options: DeleteOptions = structuredClone(eviction.deleteOptions ?? {})
   const own = options.dryRun ?? []
   if (own.length === 0) {
