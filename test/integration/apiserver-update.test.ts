@@ -2,6 +2,15 @@ import assert from 'node:assert/strict'
 import { after, before, describe, mock, test } from 'node:test'
 import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
 
+/** A request with a body of the given type: the answer's code and its JSON. */
+async function send(c: TestApiServer, method: string, path: string, body: string, type = 'application/json') {
+  const r = await c.request(method, path, {
+    body,
+    headers: { 'Content-Type': type, Accept: 'application/json' },
+  })
+  return { code: r.code, obj: JSON.parse(r.body.toString()) as Record<string, unknown> }
+}
+
 /**
  * PUT without a resourceVersion is an unconditional update: when another write lands between the
  * read and the write, the apiserver tries again with the body as the client sent it, not with what
@@ -17,13 +26,7 @@ describe('unconditional updates', () => {
   })
 
   const path = '/api/v1/namespaces/default/configmaps'
-  const put = async (name: string, body: string, type: string) => {
-    const r = await c.request('PUT', `${path}/${name}`, {
-      body,
-      headers: { 'Content-Type': type, Accept: 'application/json' },
-    })
-    return { code: r.code, obj: JSON.parse(r.body.toString()) as Record<string, unknown> }
-  }
+  const put = (name: string, body: string, type: string) => send(c, 'PUT', `${path}/${name}`, body, type)
 
   for (const [type, encode] of [
     ['application/json', (n: number) => JSON.stringify(configMap(n))],
@@ -70,13 +73,7 @@ describe('generateName', () => {
   })
 
   const path = '/api/v1/namespaces/default/configmaps'
-  const create = async (body: unknown) => {
-    const r = await c.request('POST', path, {
-      body: JSON.stringify(body),
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    })
-    return { code: r.code, obj: JSON.parse(r.body.toString()) as Record<string, unknown> }
-  }
+  const create = (body: unknown) => send(c, 'POST', path, JSON.stringify(body))
   // Math.random() at 0 makes the generated suffix 'bbbbb', the alphabet's first letter five times.
   const taken = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gen-bbbbb' } }
   const generated = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'gen-' } }
@@ -126,13 +123,7 @@ describe('pods/binding', () => {
   })
 
   const pods = '/api/v1/namespaces/default/pods'
-  const post = async (path: string, body: unknown) => {
-    const r = await c.request('POST', path, {
-      body: JSON.stringify(body),
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    })
-    return { code: r.code, obj: JSON.parse(r.body.toString()) as Record<string, unknown> }
-  }
+  const post = (path: string, body: unknown) => send(c, 'POST', path, JSON.stringify(body))
   const binding = (pod: string, node: string) => ({
     apiVersion: 'v1',
     kind: 'Binding',
@@ -218,11 +209,8 @@ describe('patches', () => {
     strategic: 'application/strategic-merge-patch+json',
   }
   const patch = async (type: keyof typeof types, body: unknown) => {
-    const r = await c.request('PATCH', `${path}/p`, {
-      body: JSON.stringify(body),
-      headers: { 'Content-Type': types[type], Accept: 'application/json' },
-    })
-    return { code: r.code, obj: JSON.parse(r.body.toString()) as { metadata: { labels?: object } } }
+    const r = await send(c, 'PATCH', `${path}/p`, JSON.stringify(body), types[type])
+    return { code: r.code, obj: r.obj as { metadata: { labels?: object } } }
   }
   const labelPatch = (type: keyof typeof types, i: number) =>
     type === 'json'
