@@ -59,6 +59,17 @@ test('the pod goes to the node that fits and scores best', () => {
   assert.equal(r.feasible, 2)
 })
 
+test('one framework scores each cycle afresh, however many nodes the last one scored', () => {
+  // The score lists are reused from cycle to cycle: fewer nodes after more, then more again.
+  const f = new Framework(profile)
+  const busy = node('busy', { cpu: '4' })
+  busy.addPod(podInfo(pod('3', 'a')))
+  const many = [node('n1'), node('n2'), busy, node('free', { cpu: '8' })]
+  assert.equal(f.schedule(pod('500m'), many).nodeName, 'free')
+  assert.equal(f.schedule(pod('500m'), [busy, node('n3')]).nodeName, 'n3')
+  assert.equal(f.schedule(pod('500m'), [node('n4'), busy, node('n5', { cpu: '16' })]).nodeName, 'n5')
+})
+
 test('no node fits: a FitError worded as kube-scheduler words it', () => {
   const full = node('full')
   full.addPod(podInfo(pod('2', 'a')))

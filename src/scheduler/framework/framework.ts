@@ -131,6 +131,9 @@ export class Framework implements FilterRunner {
   #nextStart = 0
   /** Pods held by Permit, by uid: how to end their wait. */
   readonly #waiting = new Map<string, (s: Status) => void>()
+  /** #prioritize's lists, reused by every cycle. */
+  readonly #totals: ScoreEntry[] = []
+  readonly #scores: ScoreEntry[] = []
 
   /** `nominatedPods`: the pods nominated to a node (the scheduler's nominator), none by default. */
   constructor(
@@ -349,9 +352,10 @@ export class Framework implements FilterRunner {
   }
 
   #prioritize(state: CycleState, pod: Readonly<Pod>, feasible: readonly NodeInfo[]): NodeScore[] {
-    const totals: NodeScore[] = feasible.map((n) => ({ name: n.name, score: 0 }))
-    // One list for every plugin's scores in turn (hundreds of nodes, several plugins per cycle).
-    const scores: NodeScore[] = feasible.map((n) => ({ name: n.name, score: 0 }))
+    // The two lists live as long as the framework: a cycle scores hundreds of nodes, and their
+    // entries were most of what a cycle allocated. `scores` is every plugin's in turn.
+    const totals = nodeScores(this.#totals, feasible)
+    const scores = nodeScores(this.#scores, feasible)
     for (const { plugin, weight } of this.profile.score) {
       if (state.skipScorePlugins.has(plugin.name)) continue
       for (let i = 0; i < feasible.length; i++)
@@ -379,4 +383,21 @@ export class Framework implements FilterRunner {
     }
     return best.name
   }
+}
+
+/** `list` made one entry per node, in order, each with score 0, reusing the entries it had. */
+type ScoreEntry = { name: string; score: number }
+
+function nodeScores(list: ScoreEntry[], nodes: readonly NodeInfo[]): NodeScore[] {
+  if (list.length > nodes.length) list.length = nodes.length
+  for (let i = 0; i < nodes.length; i++) {
+    const name = (nodes[i] as NodeInfo).name
+    const s = list[i]
+    if (s === undefined) list.push({ name, score: 0 })
+    else {
+      s.name = name
+      s.score = 0
+    }
+  }
+  return list
 }

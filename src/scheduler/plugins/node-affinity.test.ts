@@ -163,6 +163,16 @@ test('NodePorts: a host port in use on the node does not fit', () => {
   assert.equal(nodePorts.filter(new CycleState(), pod(), n).code, 'Success')
 })
 
+test('NodePorts: PreFilter skips a pod without host ports and keeps the ports of one with them', () => {
+  const n = node('n')
+  n.addPod(podInfo({ ...pod({ ports: [8080] }), metadata: { name: 'a', uid: 'a-uid' } }))
+  assert.equal(nodePorts.preFilter(new CycleState(), pod(), [n]).status.code, 'Skip')
+  // Filter reads what PreFilter kept for the cycle, not the pod it is given again.
+  const state = new CycleState()
+  assert.equal(nodePorts.preFilter(state, pod({ ports: [8080] }), [n]).status.code, 'Success')
+  assert.equal(nodePorts.filter(state, pod({ ports: [9090] }), n).code, 'Unschedulable')
+})
+
 test('BalancedAllocation: a node used evenly scores higher than one used lopsidedly', () => {
   const even = node('even')
   const lopsided = node('lopsided')

@@ -37,9 +37,12 @@ export const nodeAffinity: PreFilterPlugin & FilterPlugin & ScorePlugin = {
   },
 
   filter(_state, pod: Readonly<Pod>, node: NodeInfo): Status {
-    const labels = node.node.metadata?.labels ?? {}
-    for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) {
-      if (labels[k] !== v) return unresolvable(nodeAffinityReason)
+    const selector = pod.spec?.nodeSelector
+    if (selector !== undefined) {
+      const labels = node.node.metadata?.labels
+      for (const k in selector) {
+        if (labels?.[k] !== selector[k]) return unresolvable(nodeAffinityReason)
+      }
     }
     const required = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
     if (required && !matchesNodeSelectorTerms(node.node, required.nodeSelectorTerms ?? [])) {

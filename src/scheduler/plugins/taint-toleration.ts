@@ -12,6 +12,9 @@ import {
 import type { NodeInfo } from '../framework/node-info.ts'
 import { success, unresolvable, type Status } from '../framework/status.ts'
 
+const filterEffects: readonly string[] = ['NoSchedule', 'NoExecute']
+const none: readonly Toleration[] = []
+
 const preferNoScheduleKey = stateKey<readonly Toleration[]>('TaintToleration/PreScore')
 
 /**
@@ -23,10 +26,9 @@ export const taintToleration: FilterPlugin & PreScorePlugin & ScorePlugin = {
   name: 'TaintToleration',
 
   filter(_state, pod: Readonly<Pod>, node: NodeInfo): Status {
-    const taint = untoleratedTaint(node.node.spec?.taints ?? [], pod.spec?.tolerations ?? [], [
-      'NoSchedule',
-      'NoExecute',
-    ])
+    const taints = node.node.spec?.taints
+    if (taints === undefined || taints.length === 0) return success
+    const taint = untoleratedTaint(taints, pod.spec?.tolerations ?? none, filterEffects)
     if (!taint) return success
     return unresolvable(`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`)
   },
