@@ -104,3 +104,32 @@ test('requests share a bounded set of connections, and open watches do not take 
     await close(server, rest)
   }
 })
+
+test('watch events split anywhere across chunks, inside a character too, arrive whole', async () => {
+  const events = [
+    { type: 'ADDED', object: { metadata: { name: 'a' }, data: { note: 'größer → 🚀' } } },
+    { type: 'MODIFIED', object: { metadata: { name: 'a' }, data: { note: 'ünïcödé' } } },
+    { type: 'DELETED', object: { metadata: { name: 'b' } } },
+  ]
+  const bytes = Buffer.from(events.map((e) => JSON.stringify(e) + '\n').join(''))
+  const { url, server } = await serve((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    // Three bytes at a time (a multi-byte character is cut), each written on its own, with the
+    // last event's newline left out: the end of the stream ends it.
+    let at = 0
+    const next = () => {
+      if (at >= bytes.length - 1) return void res.end()
+      res.write(bytes.subarray(at, Math.min(at + 3, bytes.length - 1)), () => setImmediate(next))
+      at += 3
+    }
+    next()
+  })
+  const rest = new RestClient({ server: url })
+  try {
+    const got: unknown[] = []
+    for await (const e of rest.watch('/api/v1/configmaps', {})) got.push(e)
+    assert.deepEqual(got, events)
+  } finally {
+    await close(server, rest)
+  }
+})

@@ -146,17 +146,25 @@ export class RestClient {
       const text = await res.body.text().catch(() => '')
       throw new ApiStatusError(statusFromBody(res.statusCode, text), res.statusCode)
     }
-    let rest = ''
+    // Lines are found in the bytes and each is decoded once, whole: a chunk may end inside an
+    // event, and inside a character of it. `pending` holds the start of a line not ended yet.
+    let pending: Buffer[] = []
     try {
       for await (const chunk of res.body) {
-        rest += (chunk as Buffer).toString('utf8')
-        let nl = rest.indexOf('\n')
-        while (nl >= 0) {
-          const line = rest.slice(0, nl)
-          rest = rest.slice(nl + 1)
+        const buf = chunk as Buffer
+        let start = 0
+        for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
+          let line: string
+          if (pending.length === 0) line = buf.toString('utf8', start, nl)
+          else {
+            pending.push(buf.subarray(start, nl))
+            line = Buffer.concat(pending).toString('utf8')
+            pending = []
+          }
+          start = nl + 1
           if (line.trim() !== '') yield parseEvent<T>(line, path)
-          nl = rest.indexOf('\n')
         }
+        if (start < buf.length) pending.push(start === 0 ? buf : buf.subarray(start))
       }
     } catch (err) {
       if (signal?.aborted) return
@@ -164,7 +172,8 @@ export class RestClient {
     } finally {
       res.body.destroy()
     }
-    if (rest.trim() !== '' && !signal?.aborted) yield parseEvent<T>(rest, path)
+    const last = Buffer.concat(pending).toString('utf8')
+    if (last.trim() !== '' && !signal?.aborted) yield parseEvent<T>(last, path)
   }
 
   async close(): Promise<void> {
