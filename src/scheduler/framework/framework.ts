@@ -201,17 +201,21 @@ export class Framework implements FilterRunner {
     statuses: Map<string, Status>,
   ): { feasible: NodeInfo[]; evaluated: number } {
     const want = numFeasibleNodesToFind(nodes.length, this.profile.percentageOfNodesToScore)
-    const feasible: NodeInfo[] = []
+    // Sized for what is wanted, then cut to what was found: growing it by push copied it over and
+    // over (hundreds of nodes per cycle).
+    const feasible: NodeInfo[] = new Array<NodeInfo>(Math.min(want, nodes.length))
+    let found = 0
     let evaluated = 0
     const start = nodes.length === 0 ? 0 : this.#nextStart % nodes.length
-    for (let i = 0; i < nodes.length && feasible.length < want; i++) {
+    for (let i = 0; i < nodes.length && found < want; i++) {
       const node = nodes[(start + i) % nodes.length] as NodeInfo
       evaluated++
       const s = this.runFiltersWithNominatedPods(state, pod, node)
       if (s.code === 'Error') throw new Error(`${s.plugin}: ${s.reasons.join(', ')}`)
-      if (s.ok) feasible.push(node)
+      if (s.ok) feasible[found++] = node
       else statuses.set(node.name, s)
     }
+    feasible.length = found
     this.#nextStart = nodes.length === 0 ? 0 : (start + evaluated) % nodes.length
     return { feasible, evaluated }
   }
@@ -367,21 +371,28 @@ export class Framework implements FilterRunner {
     return totals
   }
 
-  /** The highest score; among equals, each is picked with the same chance (reservoir sampling). */
+  /**
+   * The highest score; among equals, each is picked with the same chance (as upstream's reservoir
+   * sampling gives, with one random number per cycle instead of one per tie).
+   */
   #selectHost(scores: readonly NodeScore[]): string {
-    let best = scores[0] as NodeScore
-    let ties = 1
-    for (let i = 1; i < scores.length; i++) {
-      const s = scores[i] as NodeScore
-      if (s.score > best.score) {
+    let best = -Infinity
+    let ties = 0
+    for (let i = 0; i < scores.length; i++) {
+      const s = (scores[i] as NodeScore).score
+      if (s > best) {
         best = s
         ties = 1
-      } else if (s.score === best.score) {
-        ties++
-        if (this.#random() * ties < 1) best = s
-      }
+      } else if (s === best) ties++
     }
-    return best.name
+    let k = Math.min(ties - 1, Math.floor(this.#random() * ties))
+    for (let i = 0; i < scores.length; i++) {
+      const s = scores[i] as NodeScore
+      if (s.score !== best) continue
+      if (k === 0) return s.name
+      k--
+    }
+    return (scores[0] as NodeScore).name
   }
 }
 

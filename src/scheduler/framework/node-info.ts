@@ -1,5 +1,5 @@
 import type { Container, Node, Pod } from '../../api/generated/types/core-v1.ts'
-import { parseQuantity } from '../../api/quantity.ts'
+import { parseQuantity, type Quantity } from '../../api/quantity.ts'
 import { labelsKey, podAffinityTerms, type PodAffinityTerms } from './affinity-terms.ts'
 
 /**
@@ -16,41 +16,75 @@ export interface Resources {
   scalar: Map<string, number>
 }
 
+/**
+ * The `scalar` of Resources without extended resources, which is nearly all of them: one empty
+ * map for all, never written (ownScalars gives a map of its own first).
+ */
+const noScalars = new Map<string, number>()
+
 export function emptyResources(): Resources {
-  return { milliCPU: 0, memory: 0, ephemeralStorage: 0, scalar: new Map() }
+  return { milliCPU: 0, memory: 0, ephemeralStorage: 0, scalar: noScalars }
+}
+
+/** r's extended resources, as a map of its own to write to. */
+function ownScalars(r: Resources): Map<string, number> {
+  if (r.scalar === noScalars) r.scalar = new Map()
+  return r.scalar
 }
 
 /** A resource list (requests, allocatable) as numbers; quantities that do not parse count as 0. */
 export function resourcesOf(list: Readonly<Record<string, unknown>> | undefined): Resources {
   const r = emptyResources()
-  for (const [name, v] of Object.entries(list ?? {})) {
-    const q = parseQuantity(v)
+  for (const name in list) {
+    const q = parseQuantity(list[name])
     if (!q) continue
-    if (name === 'cpu') r.milliCPU = Number((q.nanos + 999_999n) / 1_000_000n)
-    else if (name === 'memory') r.memory = Number((q.nanos + 999_999_999n) / 1_000_000_000n)
-    else if (name === 'ephemeral-storage')
-      r.ephemeralStorage = Number((q.nanos + 999_999_999n) / 1_000_000_000n)
-    else if (name !== 'pods') r.scalar.set(name, Number((q.nanos + 999_999_999n) / 1_000_000_000n))
+    const a = amountsOf(q)
+    if (name === 'cpu') r.milliCPU = a.milli
+    else if (name === 'memory') r.memory = a.whole
+    else if (name === 'ephemeral-storage') r.ephemeralStorage = a.whole
+    else if (name !== 'pods') ownScalars(r).set(name, a.whole)
   }
   return r
 }
+
+/**
+ * A quantity in thousandths and in whole units, each rounded up, worked out once per parsed
+ * quantity (parseQuantity keeps those): the BigInt arithmetic made garbage for every pod.
+ */
+function amountsOf(q: Quantity): { milli: number; whole: number } {
+  let a = amounts.get(q)
+  if (a === undefined) {
+    a = {
+      milli: Number((q.nanos + 999_999n) / 1_000_000n),
+      whole: Number((q.nanos + 999_999_999n) / 1_000_000_000n),
+    }
+    amounts.set(q, a)
+  }
+  return a
+}
+
+const amounts = new WeakMap<Quantity, { milli: number; whole: number }>()
 
 function add(into: Resources, r: Readonly<Resources>, sign = 1): void {
   into.milliCPU += sign * r.milliCPU
   into.memory += sign * r.memory
   into.ephemeralStorage += sign * r.ephemeralStorage
-  for (const [k, v] of r.scalar) into.scalar.set(k, (into.scalar.get(k) ?? 0) + sign * v)
+  if (r.scalar.size === 0) return
+  const to = ownScalars(into)
+  for (const [k, v] of r.scalar) to.set(k, (to.get(k) ?? 0) + sign * v)
 }
 
 function max(into: Resources, r: Readonly<Resources>): void {
   into.milliCPU = Math.max(into.milliCPU, r.milliCPU)
   into.memory = Math.max(into.memory, r.memory)
   into.ephemeralStorage = Math.max(into.ephemeralStorage, r.ephemeralStorage)
-  for (const [k, v] of r.scalar) into.scalar.set(k, Math.max(into.scalar.get(k) ?? 0, v))
+  if (r.scalar.size === 0) return
+  const to = ownScalars(into)
+  for (const [k, v] of r.scalar) to.set(k, Math.max(to.get(k) ?? 0, v))
 }
 
 function copy(r: Readonly<Resources>): Resources {
-  return { ...r, scalar: new Map(r.scalar) }
+  return { ...r, scalar: r.scalar.size === 0 ? noScalars : new Map(r.scalar) }
 }
 
 /** What scoring assumes of a container that requests nothing (Kubernetes' DefaultMilliCPURequest and DefaultMemoryRequest). */
@@ -65,10 +99,25 @@ export const defaultMemoryRequest = 200 * 1024 * 1024
  * overhead comes on top. `nonZero` counts the defaults above for containers that request no CPU
  * or memory, as scoring does.
  */
-export function podRequests(pod: Readonly<Pod>, o: { nonZero?: boolean } = {}): Resources {
+export function podRequests(pod: Readonly<Pod>, o: { nonZero?: boolean } = {}): Readonly<Resources> {
+  // Worked out once per pod object: a cycle asks for them several times (PodInfo, NodeResourcesFit,
+  // BalancedAllocation), and quantities parse through BigInts.
+  const cache = o.nonZero ? nonZeroRequestsOf : requestsOf
+  let r = cache.get(pod)
+  if (r === undefined) {
+    r = computePodRequests(pod, o.nonZero ?? false)
+    cache.set(pod, r)
+  }
+  return r
+}
+
+const requestsOf = new WeakMap<Readonly<Pod>, Readonly<Resources>>()
+const nonZeroRequestsOf = new WeakMap<Readonly<Pod>, Readonly<Resources>>()
+
+function computePodRequests(pod: Readonly<Pod>, nonZero: boolean): Resources {
   const of = (c: Readonly<Container>): Resources => {
     const r = resourcesOf(c.resources?.requests)
-    if (o.nonZero) {
+    if (nonZero) {
       if (!c.resources?.requests?.cpu) r.milliCPU = defaultMilliCPURequest
       if (!c.resources?.requests?.memory) r.memory = defaultMemoryRequest
     }
