@@ -36,7 +36,11 @@ test('a repeated event patches the one written; the correlator remembers only th
   recorder.event(pod('first'), 'Normal', 'Scheduled', 'assigned')
   await recorder.flush()
   assert.deepEqual(writes, ['create first', 'patch first'])
-  for (let i = 0; i < 4096; i++) recorder.event(pod(`p${i}`), 'Normal', 'Scheduled', 'assigned')
+  // In turns that the queue takes whole (it holds 1,000).
+  for (let i = 0; i < 4096; i++) {
+    recorder.event(pod(`p${i}`), 'Normal', 'Scheduled', 'assigned')
+    if (i % 1000 === 999) await recorder.flush()
+  }
   await recorder.flush()
   writes.length = 0
   recorder.event(pod('first'), 'Normal', 'Scheduled', 'assigned')
@@ -74,4 +78,25 @@ test('close() gives up on an event waiting to retry and gives each queued one a 
   }
   await flushed
   assert.deepEqual(attempts, ['c', 'c', 'c'])
+})
+
+test('at most 1,000 events wait to be written: more are dropped until the queue drains', async () => {
+  const writes: string[] = []
+  let release = () => {}
+  const blocked = new Promise<void>((r) => (release = r))
+  const slow = fakeEvents(writes)
+  const create = slow.create.bind(slow)
+  slow.create = async (e: Event) => {
+    await blocked
+    return create(e)
+  }
+  const recorder = new EventRecorder(slow, { component: 'test', host: 'h', clock: new FakeClock() })
+  for (let i = 0; i < 1005; i++) recorder.event(pod(`p${i}`), 'Normal', 'Scheduled', 'assigned')
+  release()
+  await recorder.flush()
+  assert.equal(writes.length, 1000)
+  assert.equal(writes.at(-1), 'create p999', 'the last five were dropped')
+  recorder.event(pod('later'), 'Normal', 'Scheduled', 'assigned')
+  await recorder.flush()
+  assert.equal(writes.at(-1), 'create later', 'once written, the queue takes events again')
 })

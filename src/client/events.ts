@@ -24,7 +24,10 @@ export interface EventRecorderOptions {
  * - more than 10 different messages with one reason for one object within 10 minutes are
  *   combined: later ones become one Event "(combined from similar events): <message>";
  * - each object may cause 25 writes in a burst, then one per 5 minutes (the spam filter); what
- *   the filter holds back is dropped, as upstream does.
+ *   the filter holds back is dropped, as upstream does;
+ * - at most 1,000 events wait to be written; while that many do, new ones are dropped (client-go's
+ *   broadcaster queue, maxQueuedEvents with DropIfChannelFull), so an apiserver slower than the
+ *   events come does not make them pile up.
  *
  * Recording never blocks or throws: writes go out in order in the background; `flush()` waits
  * for them (tests), `close()` waits without retrying (shutdown).
@@ -40,6 +43,8 @@ export class EventRecorder {
   readonly #similar = new Map<string, { messages: Set<string>; at: number }>()
   readonly #spam = new Map<string, TokenBucket>()
   #queue: Promise<void> = Promise.resolve()
+  /** Events queued and not yet written (or given up on). */
+  #waiting = 0
   readonly #closing = new AbortController()
 
   constructor(events: ResourceClient<Event>, o: EventRecorderOptions) {
@@ -51,6 +56,14 @@ export class EventRecorder {
   /** An event about `obj`: `reason` is UpperCamelCase (SuccessfulCreate), `message` a sentence for humans. */
   event(obj: ObjectLike, type: EventType, reason: string, message: string): void {
     const ref = referenceTo(obj)
+    if (this.#waiting >= maxQueuedEvents) {
+      // Dropped before the correlator sees it, as upstream's broadcaster drops it.
+      this.#o.log?.debug(
+        { reason, object: `${ref.namespace}/${ref.name}` },
+        'event dropped: too many events wait to be written',
+      )
+      return
+    }
     const now = this.#clock.now()
     const objectKey = [ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion].join('\0')
     let bucket = this.#spam.get(objectKey)
@@ -78,7 +91,14 @@ export class EventRecorder {
     const combined = similar.messages.size > maxSimilar
     const text = combined ? `(combined from similar events): ${message}` : message
     const key = combined ? `${similarKey}\0(combined)` : `${similarKey}\0${message}`
-    this.#queue = this.#queue.then(() => this.#write(key, ref, type, reason, text, now))
+    this.#waiting++
+    this.#queue = this.#queue.then(async () => {
+      try {
+        await this.#write(key, ref, type, reason, text, now)
+      } finally {
+        this.#waiting--
+      }
+    })
   }
 
   /** Resolves when every event recorded so far has been written (or given up on). */
@@ -161,6 +181,9 @@ export class EventRecorder {
 }
 
 const windowMs = 10 * 60 * 1000
+
+/** client-go's maxQueuedEvents. */
+const maxQueuedEvents = 1000
 
 /** How many objects and events the correlator remembers (client-go's maxLruCacheEntries). */
 const remembered = 4096
