@@ -202,6 +202,8 @@ export class Informer<T extends ObjectLike> {
       timeoutSeconds: Math.floor(minWatchTimeoutSeconds * (1 + Math.random())),
       ...(this.#o.labelSelector ? { labelSelector: this.#o.labelSelector } : {}),
       ...(this.#o.fieldSelector ? { fieldSelector: this.#o.fieldSelector } : {}),
+      // The transform would drop them: they are not decoded at all (the transform still runs).
+      withoutManagedFields: this.#transform === withoutManagedFields,
       signal,
     })
     for await (const e of events) {

@@ -53,6 +53,11 @@ export interface WatchOptions {
   /** The server ends the watch after this long (the informers pick 5 to 10 minutes). */
   timeoutSeconds?: number
   signal?: AbortSignal
+  /**
+   * The events' objects come without metadata.managedFields, taken out of the text before it is
+   * decoded (for informers that would drop them after).
+   */
+  withoutManagedFields?: boolean
 }
 
 export interface WriteOptions {
@@ -185,8 +190,10 @@ export class ResourceClient<T extends ObjectLike> {
   }
 
   watch(namespace: string, o: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
-    const { signal, ...query } = o
-    return this.#rest.watch<T>(this.path(namespace), query, signal)
+    const { signal, withoutManagedFields, ...query } = o
+    return this.#rest.watch<T>(this.path(namespace), query, signal, {
+      withoutManagedFields: withoutManagedFields ?? false,
+    })
   }
 }
 

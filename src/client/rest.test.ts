@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { ApiStatusError } from './errors.ts'
-import { RestClient } from './rest.ts'
+import { RestClient, withoutManagedFieldsText } from './rest.ts'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -132,4 +132,27 @@ test('watch events split anywhere across chunks, inside a character too, arrive 
   } finally {
     await close(server, rest)
   }
+})
+
+test('withoutManagedFieldsText takes out the object’s metadata.managedFields and nothing else', () => {
+  const fields = { 'f:metadata': { 'f:labels': { 'f:a]"{': {} } }, 'f:spec': { 'k:{"name":"[x]\\\\"}': {} } }
+  const managed = [{ manager: 'm', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: fields }]
+  const line = (metadata: Record<string, unknown>, spec: Record<string, unknown> = {}) =>
+    JSON.stringify({ type: 'MODIFIED', object: { kind: 'Pod', metadata, spec } })
+  const strip = (l: string) => JSON.parse(withoutManagedFieldsText(l)) as unknown
+
+  // First, last and only member of metadata; strings with brackets, quotes and backslashes inside.
+  for (const metadata of [
+    { managedFields: managed, name: 'a' },
+    { name: 'a', labels: { managedFields: 'x' }, managedFields: managed },
+    { managedFields: managed },
+  ]) {
+    const { managedFields: _, ...rest } = metadata
+    assert.deepEqual(strip(line(metadata)), JSON.parse(line(rest)))
+  }
+  // Only there: the same key deeper down, or a string that reads like it, is left alone.
+  const deeper = line({ name: 'a' }, { template: { metadata: { managedFields: managed } } })
+  assert.equal(withoutManagedFieldsText(deeper), deeper)
+  const inString = line({ name: 'a', annotations: { note: '"managedFields":[1]' } })
+  assert.equal(withoutManagedFieldsText(inString), inString)
 })

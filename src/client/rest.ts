@@ -127,7 +127,15 @@ export class RestClient {
    * signal aborts, or the connection fails (a TransportError). A watch the apiserver refuses
    * outright rejects with its Status; one that starts and then fails sends an ERROR event.
    */
-  async *watch<T>(path: string, query: Query, signal?: AbortSignal): AsyncGenerator<WatchEvent<T>> {
+  async *watch<T>(
+    path: string,
+    query: Query,
+    signal?: AbortSignal,
+    o: { withoutManagedFields?: boolean } = {},
+  ): AsyncGenerator<WatchEvent<T>> {
+    const decode = o.withoutManagedFields
+      ? (line: string) => parseEvent<T>(withoutManagedFieldsText(line), path)
+      : (line: string) => parseEvent<T>(line, path)
     await this.#limiter?.take(signal)
     let res
     try {
@@ -162,7 +170,7 @@ export class RestClient {
             pending = []
           }
           start = nl + 1
-          if (line.trim() !== '') yield parseEvent<T>(line, path)
+          if (line.trim() !== '') yield decode(line)
         }
         if (start < buf.length) pending.push(start === 0 ? buf : buf.subarray(start))
       }
@@ -173,7 +181,7 @@ export class RestClient {
       res.body.destroy()
     }
     const last = Buffer.concat(pending).toString('utf8')
-    if (last.trim() !== '' && !signal?.aborted) yield parseEvent<T>(last, path)
+    if (last.trim() !== '' && !signal?.aborted) yield decode(last)
   }
 
   async close(): Promise<void> {
@@ -196,6 +204,60 @@ function retryAfterSeconds(
   if (v === undefined || !/^\d+$/.test(v.trim())) return undefined
   const s = Number(v.trim())
   return s >= 1 ? s : undefined
+}
+
+/**
+ * A watch event's line without its object's metadata.managedFields, for clients that drop them
+ * anyway (informers of pods and nodes): they are a third or more of the text, and the most objects
+ * to decode. The member is taken out only where it is sure to be that one: the first
+ * `"managedFields":[` in the text, a key (not inside a string) at the depth of the object's
+ * metadata (event, object, metadata); anything else leaves the line as it is.
+ */
+export function withoutManagedFieldsText(line: string): string {
+  const key = '"managedFields":['
+  const at = line.indexOf(key)
+  if (at < 0) return line
+  let depth = 0
+  let i = 0
+  while (i < at) {
+    const c = line.charCodeAt(i)
+    if (c === 34) i = stringEnd(line, i) + 1
+    else {
+      if (c === 123 || c === 91) depth++
+      else if (c === 125 || c === 93) depth--
+      i++
+    }
+  }
+  if (i !== at || depth !== 3) return line
+  // From the list's '[' to its matching ']'.
+  let open = 0
+  for (i = at + key.length - 1; i < line.length;) {
+    const c = line.charCodeAt(i)
+    if (c === 34) {
+      i = stringEnd(line, i) + 1
+      continue
+    }
+    if (c === 123 || c === 91) open++
+    else if ((c === 125 || c === 93) && --open === 0) break
+    i++
+  }
+  if (open !== 0) return line
+  const end = i + 1
+  // The member goes with one of the commas around it.
+  if (line.charCodeAt(at - 1) === 44) return line.slice(0, at - 1) + line.slice(end)
+  return line.slice(0, at) + line.slice(line.charCodeAt(end) === 44 ? end + 1 : end)
+}
+
+/** The index of the quote that closes the string opening at `start` (the text's length if none). */
+function stringEnd(text: string, start: number): number {
+  for (let j = start + 1; ; j++) {
+    j = text.indexOf('"', j)
+    if (j < 0) return text.length
+    // A quote after an odd number of backslashes is escaped.
+    let k = j - 1
+    while (text.charCodeAt(k) === 92) k--
+    if ((j - 1 - k) % 2 === 0) return j
+  }
 }
 
 function parseEvent<T>(line: string, path: string): WatchEvent<T> {
