@@ -81,25 +81,26 @@ export class AdmissionChain {
     }
   }
 
-  // The loops index the list and wait only for the plugins that answer with a promise: most
-  // answer at once, and every request passes the whole chain twice (an iterator kept across
-  // awaits, and an await for each plugin, were garbage and a microtask per plugin).
   async #admitOnce(a: AdmissionAttributes): Promise<void> {
-    const plugins = this.#plugins
-    for (let i = 0; i < plugins.length; i++) {
-      const p = plugins[i] as AdmissionPlugin
-      if (!p.admit || !p.handles(a)) continue
-      const pending = p.admit(a)
-      if (pending) await pending
-    }
+    await this.#run(a, 'admit')
   }
 
   async validate(a: AdmissionAttributes): Promise<void> {
+    await this.#run(a, 'validate')
+  }
+
+  /**
+   * One phase over the plugins in order. The loop indexes the list and waits only for the plugins
+   * that answer with a promise: most answer at once, and every request passes the whole chain
+   * twice (an iterator kept across awaits, and an await for each plugin, were garbage and a
+   * microtask per plugin).
+   */
+  async #run(a: AdmissionAttributes, phase: 'admit' | 'validate'): Promise<void> {
     const plugins = this.#plugins
     for (let i = 0; i < plugins.length; i++) {
       const p = plugins[i] as AdmissionPlugin
-      if (!p.validate || !p.handles(a)) continue
-      const pending = p.validate(a)
+      if (!p[phase] || !p.handles(a)) continue
+      const pending = phase === 'admit' ? p.admit?.(a) : p.validate?.(a)
       if (pending) await pending
     }
   }
