@@ -1,3 +1,4 @@
+import { jsonStringEnd } from '../base/json-text.ts'
 import type { KubeObject } from './object.ts'
 import {
   field,
@@ -80,17 +81,8 @@ export function duplicateFields(text: string): string[] {
   }
   /** Skips a string at i (its opening quote); returns the index of its closing quote. */
   const skipStr = (): number => {
-    const start = i + 1
-    let j = start
-    for (;;) {
-      j = text.indexOf('"', j)
-      if (j < 0) throw new Error('unterminated string')
-      // A quote preceded by an odd number of backslashes is escaped.
-      let k = j - 1
-      while (k >= start && text.charCodeAt(k) === 92) k--
-      if ((j - 1 - k) % 2 === 0) break
-      j++
-    }
+    const j = jsonStringEnd(text, i)
+    if (j < 0) throw new Error('unterminated string')
     i = j + 1
     return j
   }

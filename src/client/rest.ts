@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { Pool } from 'undici'
 import type { Status } from '../api/generated/types/meta-v1.ts'
 import { realClock, type Clock } from '../base/clock.ts'
+import { jsonStringEnd } from '../base/json-text.ts'
 import type { ClientConfig } from './config.ts'
 import { ApiStatusError, statusFromBody, TransportError } from './errors.ts'
 import { TokenBucket } from './token-bucket.ts'
@@ -221,8 +222,11 @@ export function withoutManagedFieldsText(line: string): string {
   let i = 0
   while (i < at) {
     const c = line.charCodeAt(i)
-    if (c === 34) i = stringEnd(line, i) + 1
-    else {
+    if (c === 34) {
+      const end = jsonStringEnd(line, i)
+      if (end < 0) return line
+      i = end + 1
+    } else {
       if (c === 123 || c === 91) depth++
       else if (c === 125 || c === 93) depth--
       i++
@@ -234,7 +238,9 @@ export function withoutManagedFieldsText(line: string): string {
   for (i = at + key.length - 1; i < line.length;) {
     const c = line.charCodeAt(i)
     if (c === 34) {
-      i = stringEnd(line, i) + 1
+      const end = jsonStringEnd(line, i)
+      if (end < 0) return line
+      i = end + 1
       continue
     }
     if (c === 123 || c === 91) open++
@@ -246,18 +252,6 @@ export function withoutManagedFieldsText(line: string): string {
   // The member goes with one of the commas around it.
   if (line.charCodeAt(at - 1) === 44) return line.slice(0, at - 1) + line.slice(end)
   return line.slice(0, at) + line.slice(line.charCodeAt(end) === 44 ? end + 1 : end)
-}
-
-/** The index of the quote that closes the string opening at `start` (the text's length if none). */
-function stringEnd(text: string, start: number): number {
-  for (let j = start + 1; ; j++) {
-    j = text.indexOf('"', j)
-    if (j < 0) return text.length
-    // A quote after an odd number of backslashes is escaped.
-    let k = j - 1
-    while (text.charCodeAt(k) === 92) k--
-    if ((j - 1 - k) % 2 === 0) return j
-  }
 }
 
 function parseEvent<T>(line: string, path: string): WatchEvent<T> {
