@@ -396,9 +396,10 @@ export class Framework implements FilterRunner {
   }
 }
 
-/** `list` made one entry per node, in order, each with score 0, reusing the entries it had. */
+/** A NodeScore whose name can be changed, for the lists #prioritize reuses. */
 type ScoreEntry = { name: string; score: number }
 
+/** `list` made one entry per node, in order, each with score 0, reusing the entries it had. */
 function nodeScores(list: ScoreEntry[], nodes: readonly NodeInfo[]): NodeScore[] {
   if (list.length > nodes.length) list.length = nodes.length
   for (let i = 0; i < nodes.length; i++) {
