@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { duplicateFields, unknownFields } from './unknown-fields.ts'
+import { duplicateFields, memberCount, unknownFields } from './unknown-fields.ts'
 
 const deployment = { group: 'apps', version: 'v1', kind: 'Deployment' }
 
@@ -58,4 +58,19 @@ test('duplicate fields are found in the JSON text as sent, at any depth', () => 
     'duplicate field "ab"',
   ])
   assert.deepEqual(duplicateFields('{"a":'), [], 'not JSON: nothing to report')
+})
+
+test('with the decoded member count, a text without duplicates is passed at once and one with them still reported', () => {
+  const texts = [
+    '{"metadata":{"name":"a","name":"b"},"data":{"k":"1","k":"2","x":"[\\"{:"},"list":[{"a":1,"a":2}]}',
+    '{"ab":1, "a\\u0062" : 2, "s":"x\\"y:\\\\", "t":[true,null,-1.5e3]}',
+    '{"a":{"b":{"c":1}},"a":{}}',
+    '{"a":{"b":1},"c":{"b":2,"d":"e:f"},"l":[{"x":1},{"x":2}]}',
+  ]
+  for (const text of texts) {
+    const members = memberCount(JSON.parse(text))
+    assert.deepEqual(duplicateFields(text, members), duplicateFields(text), text)
+  }
+  assert.equal(memberCount(JSON.parse(texts[3] as string)), 8)
+  assert.deepEqual(duplicateFields(texts[2] as string, 1), ['duplicate field "a"'])
 })

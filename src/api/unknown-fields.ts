@@ -59,8 +59,13 @@ function joinPath(path: (string | number)[]): string {
   return p
 }
 
-/** Keys that appear more than once in the same JSON object of `text`, as `duplicate field "path"`. */
-export function duplicateFields(text: string): string[] {
+/**
+ * Keys that appear more than once in the same JSON object of `text`, as `duplicate field "path"`.
+ * `members`, when known, is how many object members JSON.parse made of the text: it keeps one of
+ * each duplicate, so a text with as many members as that has none, and its keys need no walk.
+ */
+export function duplicateFields(text: string, members?: number): string[] {
+  if (members !== undefined && textMembers(text) === members) return []
   const out: string[] = []
   // The path to the current value, as segments; joined only when a duplicate is reported.
   // Array items are their index: formatted only when a duplicate is reported.
@@ -160,4 +165,31 @@ export function duplicateFields(text: string): string[] {
     return [] // not well-formed JSON: the decoder reports that
   }
   return out
+}
+
+/** The object members of a JSON text: its colons outside strings (-1 for a string left open). */
+function textMembers(text: string): number {
+  let n = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 34) {
+      const end = jsonStringEnd(text, i)
+      if (end < 0) return -1
+      i = end
+    } else if (c === 58) n++
+  }
+  return n
+}
+
+/** The object members of a decoded JSON value, nested ones included. */
+export function memberCount(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 0
+  let n = 0
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) n += memberCount(v[i])
+    return n
+  }
+  const o = v as Record<string, unknown>
+  for (const k in o) n += 1 + memberCount(o[k])
+  return n
 }

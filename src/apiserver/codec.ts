@@ -2,15 +2,16 @@ import type { KubeObject } from '../api/object.ts'
 import { decodeProtobuf, ProtobufError } from '../api/protobuf/codec.ts'
 import { duplicateFields, unknownFields } from '../api/unknown-fields.ts'
 import { badRequest } from './errors.ts'
+import type { JsonBody } from './handlers/resources.ts'
 import type { ResourceDefinition } from './registry/store.ts'
 
 /** The unknown and duplicate fields of a request body, for fieldValidation. */
 export function unknownFieldWarnings(
   def: ResourceDefinition,
   obj: KubeObject,
-  raw: Buffer | undefined,
+  json: JsonBody | undefined,
 ): string[] {
-  const dup = raw ? duplicateFields(raw.toString('utf8')) : []
+  const dup = json ? duplicateFields(json.text, json.members) : []
   return [...dup, ...unknownFields({ group: def.group, version: def.version, kind: def.kind }, obj)]
 }
 

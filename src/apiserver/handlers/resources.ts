@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml'
 import { apiVersionOf, isKubeObject, type KubeObject, type StoredObject } from '../../api/object.ts'
+import { memberCount } from '../../api/unknown-fields.ts'
 import { JsonPieces, readBody, writeJson, type Handler, type RequestContext } from '../context.ts'
 import type { EndpointRegistry, ResourceEndpoint, Subresource } from '../endpoint.ts'
 import type { ResourceStrategy } from '../registry/strategy.ts'
@@ -46,10 +47,10 @@ export interface ResourceHandlerDeps {
   /** Decodes a protobuf body into the JSON object a JSON client would have sent. */
   decodeProtobuf(body: Buffer): KubeObject
   /**
-   * Unknown and duplicate fields under fieldValidation Strict/Warn: what to report. `raw` is the
-   * body as sent (for duplicate detection in JSON/YAML).
+   * Unknown and duplicate fields under fieldValidation Strict/Warn: what to report. `json` is a
+   * JSON body as sent (for duplicate detection).
    */
-  unknownFields(ep: ResourceEndpoint, obj: KubeObject, raw: Buffer | undefined): string[]
+  unknownFields(ep: ResourceEndpoint, obj: KubeObject, json: JsonBody | undefined): string[]
   /** Applies a patch of the given type to the current object (in place when it is `owned`). */
   patch(
     ep: ResourceEndpoint,
@@ -459,12 +460,12 @@ export class ResourceRequest {
   /** The body as an object of this resource's kind, in this group-version. */
   #decodeBody(body: Buffer, check: boolean): StoredObject {
     const def = this.ep.definition
-    const { obj, raw } = decodeObject(body, this.ctx.req.headers['content-type'], this.deps, {
+    const { obj, json } = decodeObject(body, this.ctx.req.headers['content-type'], this.deps, {
       group: def.group,
       version: def.version,
       kind: def.kind,
     })
-    if (check) this.#checkUnknownFields(obj, raw, false)
+    if (check) this.#checkUnknownFields(obj, json, false)
     return obj
   }
 
@@ -472,13 +473,13 @@ export class ResourceRequest {
    * fieldValidation: Strict refuses unknown and duplicate fields (400 on POST/PUT, 422 on
    * PATCH), Warn (the default) reports them as warnings, Ignore says nothing.
    */
-  #checkUnknownFields(obj: KubeObject, raw: Buffer | undefined, isPatch: boolean): void {
+  #checkUnknownFields(obj: KubeObject, json: JsonBody | undefined, isPatch: boolean): void {
     const directive = this.ctx.query.get('fieldValidation') ?? 'Warn'
     if (directive === 'Ignore') return
     if (directive !== 'Warn' && directive !== 'Strict') {
       throw badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got "${directive}"`)
     }
-    const problems = this.deps.unknownFields(this.ep, obj, raw)
+    const problems = this.deps.unknownFields(this.ep, obj, json)
     if (problems.length === 0) return
     const def = this.ep.definition
     if (directive === 'Warn') {
@@ -667,15 +668,24 @@ export class ResourceRequest {
 }
 
 /**
+ * A JSON request body as sent, for duplicate-field checks: its text, and how many object members
+ * decoding it made (before apiVersion, kind and metadata were filled in).
+ */
+export interface JsonBody {
+  readonly text: string
+  readonly members: number
+}
+
+/**
  * The request body as an object of the given kind: JSON, YAML or protobuf; apiVersion and kind,
- * when present, must be the expected ones (and are filled in when absent). `raw` is the JSON as
- * sent, for duplicate-field checks.
+ * when present, must be the expected ones (and are filled in when absent). `json` is a JSON body
+ * as sent.
  */
 export async function readObject(
   ctx: RequestContext,
   deps: Pick<ResourceHandlerDeps, 'decodeProtobuf'>,
   want: { group: string; version: string; kind: string },
-): Promise<{ obj: StoredObject; raw: Buffer | undefined }> {
+): Promise<{ obj: StoredObject; json: JsonBody | undefined }> {
   return decodeObject(await readBody(ctx.req), ctx.req.headers['content-type'], deps, want)
 }
 
@@ -685,15 +695,17 @@ function decodeObject(
   contentTypeHeader: string | undefined,
   deps: Pick<ResourceHandlerDeps, 'decodeProtobuf'>,
   want: { group: string; version: string; kind: string },
-): { obj: StoredObject; raw: Buffer | undefined } {
+): { obj: StoredObject; json: JsonBody | undefined } {
   const contentType = parseMediaType(contentTypeHeader ?? JSON_TYPE)
   let obj: KubeObject
-  let raw: Buffer | undefined
+  let json: JsonBody | undefined
   switch (contentType?.type) {
-    case JSON_TYPE:
-      obj = parseJsonObject(body, want)
-      raw = body
+    case JSON_TYPE: {
+      const text = body.toString('utf8')
+      obj = parseJsonObject(text, want)
+      json = { text, members: memberCount(obj) }
       break
+    }
     case YAML_TYPE:
       obj = parseYamlObject(body, want)
       break
@@ -717,7 +729,7 @@ function decodeObject(
   obj.apiVersion = apiVersion
   obj.kind = want.kind
   obj.metadata ??= {}
-  return { obj: obj as StoredObject, raw }
+  return { obj: obj as StoredObject, json }
 }
 
 const comma = Buffer.from(',')
@@ -790,9 +802,9 @@ function optionalInt(q: URLSearchParams, name: string): number | undefined {
   return Number(v)
 }
 
-export function parseJsonValue(raw: Buffer): unknown {
+export function parseJsonValue(raw: Buffer | string): unknown {
   try {
-    return JSON.parse(raw.toString('utf8')) as unknown
+    return JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8')) as unknown
   } catch (err) {
     throw badRequest(`error decoding body: ${(err as Error).message}`)
   }
@@ -800,8 +812,8 @@ export function parseJsonValue(raw: Buffer): unknown {
 
 type Kind = { version: string; kind: string }
 
-function parseJsonObject(raw: Buffer, want: Kind): KubeObject {
-  const v = parseJsonValue(raw)
+function parseJsonObject(text: string, want: Kind): KubeObject {
+  const v = parseJsonValue(text)
   if (!isKubeObject(v)) throw notAnObject(want)
   return v
 }

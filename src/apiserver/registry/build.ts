@@ -195,7 +195,7 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
       return (fields) => sel.matches(fields)
     },
     decodeProtobuf: decodeProtobufBody,
-    unknownFields: (ep, obj, raw) => unknownFieldWarnings(ep.definition, obj, raw),
+    unknownFields: (ep, obj, json) => unknownFieldWarnings(ep.definition, obj, json),
     patch: (ep, type, current, patch, options) => applyPatch(ep.definition, type, current, patch, options),
     now: () => o.clock.now(),
   }
