@@ -174,6 +174,42 @@ describe('the apiserver refuses bad input with a Status', () => {
     )
   })
 
+  test('a value of the wrong JSON type is 400, as Go decoding refuses it, whatever fieldValidation says', async () => {
+    for (const [body, message] of [
+      [
+        '{"metadata":{"name":"wt1"},"data":{"k":1}}',
+        'json: cannot unmarshal number into Go struct field ConfigMap.data of type string',
+      ],
+      [
+        '{"metadata":{"name":"wt2"},"data":"x"}',
+        'json: cannot unmarshal string into Go struct field ConfigMap.data of type map[string]string',
+      ],
+      [
+        '{"metadata":{"name":"wt3","labels":{"a":["b"]}}}',
+        'json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type string',
+      ],
+    ] as const) {
+      for (const validation of ['Strict', 'Ignore']) {
+        const r = await call('POST', `${cms}?fieldValidation=${validation}`, { body })
+        expectStatus(r, 400, 'BadRequest')
+        assert.equal(r.body.message, `ConfigMap in version "v1" cannot be handled as a ConfigMap: ${message}`)
+      }
+    }
+    // A PUT as well; nothing of it is stored.
+    assert.equal(
+      (await call('POST', cms, { body: '{"metadata":{"name":"wt4"},"data":{"k":"v"}}' })).code,
+      201,
+    )
+    expectStatus(
+      await call('PUT', `${cms}/wt4`, { body: '{"metadata":{"name":"wt4"},"data":{"k":true}}' }),
+      400,
+      'BadRequest',
+      /cannot unmarshal bool into Go struct field ConfigMap\.data of type string/,
+    )
+    assert.deepEqual((await call('GET', `${cms}/wt4`)).body.data, { k: 'v' })
+    expectStatus(await call('GET', `${cms}/wt1`), 404, 'NotFound')
+  })
+
   test('unknown fields that Warn lets through are dropped, as Go decoding drops them: not stored, not managed', async () => {
     const created = await call('POST', `${cms}?fieldManager=tester`, {
       body: '{"metadata":{"name":"dropped","bogus":1},"bogus":{"a":1},"data":{"k":"v"}}',

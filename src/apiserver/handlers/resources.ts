@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml'
 import { apiVersionOf, isKubeObject, type KubeObject, type StoredObject } from '../../api/object.ts'
+import { typeMismatch } from '../../api/type-mismatch.ts'
 import { memberCount } from '../../api/unknown-fields.ts'
 import { JsonPieces, readBody, writeJson, type Handler, type RequestContext } from '../context.ts'
 import type { EndpointRegistry, ResourceEndpoint, Subresource } from '../endpoint.ts'
@@ -465,6 +466,14 @@ export class ResourceRequest {
       version: def.version,
       kind: def.kind,
     })
+    // Go decodes a body into typed structs: a value of the wrong JSON type is refused whatever
+    // fieldValidation says.
+    const mismatch = typeMismatch(def, obj)
+    if (mismatch !== undefined) {
+      throw badRequest(
+        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${mismatch}`,
+      )
+    }
     if (check) this.#checkUnknownFields(obj, json, false)
     return obj
   }
