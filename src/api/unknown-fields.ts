@@ -181,15 +181,34 @@ function textMembers(text: string): number {
   return n
 }
 
-/** The object members of a decoded JSON value, nested ones included. */
-export function memberCount(v: unknown): number {
+/**
+ * How deep a request body may nest objects and lists. Go's JSON decoding (kube-apiserver's) allows
+ * 10,000; here the walks of an object (and V8's own JSON.stringify and structuredClone) run out of
+ * stack at about 5,000, so bodies are held to a depth no real object comes near.
+ */
+export const maxBodyDepth = 1000
+
+/**
+ * The object members of a decoded JSON value, nested ones included; -1 when it nests deeper than
+ * maxBodyDepth (the walk stops there).
+ */
+export function memberCount(v: unknown, depth = 0): number {
   if (v === null || typeof v !== 'object') return 0
+  if (depth >= maxBodyDepth) return -1
   let n = 0
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) n += memberCount(v[i])
+    for (let i = 0; i < v.length; i++) {
+      const m = memberCount(v[i], depth + 1)
+      if (m < 0) return -1
+      n += m
+    }
     return n
   }
   const o = v as Record<string, unknown>
-  for (const k in o) n += 1 + memberCount(o[k])
+  for (const k in o) {
+    const m = memberCount(o[k], depth + 1)
+    if (m < 0) return -1
+    n += 1 + m
+  }
   return n
 }

@@ -5,6 +5,7 @@ import { applyJsonPatch, PatchError } from '../api/patch/json-patch.ts'
 import { applyMergePatch } from '../api/patch/merge-patch.ts'
 import { applyStrategicMergePatch } from '../api/patch/strategic-merge-patch.ts'
 import { schemaForKind } from '../api/schema.ts'
+import { shallowEnough } from './codec.ts'
 import { ApiError, badRequest, notFound } from './errors.ts'
 import type { PatchType } from './handlers/resources.ts'
 import { rfc3339 } from './registry/store.ts'
@@ -103,11 +104,14 @@ export function applyPatch(
 }
 
 function decodeJson(body: Buffer): unknown {
+  let v: unknown
   try {
-    return JSON.parse(body.toString('utf8')) as unknown
+    v = JSON.parse(body.toString('utf8')) as unknown
   } catch (err) {
     throw badRequest(`error decoding patch: ${(err as Error).message}`)
   }
+  shallowEnough(v)
+  return v
 }
 
 /** Apply patches are YAML (JSON is YAML too). */
@@ -119,6 +123,7 @@ function decodeApply(body: Buffer): StoredObject {
     throw badRequest(`error decoding YAML: ${(err as Error).message}`)
   }
   if (!isKubeObject(v)) throw badRequest('the apply patch must be an object')
+  shallowEnough(v)
   const obj = v as StoredObject
   obj.metadata ??= {}
   return obj

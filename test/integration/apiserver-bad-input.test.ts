@@ -210,6 +210,29 @@ describe('the apiserver refuses bad input with a Status', () => {
     expectStatus(await call('GET', `${cms}/wt1`), 404, 'NotFound')
   })
 
+  test('a body nested deeper than 1,000 levels is 400, not a 500 from a walk that ran out of stack', async () => {
+    const revisions = '/apis/apps/v1/namespaces/default/controllerrevisions'
+    // A ControllerRevision's data is a RawExtension: anything goes there but depth.
+    const revision = (name: string, depth: number) =>
+      `{"metadata":{"name":"${name}"},"revision":1,"data":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`
+    assert.equal((await call('POST', revisions, { body: revision('deep-ok', 990) })).code, 201)
+    for (const depth of [1000, 5000, 50_000]) {
+      expectStatus(
+        await call('POST', revisions, { body: revision(`deep-${depth}`, depth) }),
+        400,
+        'BadRequest',
+        /error decoding body: nested deeper than the limit of 1000 levels/,
+      )
+    }
+    const deepPatch = `{"data":{"b":${'['.repeat(5000)}${']'.repeat(5000)}}}`
+    expectStatus(
+      await call('PATCH', `${revisions}/deep-ok`, { body: deepPatch, type: 'application/merge-patch+json' }),
+      400,
+      'BadRequest',
+      /nested deeper than the limit/,
+    )
+  })
+
   test('unknown fields that Warn lets through are dropped, as Go decoding drops them: not stored, not managed', async () => {
     const created = await call('POST', `${cms}?fieldManager=tester`, {
       body: '{"metadata":{"name":"dropped","bogus":1},"bogus":{"a":1},"data":{"k":"v"}}',

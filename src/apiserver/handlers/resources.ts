@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml'
 import { apiVersionOf, isKubeObject, type KubeObject, type StoredObject } from '../../api/object.ts'
 import { typeMismatch } from '../../api/type-mismatch.ts'
-import { memberCount } from '../../api/unknown-fields.ts'
+import { shallowEnough } from '../codec.ts'
 import { JsonPieces, readBody, writeJson, type Handler, type RequestContext } from '../context.ts'
 import type { EndpointRegistry, ResourceEndpoint, Subresource } from '../endpoint.ts'
 import type { ResourceStrategy } from '../registry/strategy.ts'
@@ -712,11 +712,12 @@ function decodeObject(
     case JSON_TYPE: {
       const text = body.toString('utf8')
       obj = parseJsonObject(text, want)
-      json = { text, members: memberCount(obj) }
+      json = { text, members: shallowEnough(obj) }
       break
     }
     case YAML_TYPE:
       obj = parseYamlObject(body, want)
+      shallowEnough(obj)
       break
     case PROTOBUF_TYPE:
       obj = deps.decodeProtobuf(body)
