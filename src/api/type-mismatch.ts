@@ -65,23 +65,15 @@ function check(f: ResolvedField, value: unknown, at: At): string | undefined {
       }
       return undefined
     }
-    case 'map': {
-      if (kind !== 'object') return wrong()
-      const values = mapValues(node)
-      if (!values) return undefined
-      const o = value as Record<string, unknown>
-      for (const k in o) {
-        const found = check(values, o[k], at)
-        if (found) return found
-      }
-      return undefined
-    }
+    case 'map':
     case 'list': {
-      if (kind !== 'array') return wrong()
-      const item = items(node)
-      if (!item) return undefined
-      for (const v of value as unknown[]) {
-        const found = check(item, v, at)
+      // Their values, or items, share one schema and the field's path.
+      if (kind !== (type === 'map' ? 'object' : 'array')) return wrong()
+      const each = type === 'map' ? mapValues(node) : items(node)
+      if (!each) return undefined
+      const values = type === 'map' ? Object.values(value as Record<string, unknown>) : (value as unknown[])
+      for (const v of values) {
+        const found = check(each, v, at)
         if (found) return found
       }
       return undefined
