@@ -130,14 +130,15 @@ describe('pods/binding', () => {
     metadata: { name: pod, annotations: { 'example.com/placed-by': 'test' } },
     target: { kind: 'Node', name: node },
   })
+  const podNamed = (name: string) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name },
+    spec: { containers: [{ name: 'c', image: 'busybox' }] },
+  })
 
   test('binds once: nodeName, PodScheduled and the annotations land; a second binding is a conflict', async () => {
-    const created = await post(pods, {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'b' },
-      spec: { containers: [{ name: 'c', image: 'busybox' }] },
-    })
+    const created = await post(pods, podNamed('b'))
     assert.equal(created.code, 201, JSON.stringify(created.obj))
     const bound = await post(`${pods}/b/binding`, binding('b', 'node-1'))
     assert.equal(bound.code, 201, JSON.stringify(bound.obj))
@@ -165,12 +166,7 @@ describe('pods/binding', () => {
   })
 
   test('a dry-run binding binds nothing; an unknown dryRun value is 400', async () => {
-    const created = await post(pods, {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'dry' },
-      spec: { containers: [{ name: 'c', image: 'busybox' }] },
-    })
+    const created = await post(pods, podNamed('dry'))
     assert.equal(created.code, 201, JSON.stringify(created.obj))
     assert.equal((await post(`${pods}/dry/binding?dryRun=All`, binding('dry', 'node-1'))).code, 201)
     const pod = JSON.parse((await c.request('GET', `${pods}/dry`)).body.toString()) as {
