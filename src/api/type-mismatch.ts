@@ -8,6 +8,7 @@ import {
   valueType,
   type GroupVersionKind,
   type ResolvedField,
+  type SchemaNode,
 } from './schema.ts'
 
 /**
@@ -26,11 +27,20 @@ export function typeMismatch(gvk: GroupVersionKind, obj: KubeObject): string | u
   const name = definitionNameForKind(gvk)
   const root = name === undefined ? undefined : definition(name)
   if (name === undefined || root === undefined) return undefined
-  const o = obj as Record<string, unknown>
+  return checkFields(root, obj, structName(name), '')
+}
+
+/** The fields of a struct the schema has, each checked; `prefix` is the struct's own path. */
+function checkFields(
+  node: SchemaNode,
+  o: Record<string, unknown>,
+  struct: string,
+  prefix: string,
+): string | undefined {
   for (const k in o) {
-    const f = field(root, k)
-    if (f === undefined) continue
-    const found = check(f, o[k], { struct: structName(name), path: k })
+    const child = field(node, k)
+    if (child === undefined) continue
+    const found = check(child, o[k], { struct, path: prefix === '' ? k : `${prefix}.${k}` })
     if (found) return found
   }
   return undefined
@@ -56,14 +66,7 @@ function check(f: ResolvedField, value: unknown, at: At): string | undefined {
     case 'struct': {
       if (kind !== 'object') return wrong()
       const struct = f.ref !== undefined ? structName(f.ref) : at.struct
-      const o = value as Record<string, unknown>
-      for (const k in o) {
-        const child = field(node, k)
-        if (child === undefined) continue
-        const found = check(child, o[k], { struct, path: `${at.path}.${k}` })
-        if (found) return found
-      }
-      return undefined
+      return checkFields(node, value as Record<string, unknown>, struct, at.path)
     }
     case 'map':
     case 'list': {

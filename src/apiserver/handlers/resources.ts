@@ -469,11 +469,7 @@ export class ResourceRequest {
     // Go decodes a body into typed structs: a value of the wrong JSON type is refused whatever
     // fieldValidation says.
     const mismatch = typeMismatch(def, obj)
-    if (mismatch !== undefined) {
-      throw badRequest(
-        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${mismatch}`,
-      )
-    }
+    if (mismatch !== undefined) throw cannotHandle(def, mismatch)
     if (check) this.#checkUnknownFields(obj, json, false)
     return obj
   }
@@ -501,7 +497,7 @@ export class ResourceRequest {
         { type: 'FieldValueInvalid', field: 'patch', value: undefined, detail: message },
       ])
     }
-    throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${message}`)
+    throw cannotHandle(def, message)
   }
 
   #writeOptions() {
@@ -848,7 +844,10 @@ export function checkedDryRun(values: readonly string[]): readonly string[] {
 }
 
 function notAnObject(d: Kind): ApiError {
-  return badRequest(
-    `${d.kind} in version "${d.version}" cannot be handled as a ${d.kind}: the body is not a JSON object`,
-  )
+  return cannotHandle(d, 'the body is not a JSON object')
+}
+
+/** A body refused by decoding, worded as kube-apiserver words it. */
+function cannotHandle(d: Kind, detail: string): ApiError {
+  return badRequest(`${d.kind} in version "${d.version}" cannot be handled as a ${d.kind}: ${detail}`)
 }
