@@ -1,3 +1,4 @@
+import { keyElement, listKind, pathString } from './patch/managed-fields.ts'
 import type { KubeObject } from './object.ts'
 import {
   definitionNameForKind,
@@ -12,94 +13,239 @@ import {
 } from './schema.ts'
 
 /**
- * The first value of a decoded object whose JSON type its schema does not take, worded as Go's
- * decoder words it, or undefined. Kubernetes decodes a body into typed Go structs, so such a body
- * is refused (400) whatever fieldValidation says:
+ * Values of a built-in object whose JSON type their schema does not take, worded as Kubernetes
+ * words them. Kubernetes turns every body into typed Go structs, and which code does it decides
+ * the words:
  *
- *   json: cannot unmarshal number into Go struct field ConfigMap.data of type string
+ * - a create or update body, and the result of a JSON or merge patch, go through Go's JSON
+ *   decoder (`typeMismatch`):
+ *     json: cannot unmarshal number into Go struct field ConfigMap.data of type string
+ * - the result of a strategic merge patch goes through the unstructured converter
+ *   (`convertMismatch`): cannot restore slice from string, unrecognized type: int32
+ * - an apply configuration goes through structured-merge-diff's typed conversion
+ *   (`typedMismatches`), which lists every bad value by its field path:
+ *     .spec.replicas: expected numeric (int or float), got string
  *
- * The struct is the one the field belongs to, and the path runs from the object's root, without
- * list indexes or map keys. null is taken anywhere (Go leaves the zero value). Below open nodes
- * (RawExtension, preserve-unknown-fields) and embedded objects anything goes; fields the schema
- * does not have are left to the unknown-field check.
+ * null is taken anywhere (Go leaves the zero value). Below open nodes (RawExtension,
+ * preserve-unknown-fields) and embedded objects anything goes; fields the schema does not have
+ * are left to the unknown-field check. Kinds without a built-in schema (custom resources) are
+ * not checked here.
  */
 export function typeMismatch(gvk: GroupVersionKind, obj: KubeObject): string | undefined {
-  const name = definitionNameForKind(gvk)
-  const root = name === undefined ? undefined : definition(name)
-  if (name === undefined || root === undefined) return undefined
-  return checkFields(root, obj, structName(name), '')
+  let found: string | undefined
+  walkKind(gvk, obj, {
+    typed: false,
+    visit: (m) => {
+      found = decodeWords(m)
+      return true
+    },
+  })
+  return found
 }
 
-/** The fields of a struct the schema has, each checked; `prefix` is the struct's own path. */
-function checkFields(
-  node: SchemaNode,
-  o: Record<string, unknown>,
-  struct: string,
-  prefix: string,
-): string | undefined {
-  for (const k in o) {
-    const child = field(node, k)
-    if (child === undefined) continue
-    const found = check(child, o[k], { struct, path: prefix === '' ? k : `${prefix}.${k}` })
-    if (found) return found
-  }
-  return undefined
+/** The first bad value of a strategic merge patch's result, in the unstructured converter's words. */
+export function convertMismatch(gvk: GroupVersionKind, obj: unknown): string | undefined {
+  let found: string | undefined
+  walkKind(gvk, obj, {
+    typed: false,
+    visit: (m) => {
+      found = convertWords(m)
+      return true
+    },
+  })
+  return found
 }
 
+/**
+ * Every bad value of an apply configuration, each as `<field path>: <what is wrong>` (the path as
+ * structured-merge-diff prints it: `.spec.containers[name="web"].ports[0]`).
+ */
+export function typedMismatches(gvk: GroupVersionKind, obj: unknown): string[] {
+  const found: string[] = []
+  walkKind(gvk, obj, {
+    typed: true,
+    visit: (m) => {
+      found.push(`${m.at.typed}: ${typedWords(m)}`)
+      return false
+    },
+  })
+  return found
+}
+
+/** Where a value is: its Go struct and dotted path (for the decoder) and its typed path. */
 interface At {
   /** The Go struct the field belongs to (ConfigMap, ContainerPort). */
   struct: string
   /** Its JSON path from the root, dotted, without indexes or keys (spec.containers.ports). */
   path: string
+  /** Its path as structured-merge-diff prints it, with list keys or indexes (when asked for). */
+  typed: string
 }
 
-function check(f: ResolvedField, value: unknown, at: At): string | undefined {
+/** What a walk does with each bad value (true: stop), and whether it needs typed paths. */
+interface Walk {
+  visit: (m: Mismatch) => boolean
+  /** Typed paths cost a string per field: only apply's wording names them. */
+  typed: boolean
+}
+
+/** A value of the wrong JSON type, or a number where an integer belongs. */
+interface Mismatch {
+  f: ResolvedField
+  value: unknown
+  at: At
+  /** The schema's value type at that field. */
+  type: ReturnType<typeof valueType>
+}
+
+/** Calls `visit` for each bad value, in document order, until it returns true. */
+function walkKind(gvk: GroupVersionKind, obj: unknown, w: Walk): void {
+  const name = definitionNameForKind(gvk)
+  const root = name === undefined ? undefined : definition(name)
+  if (name === undefined || root === undefined || !isObject(obj)) return
+  walkFields(root, obj, { struct: structName(name), path: '', typed: '' }, w)
+}
+
+/** The fields of a struct the schema has, each checked; true once `visit` says stop. */
+function walkFields(node: SchemaNode, o: Record<string, unknown>, at: At, w: Walk): boolean {
+  for (const k in o) {
+    const child = field(node, k)
+    if (child === undefined) continue
+    const path = at.path === '' ? k : `${at.path}.${k}`
+    const typed = w.typed ? `${at.typed}.${k}` : ''
+    if (walk(child, o[k], { struct: at.struct, path, typed }, w)) return true
+  }
+  return false
+}
+
+function walk(f: ResolvedField, value: unknown, at: At, w: Walk): boolean {
   const node = f.node
-  if (value === null || value === undefined || node.embeddedResource) return undefined
+  if (value === null || value === undefined || node.embeddedResource) return false
   const type = valueType(node)
-  if (type === 'any' || node.preserveUnknownFields === true) return undefined
+  if (type === 'any' || node.preserveUnknownFields === true) return false
+  const wrong = () => w.visit({ f, value, at, type })
   const kind = jsonKind(value)
-  // Go names the literal of a number it could not make an integer of.
-  const wrong = (literal = false) =>
-    `json: cannot unmarshal ${literal ? `number ${value as number}` : kind} into Go struct field ${at.struct}.${at.path} of type ${goType(f)}`
   switch (type) {
     case 'struct': {
       if (kind !== 'object') return wrong()
       const struct = f.ref !== undefined ? structName(f.ref) : at.struct
-      return checkFields(node, value as Record<string, unknown>, struct, at.path)
+      return walkFields(node, value as Record<string, unknown>, { ...at, struct }, w)
     }
-    case 'map':
-    case 'list': {
-      // Their values, or items, share one schema and the field's path.
-      if (kind !== (type === 'map' ? 'object' : 'array')) return wrong()
-      const each = type === 'map' ? mapValues(node) : items(node)
-      if (!each) return undefined
-      const values = type === 'map' ? Object.values(value as Record<string, unknown>) : (value as unknown[])
-      for (const v of values) {
-        const found = check(each, v, at)
-        if (found) return found
+    case 'map': {
+      if (kind !== 'object') return wrong()
+      const each = mapValues(node)
+      if (!each) return false
+      const o = value as Record<string, unknown>
+      // A map's values share one schema and the field's path (and are keyed by name when typed).
+      for (const k in o) {
+        if (walk(each, o[k], w.typed ? { ...at, typed: `${at.typed}.${k}` } : at, w)) return true
       }
-      return undefined
+      return false
+    }
+    case 'list': {
+      if (kind !== 'array') return wrong()
+      const each = items(node)
+      if (!each) return false
+      const list = value as unknown[]
+      const keyed = w.typed ? listKind(f) : undefined
+      for (let i = 0; i < list.length; i++) {
+        const item = list[i]
+        // An associative list's item is named by its keys, any other by its index.
+        const element =
+          keyed?.kind === 'map' && isObject(item)
+            ? pathString([keyElement(item, keyed.keys, each)])
+            : `[${i}]`
+        if (walk(each, item, keyed ? { ...at, typed: `${at.typed}${element}` } : at, w)) return true
+      }
+      return false
     }
     case 'string':
-      return kind === 'string' ? undefined : wrong()
+      return kind === 'string' ? false : wrong()
     case 'boolean':
-      return kind === 'bool' ? undefined : wrong()
+      return kind === 'bool' ? false : wrong()
     case 'number':
-      return kind === 'number' ? undefined : wrong()
+      return kind === 'number' ? false : wrong()
     case 'integer':
-      if (kind !== 'number') return wrong()
-      return Number.isInteger(value) ? undefined : wrong(true)
     case 'int-or-string':
-      if (kind === 'string') return undefined
-      if (kind !== 'number') return wrong()
-      return Number.isInteger(value) ? undefined : wrong(true)
+      if (kind === 'number') return Number.isInteger(value) ? false : wrong()
+      return type === 'int-or-string' && kind === 'string' ? false : wrong()
     case 'quantity':
-      return kind === 'string' || kind === 'number' ? undefined : wrong()
+      return kind === 'string' || kind === 'number' ? false : wrong()
     default:
-      return undefined
+      return false
   }
 }
+
+// --- wordings --------------------------------------------------------------------------------
+
+/** Go's JSON decoder: `json: cannot unmarshal <JSON type> into Go struct field <S>.<path> of type <T>`. */
+function decodeWords({ f, value, at, type }: Mismatch): string {
+  return `json: cannot unmarshal ${decoded(value, type)} into Go struct field ${at.struct}.${at.path} of type ${goType(f)}`
+}
+
+/** What Go's decoder calls a value it could not decode: a number it could not make an integer of by its literal. */
+function decoded(value: unknown, type: Mismatch['type']): string {
+  const integer = type === 'integer' || type === 'int-or-string'
+  return integer && typeof value === 'number' ? `number ${value}` : jsonKind(value)
+}
+
+/** The unstructured converter (runtime.DefaultUnstructuredConverter.FromUnstructured). */
+function convertWords({ f, value, type }: Mismatch): string {
+  const from = goKind(value)
+  switch (type) {
+    case 'struct':
+      return `cannot restore struct from: ${from}`
+    case 'map':
+      return `cannot restore map from ${from}`
+    case 'list':
+      return `cannot restore slice from ${from}`
+    case 'int-or-string':
+      // IntOrString decodes itself from JSON: a non-string goes to its int32.
+      return `json: cannot unmarshal ${decoded(value, type)} into Go value of type int32`
+    case 'quantity':
+      return `quantities must match the regular expression '${quantityPattern}'`
+    default: {
+      const to = goType(f)
+      // Go converts an integer to a string (a rune) and a float to an integer type, which the
+      // converter then refuses by name; other pairs are not convertible at all.
+      if (f.node.format === 'date-time')
+        return `json: cannot unmarshal ${jsonKind(value)} into Go value of type string`
+      if ((from === 'int64' && to === 'string') || (from === 'float64' && type === 'integer'))
+        return `cannot convert ${from} to ${to}`
+      return `unrecognized type: ${to}`
+    }
+  }
+}
+
+/** structured-merge-diff's typed conversion (its Go values printed as Go prints them). */
+function typedWords(m: Mismatch): string {
+  const { value } = m
+  switch (m.type) {
+    case 'struct':
+    case 'map':
+      return `expected map, got &{${goValue(value)}}`
+    case 'list':
+      return `expected list, got &{${goValue(value)}}`
+    case 'string':
+      return `expected string, got &value.valueUnstructured{Value:${goSyntax(value)}}`
+    case 'boolean':
+      return `expected boolean, got &{${goValue(value)}}`
+    case 'integer':
+    case 'number':
+      // A float where an integer belongs is numeric to structured-merge-diff; the typed object
+      // Kubernetes makes of the result refuses it, in the converter's words.
+      if (typeof value === 'number') return convertWords(m)
+      return `expected numeric (int or float), got ${goTypeOf(value)}`
+    default:
+      // IntOrString and Quantity are any scalar to structured-merge-diff; the typed object
+      // refuses the scalars they cannot decode.
+      return isScalar(value) ? convertWords(m) : `expected any scalar, got &{${goValue(value)}}`
+  }
+}
+
+const quantityPattern = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'
+
+// --- Go's names and prints -------------------------------------------------------------------
 
 /** The JSON type of a decoded value, in Go's words (number, string, bool, array, object). */
 function jsonKind(v: unknown): string {
@@ -114,6 +260,65 @@ function jsonKind(v: unknown): string {
     default:
       return 'object'
   }
+}
+
+/** The reflect.Kind of a value in Kubernetes' unstructured form (integers are int64). */
+function goKind(v: unknown): string {
+  if (Array.isArray(v)) return 'slice'
+  switch (typeof v) {
+    case 'boolean':
+      return 'bool'
+    case 'number':
+      return Number.isInteger(v) ? 'int64' : 'float64'
+    case 'string':
+      return 'string'
+    default:
+      return 'map'
+  }
+}
+
+/** Go's %T of a non-numeric unstructured value. */
+function goTypeOf(v: unknown): string {
+  if (Array.isArray(v)) return '[]interface {}'
+  if (typeof v === 'boolean' || typeof v === 'string') return typeof v === 'boolean' ? 'bool' : 'string'
+  return 'map[string]interface {}'
+}
+
+/** Go's %v of an unstructured value: map[a:1 b:[x y]], keys sorted. */
+export function goValue(v: unknown): string {
+  if (v === null || v === undefined) return '<nil>'
+  if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>
+    return `map[${Object.keys(o)
+      .sort()
+      .map((k) => `${k}:${goValue(o[k])}`)
+      .join(' ')}]`
+  }
+  // A string bare; a number or a boolean as JSON writes it.
+  return typeof v === 'string' ? v : JSON.stringify(v)
+}
+
+/** Go's %#v of an unstructured value: map[string]interface {}{"a":1}, keys sorted. */
+function goSyntax(v: unknown): string {
+  if (v === null || v === undefined) return 'interface {}(nil)'
+  if (Array.isArray(v)) return `[]interface {}{${v.map(goSyntax).join(', ')}}`
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>
+    return `map[string]interface {}{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${goSyntax(o[k])}`)
+      .join(', ')}}`
+  }
+  return JSON.stringify(v)
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+function isScalar(v: unknown): boolean {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
 }
 
 /** A definition's Go struct name: io.k8s.api.core.v1.ContainerPort is ContainerPort. */

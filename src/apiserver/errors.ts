@@ -90,8 +90,12 @@ export function conflict(r: QualifiedResource, name: string, why: string = objec
 
 export function invalid(k: QualifiedKind, name: string, errors: readonly FieldError[]): ApiError {
   const causes: StatusCause[] = errors.map((e) => ({ reason: e.type, message: errorBody(e), field: e.field }))
-  const d: NonNullable<Status['details']> = { name, kind: k.kind, causes }
+  // Empty ones are left out, as Go's omitempty does (a patch that cannot be decoded has neither).
+  const d: NonNullable<Status['details']> = {}
+  if (name !== '') d.name = name
   if (k.group !== '') d.group = k.group
+  if (k.kind !== '') d.kind = k.kind
+  d.causes = causes
   const qk = k.group === '' ? k.kind : `${k.kind}.${k.group}`
   return failure(422, 'Invalid', `${qk} "${name}" is invalid: ${aggregateMessage(errors)}`, d)
 }

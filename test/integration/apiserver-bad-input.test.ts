@@ -210,6 +210,87 @@ describe('the apiserver refuses bad input with a Status', () => {
     expectStatus(await call('GET', `${cms}/wt1`), 404, 'NotFound')
   })
 
+  test('a patch that gives a field a value of the wrong type is refused and nothing is stored, in each kind of patch', async () => {
+    const deployments = '/apis/apps/v1/namespaces/default/deployments'
+    const deployment = {
+      metadata: { name: 'typed' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'typed' } },
+        template: {
+          metadata: { labels: { app: 'typed' } },
+          spec: { containers: [{ name: 'c', image: 'nginx' }] },
+        },
+      },
+    }
+    assert.equal((await call('POST', deployments, { body: JSON.stringify(deployment) })).code, 201)
+    const path = `${deployments}/typed`
+    const patch = (type: string, body: unknown, query = '') =>
+      call('PATCH', `${path}${query}`, { body: JSON.stringify(body), type: `application/${type}` })
+    // JSON and merge patches: Go decodes the patched object; the bad value is its JSON.
+    for (const [type, body] of [
+      ['merge-patch+json', { spec: { replicas: '3' } }],
+      ['json-patch+json', [{ op: 'replace', path: '/spec/replicas', value: '3' }]],
+    ] as const) {
+      const r = await patch(type, body)
+      expectStatus(r, 422, 'Invalid')
+      const detail =
+        'json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32'
+      const details = r.body.details as { causes: { reason: string; field: string; message: string }[] }
+      assert.deepEqual(Object.keys(details), ['causes'], 'no kind or name, as patch.go gives none')
+      const [cause] = details.causes
+      assert.equal(cause?.reason, 'FieldValueInvalid')
+      assert.equal(cause?.field, 'patch')
+      assert.match(cause?.message ?? '', /^Invalid value: "\{.*\\"replicas\\":\\"3\\".*\}": json: cannot/)
+      assert.ok(cause?.message.endsWith(detail), cause?.message)
+      assert.match(String(r.body.message), /^ "" is invalid: patch: Invalid value: /)
+    }
+    // Strategic merge patches go through the unstructured converter; the bad value is the patch.
+    const smp = await patch('strategic-merge-patch+json', {
+      spec: { template: { spec: { containers: [{ name: 'c', ports: 'http' }] } } },
+    })
+    expectStatus(smp, 422, 'Invalid')
+    assert.equal(
+      (smp.body.details as { causes: { message: string }[] }).causes[0]?.message,
+      'Invalid value: "map[spec:map[template:map[spec:map[containers:[map[name:c ports:http]]]]]]": cannot restore slice from string',
+    )
+    expectStatus(
+      await patch('strategic-merge-patch+json', { spec: { replicas: true } }),
+      422,
+      'Invalid',
+      /: unrecognized type: int32$/,
+    )
+    expectStatus(
+      await patch('merge-patch+json', { metadata: { labels: { a: 1 } } }),
+      422,
+      'Invalid',
+      /cannot unmarshal number into Go struct field ObjectMeta\.metadata\.labels of type string$/,
+    )
+    // Apply: structured-merge-diff names every bad value by its path.
+    const applied = await patch(
+      'apply-patch+yaml',
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'typed' },
+        spec: { replicas: 'three', template: { spec: { containers: [{ name: 'c', image: 5 }] } } },
+      },
+      '?fieldManager=applier&force=true',
+    )
+    expectStatus(applied, 400, 'BadRequest')
+    assert.equal(
+      applied.body.message,
+      'failed to create typed patch object (apps/v1, Kind=Deployment): errors:\n' +
+        '  .spec.replicas: expected numeric (int or float), got string\n' +
+        '  .spec.template.spec.containers[name="c"].image: expected string, got &value.valueUnstructured{Value:5}',
+    )
+    // Nothing of them was stored; a patch of the right type still goes through.
+    const stored = (await call('GET', path)).body as typeof deployment & { metadata: { generation: number } }
+    assert.equal(stored.spec.replicas, 1)
+    assert.equal(stored.metadata.generation, 1)
+    assert.equal((await patch('merge-patch+json', { spec: { replicas: 2 } })).code, 200)
+  })
+
   test('a body nested deeper than 1,000 levels is 400, not a 500 from a walk that ran out of stack', async () => {
     const revisions = '/apis/apps/v1/namespaces/default/controllerrevisions'
     // A ControllerRevision's data is a RawExtension: anything goes there but depth.

@@ -2,6 +2,7 @@ import { parse as parseYaml } from 'yaml'
 import { apiVersionOf, isKubeObject, type KubeObject, type StoredObject } from '../../api/object.ts'
 import { typeMismatch } from '../../api/type-mismatch.ts'
 import { shallowEnough } from '../codec.ts'
+import { invalidPatch } from '../patch.ts'
 import { JsonPieces, readBody, writeJson, type Handler, type RequestContext } from '../context.ts'
 import type { EndpointRegistry, ResourceEndpoint, Subresource } from '../endpoint.ts'
 import type { ResourceStrategy } from '../registry/strategy.ts'
@@ -392,7 +393,7 @@ export class ResourceRequest {
           subresource: this.#subresource,
           owned: type !== 'apply',
         })
-        this.#checkUnknownFields(next, undefined, true)
+        this.#checkUnknownFields(next, undefined, { type, body: raw })
         return next
       },
       {
@@ -470,7 +471,7 @@ export class ResourceRequest {
     // fieldValidation says.
     const mismatch = typeMismatch(def, obj)
     if (mismatch !== undefined) throw cannotHandle(def, mismatch)
-    if (check) this.#checkUnknownFields(obj, json, false)
+    if (check) this.#checkUnknownFields(obj, json)
     return obj
   }
 
@@ -478,7 +479,11 @@ export class ResourceRequest {
    * fieldValidation: Strict refuses unknown and duplicate fields (400 on POST/PUT, 422 on
    * PATCH), Warn (the default) reports them as warnings, Ignore says nothing.
    */
-  #checkUnknownFields(obj: KubeObject, json: JsonBody | undefined, isPatch: boolean): void {
+  #checkUnknownFields(
+    obj: KubeObject,
+    json: JsonBody | undefined,
+    patch?: { type: PatchType; body: Buffer },
+  ): void {
     const directive = this.ctx.query.get('fieldValidation') ?? 'Warn'
     if (directive === 'Ignore') return
     if (directive !== 'Warn' && directive !== 'Strict') {
@@ -492,7 +497,8 @@ export class ResourceRequest {
       return
     }
     const message = `strict decoding error: ${problems.join(', ')}`
-    if (isPatch) {
+    if (patch && patch.type !== 'apply') throw invalidPatch(patch.type, message, obj, patch.body)
+    if (patch) {
       throw invalid({ group: def.group, kind: def.kind }, obj.metadata?.name ?? '', [
         { type: 'FieldValueInvalid', field: 'patch', value: undefined, detail: message },
       ])
