@@ -231,6 +231,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   const kubelets = o.kubeletClient ? new KubeletClient(o.kubeletClient) : undefined
   const { endpoints, deps } = buildEndpoints({
     storage,
+    metrics,
     clock: o.clock,
     log,
     admission,

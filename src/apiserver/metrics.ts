@@ -1,4 +1,5 @@
-import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Storage } from '../storage/index.ts'
 import type { RequestInfo } from './request-info.ts'
 
 /**
@@ -10,9 +11,19 @@ import type { RequestInfo } from './request-info.ts'
  * prom-client's per-call label handling costs more than the rest of a cached GET.
  */
 const requestLabels = ['verb', 'group', 'version', 'resource', 'subresource', 'scope'] as const
+/** kube-apiserver's buckets for request and store latencies alike. */
 const durationBuckets = [
   0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60,
 ]
+
+const storeOperations = ['get', 'list', 'create', 'update', 'delete'] as const
+type StoreOperation = (typeof storeOperations)[number]
+
+interface Buckets {
+  buckets: number[]
+  sum: number
+  count: number
+}
 
 interface Sample {
   labels: Record<string, string>
@@ -25,20 +36,21 @@ export class ApiMetrics {
   /** Reads the number of requests in flight (set by the pipeline). */
   inFlightOf: () => number = () => 0
   readonly #counts = new Map<string, number>()
-  readonly #durations = new Map<string, { buckets: number[]; sum: number; count: number }>()
+  readonly #durations = new Map<string, Buckets>()
   readonly watchers = new Gauge({
     name: 'apiserver_registered_watchers',
     help: 'Number of currently registered watchers for a given resources',
     labelNames: ['group', 'version', 'kind'] as const,
     registers: [this.registry],
   })
-  readonly storage = new Histogram({
-    name: 'etcd_request_duration_seconds',
-    help: 'Store request latency in seconds for each operation and object type.',
-    labelNames: ['operation', 'type'] as const,
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  })
+  /** A watch of a kind starts: counted until the function it returns is called. */
+  readonly watching = (kind: { group: string; version: string; kind: string }): (() => void) => {
+    const labels = { group: kind.group, version: kind.version, kind: kind.kind }
+    this.watchers.inc(labels)
+    return () => this.watchers.dec(labels)
+  }
+  /** Store request latencies by operation and resource, as the request durations are kept. */
+  readonly #storage = new Map<string, Buckets>()
 
   constructor() {
     collectDefaultMetrics({ register: this.registry })
@@ -62,7 +74,29 @@ export class ApiMetrics {
         help: 'Response latency distribution in seconds for each verb, group, version, resource, subresource and scope.',
         type: 'histogram',
         values: [...this.#durations].flatMap(([key, h]) =>
-          histogramSamples('apiserver_request_duration_seconds', labelsOf(key, [...requestLabels]), h),
+          histogramSamples(
+            'apiserver_request_duration_seconds',
+            labelsOf(key, [...requestLabels]),
+            h,
+            durationBuckets,
+          ),
+        ),
+        aggregator: 'sum',
+      }),
+    } as unknown as Parameters<Registry['registerMetric']>[0])
+    this.registry.registerMetric({
+      name: 'etcd_request_duration_seconds',
+      get: async () => ({
+        name: 'etcd_request_duration_seconds',
+        help: 'Etcd request latency in seconds for each operation and object type.',
+        type: 'histogram',
+        values: [...this.#storage].flatMap(([key, h]) =>
+          histogramSamples(
+            'etcd_request_duration_seconds',
+            labelsOf(key, ['operation', 'type']),
+            h,
+            durationBuckets,
+          ),
         ),
         aggregator: 'sum',
       }),
@@ -83,20 +117,60 @@ export class ApiMetrics {
     const key = labelKey(info)
     const countKey = `${key}\u0000${code}`
     this.#counts.set(countKey, (this.#counts.get(countKey) ?? 0) + 1)
-    if (longRunning) return
-    let h = this.#durations.get(key)
-    if (!h)
-      this.#durations.set(
-        key,
-        (h = { buckets: new Array<number>(durationBuckets.length).fill(0), sum: 0, count: 0 }),
+    if (!longRunning) record(this.#durations, key, seconds, durationBuckets)
+  }
+
+  /**
+   * The store as one resource's registry uses it, each read and write timed into
+   * etcd_request_duration_seconds under its operation and the resource (`pods`,
+   * `deployments.apps`), as kube-apiserver's store does. Watches are not requests: passed through.
+   */
+  timed(storage: Storage, type: string): Storage {
+    const time = <T>(operation: StoreOperation, t0: number, p: Promise<T>): Promise<T> =>
+      p.finally(() =>
+        record(this.#storage, keys[operation], (performance.now() - t0) / 1000, durationBuckets),
       )
-    h.sum += seconds
-    h.count++
-    for (let i = 0; i < durationBuckets.length; i++) {
-      if (seconds <= (durationBuckets[i] ?? Infinity)) {
-        h.buckets[i] = (h.buckets[i] ?? 0) + 1
-        break
-      }
+    const keys = Object.fromEntries(
+      storeOperations.map((operation) => [operation, `${operation}\u0000${type}`]),
+    ) as Record<StoreOperation, string>
+    const timed: Storage = {
+      backend: storage.backend,
+      get: (key, o) => time('get', performance.now(), storage.get(key, o)),
+      list: (prefix, o) => time('list', performance.now(), storage.list(prefix, o)),
+      create: (key, value, o) => time('create', performance.now(), storage.create(key, value, o)),
+      update: (key, value, expected, o) =>
+        time('update', performance.now(), storage.update(key, value, expected, o)),
+      delete: (key, o) => time('delete', performance.now(), storage.delete(key, o)),
+      watch: (prefix, o) => storage.watch(prefix, o),
+      currentRevision: () => storage.currentRevision(),
+      compactedRevision: () => storage.compactedRevision(),
+      compact: (upTo) => storage.compact(upTo),
+      close: () => storage.close(),
+    }
+    // The optional ones only where the backend has them: callers look for them.
+    const sync = storage.currentRevisionSync?.bind(storage)
+    if (sync) timed.currentRevisionSync = sync
+    const progress = storage.requestProgress?.bind(storage)
+    if (progress) timed.requestProgress = progress
+    return timed
+  }
+}
+
+/** Adds one observation to the histogram kept under `key`. */
+function record(
+  histograms: Map<string, Buckets>,
+  key: string,
+  seconds: number,
+  buckets: readonly number[],
+): void {
+  let h = histograms.get(key)
+  if (!h) histograms.set(key, (h = { buckets: new Array<number>(buckets.length).fill(0), sum: 0, count: 0 }))
+  h.sum += seconds
+  h.count++
+  for (let i = 0; i < buckets.length; i++) {
+    if (seconds <= (buckets[i] ?? Infinity)) {
+      h.buckets[i] = (h.buckets[i] ?? 0) + 1
+      break
     }
   }
 }
@@ -119,11 +193,12 @@ function labelsOf(key: string, names: readonly string[]): Record<string, string>
 function histogramSamples(
   name: string,
   labels: Record<string, string>,
-  h: { buckets: number[]; sum: number; count: number },
+  h: Buckets,
+  buckets: readonly number[],
 ): Sample[] {
   const out: Sample[] = []
   let cumulative = 0
-  durationBuckets.forEach((le, i) => {
+  buckets.forEach((le, i) => {
     cumulative += h.buckets[i] ?? 0
     out.push({ labels: { ...labels, le: String(le) }, value: cumulative, metricName: `${name}_bucket` })
   })

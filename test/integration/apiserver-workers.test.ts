@@ -93,6 +93,41 @@ describe('the apiserver with two worker threads', () => {
     assert.equal(total(afterText) - total(before.text), 20)
   })
 
+  test('/metrics gauges the open watches and times the store requests of every worker', async () => {
+    const sample = (text: string, name: string, labels: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}{`) && l.includes(labels))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)
+    const watchers = (text: string) =>
+      sample(text, 'apiserver_registered_watchers', 'group="",version="v1",kind="Secret"')
+    const stored = (text: string, operation: string) =>
+      sample(text, 'etcd_request_duration_seconds_count', `operation="${operation}",type="secrets"`)
+    const before = (await call('GET', '/metrics')).text
+    // Three watches on connections of their own (over both workers), ending after 2 s.
+    const watches = Array.from({ length: 3 }, () =>
+      call('GET', '/api/v1/namespaces/default/secrets?watch=true&timeoutSeconds=2'),
+    )
+    await new Promise((r) => setTimeout(r, 500))
+    for (let i = 0; i < 5; i++) {
+      const made = await call('POST', '/api/v1/namespaces/default/secrets', {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: `timed-${i}` },
+      })
+      assert.equal(made.code, 201, made.text)
+    }
+    const during = (await call('GET', '/metrics')).text
+    assert.equal(watchers(during) - watchers(before), 3)
+    assert.equal(stored(during, 'create') - stored(before, 'create'), 5)
+    assert.match(
+      during,
+      /etcd_request_duration_seconds_bucket\{operation="create",type="secrets",le="0\.005"\}/,
+    )
+    for (const w of await Promise.all(watches)) assert.equal(w.code, 200)
+    assert.equal(watchers((await call('GET', '/metrics')).text), watchers(before))
+  })
+
   test(
     'kubectl creates, reads, waits for and deletes through the workers',
     { skip: kubectlMissing ?? false },

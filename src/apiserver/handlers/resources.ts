@@ -63,6 +63,8 @@ export interface ResourceHandlerDeps {
   ): StoredObject
   /** The Kubernetes version-neutral clock, for Table ages. */
   now(): number
+  /** A watch of a kind starts (apiserver_registered_watchers); the function it returns ends it. */
+  watching?(kind: { group: string; version: string; kind: string }): () => void
 }
 
 const listKinds = new Set(['list', 'watch'])
@@ -301,6 +303,7 @@ export class ResourceRequest {
     }
     const table = this.#responseShape(false) === 'Table'
     const tableOptions = this.#tableOptions()
+    const watched = this.deps.watching?.(def)
     try {
       await streamWatch(this.ctx, {
         ...(initial ? { initial } : {}),
@@ -322,6 +325,7 @@ export class ResourceRequest {
       })
     } finally {
       ac.abort()
+      watched?.()
     }
   }
 

@@ -41,6 +41,7 @@ import { statusResetMetadataOf, statusStrategyOf, type ResourceStrategy } from '
 import type { ResourceRequestInfo } from '../request-info.ts'
 import { applyPatch } from '../patch.ts'
 import { decodeProtobufBody, unknownFieldWarnings } from '../codec.ts'
+import type { ApiMetrics } from '../metrics.ts'
 
 export interface BuildOptions {
   storage: Storage
@@ -57,6 +58,8 @@ export interface BuildOptions {
   reviews?: ReadonlyMap<string, (deps: ResourceHandlerDeps) => Handler>
   /** How pods/log reaches kubelets; without it, it answers 503. */
   kubelets?: KubeletClient
+  /** Where store latencies and watcher counts go (none without it). */
+  metrics?: ApiMetrics
 }
 
 /**
@@ -198,6 +201,7 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
     unknownFields: (ep, obj, json) => unknownFieldWarnings(ep.definition, obj, json),
     patch: (ep, type, current, patch, options) => applyPatch(ep.definition, type, current, patch, options),
     now: () => o.clock.now(),
+    ...(o.metrics ? { watching: o.metrics.watching } : {}),
   }
 
   const sorted = [...builtinResources].sort(
@@ -237,7 +241,13 @@ export function buildEndpoints(o: BuildOptions): { endpoints: Endpoints; deps: R
         namespaced: r.namespaced,
       },
       strategy,
-      storage: o.storage,
+      // Timed under the stored resource's name, as kube-apiserver labels its store requests.
+      storage: o.metrics
+        ? o.metrics.timed(
+            o.storage,
+            r.storage.group === '' ? r.storage.resource : `${r.storage.resource}.${r.storage.group}`,
+          )
+        : o.storage,
       prefix: `/registry/${r.storage.group === '' ? 'core' : r.storage.group}/${r.storage.resource}/`,
       clock: o.clock,
       log: o.log,
