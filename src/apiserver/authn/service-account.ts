@@ -1,5 +1,5 @@
 import type { ServiceAccount, Secret } from '../../api/generated/types/core-v1.ts'
-import type { StoredObject } from '../../api/object.ts'
+import { deepFreeze, type StoredObject } from '../../api/object.ts'
 import type { Clock } from '../../base/clock.ts'
 import {
   legacyTokenIssuer,
@@ -22,8 +22,8 @@ import { aggregateMessage, intersect, type TokenAuthenticator, type TokenResult 
  *   names → audiences → the validator: expiry and the objects the token names, which must still
  *   exist with the UIDs it names (a token bound to a pod dies with the pod).
  *
- * Signatures are verified once per token (a cache of the tokens whose signature is good); the
- * rest is checked on every request, from the apiserver's watch caches.
+ * Signatures are verified and claims decoded once per token (a cache of the tokens whose signature
+ * is good); the rest is checked on every request, from the apiserver's watch caches.
  */
 
 /** The users' extra keys Kubernetes sets for service account tokens. */
@@ -72,7 +72,9 @@ export interface JwtAuthenticatorOptions {
 /** A JWT authenticator for one kind of service account token. */
 export function jwtTokenAuthenticator(o: JwtAuthenticatorOptions): TokenAuthenticator {
   const issuers = new Set(o.issuers)
-  const verified = new Set<string>()
+  // The claims of the tokens whose issuer and signature are good, so that a token seen before is
+  // neither verified nor decoded again; the rest is checked on every request.
+  const verified = new Map<string, Readonly<Record<string, unknown>>>()
   const cacheSize = o.cacheSize ?? 4096
 
   const afterSignature = (
@@ -101,13 +103,14 @@ export function jwtTokenAuthenticator(o: JwtAuthenticatorOptions): TokenAuthenti
 
   return {
     authenticateToken(token, audiences) {
+      const known = verified.get(token)
+      if (known) return afterSignature(token, known, audiences)
       const jws = parseJws(token)
       if (!jws || typeof jws.claims.iss !== 'string' || !issuers.has(jws.claims.iss)) return undefined
-      if (verified.has(token)) return afterSignature(token, jws.claims, audiences)
       return verifySignature(jws, o.keys).then((failures) => {
         if (failures) return { kind: 'rejected', reason: aggregateMessage(failures) }
-        if (verified.size >= cacheSize) verified.delete(verified.values().next().value as string)
-        verified.add(token)
+        if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string)
+        verified.set(token, deepFreeze(jws.claims))
         return afterSignature(token, jws.claims, audiences)
       })
     },
