@@ -154,6 +154,20 @@ export interface ListResult {
   remainingItemCount?: number
 }
 
+/**
+ * A write of this process: the object and the JSON #encode made of it (with a placeholder where
+ * its resourceVersion goes), kept by the bytes it stored and by the object. Once the write's
+ * revision is known, whichever asks first (the watch cache, when the store's event for those
+ * bytes arrives, or the write's caller) makes the object with its resourceVersion and its JSON,
+ * and the other gets the same: an update no longer loses a race to the cache, which would then
+ * decode the bytes and encode the object again. Both maps let go with the bytes and the object.
+ */
+interface Written {
+  readonly obj: StoredObject
+  readonly text: string | undefined
+  done?: { readonly revision: number; readonly object: StoredObject; readonly json: Buffer }
+}
+
 export class RegistryStore {
   readonly definition: ResourceDefinition
   readonly qualified: QualifiedResource
@@ -167,7 +181,9 @@ export class RegistryStore {
   readonly #fieldManager: FieldManager | undefined
   readonly #metaRules: MetaRules
   readonly #conversion: Conversion | undefined
-  readonly #written = new Map<string, { revision: number; object: StoredObject; json: Buffer }>()
+  /** What this process wrote, by the bytes it stored and by the object (see Written). */
+  readonly #written = new WeakMap<Uint8Array, Written>()
+  readonly #writtenObjects = new WeakMap<StoredObject, Written>()
 
   /**
    * Served through a conversion from another version's storage (events.k8s.io events are core
@@ -198,11 +214,9 @@ export class RegistryStore {
       prefix: o.prefix,
       namespaced: o.definition.namespaced,
       decode: conversion ? (bytes) => conversion.fromStored(decodeJson(bytes)) : decodeJson,
-      written: (key, rev) => {
-        const w = this.#written.get(key)
-        if (!w || w.revision !== rev) return undefined
-        this.#written.delete(key)
-        return w
+      written: (bytes, rev) => {
+        const w = this.#written.get(bytes)
+        return w ? this.#complete(w, rev) : undefined
       },
       log: o.log,
     })
@@ -398,7 +412,7 @@ export class RegistryStore {
         m.name ?? '',
       )
       stored = true
-      return this.#handOver(kv.key, obj, kv.modRevision)
+      return this.#handOver(obj, kv.modRevision)
     } finally {
       await this.strategy.afterCreate?.(obj, stored && !o.dryRun)
     }
@@ -554,7 +568,7 @@ export class RegistryStore {
       }
       await settle(wrote)
       if (!wrote || !kv) return { object: result, created }
-      return { object: this.#handOver(key, result, kv.modRevision), created }
+      return { object: this.#handOver(result, kv.modRevision), created }
     } catch (err) {
       await settle(false)
       throw err instanceof ApiError ? err : this.#translate(err, name)
@@ -634,7 +648,7 @@ export class RegistryStore {
       if (o.dryRun) return { object: next, deleted: false }
       try {
         const updated = await this.#storage.update(key, this.#encode(next), kv.modRevision, this.#ttl(next))
-        return { object: this.#withRevision(next, updated.modRevision), deleted: false }
+        return { object: this.#handOver(next, updated.modRevision), deleted: false }
       } catch (err) {
         if (isStorageError(err, 'Conflict')) continue
         throw this.#translate(err, name)
@@ -783,8 +797,10 @@ export class RegistryStore {
    * text with the revision the write got.
    */
   #encode(obj: StoredObject): Uint8Array {
-    if (this.#conversion)
-      return Buffer.from(JSON.stringify(stripResourceVersion(this.#conversion.toStored(obj))))
+    if (this.#conversion) {
+      const bytes = Buffer.from(JSON.stringify(stripResourceVersion(this.#conversion.toStored(obj))))
+      return this.#wrote(obj, bytes, undefined)
+    }
     const m = obj.metadata
     const had = Object.hasOwn(m, 'resourceVersion')
     const rv = m.resourceVersion
@@ -795,17 +811,36 @@ export class RegistryStore {
     const at = json.indexOf(placeholderMember)
     // Anything else that reads the same (a map with such a key and value) takes the long way.
     if (at < 0 || json.indexOf(placeholderMember, at + 1) >= 0) {
-      return Buffer.from(JSON.stringify(stripResourceVersion(obj)))
+      return this.#wrote(obj, Buffer.from(JSON.stringify(stripResourceVersion(obj))), undefined)
     }
-    this.#encodedWith.set(obj, json)
     const end = at + placeholderMember.length
     // The member goes with one of the commas around it, if any.
-    if (json[at - 1] === ',') return Buffer.from(json.slice(0, at - 1) + json.slice(end))
-    return Buffer.from(json.slice(0, at) + json.slice(json[end] === ',' ? end + 1 : end))
+    const stored =
+      json[at - 1] === ','
+        ? json.slice(0, at - 1) + json.slice(end)
+        : json.slice(0, at) + json.slice(json[end] === ',' ? end + 1 : end)
+    return this.#wrote(obj, Buffer.from(stored), json)
   }
 
-  /** The JSON #encode made of an object, with the placeholder for its revision. */
-  readonly #encodedWith = new WeakMap<StoredObject, string>()
+  /** Remembers what a write stores, for the watch cache and the write's caller (see Written). */
+  #wrote(obj: StoredObject, bytes: Uint8Array, text: string | undefined): Uint8Array {
+    const w: Written = { obj, text }
+    this.#written.set(bytes, w)
+    this.#writtenObjects.set(obj, w)
+    return bytes
+  }
+
+  /** The written object at the revision its write got, with its JSON: made once, for whoever asks first. */
+  #complete(w: Written, rev: number): { object: StoredObject; json: Buffer } {
+    if (w.done?.revision === rev) return w.done
+    const object = this.#withRevision(w.obj, rev)
+    const json =
+      w.text !== undefined
+        ? encodedAs(object, Buffer.from(w.text.replace(placeholderMember, `"resourceVersion":"${rev}"`)))
+        : encoded(object)
+    w.done = { revision: rev, object, json }
+    return w.done
+  }
 
   #decode(kv: KeyValue): StoredObject {
     const raw = decodeJson(kv.value)
@@ -834,20 +869,12 @@ export class RegistryStore {
   }
 
   /**
-   * Hands a stored object to the watch cache, which would otherwise decode the bytes it just
-   * encoded: the cache takes it when the store's event for that key and revision arrives.
+   * The stored object, with the revision its write got, for the write's caller: the one the watch
+   * cache took (or will take) for that write, with the same JSON, when the store's event came first.
    */
-  #handOver(key: string, obj: StoredObject, rev: number): StoredObject {
-    const out = this.#withRevision(obj, rev)
-    // Bounded: an entry the cache never asks for (its event was compacted away) must not stay forever.
-    if (this.#written.size > 10_000) this.#written.clear()
-    const text = this.#encodedWith.get(obj)
-    this.#encodedWith.delete(obj)
-    const json = text
-      ? encodedAs(out, Buffer.from(text.replace(placeholderMember, `"resourceVersion":"${rev}"`)))
-      : encoded(out)
-    this.#written.set(key, { revision: rev, object: out, json })
-    return out
+  #handOver(obj: StoredObject, rev: number): StoredObject {
+    const w = this.#writtenObjects.get(obj)
+    return w ? this.#complete(w, rev).object : this.#withRevision(obj, rev)
   }
 
   async #storageCall<T>(fn: () => Promise<T>, name: string): Promise<T> {

@@ -48,10 +48,10 @@ export interface WatchCacheOptions {
   /** Bytes from the store to an object; throwing skips the key (logged). */
   decode: (bytes: Uint8Array) => StoredObject
   /**
-   * The object a write of this process stored under `key` at `revision`, already encoded, if the
-   * writer still has it: the cache then takes it as is instead of decoding the bytes again.
+   * The object a write of this process stored as these bytes, at `revision`, already encoded, if
+   * the writer still has it: the cache then takes it as is instead of decoding the bytes again.
    */
-  written?: (key: string, revision: number) => { object: StoredObject; json: Buffer } | undefined
+  written?: (bytes: Uint8Array, revision: number) => { object: StoredObject; json: Buffer } | undefined
   log: Logger
   windowCapacity?: number
   maxPending?: number
@@ -392,7 +392,7 @@ export class WatchCache {
   }
 
   #cached(key: string, bytes: Uint8Array, rev: number): CachedObject | undefined {
-    const known = this.#written?.(key, rev)
+    const known = this.#written?.(bytes, rev)
     if (known) return this.#make(key, rev, known.object, known.json)
     let object: StoredObject
     try {

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { pino } from 'pino'
+import type { StoredObject } from '../../api/object.ts'
+import { realClock } from '../../base/clock.ts'
+import { SqliteStorage } from '../../storage/sqlite/sqlite.ts'
+import { plainStrategy } from './resources/generic.ts'
+import { RegistryStore } from './store.ts'
+
+const user = { name: 'tester', groups: [] }
+
+/**
+ * The watch cache takes a written object from the write itself, whoever comes first once the
+ * revision is known: the store's event (often first for updates) or the write's caller. Either
+ * way it is one object with one JSON, not the stored bytes decoded and encoded again.
+ */
+test('the watch cache holds the very object a create, an update and a deletion mark returned', async () => {
+  const storage = SqliteStorage.open({ path: ':memory:' })
+  const store = new RegistryStore({
+    definition: { group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespaced: true },
+    strategy: plainStrategy,
+    storage,
+    prefix: '/registry/core/configmaps/',
+    clock: realClock,
+    log: pino({ level: 'silent' }),
+  })
+  try {
+    await store.cache.start()
+    const cached = async (o: StoredObject) => {
+      // The cache follows the store's events: wait until it has this revision.
+      while (store.cache.revision < Number(o.metadata.resourceVersion))
+        await new Promise((r) => setImmediate(r))
+      return store.cache.get(store.keyFor('default', 'c'))
+    }
+    const created = await store.create(
+      'default',
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'c', namespace: 'default' },
+        data: { a: '1' },
+      },
+      { user },
+    )
+    assert.equal((await cached(created))?.object, created)
+    const { object: updated } = await store.update(
+      'default',
+      'c',
+      (current) => ({ ...(current as StoredObject), data: { a: '2' } }),
+      { user },
+    )
+    const entry = await cached(updated)
+    assert.equal(entry?.object, updated, 'the updated object itself')
+    assert.deepEqual(JSON.parse(entry?.json.toString() ?? '{}'), JSON.parse(JSON.stringify(updated)))
+    assert.equal(updated.metadata.resourceVersion, String(entry?.revision))
+    // A deletion held by a finalizer marks the object: that too.
+    const { object: held } = await store.update(
+      'default',
+      'c',
+      (current) => ({
+        ...(current as StoredObject),
+        metadata: { ...(current as StoredObject).metadata, finalizers: ['example.com/hold'] },
+      }),
+      { user },
+    )
+    assert.equal((await cached(held))?.object, held)
+    const { object: marked, deleted } = await store.delete('default', 'c', { user })
+    assert.equal(deleted, false)
+    assert.ok(marked.metadata.deletionTimestamp)
+    assert.equal((await cached(marked))?.object, marked)
+  } finally {
+    store.cache.stop()
+    await storage.close()
+  }
+})
