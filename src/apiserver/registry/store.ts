@@ -164,7 +164,8 @@ export interface ListResult {
  */
 interface Written {
   readonly obj: StoredObject
-  readonly text: string | undefined
+  /** Let go once the JSON is made: the object stays cached, and this entry with it, for a while. */
+  text: string | undefined
   done?: { readonly revision: number; readonly object: StoredObject; readonly json: Buffer }
 }
 
@@ -216,7 +217,9 @@ export class RegistryStore {
       decode: conversion ? (bytes) => conversion.fromStored(decodeJson(bytes)) : decodeJson,
       written: (bytes, rev) => {
         const w = this.#written.get(bytes)
-        return w ? this.#complete(w, rev) : undefined
+        if (!w) return undefined
+        this.#written.delete(bytes)
+        return this.#complete(w, rev)
       },
       log: o.log,
     })
@@ -839,6 +842,7 @@ export class RegistryStore {
         ? encodedAs(object, Buffer.from(w.text.replace(placeholderMember, `"resourceVersion":"${rev}"`)))
         : encoded(object)
     w.done = { revision: rev, object, json }
+    w.text = undefined
     return w.done
   }
 
@@ -874,7 +878,9 @@ export class RegistryStore {
    */
   #handOver(obj: StoredObject, rev: number): StoredObject {
     const w = this.#writtenObjects.get(obj)
-    return w ? this.#complete(w, rev).object : this.#withRevision(obj, rev)
+    if (!w) return this.#withRevision(obj, rev)
+    this.#writtenObjects.delete(obj)
+    return this.#complete(w, rev).object
   }
 
   async #storageCall<T>(fn: () => Promise<T>, name: string): Promise<T> {
