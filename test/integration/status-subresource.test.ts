@@ -82,4 +82,61 @@ describe('status subresources and metadata', () => {
     assert.deepEqual(d.metadata?.labels, { app: 'd' })
     assert.equal(d.metadata?.ownerReferences, undefined)
   })
+
+  test('a pod status update is validated as ValidatePodStatusUpdate does it, not its spec again', async () => {
+    await call('POST', '/api/v1/namespaces/default/pods', {
+      metadata: { name: 'once' },
+      spec: {
+        restartPolicy: 'Never',
+        initContainers: [{ name: 'side', image: 'i', restartPolicy: 'Always' }],
+        containers: [{ name: 'c', image: 'i' }],
+      },
+    })
+    const status = '/api/v1/namespaces/default/pods/once/status'
+    const done = { terminated: { exitCode: 0, reason: 'Completed' } }
+    const running = { running: { startedAt: '2026-01-01T00:00:00Z' } }
+    const containers = (c: unknown, side: unknown) => ({
+      status: {
+        containerStatuses: [{ name: 'c', image: 'i', imageID: '', ready: false, restartCount: 0, state: c }],
+        initContainerStatuses: [
+          { name: 'side', image: 'i', imageID: '', ready: false, restartCount: 0, state: side },
+        ],
+      },
+    })
+    await call('PATCH', status, containers(done, done), merge)
+    const refused = async (body: unknown, field: string, message: RegExp) => {
+      const r = await c.request('PATCH', status, {
+        body: JSON.stringify(body),
+        headers: { 'Content-Type': merge, Accept: 'application/json' },
+      })
+      const s = JSON.parse(r.body.toString()) as {
+        code: number
+        message: string
+        details: { causes: { field: string }[] }
+      }
+      assert.equal(r.code, 422, r.body.toString())
+      assert.match(s.message, message)
+      assert.deepEqual(
+        s.details.causes.map((x) => x.field),
+        [field],
+      )
+    }
+    // Under restartPolicy Never a terminated container stays so; a sidecar may start again.
+    await refused(
+      containers(running, done),
+      'status.containerStatuses[0].state',
+      /^Pod "once" is invalid: status\.containerStatuses\[0\]\.state: Forbidden: may not be transitioned to non-terminated state$/,
+    )
+    await call('PATCH', status, containers(done, running), merge)
+    await refused(
+      { status: { nominatedNodeName: 'Not_A_Node' } },
+      'status.nominatedNodeName',
+      /status\.nominatedNodeName: Invalid value: "Not_A_Node": a lowercase RFC 1123 subdomain/,
+    )
+    await refused(
+      { status: { qosClass: 'Guaranteed' } },
+      'status.qosClass',
+      /status\.qosClass: Invalid value: "Guaranteed": field is immutable/,
+    )
+  })
 })

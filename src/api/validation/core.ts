@@ -30,6 +30,7 @@ import {
   each,
   list,
   nonNegative,
+  num,
   obj,
   objs,
   oneOf,
@@ -51,6 +52,71 @@ export function validatePod(o: Obj): FieldError[] {
 
 export function validatePodUpdate(next: Obj, prev: Obj): FieldError[] {
   return validatePodSpecUpdate(obj(next.spec) ?? {}, obj(prev.spec) ?? {})
+}
+
+/**
+ * An update of a pod's status (pods/status), as ValidatePodStatusUpdate checks it: the spec, kept
+ * as stored by the status strategy, is not validated again. A nominated node must be a valid node
+ * name, the QoS class cannot change, and containers that have terminated for good (all of them
+ * under restartPolicy Never, those that succeeded under OnFailure) cannot be running again.
+ */
+export function validatePodStatusUpdate(next: Obj, prev: Obj): FieldError[] {
+  const errs: FieldError[] = []
+  const status = FieldPath.root('status')
+  const now = obj(next.status) ?? {}
+  const before = obj(prev.status) ?? {}
+  const nominated = str(now.nominatedNodeName)
+  if (nominated !== '' && nominated !== str(before.nominatedNodeName)) {
+    errs.push(...each(status.child('nominatedNodeName'), nominated, isDNS1123Subdomain(nominated)))
+  }
+  if (str(now.qosClass) !== str(before.qosClass)) {
+    errs.push(invalid(status.child('qosClass'), now.qosClass, immutable))
+  }
+  const spec = obj(prev.spec) ?? {}
+  const restartPolicy = str(spec.restartPolicy)
+  const path = (key: string) => status.child(key)
+  errs.push(
+    ...containerStateTransitions(objs(now.containerStatuses), objs(before.containerStatuses), {
+      path: path('containerStatuses'),
+      restartPolicy,
+    }),
+  )
+  // Sidecars (init containers that always restart) may run again whatever the pod's policy.
+  const sidecars = new Set(
+    objs(spec.initContainers)
+      .filter((c) => c.restartPolicy === 'Always')
+      .map((c) => str(c.name)),
+  )
+  errs.push(
+    ...containerStateTransitions(objs(now.initContainerStatuses), objs(before.initContainerStatuses), {
+      path: path('initContainerStatuses'),
+      restartPolicy,
+      restarts: sidecars,
+    }),
+  )
+  return errs
+}
+
+/** Terminated containers that may not run again (ValidateContainerStateTransition). */
+function containerStateTransitions(
+  now: readonly Obj[],
+  before: readonly Obj[],
+  o: { path: FieldPath; restartPolicy: string; restarts?: ReadonlySet<string> },
+): FieldError[] {
+  const { path, restartPolicy } = o
+  if (restartPolicy === 'Always') return []
+  const errs: FieldError[] = []
+  before.forEach((old, i) => {
+    const terminated = obj(obj(old.state)?.terminated)
+    if (!terminated || o.restarts?.has(str(old.name))) return
+    if (restartPolicy === 'OnFailure' && (num(terminated.exitCode) ?? 0) !== 0) return
+    for (const s of now) {
+      if (str(s.name) === str(old.name) && !obj(obj(s.state)?.terminated)) {
+        errs.push(forbidden(path.index(i).child('state'), 'may not be transitioned to non-terminated state'))
+      }
+    }
+  })
+  return errs
 }
 
 export function validatePodTemplateObject(o: Obj): FieldError[] {

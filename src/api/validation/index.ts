@@ -10,23 +10,26 @@ import * as workloads from './workloads.ts'
 export interface Validator {
   validate(obj: Readonly<StoredObject>): FieldError[]
   validateUpdate(next: Readonly<StoredObject>, prev: Readonly<StoredObject>): FieldError[]
+  /** An update through the status subresource, where it has rules of its own (else validateUpdate). */
+  validateStatusUpdate?(next: Readonly<StoredObject>, prev: Readonly<StoredObject>): FieldError[]
 }
 
 type Check = (o: Obj) => FieldError[]
 type UpdateCheck = (next: Obj, prev: Obj) => FieldError[]
 
 /** An update is validated as a new object, then for what may not change. */
-function rules(validate: Check, update?: UpdateCheck): Validator {
+function rules(validate: Check, update?: UpdateCheck, statusUpdate?: UpdateCheck): Validator {
   return {
     validate: (o) => validate(o),
     validateUpdate: (next, prev) => [...validate(next), ...(update ? update(next, prev) : [])],
+    ...(statusUpdate ? { validateStatusUpdate: (next, prev) => statusUpdate(next, prev) } : {}),
   }
 }
 
 const none: Check = () => []
 
 const validators: Record<string, Validator> = {
-  '/pods': rules(core.validatePod, core.validatePodUpdate),
+  '/pods': rules(core.validatePod, core.validatePodUpdate, core.validatePodStatusUpdate),
   '/podtemplates': rules(core.validatePodTemplateObject),
   '/replicationcontrollers': rules(core.validateReplicationController),
   '/services': rules(core.validateService, core.validateServiceUpdate),

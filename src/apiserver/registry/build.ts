@@ -427,10 +427,12 @@ function defaultsFor(r: ResourceInfo): { defaults?: (obj: StoredObject) => void 
 function withValidatorOf(r: ResourceInfo, strategy: ResourceStrategy): ResourceStrategy {
   const v = validatorFor(r.group, r.resource)
   if (!v) return strategy
+  const status = v.validateStatusUpdate?.bind(v)
   return withValidation(
     strategy,
     (obj) => v.validate(obj),
     (next, prev) => v.validateUpdate(next, prev),
+    status ? (next, prev) => status(next, prev) : undefined,
   )
 }
 

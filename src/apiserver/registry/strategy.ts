@@ -38,6 +38,11 @@ export interface ResourceStrategy {
     prev: Readonly<StoredObject>,
     ctx: StrategyContext,
   ) => FieldError[]
+  /**
+   * An update through the status subresource, where the kind validates it apart (pods: the spec,
+   * kept as stored, is not validated again); statusStrategyOf makes it the validateUpdate there.
+   */
+  validateStatusUpdate?: ResourceStrategy['validateUpdate']
   /** Warnings for the client about a valid object (deprecated fields, odd values). */
   warnings?: (obj: Readonly<StoredObject>, prev: Readonly<StoredObject> | undefined) => string[]
   /** Last touch before storing (sorting lists, normalizing values). */
@@ -86,9 +91,10 @@ export function statusStrategyOf(
   main: ResourceStrategy,
   resetMetadata: readonly StatusResetField[] = statusResetMetadata,
 ): ResourceStrategy {
-  const { prepareForCreate: _create, prepareForUpdate: _update, ...rest } = main
+  const { prepareForCreate: _create, prepareForUpdate: _update, validateStatusUpdate, ...rest } = main
   return {
     ...rest,
+    ...(validateStatusUpdate ? { validateUpdate: validateStatusUpdate } : {}),
     prepareForUpdate(next, prev) {
       // All but the status and metadata as stored. What the request holds is kept where it
       // equals that (the usual case: a patch of the status starts from a copy of the object),

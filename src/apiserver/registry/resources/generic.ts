@@ -44,11 +44,12 @@ function mergeStringData(obj: StoredObject): void {
   obj.data = data
 }
 
-/** Adds validation to a strategy. */
+/** Adds validation to a strategy (and to its status subresource's, when that has rules of its own). */
 export function withValidation(
   base: ResourceStrategy,
   validate: NonNullable<ResourceStrategy['validate']>,
   validateUpdate?: ResourceStrategy['validateUpdate'],
+  validateStatusUpdate?: ResourceStrategy['validateUpdate'],
 ): ResourceStrategy {
   return {
     ...base,
@@ -57,5 +58,13 @@ export function withValidation(
       ...(base.validateUpdate?.(next, prev, ctx) ?? []),
       ...(validateUpdate ? validateUpdate(next, prev, ctx) : validate(next, ctx)),
     ],
+    ...(validateStatusUpdate
+      ? {
+          validateStatusUpdate: (next, prev, ctx) => [
+            ...(base.validateUpdate?.(next, prev, ctx) ?? []),
+            ...validateStatusUpdate(next, prev, ctx),
+          ],
+        }
+      : {}),
   }
 }
