@@ -138,5 +138,10 @@ describe('status subresources and metadata', () => {
       'status.qosClass',
       /status\.qosClass: Invalid value: "Guaranteed": field is immutable/,
     )
+    // A status without a QoS class keeps the stored one (Kubernetes backfills it).
+    const kept = (await call('PATCH', status, { status: { qosClass: null } }, merge)) as {
+      status?: { qosClass?: string }
+    }
+    assert.equal(kept.status?.qosClass, 'BestEffort')
   })
 })

@@ -43,6 +43,8 @@ export interface ResourceStrategy {
    * kept as stored, is not validated again); statusStrategyOf makes it the validateUpdate there.
    */
   validateStatusUpdate?: ResourceStrategy['validateUpdate']
+  /** What the kind's status strategy does beyond keeping all but the status (see statusStrategyOf). */
+  prepareForStatusUpdate?: (next: StoredObject, prev: Readonly<StoredObject>) => void
   /** Warnings for the client about a valid object (deprecated fields, odd values). */
   warnings?: (obj: Readonly<StoredObject>, prev: Readonly<StoredObject> | undefined) => string[]
   /** Last touch before storing (sorting lists, normalizing values). */
@@ -91,7 +93,13 @@ export function statusStrategyOf(
   main: ResourceStrategy,
   resetMetadata: readonly StatusResetField[] = statusResetMetadata,
 ): ResourceStrategy {
-  const { prepareForCreate: _create, prepareForUpdate: _update, validateStatusUpdate, ...rest } = main
+  const {
+    prepareForCreate: _create,
+    prepareForUpdate: _update,
+    prepareForStatusUpdate,
+    validateStatusUpdate,
+    ...rest
+  } = main
   return {
     ...rest,
     ...(validateStatusUpdate ? { validateUpdate: validateStatusUpdate } : {}),
@@ -110,6 +118,7 @@ export function statusStrategyOf(
         if (p[field] === undefined) delete m[field]
         else if (!deepEqual(m[field], p[field])) m[field] = structuredClone(p[field])
       }
+      prepareForStatusUpdate?.(next, prev)
     },
     allowCreateOnUpdate: false,
     allowUnconditionalUpdate: true,

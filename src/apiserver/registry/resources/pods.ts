@@ -39,6 +39,13 @@ export const podStrategy: ResourceStrategy = {
     keepStatus(next, prev)
     bumpGenerationOnSpecChange(next, prev)
   },
+  prepareForStatusUpdate(next, prev) {
+    // The QoS class is set at creation and may not change; a status without one (older kubelets
+    // dropped it from rejected pods) keeps the stored one, as Kubernetes backfills it.
+    const now = (next as P).status
+    const before = (prev as P).status
+    if (now && !now.qosClass && before?.qosClass) now.qosClass = before.qosClass
+  },
   gracePeriodSeconds(obj, requested) {
     const pod = obj as Pod
     let period = requested ?? pod.spec?.terminationGracePeriodSeconds ?? defaultTerminationGracePeriodSeconds
