@@ -12,6 +12,7 @@ import {
   ResourceClient,
   runLeading,
   RestClient,
+  withoutManagedFields,
   type ClientConfig,
   type LeaderElectionSettings,
   type LeadingRun,
@@ -169,7 +170,10 @@ export function startControllerManager(o: ControllerManagerOptions): ControllerM
   const recorders: EventRecorder[] = []
 
   const lead = async (signal: AbortSignal): Promise<void> => {
-    const informers = new InformerFactory(rest, { clock, log })
+    // As kube-controller-manager's shared informers do, the cached objects are kept without their
+    // managedFields, which no controller reads (a write of a cached object leaves the stored ones
+    // as they are): they are not even decoded from the watch.
+    const informers = new InformerFactory(rest, { clock, log, transform: withoutManagedFields })
     const runs = selected.map((d) => {
       const own = identities && d.serviceAccount ? identities.client(d.serviceAccount) : rest
       const ownClient = <T extends ObjectLike>(ref: ResourceRef) => new ResourceClient<T>(own, ref)
