@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { deepEqual, deepFreeze } from './object.ts'
+import { copyJson, deepEqual, deepFreeze } from './object.ts'
 
 test('deepEqual: JSON values by structure, undefined members as absent, key order ignored', () => {
   const cases: [unknown, unknown, boolean][] = [
@@ -38,4 +38,22 @@ test('deepFreeze freezes every level and returns the value', () => {
   assert.throws(() => {
     ;(v.a.b[0] as { c: number }).c = 2
   }, TypeError)
+})
+
+test('copyJson copies JSON data as encoding and parsing it would, sharing nothing', () => {
+  const source = {
+    a: 1,
+    b: 'x',
+    c: null,
+    d: true,
+    gone: undefined,
+    list: [1, undefined, { e: [{ f: 'g' }] }],
+    nested: { empty: {}, none: [], h: { i: 2.5 } },
+  }
+  const copy = copyJson(deepFreeze(source))
+  assert.deepEqual(copy, JSON.parse(JSON.stringify(source)))
+  assert.equal(Object.hasOwn(copy, 'gone'), false)
+  assert.equal(Object.isFrozen(copy.nested.h), false)
+  copy.nested.h.i = 3
+  assert.equal(source.nested.h.i, 2.5)
 })

@@ -53,6 +53,29 @@ export function deepFreeze<T>(value: T): T {
   return value
 }
 
+/**
+ * A deep copy of JSON data: what JSON.parse of its text gives (members whose value is undefined
+ * left out), several times faster than encoding and parsing it again.
+ */
+export function copyJson<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length)
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i] as unknown
+      out[i] = v === undefined ? null : copyJson(v)
+    }
+    return out as T
+  }
+  const out: Record<string, unknown> = {}
+  const o = value as Record<string, unknown>
+  for (const k in o) {
+    const v = o[k]
+    if (v !== undefined) out[k] = copyJson(v)
+  }
+  return out as T
+}
+
 /** Structural equality of JSON values; members whose value is undefined count as absent. */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true

@@ -5,7 +5,7 @@ import {
   type FieldError,
 } from '../../api/field-errors.ts'
 import type { Conversion } from '../../api/conversion.ts'
-import { deepEqual, type KubeObject, type StoredObject } from '../../api/object.ts'
+import { copyJson, deepEqual, type KubeObject, type StoredObject } from '../../api/object.ts'
 import { normalizeObject } from '../../api/normalize.ts'
 import {
   nameRuleFor,
@@ -463,8 +463,8 @@ export class RegistryStore {
           deletedByUpdate = false
           wrote = false
           const decode = (kv: KeyValue) =>
-            kv === cachedKv
-              ? decodeJson(kv.value) // the cache's encoding: already converted, with its resourceVersion
+            kv === cachedKv && cached
+              ? copyJson(cached.object) // already converted, with its resourceVersion
               : this.#decode(kv)
           // The cached object itself when the write starts from it: nothing below changes the
           // current object (the tests deep-freeze cached objects), so it needs no decoded copy.
