@@ -472,7 +472,7 @@ export class RegistryStore {
             current === cachedKv && cached ? cached.object : current ? decode(current) : undefined
           if (!existing) {
             if (!(o.forceAllowCreate || strategy.allowCreateOnUpdate)) throw notFound(this.qualified, name)
-            const obj = structuredClone(await updated(undefined))
+            const obj = copyJson(await updated(undefined))
             this.#checkNameMatches(obj, name)
             if (obj.metadata.resourceVersion) throw notFound(this.qualified, name)
             this.#checkNamespace(obj, namespace)
@@ -502,7 +502,7 @@ export class RegistryStore {
             ? made
             : o.copyOnWrite
               ? { ...made, metadata: { ...made.metadata } }
-              : structuredClone(made)
+              : copyJson(made)
           this.#checkNameMatches(obj, name)
           this.#checkNamespace(obj, namespace)
           const rv = obj.metadata.resourceVersion ?? ''
@@ -611,7 +611,7 @@ export class RegistryStore {
       }
       await this.#mutate('DELETE', undefined, existing, o)
       await this.#validateAdmission('DELETE', undefined, existing, o)
-      const next = structuredClone(existing)
+      const next = copyJson(existing)
       const m = next.metadata
       const finalizers = new Set(m.finalizers ?? [])
       if (o.propagationPolicy === 'Orphan') {

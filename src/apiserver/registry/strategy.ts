@@ -1,4 +1,4 @@
-import { deepEqual } from '../../api/object.ts'
+import { copyJson, deepEqual } from '../../api/object.ts'
 import type { FieldError } from '../../api/field-errors.ts'
 import type { KubeObject, StoredObject } from '../../api/object.ts'
 import type { UserInfo } from '../authn/authenticator.ts'
@@ -111,12 +111,12 @@ export function statusStrategyOf(
         if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind' && !(k in prev))
           delete next[k]
       for (const [k, v] of Object.entries(prev))
-        if (k !== 'status' && k !== 'metadata' && !deepEqual(next[k], v)) next[k] = structuredClone(v)
+        if (k !== 'status' && k !== 'metadata' && !deepEqual(next[k], v)) next[k] = copyJson(v)
       const m = next.metadata as Record<string, unknown>
       const p = prev.metadata
       for (const field of resetMetadata) {
         if (p[field] === undefined) delete m[field]
-        else if (!deepEqual(m[field], p[field])) m[field] = structuredClone(p[field])
+        else if (!deepEqual(m[field], p[field])) m[field] = copyJson(p[field])
       }
       prepareForStatusUpdate?.(next, prev)
     },
@@ -150,7 +150,7 @@ export const statusResetMetadataOf: Readonly<Record<string, readonly StatusReset
 /** For resources with spec and status: the main endpoint ignores status changes. */
 export function keepStatus(next: KubeObject, prev: Readonly<KubeObject>): void {
   if (prev.status === undefined) delete next.status
-  else next.status = structuredClone(prev.status)
+  else next.status = copyJson(prev.status)
 }
 
 /** Bumps metadata.generation when anything but metadata and status changed (the spec, in effect). */
