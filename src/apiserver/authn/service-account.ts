@@ -75,6 +75,9 @@ export function jwtTokenAuthenticator(o: JwtAuthenticatorOptions): TokenAuthenti
   // The claims of the tokens whose issuer and signature are good, so that a token seen before is
   // neither verified nor decoded again; the rest is checked on every request.
   const verified = new Map<string, Readonly<Record<string, unknown>>>()
+  // And the tokens that are not this authenticator's (another issuer, or no JWT at all): with two
+  // service account authenticators, every token is first offered to the one that is not its own.
+  const foreign = new Set<string>()
   const cacheSize = o.cacheSize ?? 4096
 
   const afterSignature = (
@@ -105,8 +108,13 @@ export function jwtTokenAuthenticator(o: JwtAuthenticatorOptions): TokenAuthenti
     authenticateToken(token, audiences) {
       const known = verified.get(token)
       if (known) return afterSignature(token, known, audiences)
+      if (foreign.has(token)) return undefined
       const jws = parseJws(token)
-      if (!jws || typeof jws.claims.iss !== 'string' || !issuers.has(jws.claims.iss)) return undefined
+      if (!jws || typeof jws.claims.iss !== 'string' || !issuers.has(jws.claims.iss)) {
+        if (foreign.size >= cacheSize) foreign.delete(foreign.values().next().value as string)
+        foreign.add(token)
+        return undefined
+      }
       return verifySignature(jws, o.keys).then((failures) => {
         if (failures) return { kind: 'rejected', reason: aggregateMessage(failures) }
         if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string)
