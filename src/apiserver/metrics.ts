@@ -54,62 +54,41 @@ export class ApiMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry })
-    this.registry.registerMetric({
-      name: 'apiserver_request_total',
-      get: async () => ({
-        name: 'apiserver_request_total',
-        help: 'Counter of apiserver requests broken out for each verb, group, version, resource, scope and HTTP response code.',
-        type: 'counter',
-        values: [...this.#counts].map(([key, value]) => ({
+    this.#collected(
+      'apiserver_request_total',
+      'Counter of apiserver requests broken out for each verb, group, version, resource, scope and HTTP response code.',
+      'counter',
+      () =>
+        [...this.#counts].map(([key, value]) => ({
           labels: labelsOf(key, [...requestLabels, 'code']),
           value,
         })),
-        aggregator: 'sum',
-      }),
-    } as unknown as Parameters<Registry['registerMetric']>[0])
+    )
+    this.#collected(
+      'apiserver_request_duration_seconds',
+      'Response latency distribution in seconds for each verb, group, version, resource, subresource and scope.',
+      'histogram',
+      () => histograms('apiserver_request_duration_seconds', this.#durations, requestLabels),
+    )
+    this.#collected(
+      'etcd_request_duration_seconds',
+      'Etcd request latency in seconds for each operation and object type.',
+      'histogram',
+      () => histograms('etcd_request_duration_seconds', this.#storage, ['operation', 'type']),
+    )
+    this.#collected(
+      'apiserver_current_inflight_requests',
+      'Maximal number of currently used inflight request limit of this apiserver per request kind.',
+      'gauge',
+      () => [{ labels: {}, value: this.inFlightOf() }],
+    )
+  }
+
+  /** A metric whose samples are made from the plain maps when /metrics is scraped (summed over workers). */
+  #collected(name: string, help: string, type: string, values: () => Sample[]): void {
     this.registry.registerMetric({
-      name: 'apiserver_request_duration_seconds',
-      get: async () => ({
-        name: 'apiserver_request_duration_seconds',
-        help: 'Response latency distribution in seconds for each verb, group, version, resource, subresource and scope.',
-        type: 'histogram',
-        values: [...this.#durations].flatMap(([key, h]) =>
-          histogramSamples(
-            'apiserver_request_duration_seconds',
-            labelsOf(key, [...requestLabels]),
-            h,
-            durationBuckets,
-          ),
-        ),
-        aggregator: 'sum',
-      }),
-    } as unknown as Parameters<Registry['registerMetric']>[0])
-    this.registry.registerMetric({
-      name: 'etcd_request_duration_seconds',
-      get: async () => ({
-        name: 'etcd_request_duration_seconds',
-        help: 'Etcd request latency in seconds for each operation and object type.',
-        type: 'histogram',
-        values: [...this.#storage].flatMap(([key, h]) =>
-          histogramSamples(
-            'etcd_request_duration_seconds',
-            labelsOf(key, ['operation', 'type']),
-            h,
-            durationBuckets,
-          ),
-        ),
-        aggregator: 'sum',
-      }),
-    } as unknown as Parameters<Registry['registerMetric']>[0])
-    this.registry.registerMetric({
-      name: 'apiserver_current_inflight_requests',
-      get: async () => ({
-        name: 'apiserver_current_inflight_requests',
-        help: 'Maximal number of currently used inflight request limit of this apiserver per request kind.',
-        type: 'gauge',
-        values: [{ labels: {}, value: this.inFlightOf() }],
-        aggregator: 'sum',
-      }),
+      name,
+      get: async () => ({ name, help, type, values: values(), aggregator: 'sum' }),
     } as unknown as Parameters<Registry['registerMetric']>[0])
   }
 
@@ -187,6 +166,11 @@ function labelsOf(key: string, names: readonly string[]): Record<string, string>
   const out: Record<string, string> = {}
   names.forEach((n, i) => (out[n] = parts[i] ?? ''))
   return out
+}
+
+/** The samples of histograms kept by label key, each in kube-apiserver's buckets. */
+function histograms(name: string, kept: ReadonlyMap<string, Buckets>, labels: readonly string[]): Sample[] {
+  return [...kept].flatMap(([key, h]) => histogramSamples(name, labelsOf(key, labels), h, durationBuckets))
 }
 
 /** Cumulative buckets, sum and count, as a Prometheus histogram exposes them. */
