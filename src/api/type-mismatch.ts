@@ -32,24 +32,24 @@ import {
  * not checked here.
  */
 export function typeMismatch(gvk: GroupVersionKind, obj: KubeObject): string | undefined {
-  let found: string | undefined
-  walkKind(gvk, obj, {
-    typed: false,
-    visit: (m) => {
-      found = decodeWords(m)
-      return true
-    },
-  })
-  return found
+  return firstMismatch(gvk, obj, decodeWords)
 }
 
 /** The first bad value of a strategic merge patch's result, in the unstructured converter's words. */
 export function convertMismatch(gvk: GroupVersionKind, obj: unknown): string | undefined {
+  return firstMismatch(gvk, obj, convertWords)
+}
+
+function firstMismatch(
+  gvk: GroupVersionKind,
+  obj: unknown,
+  words: (m: Mismatch) => string,
+): string | undefined {
   let found: string | undefined
   walkKind(gvk, obj, {
     typed: false,
     visit: (m) => {
-      found = convertWords(m)
+      found = words(m)
       return true
     },
   })
