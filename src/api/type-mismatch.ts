@@ -264,24 +264,21 @@ function jsonKind(v: unknown): string {
 
 /** The reflect.Kind of a value in Kubernetes' unstructured form (integers are int64). */
 function goKind(v: unknown): string {
-  if (Array.isArray(v)) return 'slice'
-  switch (typeof v) {
-    case 'boolean':
-      return 'bool'
-    case 'number':
-      return Number.isInteger(v) ? 'int64' : 'float64'
-    case 'string':
-      return 'string'
-    default:
-      return 'map'
-  }
+  const kind = jsonKind(v)
+  if (kind === 'number') return Number.isInteger(v) ? 'int64' : 'float64'
+  return goNames[kind] ?? kind
 }
 
 /** Go's %T of a non-numeric unstructured value. */
 function goTypeOf(v: unknown): string {
-  if (Array.isArray(v)) return '[]interface {}'
-  if (typeof v === 'boolean' || typeof v === 'string') return typeof v === 'boolean' ? 'bool' : 'string'
-  return 'map[string]interface {}'
+  const kind = jsonKind(v)
+  return goTypes[kind] ?? kind
+}
+
+const goNames: Readonly<Record<string, string>> = { array: 'slice', object: 'map' }
+const goTypes: Readonly<Record<string, string>> = {
+  array: '[]interface {}',
+  object: 'map[string]interface {}',
 }
 
 /** Go's %v of an unstructured value: map[a:1 b:[x y]], keys sorted. */
