@@ -74,10 +74,9 @@ export function validatePodStatusUpdate(next: Obj, prev: Obj): FieldError[] {
   }
   const spec = obj(prev.spec) ?? {}
   const restartPolicy = str(spec.restartPolicy)
-  const path = (key: string) => status.child(key)
   errs.push(
     ...containerStateTransitions(objs(now.containerStatuses), objs(before.containerStatuses), {
-      path: path('containerStatuses'),
+      path: status.child('containerStatuses'),
       restartPolicy,
     }),
   )
@@ -89,7 +88,7 @@ export function validatePodStatusUpdate(next: Obj, prev: Obj): FieldError[] {
   )
   errs.push(
     ...containerStateTransitions(objs(now.initContainerStatuses), objs(before.initContainerStatuses), {
-      path: path('initContainerStatuses'),
+      path: status.child('initContainerStatuses'),
       restartPolicy,
       restarts: sidecars,
     }),
