@@ -1,12 +1,13 @@
 import type { KubeObject } from './object.ts'
 import {
-  field,
+  fieldsOf,
   isOpen,
   items,
   mapValues,
   resolve,
   schemaForKind,
   type GroupVersionKind,
+  type ResolvedField,
   type SchemaNode,
 } from './schema.ts'
 
@@ -20,21 +21,29 @@ import {
  */
 export function normalizeObject(gvk: GroupVersionKind, obj: KubeObject): void {
   const schema = schemaForKind(gvk)
-  normalize(obj, schema)
+  if (schema === undefined) return members(obj, undefined)
+  const root = resolve(schema)
+  if (isOpen(root) || root.embeddedResource) return
+  members(obj, root)
 }
 
-function normalize(value: unknown, node: SchemaNode | undefined): void {
+function normalize(value: unknown, f: ResolvedField | undefined): void {
   if (value === null || typeof value !== 'object') return
-  if (node !== undefined && isOpen(node)) return
+  if (f !== undefined && (f.node.preserveUnknownFields === true || f.type === 'any')) return
   if (Array.isArray(value)) {
-    const item = node ? items(node) : undefined
-    for (const v of value) normalize(v, item?.node)
+    const item = f ? items(f.node) : undefined
+    for (const v of value) normalize(v, item)
     return
   }
-  const obj = value as Record<string, unknown>
-  const n = node ? resolve(node) : undefined
-  if (n?.embeddedResource) return
+  if (f?.node.embeddedResource) return
+  members(value as Record<string, unknown>, f?.node)
+}
+
+/** The members of an object whose schema (resolved) is `n`, if it has one. */
+function members(obj: Record<string, unknown>, n: SchemaNode | undefined): void {
   const isMap = n !== undefined && n.properties === undefined && n.additionalProperties !== undefined
+  const each = isMap ? mapValues(n) : undefined
+  const fields = n !== undefined && !isMap ? fieldsOf(n) : undefined
   const required = n?.required
   // for...in and no copies: this runs over every field of every object written.
   for (const k in obj) {
@@ -44,20 +53,19 @@ function normalize(value: unknown, node: SchemaNode | undefined): void {
       delete obj[k]
       continue
     }
-    const child = n === undefined ? undefined : isMap ? mapValues(node ?? {}) : field(node ?? {}, k)
+    const child = n === undefined ? undefined : isMap ? each : (fields?.get(k) ?? mapValues(n))
     if (child === undefined && n?.properties !== undefined) {
       // A field the kind does not have: Go's decoding into the typed object drops it (the request
       // was warned about it, or refused, by fieldValidation), so it is never stored.
       delete obj[k]
       continue
     }
-    normalize(v, child?.node)
+    normalize(v, child)
     if (isMap || child === undefined || required?.includes(k)) continue
     if (Array.isArray(v)) {
       if (v.length === 0) delete obj[k]
     } else if (typeof v === 'object' && isEmpty(v)) {
-      const childNode = resolve(child.node)
-      if (childNode.properties === undefined && childNode.additionalProperties !== undefined) delete obj[k]
+      if (child.node.properties === undefined && child.node.additionalProperties !== undefined) delete obj[k]
     }
   }
 }

@@ -85,6 +85,8 @@ export interface ResolvedField {
   readonly listType: SchemaNode['listType']
   readonly listMapKeys: readonly string[] | undefined
   readonly mapType: SchemaNode['mapType']
+  /** The value's type, as `valueType(node)` gives it. */
+  readonly type: ValueType
 }
 
 /**
@@ -116,6 +118,7 @@ export const intOrStringDefinition = 'io.k8s.apimachinery.pkg.util.intstr.IntOrS
 let parsed: Readonly<Record<string, SchemaNode>> | undefined
 let byKind: Map<string, string> | undefined
 const resolvedFields = new WeakMap<SchemaNode, ResolvedField>()
+const structFields = new WeakMap<SchemaNode, ReadonlyMap<string, ResolvedField>>()
 const anything: SchemaNode = Object.freeze({})
 
 /** Every definition by its full name (io.k8s.api.core.v1.Pod). */
@@ -169,6 +172,7 @@ function resolved(raw: SchemaNode): ResolvedField {
       listType: raw.listType ?? node.listType,
       listMapKeys: raw.listMapKeys ?? node.listMapKeys,
       mapType: raw.mapType ?? node.mapType,
+      type: valueType(node),
     })
     resolvedFields.set(raw, f)
   }
@@ -185,6 +189,21 @@ export function field(node: SchemaNode, name: string): ResolvedField | undefined
     obj.properties !== undefined && Object.hasOwn(obj.properties, name) ? obj.properties[name] : undefined
   if (p) return resolved(p)
   return mapValues(obj)
+}
+
+/**
+ * The fields an object node declares, by name, each resolved: for walkers that look up every
+ * member of an object, one map per node instead of a step per member. Made once per node.
+ */
+export function fieldsOf(node: SchemaNode): ReadonlyMap<string, ResolvedField> {
+  const obj = resolve(node)
+  let fields = structFields.get(obj)
+  if (!fields) {
+    const m = new Map<string, ResolvedField>()
+    for (const [name, p] of Object.entries(obj.properties ?? {})) m.set(name, resolved(p))
+    structFields.set(obj, (fields = m))
+  }
+  return fields
 }
 
 /** The items of a list node. */

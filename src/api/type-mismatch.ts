@@ -3,13 +3,14 @@ import type { KubeObject } from './object.ts'
 import {
   definitionNameForKind,
   definition,
-  field,
+  fieldsOf,
   items,
   mapValues,
   valueType,
   type GroupVersionKind,
   type ResolvedField,
   type SchemaNode,
+  type ValueType,
 } from './schema.ts'
 
 /**
@@ -82,11 +83,20 @@ interface At {
   typed: string
 }
 
-/** What a walk does with each bad value (true: stop), and whether it needs typed paths. */
+/**
+ * A walk: what it does with each bad value (true: stop), and where it is. The place is kept in
+ * stacks that are joined only for a bad value, so a walk of a good object makes no strings.
+ */
 interface Walk {
   visit: (m: Mismatch) => boolean
   /** Typed paths cost a string per field: only apply's wording names them. */
   typed: boolean
+  /** The definition of the Go struct the current field belongs to (io.k8s.api.core.v1.ContainerPort). */
+  struct: string
+  /** The field names down to the current value. */
+  path: string[]
+  /** The typed path's segments (`.spec`, `[0]`, `[name="web"]`), when typed. */
+  segments: string[]
 }
 
 /** A value of the wrong JSON type, or a number where an integer belongs. */
@@ -95,85 +105,107 @@ interface Mismatch {
   value: unknown
   at: At
   /** The schema's value type at that field. */
-  type: ReturnType<typeof valueType>
+  type: ValueType
 }
 
 /** Calls `visit` for each bad value, in document order, until it returns true. */
-function walkKind(gvk: GroupVersionKind, obj: unknown, w: Walk): void {
+function walkKind(
+  gvk: GroupVersionKind,
+  obj: unknown,
+  o: { typed: boolean; visit: (m: Mismatch) => boolean },
+): void {
   const name = definitionNameForKind(gvk)
   const root = name === undefined ? undefined : definition(name)
   if (name === undefined || root === undefined || !isObject(obj)) return
-  walkFields(root, obj, { struct: structName(name), path: '', typed: '' }, w)
+  walkFields(root, obj, { ...o, struct: name, path: [], segments: [] })
 }
 
 /** The fields of a struct the schema has, each checked; true once `visit` says stop. */
-function walkFields(node: SchemaNode, o: Record<string, unknown>, at: At, w: Walk): boolean {
+function walkFields(node: SchemaNode, o: Record<string, unknown>, w: Walk): boolean {
+  const fields = fieldsOf(node)
   for (const k in o) {
-    const child = field(node, k)
+    const child = fields.get(k) ?? mapValues(node)
     if (child === undefined) continue
-    const path = at.path === '' ? k : `${at.path}.${k}`
-    const typed = w.typed ? `${at.typed}.${k}` : ''
-    if (walk(child, o[k], { struct: at.struct, path, typed }, w)) return true
+    w.path.push(k)
+    if (w.typed) w.segments.push(`.${k}`)
+    const stop = walk(child, o[k], w)
+    w.path.pop()
+    if (w.typed) w.segments.pop()
+    if (stop) return true
   }
   return false
 }
 
-function walk(f: ResolvedField, value: unknown, at: At, w: Walk): boolean {
+function walk(f: ResolvedField, value: unknown, w: Walk): boolean {
   const node = f.node
   if (value === null || value === undefined || node.embeddedResource) return false
-  const type = valueType(node)
+  const type = f.type
   if (type === 'any' || node.preserveUnknownFields === true) return false
-  const wrong = () => w.visit({ f, value, at, type })
-  const kind = jsonKind(value)
   switch (type) {
     case 'struct': {
-      if (kind !== 'object') return wrong()
-      const struct = f.ref !== undefined ? structName(f.ref) : at.struct
-      return walkFields(node, value as Record<string, unknown>, { ...at, struct }, w)
+      if (!isObject(value)) return report(f, value, w)
+      if (f.ref === undefined) return walkFields(node, value, w)
+      const outer = w.struct
+      w.struct = f.ref
+      const stop = walkFields(node, value, w)
+      w.struct = outer
+      return stop
     }
     case 'map': {
-      if (kind !== 'object') return wrong()
+      if (!isObject(value)) return report(f, value, w)
       const each = mapValues(node)
       if (!each) return false
-      const o = value as Record<string, unknown>
       // A map's values share one schema and the field's path (and are keyed by name when typed).
-      for (const k in o) {
-        if (walk(each, o[k], w.typed ? { ...at, typed: `${at.typed}.${k}` } : at, w)) return true
+      for (const k in value) {
+        if (w.typed) w.segments.push(`.${k}`)
+        const stop = walk(each, value[k], w)
+        if (w.typed) w.segments.pop()
+        if (stop) return true
       }
       return false
     }
     case 'list': {
-      if (kind !== 'array') return wrong()
+      if (!Array.isArray(value)) return report(f, value, w)
       const each = items(node)
       if (!each) return false
-      const list = value as unknown[]
       const keyed = w.typed ? listKind(f) : undefined
-      for (let i = 0; i < list.length; i++) {
-        const item = list[i]
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i]
         // An associative list's item is named by its keys, any other by its index.
-        const element =
-          keyed?.kind === 'map' && isObject(item)
-            ? pathString([keyElement(item, keyed.keys, each)])
-            : `[${i}]`
-        if (walk(each, item, keyed ? { ...at, typed: `${at.typed}${element}` } : at, w)) return true
+        if (keyed) {
+          w.segments.push(
+            keyed.kind === 'map' && isObject(item)
+              ? pathString([keyElement(item, keyed.keys, each)])
+              : `[${i}]`,
+          )
+        }
+        const stop = walk(each, item, w)
+        if (keyed) w.segments.pop()
+        if (stop) return true
       }
       return false
     }
     case 'string':
-      return kind === 'string' ? false : wrong()
+      return typeof value === 'string' ? false : report(f, value, w)
     case 'boolean':
-      return kind === 'bool' ? false : wrong()
+      return typeof value === 'boolean' ? false : report(f, value, w)
     case 'number':
-      return kind === 'number' ? false : wrong()
+      return typeof value === 'number' ? false : report(f, value, w)
     case 'integer':
     case 'int-or-string':
-      if (kind === 'number') return Number.isInteger(value) ? false : wrong()
-      return type === 'int-or-string' && kind === 'string' ? false : wrong()
+      if (typeof value === 'number') return Number.isInteger(value) ? false : report(f, value, w)
+      return type === 'int-or-string' && typeof value === 'string' ? false : report(f, value, w)
     case 'quantity':
-      return kind === 'string' || kind === 'number' ? false : wrong()
+      return typeof value === 'string' || typeof value === 'number' ? false : report(f, value, w)
     default:
       return false
   }
+}
+
+/** Hands a bad value to the walk's `visit`, with its place joined from the stacks. */
+function report(f: ResolvedField, value: unknown, w: Walk): boolean {
+  const at = { struct: structName(w.struct), path: w.path.join('.'), typed: w.segments.join('') }
+  return w.visit({ f, value, at, type: f.type })
 }
 
 // --- wordings --------------------------------------------------------------------------------

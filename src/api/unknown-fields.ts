@@ -1,13 +1,14 @@
 import { jsonStringEnd } from '../base/json-text.ts'
 import type { KubeObject } from './object.ts'
 import {
-  field,
+  fieldsOf,
   isOpen,
   items,
   mapValues,
   resolve,
   schemaForKind,
   type GroupVersionKind,
+  type ResolvedField,
   type SchemaNode,
 } from './schema.ts'
 
@@ -20,34 +21,43 @@ import {
  */
 export function unknownFields(gvk: GroupVersionKind, obj: KubeObject): string[] {
   const root = schemaForKind(gvk)
-  if (!root) return []
+  if (!root || isOpen(root)) return []
   const out: string[] = []
-  walk(root, obj, [], out)
+  members(resolve(root), obj, [], out)
   return out
 }
 
 /** `path` holds the keys and indexes down to `value`; it is joined only for what is reported. */
-function walk(node: SchemaNode, value: unknown, path: (string | number)[], out: string[]): void {
-  if (value === null || value === undefined || isOpen(node)) return
-  const n = resolve(node)
-  if (n.embeddedResource) return
+function walk(f: ResolvedField, value: unknown, path: (string | number)[], out: string[]): void {
+  const n = f.node
+  if (value === null || value === undefined || n.preserveUnknownFields === true) return
+  if (f.type === 'any' || n.embeddedResource) return
   if (Array.isArray(value)) {
-    const item = items(node)
+    const item = items(n)
     if (!item) return
     for (let i = 0; i < value.length; i++) {
       path.push(i)
-      walk(item.node, value[i], path, out)
+      walk(item, value[i], path, out)
       path.pop()
     }
-    return
+  } else if (typeof value === 'object') {
+    members(n, value as Record<string, unknown>, path, out)
   }
-  if (typeof value !== 'object') return
-  const map = n.properties === undefined ? mapValues(node) : undefined
-  const obj = value as Record<string, unknown>
+}
+
+/** The members of an object: each known one walked, each unknown one reported. */
+function members(
+  n: SchemaNode,
+  obj: Record<string, unknown>,
+  path: (string | number)[],
+  out: string[],
+): void {
+  const map = n.properties === undefined ? mapValues(n) : undefined
+  const fields = map ? undefined : fieldsOf(n)
   for (const k in obj) {
-    const f = map ?? field(node, k)
+    const f = map ?? fields?.get(k) ?? mapValues(n)
     path.push(k)
-    if (f) walk(f.node, obj[k], path, out)
+    if (f) walk(f, obj[k], path, out)
     else out.push(`unknown field ${JSON.stringify(joinPath(path))}`)
     path.pop()
   }

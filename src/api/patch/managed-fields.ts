@@ -1,6 +1,14 @@
 import type { ManagedFieldsEntry } from '../generated/types/meta-v1.ts'
 import { deepEqual, type StoredObject } from '../object.ts'
-import { field, items, mapValues, resolve, type ResolvedField, type SchemaNode } from '../schema.ts'
+import {
+  field,
+  items,
+  mapValues,
+  resolve,
+  valueType,
+  type ResolvedField,
+  type SchemaNode,
+} from '../schema.ts'
 
 /**
  * Field ownership, as server-side apply tracks it in metadata.managedFields: for every manager
@@ -176,6 +184,7 @@ export function rootField(node: SchemaNode): ResolvedField {
     listType: undefined,
     listMapKeys: undefined,
     mapType: undefined,
+    type: valueType(node),
   }
 }
 
