@@ -2,6 +2,7 @@ import type { ManagedFieldsEntry } from '../generated/types/meta-v1.ts'
 import { deepEqual, type StoredObject } from '../object.ts'
 import {
   field,
+  fieldsOf,
   items,
   mapValues,
   resolve,
@@ -343,7 +344,12 @@ function treeOf(
         // An item owns itself ('.') and its fields, as walkItem adds them.
         const fields = new TreeNode()
         fields.add('.', {})
-        for (const k in o) addChild(fields, o[k], item ? field(item.node, k) : undefined, k, path, ignore)
+        const itemFields = item ? fieldsOf(item.node) : undefined
+        const elements = item ? fieldElements(item.node) : undefined
+        for (const k in o) {
+          const child = item ? (itemFields?.get(k) ?? mapValues(item.node)) : undefined
+          addChild(fields, o[k], child, elements?.get(k) ?? `f:${k}`, path, ignore)
+        }
         path.pop()
         node.add(e, fields.done() ?? {})
       }
@@ -354,24 +360,41 @@ function treeOf(
       const node = new TreeNode()
       if (isMap && path.length > 0) node.add('.', {})
       const o = v as Record<string, unknown>
+      const each = schemaNode && isMap ? mapValues(schemaNode) : undefined
+      const fields = schemaNode && !isMap ? fieldsOf(schemaNode) : undefined
+      const elements = schemaNode && !isMap ? fieldElements(schemaNode) : undefined
       for (const k in o) {
-        const child = schemaNode ? (isMap ? mapValues(f?.node ?? {}) : field(f?.node ?? {}, k)) : undefined
-        addChild(node, o[k], child, k, path, ignore)
+        const child = schemaNode ? (each ?? fields?.get(k) ?? mapValues(schemaNode)) : undefined
+        addChild(node, o[k], child, elements?.get(k) ?? `f:${k}`, path, ignore)
       }
       return node.done()
     }
   }
 }
 
+/**
+ * The path elements of the fields a struct node declares (`f:name`), made once per node: the
+ * same string every time is a property key V8 finds at once.
+ */
+function fieldElements(node: SchemaNode): ReadonlyMap<string, PathElement> {
+  let elements = elementsByNode.get(node)
+  if (!elements) {
+    elements = new Map([...fieldsOf(node).keys()].map((k) => [k, `f:${k}`]))
+    elementsByNode.set(node, elements)
+  }
+  return elements
+}
+
+const elementsByNode = new WeakMap<SchemaNode, ReadonlyMap<string, PathElement>>()
+
 function addChild(
   node: TreeNode,
   v: unknown,
   f: ResolvedField | undefined,
-  key: string,
+  e: PathElement,
   path: PathElement[],
   ignore: (p: FieldPath) => boolean,
 ): void {
-  const e = `f:${key}`
   path.push(e)
   const t = treeOf(v, f, path, ignore)
   path.pop()
@@ -420,17 +443,20 @@ type Shape =
   | { kind: 'listMap'; keys: readonly string[] }
   | { kind: 'object'; isMap: boolean; node: SchemaNode | undefined }
 
+// The shapes without data are shared: shapeOf runs for every value of every object written.
+const absent: Shape = Object.freeze({ kind: 'absent' })
+const leaf: Shape = Object.freeze({ kind: 'leaf' })
+const set: Shape = Object.freeze({ kind: 'set' })
+const freeStruct: Shape = Object.freeze({ kind: 'object', isMap: false, node: undefined })
+const structShapes = new WeakMap<SchemaNode, Shape>()
+
 function shapeOf(v: unknown, f: ResolvedField | undefined, path: FieldPath): Shape {
-  if (v === null || v === undefined) return { kind: 'absent' }
+  if (v === null || v === undefined) return absent
   if (Array.isArray(v)) {
     const lk = listKind(f)
-    return lk.kind === 'atomic'
-      ? { kind: 'leaf' }
-      : lk.kind === 'set'
-        ? { kind: 'set' }
-        : { kind: 'listMap', keys: lk.keys }
+    return lk.kind === 'atomic' ? leaf : lk.kind === 'set' ? set : { kind: 'listMap', keys: lk.keys }
   }
-  if (typeof v !== 'object') return path.length > 0 ? { kind: 'leaf' } : { kind: 'absent' }
+  if (typeof v !== 'object') return path.length > 0 ? leaf : absent
   const node = f ? resolve(f.node) : undefined
   const atomic =
     f?.mapType === 'atomic' ||
@@ -439,10 +465,20 @@ function shapeOf(v: unknown, f: ResolvedField | undefined, path: FieldPath): Sha
       node.properties === undefined &&
       node.additionalProperties === undefined &&
       node.type === 'object')
-  if (atomic) return path.length > 0 ? { kind: 'leaf' } : { kind: 'absent' }
-  if (path.length > 0 && Object.keys(v).length === 0) return { kind: 'leaf' }
-  const isMap = node !== undefined && node.properties === undefined && node.additionalProperties !== undefined
-  return { kind: 'object', isMap, node }
+  if (atomic) return path.length > 0 ? leaf : absent
+  if (path.length > 0 && isEmptyObject(v)) return leaf
+  if (node === undefined) return freeStruct
+  let shape = structShapes.get(node)
+  if (!shape) {
+    const isMap = node.properties === undefined && node.additionalProperties !== undefined
+    structShapes.set(node, (shape = Object.freeze({ kind: 'object', isMap, node })))
+  }
+  return shape
+}
+
+function isEmptyObject(o: object): boolean {
+  for (const _ in o) return false
+  return true
 }
 
 function diffValue(
