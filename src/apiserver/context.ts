@@ -23,6 +23,28 @@ export interface RequestContext {
   readonly warnings: string[]
 }
 
+/**
+ * The context of the same request seen as another `info`. A plain object of the same shape (a
+ * copy by property descriptors would be slow to read from), whose signal is still made only
+ * when asked for.
+ */
+export function withInfo(ctx: RequestContext, info: RequestInfo): RequestContext {
+  return {
+    req: ctx.req,
+    res: ctx.res,
+    path: ctx.path,
+    query: ctx.query,
+    info,
+    user: ctx.user,
+    auditId: ctx.auditId,
+    log: ctx.log,
+    get signal() {
+      return ctx.signal
+    },
+    warnings: ctx.warnings,
+  }
+}
+
 /** A handler answers the request (writes the response) or throws an ApiError. */
 export type Handler = (ctx: RequestContext) => void | Promise<void>
 

@@ -3,7 +3,7 @@ import { apiVersionOf, isKubeObject, type KubeObject, type StoredObject } from '
 import { typeMismatch } from '../../api/type-mismatch.ts'
 import { shallowEnough } from '../codec.ts'
 import { invalidPatch } from '../patch.ts'
-import { JsonPieces, readBody, writeJson, type Handler, type RequestContext } from '../context.ts'
+import { JsonPieces, readBody, withInfo, writeJson, type Handler, type RequestContext } from '../context.ts'
 import type { EndpointRegistry, ResourceEndpoint, Subresource } from '../endpoint.ts'
 import type { ResourceStrategy } from '../registry/strategy.ts'
 import {
@@ -84,11 +84,7 @@ export function resourceHandler(deps: ResourceHandlerDeps): Handler {
     // sees it so), but the object is cluster-scoped.
     if (!def.namespaced && def.group === '' && def.resource === 'namespaces' && info.namespace !== '') {
       info = { ...info, namespace: '' }
-      // A copy that keeps the lazy signal getter (spreading would make the signal at once).
-      ctx = Object.defineProperties({} as RequestContext, {
-        ...Object.getOwnPropertyDescriptors(ctx),
-        info: { value: info },
-      })
+      ctx = withInfo(ctx, info)
     }
     // A namespaced resource named without a namespace, or the reverse, is not a path we serve.
     if (def.namespaced && info.namespace === '' && info.name !== '' && info.subresource === '')
