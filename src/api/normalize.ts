@@ -1,4 +1,4 @@
-import type { KubeObject } from './object.ts'
+import { hasNoMembers, type KubeObject } from './object.ts'
 import {
   fieldsOf,
   isOpen,
@@ -64,13 +64,8 @@ function members(obj: Record<string, unknown>, n: SchemaNode | undefined): void 
     if (isMap || child === undefined || required?.includes(k)) continue
     if (Array.isArray(v)) {
       if (v.length === 0) delete obj[k]
-    } else if (typeof v === 'object' && isEmpty(v)) {
+    } else if (typeof v === 'object' && hasNoMembers(v)) {
       if (child.node.properties === undefined && child.node.additionalProperties !== undefined) delete obj[k]
     }
   }
-}
-
-function isEmpty(o: object): boolean {
-  for (const _ in o) return false
-  return true
 }

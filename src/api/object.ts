@@ -76,6 +76,12 @@ export function copyJson<T>(value: T): T {
   return out as T
 }
 
+/** Whether an object has no members, found without making a list of its keys. */
+export function hasNoMembers(o: object): boolean {
+  for (const _ in o) return false
+  return true
+}
+
 /** Structural equality of JSON values; members whose value is undefined count as absent. */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true

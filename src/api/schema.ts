@@ -17,6 +17,9 @@ import { deepFreeze } from './object.ts'
  *   const containers = field(field(pod, 'spec').node, 'containers')  // patchMergeKey 'name'
  *   const container = items(containers.node)                          // io.k8s.api.core.v1.Container
  *
+ * A walker that looks up every member of an object takes `fieldsOf(node)` once per object
+ * instead, and each field's `type` saves it calling `valueType`.
+ *
  * Guarantees:
  * - Steps are cheap: the schema is parsed once, on first use (not at import), and each field,
  *   items or map-values step returns the same cached ResolvedField object every time.

@@ -1,5 +1,5 @@
 import type { ManagedFieldsEntry } from '../generated/types/meta-v1.ts'
-import { deepEqual, type StoredObject } from '../object.ts'
+import { deepEqual, hasNoMembers, type StoredObject } from '../object.ts'
 import {
   field,
   fieldsOf,
@@ -466,7 +466,7 @@ function shapeOf(v: unknown, f: ResolvedField | undefined, path: FieldPath): Sha
       node.additionalProperties === undefined &&
       node.type === 'object')
   if (atomic) return path.length > 0 ? leaf : absent
-  if (path.length > 0 && isEmptyObject(v)) return leaf
+  if (path.length > 0 && hasNoMembers(v)) return leaf
   if (node === undefined) return freeStruct
   let shape = structShapes.get(node)
   if (!shape) {
@@ -474,11 +474,6 @@ function shapeOf(v: unknown, f: ResolvedField | undefined, path: FieldPath): Sha
     structShapes.set(node, (shape = Object.freeze({ kind: 'object', isMap, node })))
   }
   return shape
-}
-
-function isEmptyObject(o: object): boolean {
-  for (const _ in o) return false
-  return true
 }
 
 function diffValue(
