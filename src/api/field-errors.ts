@@ -190,6 +190,23 @@ export class StringMapValue {
 }
 
 /**
+ * A value for a field error that Go prints in a %#v form of its own, given as `text` (a slice of
+ * structs: `[]core.PodIP{core.PodIP{IP:"10.0.0.1"}}`); as JSON it is `json`.
+ */
+export class GoSyntaxValue {
+  readonly text: string
+  readonly json: unknown
+  constructor(text: string, json: unknown) {
+    this.text = text
+    this.json = json
+  }
+
+  toJSON(): unknown {
+    return this.json
+  }
+}
+
+/**
  * Values as Go prints them in field errors: strings quoted, numbers and booleans bare, string
  * lists and maps in %#v form (`[]string{"a", "b"}`, `map[string]string{"app":"web"}`, keys
  * sorted); anything else, which Go would print as its struct, as JSON.
@@ -205,6 +222,7 @@ export function formatValue(v: unknown): string {
     if (v.items === undefined) return `[]${v.type}(nil)`
     return `[]${v.type}{${v.items.map((x) => (typeof x === 'string' ? JSON.stringify(x) : String(x))).join(', ')}}`
   }
+  if (v instanceof GoSyntaxValue) return v.text
   if (v instanceof StringMapValue) {
     const entries = Object.entries(v.entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     return `map[string]string{${entries.map(([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x)}`).join(', ')}}`

@@ -144,4 +144,44 @@ describe('status subresources and metadata', () => {
     }
     assert.equal(kept.status?.qosClass, 'BestEffort')
   })
+
+  test('a pod status update has valid pod and host IPs, podIP winning over a podIPs that disagrees', async () => {
+    await call('POST', '/api/v1/namespaces/default/pods', {
+      metadata: { name: 'addressed' },
+      spec: { containers: [{ name: 'c', image: 'i' }] },
+    })
+    const status = '/api/v1/namespaces/default/pods/addressed/status'
+    const refused = async (body: unknown, message: string) => {
+      const r = await c.request('PATCH', status, {
+        body: JSON.stringify(body),
+        headers: { 'Content-Type': merge, Accept: 'application/json' },
+      })
+      assert.equal(r.code, 422, r.body.toString())
+      assert.equal((JSON.parse(r.body.toString()) as { message: string }).message, message)
+    }
+    await refused(
+      { status: { podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }] } },
+      'Pod "addressed" is invalid: status.podIPs: Invalid value: []core.PodIP{core.PodIP{IP:"10.0.0.1"}, core.PodIP{IP:"10.0.0.2"}}: may specify no more than one IP for each IP family',
+    )
+    await refused(
+      { status: { podIP: '10.0.0.300' } },
+      'Pod "addressed" is invalid: status.podIPs[0]: Invalid value: "10.0.0.300": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
+    )
+    await refused(
+      { status: { hostIP: '192.168.0.1', hostIPs: [{ ip: '192.168.0.2' }] } },
+      'Pod "addressed" is invalid: status.hostIPs[0].ip: Invalid value: "192.168.0.2": must be equal to `hostIP`',
+    )
+    type Addressed = { status?: { podIP?: string; podIPs?: { ip: string }[] } }
+    const dual = (await call(
+      'PATCH',
+      status,
+      { status: { podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }, { ip: 'fd00::1' }] } },
+      merge,
+    )) as Addressed
+    assert.deepEqual(dual.status?.podIPs, [{ ip: '10.0.0.1' }, { ip: 'fd00::1' }])
+    // A podIP that is not podIPs[0] is the pod's IP, alone (as the v1 conversion makes it).
+    const moved = (await call('PATCH', status, { status: { podIP: '10.0.0.9' } }, merge)) as Addressed
+    assert.equal(moved.status?.podIP, '10.0.0.9')
+    assert.deepEqual(moved.status?.podIPs, [{ ip: '10.0.0.9' }])
+  })
 })

@@ -17,6 +17,7 @@ import {
   isValidLabelValue,
   isValidPortNum,
 } from './names.ts'
+import { validateHostIPs, validatePodIPs } from './pod-ips.ts'
 import {
   port,
   selectorMismatch,
@@ -57,8 +58,9 @@ export function validatePodUpdate(next: Obj, prev: Obj): FieldError[] {
 /**
  * An update of a pod's status (pods/status), as ValidatePodStatusUpdate checks it: the spec, kept
  * as stored by the status strategy, is not validated again. A nominated node must be a valid node
- * name, the QoS class cannot change, and containers that have terminated for good (all of them
- * under restartPolicy Never, those that succeeded under OnFailure) cannot be running again.
+ * name, the QoS class cannot change, containers that have terminated for good (all of them
+ * under restartPolicy Never, those that succeeded under OnFailure) cannot be running again, and
+ * the pod's and node's IPs must be valid (see pod-ips.ts).
  */
 export function validatePodStatusUpdate(next: Obj, prev: Obj): FieldError[] {
   const errs: FieldError[] = []
@@ -93,6 +95,7 @@ export function validatePodStatusUpdate(next: Obj, prev: Obj): FieldError[] {
       restarts: sidecars,
     }),
   )
+  errs.push(...validatePodIPs(now, before), ...validateHostIPs(now, before))
   return errs
 }
 

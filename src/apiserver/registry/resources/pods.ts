@@ -6,6 +6,7 @@ import type {
   ResourceRequirements,
 } from '../../../api/generated/types/core-v1.ts'
 import type { StoredObject } from '../../../api/object.ts'
+import { reconcilePodIPs } from '../../../api/validation/pod-ips.ts'
 import { bumpGenerationOnSpecChange, keepStatus, type ResourceStrategy } from '../strategy.ts'
 
 type P = Pod & StoredObject
@@ -45,6 +46,9 @@ export const podStrategy: ResourceStrategy = {
     const now = (next as P).status
     const before = (prev as P).status
     if (now && !now.qosClass && before?.qosClass) now.qosClass = before.qosClass
+    // podIP and podIPs as decoding into the internal Pod and encoding back leave them: podIP wins
+    // over a podIPs that disagrees, and podIP is podIPs[0] (validation checks the result).
+    if (now) reconcilePodIPs(now)
   },
   gracePeriodSeconds(obj, requested) {
     const pod = obj as Pod
