@@ -246,10 +246,10 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     o.metricsApi && kubelets
       ? serveMetricsApi({ settings: o.metricsApi, kubelets, endpoints, deps, clock: o.clock, log })
       : undefined
-  // Caches of a converted view start on first use: until a client asks for events.k8s.io events,
-  // each Event written is not decoded, converted and kept a second time.
+  // Some caches start on first read (Events, and views through a conversion): until a client
+  // reads them, each Event written goes to the store alone.
   await Promise.all(
-    endpoints.all().map(async (ep) => (ep.store?.converted ? undefined : ep.store?.cache.start())),
+    endpoints.all().map(async (ep) => (ep.store?.cachedOnFirstRead ? undefined : ep.store?.cache.start())),
   )
   const following = new AbortController()
   await followRbacCaches(rbacPolicy, rbacCachesOf(endpoints), { signal: following.signal, log })

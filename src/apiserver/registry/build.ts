@@ -150,7 +150,7 @@ function baseStrategyFor(r: ResourceInfo, o: BuildOptions): ResourceStrategy {
       return secretStrategy
     case '/events':
     case 'events.k8s.io/events':
-      return { ...plainStrategy, ttlSeconds: () => 3600 }
+      return { ...plainStrategy, ttlSeconds: () => 3600, cacheOnFirstRead: true }
     case '/nodes':
       return { ...specStatusStrategy, prepareForCreate: (obj) => void (obj.status ??= {}) }
     case 'rbac.authorization.k8s.io/roles':

@@ -73,3 +73,50 @@ test('the watch cache holds the very object a create, an update and a deletion m
     await storage.close()
   }
 })
+
+/**
+ * Events, as kube-apiserver keeps no watch cache for them: writes go to the store alone until a
+ * client first reads, and the cache that then starts has everything written before.
+ */
+test('a kind cached on first read writes to the store alone until it is read', async () => {
+  const storage = SqliteStorage.open({ path: ':memory:' })
+  const store = new RegistryStore({
+    definition: { group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespaced: true },
+    strategy: { ...plainStrategy, cacheOnFirstRead: true },
+    storage,
+    prefix: '/registry/core/configmaps/',
+    clock: realClock,
+    log: pino({ level: 'silent' }),
+  })
+  const configMap = (name: string): StoredObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'default' },
+    data: { a: '1' },
+  })
+  try {
+    assert.equal(store.cachedOnFirstRead, true)
+    await store.create('default', configMap('a'), { user })
+    await store.create('default', configMap('b'), { user })
+    const { object: updated } = await store.update(
+      'default',
+      'a',
+      (current) => ({ ...(current as StoredObject), data: { a: '2' } }),
+      { user },
+    )
+    await store.delete('default', 'b', { user })
+    assert.equal(store.cache.started, false, 'no write started the cache')
+    const got = await store.get('default', 'a')
+    assert.equal(store.cache.started, true, 'the first read did')
+    assert.deepEqual(got.object.data, { a: '2' })
+    assert.equal(got.object.metadata.resourceVersion, updated.metadata.resourceVersion)
+    const listed = await store.list('default', {})
+    assert.deepEqual(
+      listed.items.map((o) => o.name),
+      ['a'],
+    )
+  } finally {
+    store.cache.stop()
+    await storage.close()
+  }
+})

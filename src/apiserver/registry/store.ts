@@ -187,11 +187,21 @@ export class RegistryStore {
   readonly #writtenObjects = new WeakMap<StoredObject, Written>()
 
   /**
-   * Served through a conversion from another version's storage (events.k8s.io events are core
-   * events): a second view of objects another store caches as well.
+   * The watch cache starts on the first read rather than with the server: for the kinds whose
+   * strategy says so (Events), and for a view served through a conversion from another version's
+   * storage (events.k8s.io events are core events), which would decode, convert and keep every
+   * object a second time.
    */
-  get converted(): boolean {
-    return this.#conversion !== undefined
+  get cachedOnFirstRead(): boolean {
+    return this.#conversion !== undefined || this.strategy.cacheOnFirstRead === true
+  }
+
+  /**
+   * What a write waits for before it starts: the cache's first list, unless the cache starts on
+   * first read and has not (the write then goes to the store alone).
+   */
+  #cacheForWrites(): Promise<void> | undefined {
+    return this.cachedOnFirstRead && !this.cache.started ? undefined : this.cache.start()
   }
 
   constructor(o: RegistryStoreOptions) {
@@ -391,7 +401,7 @@ export class RegistryStore {
 
   /** Stores a new object; answers what was stored (or would be, for a dry run). */
   async create(namespace: string, obj: StoredObject, o: WriteOptions): Promise<StoredObject> {
-    await this.cache.start()
+    await this.#cacheForWrites()
     const ctx = this.#context(o.user, namespace)
     this.#checkNamespace(obj, namespace)
     this.#defaults?.(obj)
@@ -433,7 +443,7 @@ export class RegistryStore {
     updated: UpdatedObject,
     o: UpdateOptions,
   ): Promise<{ object: StoredObject; created: boolean }> {
-    await this.cache.start()
+    await this.#cacheForWrites()
     const strategy = o.strategy ?? this.strategy
     const ctx = this.#context(o.user, namespace)
     const key = this.keyFor(namespace, name)
@@ -588,7 +598,7 @@ export class RegistryStore {
     name: string,
     o: DeleteOptions,
   ): Promise<{ object: StoredObject; deleted: boolean }> {
-    await this.cache.start()
+    await this.#cacheForWrites()
     const key = this.keyFor(namespace, name)
     for (let attempt = 0; attempt < 10; attempt++) {
       const kv = await this.#storageCall(() => this.#storage.get(key), name)

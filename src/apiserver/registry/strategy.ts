@@ -66,6 +66,12 @@ export interface ResourceStrategy {
   /** The store deletes the key this many seconds after the last write (Events: 3600). */
   ttlSeconds?: (obj: Readonly<StoredObject>) => number | undefined
   /**
+   * The watch cache starts when a client first reads (get, list, watch), not with the server:
+   * kube-apiserver keeps no watch cache for Events, which are written all the time and seldom
+   * read. Until then writes go to the store alone, and an update reads the current object there.
+   */
+  cacheOnFirstRead?: boolean
+  /**
    * A DELETE that removed the object answers with the object as it was (the generic registry's
    * ReturnDeletedObject), not with a Status naming it. Default false, as for most built-in kinds;
    * a delete that only marks the object (finalizers, grace period) answers with it either way.

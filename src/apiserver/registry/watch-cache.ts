@@ -104,6 +104,11 @@ export class WatchCache {
     return this.#objects.size
   }
 
+  /** Whether start() was called: the cache is loading, or follows the store. */
+  get started(): boolean {
+    return this.#ready !== undefined
+  }
+
   /** Loads the resource and starts following it; resolves when the first list is in. */
   start(): Promise<void> {
     this.#ready ??= this.#load().then(() => {
