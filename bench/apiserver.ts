@@ -1,6 +1,7 @@
-// The apiserver benchmark: a trivial Node HTTPS server answering a fixed JSON body (the floor on
-// this machine), then k8ts' apiserver: GET, LIST, CREATE, UPDATE and PATCH at 1, 10 and 100
-// concurrent clients, LIST of 1,000 and 10,000 pods, and watch delivery with 1,000 watchers.
+// The apiserver benchmark: a trivial Node HTTPS server answering a fixed JSON body, the very bytes
+// the apiserver answers to the GET measured (the floor on this machine), then k8ts' apiserver:
+// GET, LIST, CREATE, UPDATE and PATCH at 1, 10 and 100 concurrent clients, LIST of 1,000 and
+// 10,000 pods, and watch delivery with 1,000 watchers.
 //
 // Each server runs in a child process of its own; the load comes from this process (undici
 // connection pools over keep-alive HTTPS, client certificates as kubectl would use them).
@@ -36,39 +37,16 @@ interface Target {
 }
 
 export async function main(args: string[]): Promise<void> {
-  if (args.includes('--trivial-server'))
-    return trivialServer(args[args.indexOf('--trivial-server') + 1] ?? '')
+  if (args.includes('--trivial-server')) {
+    const at = args.indexOf('--trivial-server')
+    return trivialServer(args[at + 1] ?? '', args[at + 2] ?? '')
+  }
   const sizes = args.includes('--quick') ? quick : full
   // The apiserver's own default unless --workers says otherwise.
   const workers = args.includes('--workers') ? ['--workers', args[args.indexOf('--workers') + 1] ?? ''] : []
   const report = newReport('apiserver')
   const dir = mkdtempSync(join(tmpdir(), 'k8ts-bench-apiserver-'))
   try {
-    progress('trivial-https: starting')
-    const trivialDir = join(dir, 'trivial')
-    const trivial = await startChild(
-      process.execPath,
-      [join(import.meta.dirname, 'run.ts'), 'apiserver', '--trivial-server', trivialDir],
-      /listening (\S+)/,
-    )
-    const trivialTarget = { url: trivial.match, tls: tlsOf(trivialDir), token: 'none' }
-    let trivialGet = 0
-    try {
-      // Warm up (JIT, TLS session state) before anything counts.
-      await load(trivialTarget, 100, 2, () => ({ method: 'GET', path: '/api/v1/namespaces/default/pods/p' }))
-      for (const c of concurrencies) {
-        const r = await load(trivialTarget, c, sizes.seconds, () => ({
-          method: 'GET',
-          path: '/api/v1/namespaces/default/pods/p',
-        }))
-        progress(`trivial-https: GET c=${c}: ${describe(r)}`)
-        report.results.push(...figures('trivial-https', 'get', c, r))
-        if (c === 100) trivialGet = r.perSecond
-      }
-    } finally {
-      trivial.child.kill('SIGTERM')
-    }
-
     progress('apiserver: starting')
     const dataDir = join(dir, 'k8ts')
     const bin = join(import.meta.dirname, '../bin/k8ts.js')
@@ -98,6 +76,11 @@ export async function main(args: string[]): Promise<void> {
         tls: readKubeconfigCredentials(join(dataDir, 'admin.kubeconfig')),
         token,
       }
+      // The floor answers the very bytes the apiserver answers to the GET measured below, so that
+      // both send the same: the ratio is then what the apiserver adds to serving them.
+      const bodyFile = join(dir, 'pod.json')
+      writeFileSync(bodyFile, await preparePod(target))
+      const trivialGet = await measureTrivial(join(dir, 'trivial'), bodyFile, sizes, report.results)
       report.results.push(...(await measureApiServer(target, sizes, trivialGet)))
     } finally {
       api.child.kill('SIGTERM')
@@ -109,9 +92,79 @@ export async function main(args: string[]): Promise<void> {
   process.stdout.write(JSON.stringify(report, null, 2) + '\n')
 }
 
+/** The trivial server's GET figures (it starts and stops here); returns its rate at c=100. */
+async function measureTrivial(dir: string, bodyFile: string, sizes: Sizes, out: Result[]): Promise<number> {
+  progress('trivial-https: starting')
+  const trivial = await startChild(
+    process.execPath,
+    [join(import.meta.dirname, 'run.ts'), 'apiserver', '--trivial-server', dir, bodyFile],
+    /listening (\S+)/,
+  )
+  const target = { url: trivial.match, tls: tlsOf(dir), token: 'none' }
+  let perSecond = 0
+  try {
+    // Warm up (JIT, TLS session state) before anything counts.
+    await load(target, 100, 2, () => ({ method: 'GET', path: `${podsPath}/p` }))
+    for (const c of concurrencies) {
+      const r = await load(target, c, sizes.seconds, () => ({ method: 'GET', path: `${podsPath}/p` }))
+      progress(`trivial-https: GET c=${c}: ${describe(r)}`)
+      out.push(...figures('trivial-https', 'get', c, r))
+      if (c === 100) perSecond = r.perSecond
+    }
+  } finally {
+    trivial.child.kill('SIGTERM')
+    await new Promise((r) => trivial.child.once('exit', r))
+  }
+  return perSecond
+}
+
+const podsPath = '/api/v1/namespaces/default/pods'
+
+/**
+ * What the apiserver needs before it is measured: the default ServiceAccount, and pod p, whose
+ * JSON (as a GET answers it) it returns.
+ */
+async function preparePod(t: Target): Promise<Buffer> {
+  const client = pool(t, 1)
+  try {
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await client.request({
+        method,
+        path,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      })
+      const bytes = Buffer.from(await res.body.arrayBuffer())
+      if (res.statusCode >= 300)
+        throw new Error(`${method} ${path}: ${res.statusCode} ${bytes.toString().slice(0, 300)}`)
+      return bytes
+    }
+    await defaultAccount(call, 'default')
+    await call('POST', podsPath, pod('p'))
+    return await call('GET', `${podsPath}/p`)
+  } finally {
+    await client.close()
+  }
+}
+
+/**
+ * The apiserver runs alone: the default ServiceAccount that pods need is made here, as the
+ * controller-manager would.
+ */
+function defaultAccount(
+  call: (method: string, path: string, body?: unknown) => Promise<unknown>,
+  namespace: string,
+): Promise<unknown> {
+  return call('POST', `/api/v1/namespaces/${namespace}/serviceaccounts`, {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: 'default' },
+  })
+}
+
 async function measureApiServer(t: Target, sizes: Sizes, trivialGet: number): Promise<Result[]> {
   const out: Result[] = []
-  const ns = '/api/v1/namespaces/default/pods'
+  const ns = podsPath
   const client = pool(t, 100)
   const call = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
     const res = await client.request({
@@ -124,16 +177,6 @@ async function measureApiServer(t: Target, sizes: Sizes, trivialGet: number): Pr
     if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`)
     return JSON.parse(text) as { metadata: { resourceVersion: string } }
   }
-  // The apiserver runs alone: the default ServiceAccount that pods need is made here, as the
-  // controller-manager would.
-  const defaultAccount = (namespace: string) =>
-    call('POST', `/api/v1/namespaces/${namespace}/serviceaccounts`, {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name: 'default' },
-    })
-  await defaultAccount('default')
-  await call('POST', ns, pod('p'))
   // Warm up every code path once before anything counts.
   await load(t, 100, 2, () => ({ method: 'GET', path: `${ns}/p` }))
   await load(t, 100, 2, () => ({ method: 'POST', path: ns, body: JSON.stringify(pod('warm-__NAME__')) }))
@@ -187,7 +230,7 @@ async function measureApiServer(t: Target, sizes: Sizes, trivialGet: number): Pr
       kind: 'Namespace',
       metadata: { name: `list-${count}` },
     })
-    await defaultAccount(`list-${count}`)
+    await defaultAccount(call, `list-${count}`)
     progress(`apiserver: creating ${count} pods to list`)
     let made = 0
     await Promise.all(
@@ -522,12 +565,12 @@ function tlsOf(d: string): Target['tls'] {
   }
 }
 
-/** The floor: a Node HTTPS server that answers every request with the same small JSON object. */
-async function trivialServer(dir: string): Promise<void> {
+/** The floor: a Node HTTPS server that answers every request with the same JSON (the file's bytes). */
+async function trivialServer(dir: string, bodyFile: string): Promise<void> {
   const { ensureClusterPki } = await import('../src/pki/index.ts')
   const pki = await ensureClusterPki(dir, { hosts: [] })
   await pki.clientCertificate('admin', { commonName: 'bench' })
-  const body = Buffer.from(JSON.stringify(pod('p')))
+  const body = readFileSync(bodyFile)
   const server = createServer(
     {
       cert: pki.serving.certPem,
