@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
@@ -63,6 +64,8 @@ import { serveMetricsApi, type MetricsApiSettings } from './metrics-api/index.ts
 import { KubeletClient, type KubeletClientOptions } from './kubelet-client.ts'
 import { repairServiceAllocations } from './registry/resources/services.ts'
 import { createPipeline } from './server.ts'
+import { inProcessServer } from './in-process.ts'
+import type { InProcessHello } from '../base/in-process.ts'
 
 /**
  * One HTTPS front of the apiserver: the registry with its watch caches, the request pipeline and
@@ -114,6 +117,8 @@ export interface FrontendOptions {
 export interface Frontend {
   readonly port: number
   readonly metrics: ApiMetrics
+  /** Opens a connection of the in-process transport (in-process.ts). */
+  acceptInProcess(hello: InProcessHello): void
   stop(): Promise<void>
 }
 
@@ -317,6 +322,12 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
     handle,
   )
   server.headersTimeout = 60_000
+  // The same pipeline for the in-process transport's connections, which no port brings.
+  const inProcess = inProcessServer(
+    createHttpServer({ keepAliveTimeout: 120_000, ServerResponse: ApiResponse }, handle),
+    o.tls.ca,
+    log,
+  )
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen({ port: o.port, host: o.bindAddress, reusePort: o.reusePort }, () => {
@@ -363,11 +374,13 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   return {
     port,
     metrics,
+    acceptInProcess: (hello) => inProcess.accept(hello),
     async stop() {
       stopCaches()
       webhookClient.close()
       await authentication.stop()
       server.closeAllConnections()
+      inProcess.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }

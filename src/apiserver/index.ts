@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer as createNetServer } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
 import { realClock, type Clock } from '../base/clock.ts'
@@ -17,7 +17,8 @@ import {
 import { openStorage, parseDatastore, startCompactor, type Storage } from '../storage/index.ts'
 import { serveStorage } from '../storage/remote.ts'
 import { validateOidcSettings, type OidcSettings } from './authn/oidc.ts'
-import { startFrontend, type FrontendOptions } from './frontend.ts'
+import { startFrontend, type Frontend, type FrontendOptions } from './frontend.ts'
+import type { InProcessHello } from '../base/in-process.ts'
 import { nthAddress } from './registry/allocator.ts'
 import type { FromWorker, ToWorker, WorkerOptions } from './worker.ts'
 
@@ -107,6 +108,13 @@ export interface ApiServer {
    */
   readonly serviceAccountSigningKeyFile: string
   readonly storage: Storage
+  /**
+   * A listener of the in-process transport (src/base/in-process.ts), for a component that runs in
+   * a thread of this process: given as its ClientConfig's `inProcess`, its requests reach this
+   * apiserver, through the same pipeline, without TCP and TLS. Each thread needs one of its own
+   * (a port is moved to the thread it is given to). Closed when the apiserver stops.
+   */
+  inProcessListener(): MessagePort
   stop(): Promise<void>
 }
 
@@ -118,6 +126,9 @@ export type OidcOptions = Omit<OidcSettings, 'caPem'> & {
 
 /** The serving part of the options, the same for every front. */
 type CommonOptions = Omit<FrontendOptions, 'storage' | 'clock' | 'log' | 'port' | 'reusePort' | 'bootstrap'>
+
+/** The serving part: one front in this thread, or fronts in worker threads. */
+type Fronts = Pick<Frontend, 'port' | 'acceptInProcess' | 'stop'>
 
 /** Starts kube-apiserver: the store, the REST and watch API over HTTPS, and the objects every cluster has. */
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
@@ -174,7 +185,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     metricsApi: {},
   }
 
-  let fronts: { port: number; stop(): Promise<void> }
+  let fronts: Fronts
   try {
     fronts =
       workers > 0
@@ -224,6 +235,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     kubeconfigOf('scheduler', { commonName: 'system:kube-scheduler' }),
   ])
   log.info({ url, workers }, 'apiserver serving')
+  const listeners = new Set<MessagePort>()
 
   return {
     url,
@@ -239,7 +251,17 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       }),
     serviceAccountSigningKeyFile: signingKeyFile,
     storage,
+    inProcessListener() {
+      const { port1, port2 } = new MessageChannel()
+      port1.on('message', (hello: InProcessHello) => fronts.acceptInProcess(hello))
+      // Listening does not keep the process alive; the connections do, while they are open.
+      port1.unref()
+      listeners.add(port1)
+      port1.once('close', () => listeners.delete(port1))
+      return port2
+    },
     async stop() {
+      for (const l of listeners) l.close()
       compactor.stop()
       await fronts.stop()
       if (ownsStorage) await storage.close()
@@ -271,9 +293,12 @@ async function startWorkers(
   common: CommonOptions,
   port: number,
   log: Logger,
-): Promise<{ port: number; stop(): Promise<void> }> {
+): Promise<Fronts> {
   const served = serveStorage(storage)
   const running = new Set<Worker>()
+  /** The workers that serve, in turn for in-process connections. */
+  const serving: Worker[] = []
+  let nextServing = 0
   let stopping = false
   let nextCollect = 1
   const collecting = new Map<number, { want: number; got: Collected[]; done: (all: Collected[]) => void }>()
@@ -304,6 +329,7 @@ async function startWorkers(
       worker.on('message', (m: FromWorker) => {
         if ('ready' in m) {
           ready = true
+          serving.push(worker)
           resolve({ worker, port: m.ready })
         } else if ('failed' in m) {
           reject(new Error(`apiserver worker failed to start: ${m.failed}`))
@@ -321,6 +347,7 @@ async function startWorkers(
       worker.on('error', (err) => log.error({ err }, 'apiserver worker failed'))
       worker.once('exit', (code) => {
         running.delete(worker)
+        if (serving.includes(worker)) serving.splice(serving.indexOf(worker), 1)
         for (const c of collecting.values()) if (c.got.length >= --c.want) c.done(c.got)
         if (!ready) return reject(new Error(`apiserver worker exited with ${code} before serving`))
         if (stopping) return
@@ -359,7 +386,12 @@ async function startWorkers(
     await stop()
     throw err
   }
-  return { port: servingPort, stop }
+  const acceptInProcess = (hello: InProcessHello) => {
+    const w = serving[nextServing++ % Math.max(1, serving.length)]
+    if (w) w.postMessage({ inProcess: hello } satisfies ToWorker, [hello.port])
+    else hello.port.close()
+  }
+  return { port: servingPort, acceptInProcess, stop }
 }
 
 /** Fails with EADDRINUSE (or whatever else stops a bind) when the port cannot be had. */

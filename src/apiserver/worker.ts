@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { realClock } from '../base/clock.ts'
 import { createLogger } from '../base/log.ts'
 import { RemoteStorage, type StorageLink } from '../storage/remote.ts'
+import type { InProcessHello } from '../base/in-process.ts'
 import { startFrontend, type FrontendOptions } from './frontend.ts'
 import type { ApiMetrics } from './metrics.ts'
 
@@ -14,13 +15,15 @@ import type { ApiMetrics } from './metrics.ts'
  *   worker ─▶ { metricsOf: id }                         /metrics was asked for here: collect all
  *   main   ─▶ { collect: id }  worker ─▶ { collected: id, json }   each worker's metrics
  *   main   ─▶ { metricsText: id, text }                 the answer to metricsOf
+ *   main   ─▶ { inProcess: hello }                      a connection of the in-process transport
  */
 export type WorkerOptions = Omit<FrontendOptions, 'storage' | 'clock' | 'log' | 'metricsText'> & {
   link: StorageLink
   logLevel?: string
 }
 
-export type ToWorker = { stop: true } | { collect: number } | { metricsText: number; text: string }
+export type ToWorker =
+  { stop: true } | { collect: number } | { metricsText: number; text: string } | { inProcess: InProcessHello }
 
 export type FromWorker =
   { ready: number } | { failed: string } | { metricsOf: number } | { collected: number; json: unknown }
@@ -47,6 +50,10 @@ async function run(parent: NonNullable<typeof parentPort>, o: WorkerOptions): Pr
       // A worker still starting has no metrics yet: it adds nothing to the sum.
       void (async () =>
         send({ collected: m.collect, json: own ? await own.registry.getMetricsAsJSON() : [] }))()
+    } else if ('inProcess' in m) {
+      // The main thread sends them to workers that serve; one stopping closes them.
+      if (front) front.acceptInProcess(m.inProcess)
+      else m.inProcess.port.close()
     } else {
       pendingText.get(m.metricsText)?.(m.text)
       pendingText.delete(m.metricsText)

@@ -1,4 +1,4 @@
-import { parentPort, Worker, workerData } from 'node:worker_threads'
+import { MessagePort, parentPort, Worker, workerData } from 'node:worker_threads'
 import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
 import { realClock, type Clock, type Timer } from '../base/clock.ts'
@@ -75,7 +75,8 @@ export function startComponentThread<D extends object>(
     ...(logLevel !== undefined ? { logLevel } : {}),
     forwardLog: onLog !== undefined,
   }
-  const worker = new Worker(module, { workerData: data })
+  // Ports in what the component is started with (its client's in-process listener) move to it.
+  const worker = new Worker(module, { workerData: data, transferList: messagePortsIn(rest) })
   const send = (m: ToThread) => worker.postMessage(m)
   const pending = new Map<number, PromiseWithResolvers<string | MetricsJSON>>()
   const done = Promise.withResolvers<void>()
@@ -163,6 +164,13 @@ export function startComponentThread<D extends object>(
       clearTimeout(timer)
     },
   }
+}
+
+/** The MessagePorts in plain data: objects and arrays, a few levels down. */
+function messagePortsIn(value: unknown, depth = 4): MessagePort[] {
+  if (value instanceof MessagePort) return [value]
+  if (depth === 0 || value === null || typeof value !== 'object') return []
+  return Object.values(value).flatMap((v) => messagePortsIn(v, depth - 1))
 }
 
 /** CrashLoopBackOff's delays, as the kubelet restarts a static pod's container. */

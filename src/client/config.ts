@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import type { MessagePort } from 'node:worker_threads'
 import { dirname, isAbsolute, join } from 'node:path'
 import { parse } from 'yaml'
 
@@ -34,6 +35,13 @@ export interface ClientConfig {
    * opening a TLS connection each and meeting the apiserver's in-flight limit.
    */
   maxConnections?: number
+  /**
+   * The apiserver's in-process listener (ApiServer.inProcessListener), for a component that runs
+   * in the apiserver's process: its connections then go through it, without TCP and TLS, instead
+   * of to `server` (which still names the apiserver). A port belongs to one thread: each thread
+   * needs one of its own.
+   */
+  inProcess?: MessagePort
 }
 
 /** A kubeconfig that cannot be used, with the reason in one line. */

@@ -1,10 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import type { Socket } from 'node:net'
 import { Pool } from 'undici'
 import type { Status } from '../api/generated/types/meta-v1.ts'
 import { realClock, type Clock } from '../base/clock.ts'
 import { jsonStringEnd } from '../base/json-text.ts'
 import type { ClientConfig } from './config.ts'
 import { ApiStatusError, statusFromBody, TransportError } from './errors.ts'
+import { connectInProcess } from './in-process.ts'
 import { TokenBucket } from './token-bucket.ts'
 
 export type Query = Readonly<Record<string, string | number | boolean | undefined>>
@@ -50,12 +52,19 @@ export class RestClient {
     } catch {
       throw new TransportError(`the server address ${JSON.stringify(config.server)} is not a URL`)
     }
-    const connect = {
-      ...(config.ca ? { ca: config.ca } : {}),
-      ...(config.cert ? { cert: config.cert } : {}),
-      ...(config.key ? { key: config.key } : {}),
-      rejectUnauthorized: !config.insecureSkipTLSVerify,
-    }
+    const listener = config.inProcess
+    const connect: Pool.Options['connect'] = listener
+      ? // undici expects the socket after the call returns, not during it.
+        (_options, done) => {
+          const socket = connectInProcess(listener, config)
+          process.nextTick(() => done(null, socket as unknown as Socket))
+        }
+      : {
+          ...(config.ca ? { ca: config.ca } : {}),
+          ...(config.cert ? { cert: config.cert } : {}),
+          ...(config.key ? { key: config.key } : {}),
+          rejectUnauthorized: !config.insecureSkipTLSVerify,
+        }
     this.#pool = new Pool(origin, {
       connect,
       connections: Math.max(1, config.maxConnections ?? 32),

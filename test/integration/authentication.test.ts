@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose'
+import { ApiStatusError, RestClient, TransportError } from '../../src/client/index.ts'
 import { x509lib } from '../../src/pki/certificates.ts'
 import {
   createCertificateAuthority,
@@ -225,6 +226,68 @@ describe('client certificates', () => {
     assert.deepEqual(
       (await whoami(c, { cert: expired, headers: { Authorization: 'Bearer nope' } })).body,
       unauthorized,
+    )
+  })
+  test('the in-process transport knows the same users and refuses the same certificates', async () => {
+    const x509 = await x509lib()
+    const now = Date.now()
+    /** A SelfSubjectReview through the in-process transport, as a component thread of `k8ts up` sends it. */
+    const whoamiInProcess = async (o: { cert?: KeyPair; token?: string }): Promise<Reply> => {
+      const rest = new RestClient({
+        server: c.server.url,
+        ...(o.cert ? { cert: o.cert.certPem, key: o.cert.keyPem } : {}),
+        ...(o.token ? { token: o.token } : {}),
+        inProcess: c.server.inProcessListener(),
+      })
+      try {
+        const body = await rest.request<Record<string, unknown>>(
+          'POST',
+          '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+          { body: selfSubjectReview },
+        )
+        return { code: 201, body }
+      } catch (err) {
+        if (err instanceof ApiStatusError) return { code: err.code, body: { ...err.status } }
+        throw err
+      } finally {
+        await rest.close()
+      }
+    }
+    const alice = await clientCertificate(ca, { commonName: 'alice', organizations: ['devs', 'ops'] })
+    assert.deepEqual(userOf(await whoamiInProcess({ cert: alice })), {
+      username: 'alice',
+      groups: ['devs', 'ops', 'system:authenticated'],
+    })
+    assert.deepEqual(userOf(await whoamiInProcess({ token: 'secret-token' })), {
+      username: 'token-user',
+      uid: 'u-1',
+      groups: ['devs', 'system:authenticated'],
+    })
+    const otherCa = await createCertificateAuthority('someone-else')
+    const refused: [string, KeyPair][] = [
+      [
+        'expired',
+        await clientCertificate(ca, {
+          commonName: 'alice',
+          notBefore: new Date(now - 2 * 86_400_000),
+          notAfter: new Date(now - 86_400_000),
+        }),
+      ],
+      ['signed by another CA', await clientCertificate(otherCa, { commonName: 'alice' })],
+      [
+        'without clientAuth',
+        await clientCertificate(ca, { commonName: 'alice', usages: [x509.ExtendedKeyUsage.serverAuth] }),
+      ],
+    ]
+    for (const [what, cert] of refused) {
+      assert.deepEqual(await whoamiInProcess({ cert }), { code: 401, body: unauthorized }, what)
+    }
+    // A certificate without its key (the proof made with another key) gets no connection at all,
+    // as a TLS handshake would fail.
+    const mallory = await clientCertificate(ca, { commonName: 'mallory' })
+    await assert.rejects(
+      whoamiInProcess({ cert: { certPem: alice.certPem, keyPem: mallory.keyPem } }),
+      (err: unknown) => err instanceof TransportError,
     )
   })
 })
