@@ -6,7 +6,8 @@
 //
 // The scheduler runs in a worker thread of its own (src/scheduler/thread.ts, as `k8ts up` runs
 // it), talking to the apiserver over its REST and watch API only, as kube-scheduler is a process
-// of its own. On the thread of the apiserver, the load generator and the bench's watch, the
+// of its own; as in `k8ts up`, its requests take the apiserver's in-process transport (the same
+// pipeline, without TCP and TLS). The load generator and the bench's watch use HTTPS. On the thread of the apiserver, the load generator and the bench's watch, the
 // figure measured that thread's saturation, not the scheduler. --same-thread runs it on the
 // bench's thread, as before, for comparison. The apiserver has a thread of its own too
 // (apiserver-thread.ts): on the bench's, creating the pods and decoding the watch of their
@@ -30,6 +31,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { MessagePort } from 'node:worker_threads'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { pino } from 'pino'
 import type { Namespace, Node, Pod, PodSpec } from '../src/api/generated/types/core-v1.ts'
@@ -435,6 +437,8 @@ async function withApiServer<T>(
     nodes: ResourceClient<Node>
     pods: ResourceClient<Pod>
     rest: RestClient
+    /** A listener of the apiserver's in-process transport, for the scheduler's thread. */
+    inProcessListener: () => Promise<MessagePort>
   }) => Promise<T>,
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'k8ts-bench-scheduler-'))
@@ -454,6 +458,7 @@ async function withApiServer<T>(
       nodes: new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes')),
       pods: new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods')),
       rest,
+      inProcessListener: () => api.inProcessListener(),
     })
   } finally {
     await rest.close()
@@ -526,7 +531,7 @@ class BindingWatch {
 async function runWorkload(w: Workload, thread: SchedulerThread): Promise<Result[]> {
   const subject = `${w.name}_${w.nodes}n`
   progress(`${subject}: ${w.upstream} (load average ${loadAverage()})`)
-  return withApiServer(async ({ config, rest, nodes, pods }) => {
+  return withApiServer(async ({ config, rest, nodes, pods, inProcessListener }) => {
     const warnings = new Map<string, number>()
     for (const name of w.namespaces) await createNamespace(rest, name)
     const classes = new ResourceClient<PriorityClass>(
@@ -540,7 +545,9 @@ async function runWorkload(w: Workload, thread: SchedulerThread): Promise<Result
     await watch.start()
     const onLog = (line: string) => countWarning(warnings, line)
     const scheduler =
-      thread === 'worker' ? threadScheduler(config, onLog) : sameThreadScheduler(config, onLog)
+      thread === 'worker'
+        ? threadScheduler({ ...config, inProcess: await inProcessListener() }, onLog)
+        : sameThreadScheduler(config, onLog)
     let churn: { stop(): Promise<number> } | undefined
     try {
       progress(`${subject}: scheduling ${w.init.count} init pods (scheduler in ${scheduler.where})`)

@@ -55,13 +55,17 @@ export function startControlPlane(
   log: Logger,
 ): { manager: ComponentThread; scheduler: SchedulerThread } {
   // kube-controller-manager and kube-scheduler are processes of their own: here each a thread of
-  // its own, so that the controllers, scheduling and the apiserver's serving use every core. Their
-  // log lines go to stderr at the same level.
+  // its own, so that the controllers, scheduling and the apiserver's serving use every core. They
+  // reach the apiserver through its in-process transport: the same requests and pipeline, without
+  // TCP and TLS. Their log lines go to stderr at the same level.
   const manager = superviseComponentThread(
     'controller-manager',
     () =>
       startControllerManagerThread({
-        client: loadKubeconfig(server.controllerManagerKubeconfig),
+        client: {
+          ...loadKubeconfig(server.controllerManagerKubeconfig),
+          inProcess: server.inProcessListener(),
+        },
         useServiceAccountCredentials: true,
         // As kubeadm runs it: every default controller, and the bootstrap token cleaner.
         controllers: ['*', 'tokencleaner'],
@@ -83,7 +87,11 @@ export function startControlPlane(
   )
   const scheduler = superviseComponentThread(
     'scheduler',
-    () => startSchedulerThread({ client: loadKubeconfig(server.schedulerKubeconfig), logLevel: log.level }),
+    () =>
+      startSchedulerThread({
+        client: { ...loadKubeconfig(server.schedulerKubeconfig), inProcess: server.inProcessListener() },
+        logLevel: log.level,
+      }),
     { log },
   )
   return { manager, scheduler }
