@@ -137,6 +137,36 @@ async function clientCertificate(
   }
 }
 
+/** Certificates the apiserver must refuse: expired, not yet valid, foreign and server-only. */
+async function refusedCertificates(ca: KeyPair): Promise<[string, KeyPair][]> {
+  const x509 = await x509lib()
+  const now = Date.now()
+  const otherCa = await createCertificateAuthority('someone-else')
+  return [
+    [
+      'expired',
+      await clientCertificate(ca, {
+        commonName: 'alice',
+        notBefore: new Date(now - 2 * 86_400_000),
+        notAfter: new Date(now - 86_400_000),
+      }),
+    ],
+    [
+      'not yet valid',
+      await clientCertificate(ca, {
+        commonName: 'alice',
+        notBefore: new Date(now + 86_400_000),
+        notAfter: new Date(now + 2 * 86_400_000),
+      }),
+    ],
+    ['signed by another CA', await clientCertificate(otherCa, { commonName: 'alice' })],
+    [
+      'without clientAuth',
+      await clientCertificate(ca, { commonName: 'alice', usages: [x509.ExtendedKeyUsage.serverAuth] }),
+    ],
+  ]
+}
+
 describe('client certificates', () => {
   let c: TestApiServer
   let ca: KeyPair
@@ -164,32 +194,7 @@ describe('client certificates', () => {
   })
 
   test('expired, not yet valid, foreign and server-only certificates get 401 and the server keeps serving', async () => {
-    const x509 = await x509lib()
-    const now = Date.now()
-    const otherCa = await createCertificateAuthority('someone-else')
-    const cases: [string, KeyPair][] = [
-      [
-        'expired',
-        await clientCertificate(ca, {
-          commonName: 'alice',
-          notBefore: new Date(now - 2 * 86_400_000),
-          notAfter: new Date(now - 86_400_000),
-        }),
-      ],
-      [
-        'not yet valid',
-        await clientCertificate(ca, {
-          commonName: 'alice',
-          notBefore: new Date(now + 86_400_000),
-          notAfter: new Date(now + 2 * 86_400_000),
-        }),
-      ],
-      ['signed by another CA', await clientCertificate(otherCa, { commonName: 'alice' })],
-      [
-        'without clientAuth',
-        await clientCertificate(ca, { commonName: 'alice', usages: [x509.ExtendedKeyUsage.serverAuth] }),
-      ],
-    ]
+    const cases = await refusedCertificates(ca)
     for (const [what, cert] of cases) {
       for (const path of ['/api/v1/namespaces', '/healthz', '/version']) {
         const r = await send(c, 'GET', path, { cert })
@@ -229,8 +234,6 @@ describe('client certificates', () => {
     )
   })
   test('the in-process transport knows the same users and refuses the same certificates', async () => {
-    const x509 = await x509lib()
-    const now = Date.now()
     /** A SelfSubjectReview through the in-process transport, as a component thread of `k8ts up` sends it. */
     const whoamiInProcess = async (o: { cert?: KeyPair; token?: string }): Promise<Reply> => {
       const rest = new RestClient({
@@ -263,22 +266,7 @@ describe('client certificates', () => {
       uid: 'u-1',
       groups: ['devs', 'system:authenticated'],
     })
-    const otherCa = await createCertificateAuthority('someone-else')
-    const refused: [string, KeyPair][] = [
-      [
-        'expired',
-        await clientCertificate(ca, {
-          commonName: 'alice',
-          notBefore: new Date(now - 2 * 86_400_000),
-          notAfter: new Date(now - 86_400_000),
-        }),
-      ],
-      ['signed by another CA', await clientCertificate(otherCa, { commonName: 'alice' })],
-      [
-        'without clientAuth',
-        await clientCertificate(ca, { commonName: 'alice', usages: [x509.ExtendedKeyUsage.serverAuth] }),
-      ],
-    ]
+    const refused = await refusedCertificates(ca)
     for (const [what, cert] of refused) {
       assert.deepEqual(await whoamiInProcess({ cert }), { code: 401, body: unauthorized }, what)
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import type { ConfigMap, Node, Pod } from '../../src/api/generated/types/core-v1.ts'
+import type { ConfigMap } from '../../src/api/generated/types/core-v1.ts'
 import {
   builtin,
   loadKubeconfig,
@@ -9,15 +9,13 @@ import {
   TransportError,
   type WatchEvent,
 } from '../../src/client/index.ts'
-import { startSchedulerThread } from '../../src/scheduler/thread.ts'
 import { startTestApiServer, type TestApiServer } from '../support/cluster.ts'
-import { until } from '../support/until.ts'
 
 /**
  * The in-process transport (src/base/in-process.ts): what components in the apiserver's process
  * use instead of HTTPS. The same requests get the same answers, watches stream, a component
- * thread works through it, and when the apiserver stops its clients fail rather than hang.
- * (Identities and refused certificates: authentication.test.ts.)
+ * when the apiserver stops its clients fail rather than hang. (Identities and refused
+ * certificates: authentication.test.ts; a component thread on it: scheduler-thread.test.ts.)
  */
 for (const workers of [0, 2]) {
   describe(`the in-process transport (${workers === 0 ? 'one front' : `${workers} worker fronts`})`, () => {
@@ -79,54 +77,8 @@ for (const workers of [0, 2]) {
   })
 }
 
-describe('a component thread on the in-process transport', () => {
-  let c: TestApiServer
-
-  before(async () => {
-    c = await startTestApiServer()
-  })
-  after(async () => {
-    await c.stop()
-  })
-
-  test('the scheduler binds through it, as system:kube-scheduler (its certificate, checked by RBAC)', async () => {
-    const rest = new RestClient(loadKubeconfig(c.server.adminKubeconfig))
-    const nodes = new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes'))
-    const pods = new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods'))
-    const node = await nodes.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } })
-    await nodes.updateStatus({
-      ...node,
-      status: {
-        allocatable: { cpu: '2', memory: '8Gi', pods: '110' },
-        capacity: { cpu: '2', memory: '8Gi', pods: '110' },
-        conditions: [{ type: 'Ready', status: 'True' }],
-      },
-    })
-    const scheduler = startSchedulerThread({
-      client: { ...loadKubeconfig(c.server.schedulerKubeconfig), inProcess: c.server.inProcessListener() },
-      leaderElect: false,
-      logLevel: 'silent',
-    })
-    try {
-      await pods.create({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'p1', namespace: 'default' },
-        spec: { containers: [{ name: 'c', image: 'nginx' }] },
-      })
-      const bound = await until(
-        async () => (await pods.get('default', 'p1')).spec?.nodeName,
-        15_000,
-        'p1 bound',
-      )
-      assert.equal(bound, 'n1')
-    } finally {
-      await scheduler.stop()
-      await rest.close()
-    }
-  })
-
-  test('after the apiserver stops, its clients fail at once instead of waiting', async () => {
+describe('the in-process transport when the apiserver stops', () => {
+  test('its clients fail at once instead of waiting', async () => {
     const other = await startTestApiServer()
     const rest = new RestClient({
       ...loadKubeconfig(other.server.adminKubeconfig),

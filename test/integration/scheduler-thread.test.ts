@@ -27,64 +27,71 @@ describe('the scheduler in its own thread', () => {
   })
   after(() => cp.stop())
 
-  test('binds pods, serves its metrics to the parent, forwards its log and ends on stop', async () => {
-    const lines: string[] = []
-    const scheduler = startSchedulerThread({
-      client: loadKubeconfig(cp.api.server.schedulerKubeconfig),
-      leaderElect: false,
-      logLevel: 'debug',
-      onLog: (line) => lines.push(line),
-    })
-    let stopped = false
-    try {
-      await pods.create({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'p1', namespace: 'default' },
-        spec: { containers: [{ name: 'c', image: 'nginx' }] },
+  // Over HTTPS, as a scheduler of its own process, and through the in-process transport, as `k8ts
+  // up` runs it.
+  for (const [transport, pod] of [
+    ['HTTPS', 'p1'],
+    ['the in-process transport', 'p2'],
+  ] as const)
+    test(`binds pods (over ${transport}), serves its metrics to the parent, forwards its log and ends on stop`, async () => {
+      const lines: string[] = []
+      const config = loadKubeconfig(cp.api.server.schedulerKubeconfig)
+      const scheduler = startSchedulerThread({
+        client: transport === 'HTTPS' ? config : { ...config, inProcess: cp.api.server.inProcessListener() },
+        leaderElect: false,
+        logLevel: 'debug',
+        onLog: (line) => lines.push(line),
       })
-      const bound = await until(
-        async () => (await pods.get('default', 'p1')).spec?.nodeName,
-        15_000,
-        'p1 bound by the scheduler thread',
-      )
-      assert.equal(bound, 'n1')
+      let stopped = false
+      try {
+        await pods.create({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: pod, namespace: 'default' },
+          spec: { containers: [{ name: 'c', image: 'nginx' }] },
+        })
+        const bound = await until(
+          async () => (await pods.get('default', pod)).spec?.nodeName,
+          15_000,
+          `${pod} bound by the scheduler thread`,
+        )
+        assert.equal(bound, 'n1')
 
-      const text = await until(
-        async () => {
-          const t = await scheduler.metrics.metrics()
-          return /scheduler_schedule_attempts_total\{result="scheduled",profile="default-scheduler"\} 1\n/.test(
-            t,
-          )
-            ? t
-            : undefined
-        },
-        5_000,
-        'one scheduled attempt in the thread’s metrics',
-      )
-      assert.match(text, /# TYPE scheduler_pending_pods gauge/)
-      assert.equal(scheduler.metrics.contentType, 'text/plain; version=0.0.4; charset=utf-8')
-      const json = await scheduler.metrics.getMetricsAsJSON()
-      const attempts = json.find((m) => m.name === 'scheduler_schedule_attempts_total')
-      assert.deepEqual(
-        attempts?.values.map((v) => [v.labels.result, v.value]),
-        [['scheduled', 1]],
-      )
+        const text = await until(
+          async () => {
+            const t = await scheduler.metrics.metrics()
+            return /scheduler_schedule_attempts_total\{result="scheduled",profile="default-scheduler"\} 1\n/.test(
+              t,
+            )
+              ? t
+              : undefined
+          },
+          5_000,
+          'one scheduled attempt in the thread’s metrics',
+        )
+        assert.match(text, /# TYPE scheduler_pending_pods gauge/)
+        assert.equal(scheduler.metrics.contentType, 'text/plain; version=0.0.4; charset=utf-8')
+        const json = await scheduler.metrics.getMetricsAsJSON()
+        const attempts = json.find((m) => m.name === 'scheduler_schedule_attempts_total')
+        assert.deepEqual(
+          attempts?.values.map((v) => [v.labels.result, v.value]),
+          [['scheduled', 1]],
+        )
 
-      // Its log lines come to the parent as JSON, named after the component.
-      assert.ok(lines.length > 0, 'the thread logged at debug level')
-      for (const line of lines)
-        assert.equal((JSON.parse(line) as { component?: string }).component, 'scheduler')
+        // Its log lines come to the parent as JSON, named after the component.
+        assert.ok(lines.length > 0, 'the thread logged at debug level')
+        for (const line of lines)
+          assert.equal((JSON.parse(line) as { component?: string }).component, 'scheduler')
 
-      await scheduler.stop()
-      stopped = true
-      await scheduler.done
-      assert.equal(scheduler.lostLeadership, false)
-      await assert.rejects(scheduler.metrics.metrics(), /the scheduler's thread has ended/)
-    } finally {
-      if (!stopped) await scheduler.stop()
-    }
-  })
+        await scheduler.stop()
+        stopped = true
+        await scheduler.done
+        assert.equal(scheduler.lostLeadership, false)
+        await assert.rejects(scheduler.metrics.metrics(), /the scheduler's thread has ended/)
+      } finally {
+        if (!stopped) await scheduler.stop()
+      }
+    })
 
   test('a scheduler that cannot start fails its done, and stop still ends the thread', async () => {
     const scheduler = startSchedulerThread({
