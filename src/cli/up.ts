@@ -128,14 +128,15 @@ export async function up(options: UpOptions, signal: AbortSignal): Promise<void>
         return undefined
       }),
     )
-    // The node agent, as system:node:<name> with its own kubeconfig (kubeadm's kubelet.conf).
+    // The node agent, as system:node:<name> with its own kubeconfig (kubeadm's kubelet.conf). It
+    // shares the apiserver's thread, and reaches it through the in-process transport too.
     const nodeName = nodeNameOf(options.hostnameOverride)
     const kubelet =
       options.runtime === undefined
         ? undefined
         : server.nodeKubeconfig(nodeName).then((file) =>
             startFakeKubelet({
-              client: loadKubeconfig(file),
+              client: { ...loadKubeconfig(file), inProcess: server.inProcessListener() },
               nodeName,
               ...(options.fakeMissingImages ? { missingImages: options.fakeMissingImages } : {}),
               ...(dns ? { dns } : {}),
