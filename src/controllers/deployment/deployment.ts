@@ -1,6 +1,6 @@
 import type { Deployment, DeploymentStatus, ReplicaSet } from '../../api/generated/types/apps-v1.ts'
 import type { Pod } from '../../api/generated/types/core-v1.ts'
-import { deepEqual } from '../../api/object.ts'
+import { copyJson, deepEqual } from '../../api/object.ts'
 import { labelSelectorFromObject, type LabelSelector } from '../../api/selectors/label-selector.ts'
 import type { Clock } from '../../base/clock.ts'
 import type { Logger } from '../../base/log.ts'
@@ -171,7 +171,7 @@ export class DeploymentController implements Reconciler {
     const { namespace, name } = splitKey(key)
     const cached = this.#o.deployments.get(namespace, name)
     if (!cached) return undefined
-    const d = structuredClone(cached) as Deployment
+    const d = copyJson(cached) as Deployment
     const selector = selectorOf(d)
     if (!selector) throw new TerminalError(`${key} has an invalid selector`)
     if (selector.empty) {
@@ -209,7 +209,7 @@ export class DeploymentController implements Reconciler {
       },
       release: (rs) => this.#patchIgnoringGone(rs, releasePatch(rs, d.metadata?.uid ?? '')),
     })
-    return claimed.map((rs) => structuredClone(rs) as ReplicaSet)
+    return claimed.map((rs) => copyJson(rs) as ReplicaSet)
   }
 
   async #patchIgnoringGone(rs: Readonly<ReplicaSet>, patch: unknown): Promise<boolean> {
@@ -228,7 +228,7 @@ export class DeploymentController implements Reconciler {
     const c = condition(d.status, conditionProgressing)
     if (c?.reason === reasonProgressDeadlineExceeded) return
     const paused = Boolean(d.spec?.paused)
-    const status: DeploymentStatus = structuredClone(d.status ?? {})
+    const status: DeploymentStatus = copyJson(d.status ?? {})
     if (paused && c?.reason !== reasonDeploymentPaused) {
       setCondition(
         status,
@@ -402,7 +402,7 @@ export class DeploymentController implements Reconciler {
   }
 
   async #syncNewReplicaSet(d: Deployment, rs: ReplicaSet, revision: number): Promise<ReplicaSet> {
-    const next = structuredClone(rs)
+    const next = copyJson(rs)
     const annotations = { ...next.metadata?.annotations, ...copiedAnnotations(d) }
     const current = revisionOf(rs)
     if (current < revision) {
@@ -437,12 +437,12 @@ export class DeploymentController implements Reconciler {
   ): Promise<ReplicaSet | undefined> {
     const collisions = d.status?.collisionCount ?? 0
     const hash = templateHash(d.spec?.template, collisions)
-    const template = structuredClone(d.spec?.template ?? {})
+    const template = copyJson(d.spec?.template ?? {})
     template.metadata = {
       ...template.metadata,
       labels: { ...template.metadata?.labels, [podTemplateHashLabel]: hash },
     }
-    const selector = structuredClone(d.spec?.selector ?? {})
+    const selector = copyJson(d.spec?.selector ?? {})
     selector.matchLabels = { ...selector.matchLabels, [podTemplateHashLabel]: hash }
     const name = `${d.metadata?.name ?? ''}-${hash}`
     const rs: ReplicaSet = {
@@ -476,7 +476,7 @@ export class DeploymentController implements Reconciler {
         equalIgnoreHash(taken.spec?.template, d.spec?.template)
       )
         return taken
-      await this.#writeStatus(d, { ...structuredClone(d.status ?? {}), collisionCount: collisions + 1 })
+      await this.#writeStatus(d, { ...copyJson(d.status ?? {}), collisionCount: collisions + 1 })
       throw new Error(
         `replica set name ${name} is taken by another template; retrying with collision count ${collisions + 1}`,
       )
@@ -496,7 +496,7 @@ export class DeploymentController implements Reconciler {
   /** Progressing True with this reason, for Deployments that have a progress deadline. */
   async #markProgressing(d: Deployment, reason: string, message: string): Promise<void> {
     if (!hasProgressDeadline(d)) return
-    const status = structuredClone(d.status ?? {})
+    const status = copyJson(d.status ?? {})
     setCondition(status, makeCondition(conditionProgressing, 'True', reason, message, this.#now()))
     await this.#writeStatus(d, status)
   }
@@ -504,7 +504,7 @@ export class DeploymentController implements Reconciler {
   /** The Deployment's revision annotation follows its new ReplicaSet's. */
   async #syncDeploymentRevision(d: Deployment, revision: number): Promise<void> {
     if (d.metadata?.annotations?.[revisionAnnotation] === String(revision)) return
-    const next = structuredClone(d)
+    const next = copyJson(d)
     next.metadata = {
       ...next.metadata,
       annotations: { ...next.metadata?.annotations, [revisionAnnotation]: String(revision) },
@@ -516,7 +516,7 @@ export class DeploymentController implements Reconciler {
   /** Sets a ReplicaSet's replicas (and the annotations that say for which Deployment size). */
   async #scale(d: Readonly<Deployment>, rs: ReplicaSet, to: number): Promise<void> {
     const from = rsReplicas(rs)
-    const next = structuredClone(rs)
+    const next = copyJson(rs)
     next.spec = { ...(next.spec ?? { selector: {} }), replicas: to }
     next.metadata = {
       ...next.metadata,

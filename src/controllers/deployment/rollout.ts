@@ -6,7 +6,7 @@ import type {
 } from '../../api/generated/types/apps-v1.ts'
 import type { PodTemplateSpec } from '../../api/generated/types/core-v1.ts'
 import type { IntOrString } from '../../api/generated/types/intstr.ts'
-import { deepEqual } from '../../api/object.ts'
+import { copyJson, deepEqual } from '../../api/object.ts'
 
 /**
  * The arithmetic of rollouts, as Kubernetes' deployment controller does it (deployment/util):
@@ -79,7 +79,7 @@ export function maxSurge(d: Readonly<Deployment>): number {
 
 /** The template without the pod-template-hash label, to compare templates of different ReplicaSets. */
 function withoutHash(t: PodTemplateSpec | undefined): PodTemplateSpec {
-  const copy = structuredClone(t ?? {})
+  const copy = copyJson(t ?? {})
   const labels = copy.metadata?.labels
   if (labels) {
     delete labels[podTemplateHashLabel]
@@ -362,7 +362,7 @@ export function calculateStatus(
     availableReplicas: available,
     unavailableReplicas: Math.max(0, total - available),
     ...(d.status?.collisionCount !== undefined ? { collisionCount: d.status.collisionCount } : {}),
-    ...(d.status?.conditions ? { conditions: structuredClone(d.status.conditions) } : {}),
+    ...(d.status?.conditions ? { conditions: copyJson(d.status.conditions) } : {}),
   }
   if (available >= replicasOf(d) - maxUnavailable(d)) {
     setCondition(

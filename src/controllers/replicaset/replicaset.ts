@@ -1,6 +1,6 @@
 import type { ReplicaSet, ReplicaSetCondition, ReplicaSetStatus } from '../../api/generated/types/apps-v1.ts'
 import type { Pod, PodTemplateSpec, ReplicationController } from '../../api/generated/types/core-v1.ts'
-import { deepEqual } from '../../api/object.ts'
+import { copyJson, deepEqual } from '../../api/object.ts'
 import {
   labelSelectorFromObject,
   LabelSelector,
@@ -328,7 +328,7 @@ export function podFromTemplate(
   template: PodTemplateSpec | undefined,
   ref: ReturnType<typeof controllerRefTo>,
 ): Pod {
-  const t = structuredClone(template ?? {})
+  const t = copyJson(template ?? {})
   const m = t.metadata ?? {}
   return {
     apiVersion: 'v1',

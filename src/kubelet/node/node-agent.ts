@@ -5,6 +5,7 @@ import type {
   NodeRuntimeHandler,
   Taint,
 } from '../../api/generated/types/core-v1.ts'
+import { copyJson } from '../../api/object.ts'
 import type { Clock } from '../../base/clock.ts'
 import type { Logger } from '../../base/log.ts'
 import { isAlreadyExists, type EventRecorder, type ResourceClient } from '../../client/index.ts'
@@ -137,7 +138,7 @@ export class NodeStatusAgent {
       if (!isAlreadyExists(err)) throw err
     }
     const existing = await o.nodes.get('', o.nodeName)
-    const reconciled = structuredClone(existing)
+    const reconciled = copyJson(existing)
     if (reconcileExistingNode(reconciled, node)) {
       // Our nodes/status keeps metadata as it was (ResetObjectMetaForStatus), so labels and
       // annotations go to the Node itself; upstream sends them with the status patch.
@@ -171,7 +172,7 @@ export class NodeStatusAgent {
     // Only the status is set below: the rest (managedFields are half of a Node) is shared, not copied.
     const node: Node = {
       ...original,
-      ...(original.status ? { status: structuredClone(original.status) } : {}),
+      ...(original.status ? { status: copyJson(original.status) } : {}),
     }
     const podCIDR = (node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : [])).join(',')
     let podCIDRChanged = false

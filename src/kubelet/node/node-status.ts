@@ -13,7 +13,7 @@ import type {
   NodeStatus,
   Taint,
 } from '../../api/generated/types/core-v1.ts'
-import { deepEqual } from '../../api/object.ts'
+import { copyJson, deepEqual } from '../../api/object.ts'
 import { createMergePatch } from '../../api/patch/merge-patch.ts'
 import { formatQuantity, parseQuantity } from '../../api/quantity.ts'
 import type { MachineInfo } from './machine.ts'
@@ -185,7 +185,7 @@ export function setNodeStatus(
     architecture: m.architecture,
   }
   status.daemonEndpoints = { kubeletEndpoint: { Port: inputs.kubeletPort ?? kubeletPort } }
-  if (inputs.runtimeHandlers) status.runtimeHandlers = inputs.runtimeHandlers.map((h) => structuredClone(h))
+  if (inputs.runtimeHandlers) status.runtimeHandlers = inputs.runtimeHandlers.map((h) => copyJson(h))
   if (inputs.features) status.features = { ...inputs.features }
   // An empty list is left out, as Go's omitempty does; unknown images (the runtime failed) keep the old list.
   if (inputs.images?.length) status.images = inputs.images.slice(0, maxImagesInNodeStatus)
