@@ -143,6 +143,61 @@ describe('status subresources and metadata', () => {
       status?: { qosClass?: string }
     }
     assert.equal(kept.status?.qosClass, 'BestEffort')
+    // Custom condition types are qualified names (upstream names the field `Type`); generations
+    // are not negative.
+    await refused(
+      { status: { conditions: [{ type: 'not a name', status: 'True' }] } },
+      'status.conditions[0].Type',
+      /status\.conditions\[0\]\.Type: Invalid value: "not a name": name part must consist of alphanumeric characters/,
+    )
+    await refused(
+      { status: { conditions: [{ type: 'Ready', status: 'True', observedGeneration: -1 }] } },
+      'status.conditions[0].observedGeneration',
+      /status\.conditions\[0\]\.observedGeneration: Invalid value: -1: must be a non-negative integer$/,
+    )
+    await refused(
+      { status: { observedGeneration: -2 } },
+      'status.observedGeneration',
+      /^Pod "once" is invalid: status\.observedGeneration: Invalid value: -2: must be a non-negative integer$/,
+    )
+    await call(
+      'PATCH',
+      status,
+      { status: { conditions: [{ type: 'example.com/Custom', status: 'True' }] } },
+      merge,
+    )
+    // A claim status names a claim of the spec.
+    await refused(
+      { status: { resourceClaimStatuses: [{ name: 'gpu', resourceClaimName: 'once-gpu' }] } },
+      'status.resourceClaimStatuses[0].name',
+      /status\.resourceClaimStatuses\[0\]\.name: Invalid value: "gpu": must match the name of an entry in `spec\.resourceClaims`$/,
+    )
+    // An ephemeral container never runs again.
+    const ephemeral = (state: unknown) => ({
+      status: {
+        ephemeralContainerStatuses: [
+          { name: 'debug', image: 'i', imageID: '', ready: false, restartCount: 0, state },
+        ],
+      },
+    })
+    await call('PATCH', status, ephemeral(done), merge)
+    await refused(
+      ephemeral(running),
+      'status.ephemeralContainerStatuses[0].state',
+      /status\.ephemeralContainerStatuses\[0\]\.state: Forbidden: may not be transitioned to non-terminated state$/,
+    )
+    // Once bound, a pod takes no nomination (ClearingNominatedNodeNameAfterBinding).
+    await call('POST', '/api/v1/namespaces/default/pods/once/binding', {
+      apiVersion: 'v1',
+      kind: 'Binding',
+      metadata: { name: 'once' },
+      target: { kind: 'Node', name: 'n1' },
+    })
+    await refused(
+      { status: { nominatedNodeName: 'n2' } },
+      'status.nominatedNodeName',
+      /^Pod "once" is invalid: status\.nominatedNodeName: Forbidden: may not be set on pods that are already bound to a node$/,
+    )
   })
 
   test('a pod status update has valid pod and host IPs, podIP winning over a podIPs that disagrees', async () => {

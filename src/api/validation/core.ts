@@ -67,9 +67,23 @@ export function validatePodStatusUpdate(next: Obj, prev: Obj): FieldError[] {
   const status = FieldPath.root('status')
   const now = obj(next.status) ?? {}
   const before = obj(prev.status) ?? {}
+  errs.push(...podConditions(objs(now.conditions), status.child('conditions')))
   const nominated = str(now.nominatedNodeName)
   if (nominated !== '' && nominated !== str(before.nominatedNodeName)) {
     errs.push(...each(status.child('nominatedNodeName'), nominated, isDNS1123Subdomain(nominated)))
+    // ClearingNominatedNodeNameAfterBinding (on by default since 1.35): a bound pod's nomination is moot.
+    if (str(obj(prev.spec)?.nodeName) !== '') {
+      errs.push(
+        forbidden(
+          status.child('nominatedNodeName'),
+          'may not be set on pods that are already bound to a node',
+        ),
+      )
+    }
+  }
+  const observed = num(now.observedGeneration)
+  if (observed !== undefined && observed < 0) {
+    errs.push(invalid(status.child('observedGeneration'), observed, 'must be a non-negative integer'))
   }
   if (str(now.qosClass) !== str(before.qosClass)) {
     errs.push(invalid(status.child('qosClass'), now.qosClass, immutable))
@@ -95,7 +109,69 @@ export function validatePodStatusUpdate(next: Obj, prev: Obj): FieldError[] {
       restarts: sidecars,
     }),
   )
+  // Ephemeral containers never run again once terminated.
+  errs.push(
+    ...containerStateTransitions(
+      objs(now.ephemeralContainerStatuses),
+      objs(before.ephemeralContainerStatuses),
+      {
+        path: status.child('ephemeralContainerStatuses'),
+        restartPolicy: 'Never',
+      },
+    ),
+  )
+  errs.push(
+    ...resourceClaimStatuses(
+      objs(now.resourceClaimStatuses),
+      objs(obj(next.spec)?.resourceClaims),
+      status.child('resourceClaimStatuses'),
+    ),
+  )
   errs.push(...validatePodIPs(now, before), ...validateHostIPs(now, before))
+  return errs
+}
+
+/** Custom condition types are qualified names; no observedGeneration is negative (validatePodConditions). */
+function podConditions(conditions: readonly Obj[], path: FieldPath): FieldError[] {
+  const errs: FieldError[] = []
+  conditions.forEach((c, i) => {
+    const observed = num(c.observedGeneration)
+    if (observed !== undefined && observed < 0) {
+      errs.push(
+        invalid(path.index(i).child('observedGeneration'), observed, 'must be a non-negative integer'),
+      )
+    }
+    const type = str(c.type)
+    if (systemPodConditions.has(type)) return
+    // Upstream names the field `Type`, as its Go struct does.
+    errs.push(...each(path.index(i).child('Type'), type, isQualifiedName(type)))
+  })
+  return errs
+}
+
+const systemPodConditions = new Set(['PodScheduled', 'Ready', 'Initialized'])
+
+/** Each status names a claim of the spec, once; a generated claim's name is a DNS subdomain (validatePodResourceClaimStatuses). */
+function resourceClaimStatuses(
+  statuses: readonly Obj[],
+  claims: readonly Obj[],
+  path: FieldPath,
+): FieldError[] {
+  const errs: FieldError[] = []
+  const names = new Set(claims.map((c) => str(c.name)))
+  const seen = new Set<string>()
+  statuses.forEach((st, i) => {
+    const name = str(st.name)
+    const at = path.index(i).child('name')
+    if (!names.has(name))
+      errs.push(invalid(at, name, 'must match the name of an entry in `spec.resourceClaims`'))
+    if (seen.has(name)) errs.push(duplicate(at, name))
+    else seen.add(name)
+    if (typeof st.resourceClaimName === 'string') {
+      // (Upstream reports these on `name` too.)
+      errs.push(...each(at, st.resourceClaimName, isDNS1123Subdomain(st.resourceClaimName)))
+    }
+  })
   return errs
 }
 
