@@ -186,6 +186,63 @@ describe('status subresources and metadata', () => {
       'status.ephemeralContainerStatuses[0].state',
       /status\.ephemeralContainerStatuses\[0\]\.state: Forbidden: may not be transitioned to non-terminated state$/,
     )
+    // The user a container runs as has IDs in range; the resources it reports on are its own, with
+    // unique IDs and a known health; an ephemeral container reports on none.
+    const containerStatus = (extra: Record<string, unknown>) => ({
+      status: {
+        containerStatuses: [
+          { name: 'c', image: 'i', imageID: '', ready: false, restartCount: 0, state: done, ...extra },
+        ],
+      },
+    })
+    await refused(
+      containerStatus({ user: { linux: { uid: -1, gid: 0 } } }),
+      'status.containerStatuses[0].user.linux.uid',
+      /status\.containerStatuses\[0\]\.user\.linux\.uid: Invalid value: -1: must be between 0 and 2147483647, inclusive$/,
+    )
+    await refused(
+      containerStatus({ allocatedResourcesStatus: [{ name: 'example.com/gpu' }] }),
+      'status.containerStatuses[0].allocatedResourcesStatus[0].name',
+      /allocatedResourcesStatus\[0\]\.name: Invalid value: "example\.com\/gpu": must match one of the container's resource requests$/,
+    )
+    // (A status of no container of the spec is not matched to requests, kubernetes/kubernetes#124915.)
+    await refused(
+      {
+        status: {
+          containerStatuses: [
+            {
+              name: 'ghost',
+              image: 'i',
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              allocatedResourcesStatus: [{ name: 'x', resources: [{ resourceID: 'a', health: 'Sick' }] }],
+            },
+          ],
+        },
+      },
+      'status.containerStatuses[0].allocatedResourcesStatus[0].resources[0].health',
+      /resources\[0\]\.health: Unsupported value: "Sick": supported values: "Healthy", "Unhealthy", "Unknown"$/,
+    )
+    await refused(
+      {
+        status: {
+          ephemeralContainerStatuses: [
+            {
+              name: 'debug',
+              image: 'i',
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              state: done,
+              allocatedResourcesStatus: [{ name: 'cpu' }],
+            },
+          ],
+        },
+      },
+      'status.ephemeralContainerStatuses[0].allocatedResourcesStatus',
+      /status\.ephemeralContainerStatuses\[0\]\.allocatedResourcesStatus: Forbidden: must not be specified in container status$/,
+    )
     // Once bound, a pod takes no nomination (ClearingNominatedNodeNameAfterBinding).
     await call('POST', '/api/v1/namespaces/default/pods/once/binding', {
       apiVersion: 'v1',
