@@ -29,6 +29,8 @@ export function inProcessServer(
 ): InProcessServer {
   const open = new Set<InProcessSocket>()
   let closed = false
+  // The bundle is read once; each connection's certificate is checked against it.
+  const authorities = pemBlocks(clientCA).map((pem) => new X509Certificate(pem))
   return {
     accept(hello) {
       if (closed) {
@@ -38,7 +40,7 @@ export function inProcessServer(
       let peer: Peer | undefined
       if (hello.certificate !== undefined) {
         try {
-          peer = verifyPeer(hello, clientCA, Date.now())
+          peer = verifyPeer(hello, authorities, Date.now())
         } catch (err) {
           log.warn({ err }, 'in-process connection refused')
           hello.port.close()
@@ -85,7 +87,7 @@ class InProcessSocket extends PortSocket {
 const clientAuth = '1.3.6.1.5.5.7.3.2'
 const anyExtendedKeyUsage = '2.5.29.37.0'
 
-function verifyPeer(hello: InProcessHello, clientCA: string, now: number): Peer {
+function verifyPeer(hello: InProcessHello, authorities: readonly X509Certificate[], now: number): Peer {
   const leaf = new X509Certificate(firstPem(hello.certificate ?? ''))
   const proof = hello.proof
   if (!proof) throw new Error('a certificate without proof of its key')
@@ -95,14 +97,16 @@ function verifyPeer(hello: InProcessHello, clientCA: string, now: number): Peer 
   ) {
     throw new Error('the proof of the certificate key does not verify')
   }
-  return { certificate: peerCertificate(leaf), error: verdict(leaf, clientCA, now) }
+  return { certificate: peerCertificate(leaf), error: verdict(leaf, authorities, now) }
 }
 
 /** What OpenSSL would find wrong with a client certificate, checked against the client CA bundle. */
-function verdict(leaf: X509Certificate, clientCA: string, now: number): string | undefined {
-  const issuer = pemBlocks(clientCA)
-    .map((pem) => new X509Certificate(pem))
-    .find((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey))
+function verdict(
+  leaf: X509Certificate,
+  authorities: readonly X509Certificate[],
+  now: number,
+): string | undefined {
+  const issuer = authorities.find((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey))
   if (!issuer) return 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'
   for (const c of [leaf, issuer]) {
     if (now < Date.parse(c.validFrom)) return 'CERT_NOT_YET_VALID'

@@ -68,6 +68,7 @@ export function validatePodStatusUpdate(next: Obj, prev: Obj): FieldError[] {
   const status = FieldPath.root('status')
   const now = obj(next.status) ?? {}
   const before = obj(prev.status) ?? {}
+  const nextSpec = obj(next.spec) ?? {}
   errs.push(...podConditions(objs(now.conditions), status.child('conditions')))
   const nominated = str(now.nominatedNodeName)
   if (nominated !== '' && nominated !== str(before.nominatedNodeName)) {
@@ -124,16 +125,15 @@ export function validatePodStatusUpdate(next: Obj, prev: Obj): FieldError[] {
   errs.push(
     ...resourceClaimStatuses(
       objs(now.resourceClaimStatuses),
-      objs(obj(next.spec)?.resourceClaims),
+      objs(nextSpec.resourceClaims),
       status.child('resourceClaimStatuses'),
     ),
   )
   errs.push(...validatePodIPs(now, before), ...validateHostIPs(now, before))
-  const os = str(obj(obj(next.spec)?.os)?.name) || 'linux'
+  const os = str(obj(nextSpec.os)?.name) || 'linux'
   for (const kind of ['containerStatuses', 'initContainerStatuses', 'ephemeralContainerStatuses']) {
     errs.push(...containerStatusUsers(objs(now[kind]), status.child(kind), os))
   }
-  const nextSpec = obj(next.spec) ?? {}
   errs.push(
     ...allocatedResourcesStatus(
       objs(now.containerStatuses),
