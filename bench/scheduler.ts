@@ -7,11 +7,12 @@
 // The scheduler runs in a worker thread of its own (src/scheduler/thread.ts, as `k8ts up` runs
 // it), talking to the apiserver over its REST and watch API only, as kube-scheduler is a process
 // of its own; as in `k8ts up`, its requests take the apiserver's in-process transport (the same
-// pipeline, without TCP and TLS). The load generator and the bench's watch use HTTPS. On the thread of the apiserver, the load generator and the bench's watch, the
-// figure measured that thread's saturation, not the scheduler. --same-thread runs it on the
-// bench's thread, as before, for comparison. The apiserver has a thread of its own too
-// (apiserver-thread.ts): on the bench's, creating the pods and decoding the watch of their
-// bindings took a tenth of the thread that served the scheduler.
+// pipeline, without TCP and TLS). The load generator and the bench's watch use HTTPS. On the
+// thread of the apiserver, the load generator and the bench's watch, the figure measured that
+// thread's saturation, not the scheduler. --same-thread runs it on the bench's thread, as before,
+// for comparison. The apiserver has a thread of its own too (apiserver-thread.ts): on the bench's,
+// creating the pods and decoding the watch of their bindings took a tenth of the thread that
+// served the scheduler.
 //
 // Throughput is counted as scheduler_perf counts it: per second of the measured phase, the pods
 // of the measured namespace that the watch reports bound that second; reported as the average

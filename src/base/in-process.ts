@@ -57,7 +57,7 @@ export class PortSocket extends Duplex {
   /** Bytes sent and not yet acknowledged by the reader. */
   #unacked = 0
   /** A write's callback held until acknowledgements bring #unacked under the window. */
-  #blocked: (() => void) | undefined
+  #blocked: ((err?: Error | null) => void) | undefined
   /** Bytes pushed to this side's readers while they wanted no more: acknowledged once they read. */
   #unread = 0
   /** Bytes read and not yet acknowledged (acknowledged in batches). */
@@ -133,7 +133,7 @@ export class PortSocket extends Duplex {
     this.#unacked += bytes.byteLength
     this.#port.postMessage(bytes satisfies Message, [bytes.buffer])
     if (this.#unacked <= this.#window) cb()
-    else this.#blocked = () => cb()
+    else this.#blocked = cb
   }
 
   override _final(cb: (err?: Error | null) => void): void {
