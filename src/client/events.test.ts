@@ -8,13 +8,11 @@ import type { ResourceClient } from './resource.ts'
 /** An events client that records what it is asked to do. */
 function fakeEvents(writes: string[]): ResourceClient<Event> {
   return {
-    create: async (e: Event) => {
+    createUnread: async (e: Event) => {
       writes.push(`create ${e.involvedObject.name ?? ''}`)
-      return e
     },
-    patch: async (_ns: string, name: string) => {
+    patchUnread: async (_ns: string, name: string) => {
       writes.push(`patch ${name.split('.')[0] ?? ''}`)
-      return {} as Event
     },
   } as unknown as ResourceClient<Event>
 }
@@ -53,7 +51,7 @@ test('close() gives up on an event waiting to retry and gives each queued one a 
   const clock = new FakeClock()
   const attempts: string[] = []
   const unreachable = {
-    create: async (e: Event) => {
+    createUnread: async (e: Event) => {
       attempts.push(e.involvedObject.name ?? '')
       throw new Error('connect ECONNREFUSED')
     },
@@ -85,8 +83,8 @@ test('at most 1,000 events wait to be written: more are dropped until the queue 
   let release = () => {}
   const blocked = new Promise<void>((r) => (release = r))
   const slow = fakeEvents(writes)
-  const create = slow.create.bind(slow)
-  slow.create = async (e: Event) => {
+  const create = slow.createUnread.bind(slow)
+  slow.createUnread = async (e: Event) => {
     await blocked
     return create(e)
   }

@@ -130,7 +130,7 @@ export class EventRecorder {
       try {
         if (prior && now - prior.at <= windowMs) {
           try {
-            await this.#events.patch(prior.namespace, prior.name, 'strategic', {
+            await this.#events.patchUnread(prior.namespace, prior.name, 'strategic', {
               count: prior.count + 1,
               lastTimestamp: stamp,
               message,
@@ -144,10 +144,11 @@ export class EventRecorder {
           }
         }
         const namespace = ref.namespace || 'default'
-        const created = await this.#events.create({
+        const name = `${ref.name ?? ''}.${eventSuffix(now)}`
+        await this.#events.createUnread({
           apiVersion: 'v1',
           kind: 'Event',
-          metadata: { name: `${ref.name ?? ''}.${eventSuffix(now)}`, namespace },
+          metadata: { name, namespace },
           involvedObject: ref,
           reason,
           message,
@@ -159,7 +160,7 @@ export class EventRecorder {
           reportingComponent: this.#o.component,
           reportingInstance: this.#o.host,
         })
-        this.#seen.set(key, { name: created.metadata.name ?? '', namespace, count: 1, first: stamp, at: now })
+        this.#seen.set(key, { name, namespace, count: 1, first: stamp, at: now })
         keepNewest(this.#seen)
         return
       } catch (err) {

@@ -1,7 +1,7 @@
 import type { DeleteOptions, ListMeta, Status } from '../api/generated/types/meta-v1.ts'
 import type { ObjectMeta } from '../api/generated/types/meta-v1.ts'
 import { findResource } from '../api/resources.ts'
-import type { Query, RestClient, WatchEvent } from './rest.ts'
+import type { Query, RequestOptions, RestClient, WatchEvent } from './rest.ts'
 
 /** Any Kubernetes object: the generated types (Pod, Lease, ...) and plain JSON alike. */
 export interface ObjectLike {
@@ -126,6 +126,11 @@ export class ResourceClient<T extends ObjectLike> {
     })
   }
 
+  /** create, for a caller that reads nothing of the answer: resolves once it succeeded. */
+  createUnread(obj: T, o: WriteOptions = {}): Promise<void> {
+    return this.#rest.send('POST', this.path(this.#namespaceOf(obj)), { body: obj, ...writeQuery(o) })
+  }
+
   /** PUT: replaces the object (its resourceVersion, when set, is a precondition). */
   update(obj: T, o: WriteOptions = {}): Promise<T> {
     return this.#rest.request<T>('PUT', this.path(this.#namespaceOf(obj), nameOf(obj)), {
@@ -143,14 +148,22 @@ export class ResourceClient<T extends ObjectLike> {
   }
 
   patch(namespace: string, name: string, type: PatchType, patch: unknown, o: PatchOptions = {}): Promise<T> {
-    const { force, subresource, ...write } = o
-    const w = writeQuery(write)
-    return this.#rest.request<T>('PATCH', this.path(namespace, name, subresource), {
-      body: patch,
-      contentType: patchContentType[type],
-      query: { ...w.query, ...(force ? { force: true } : {}) },
-      ...(w.signal ? { signal: w.signal } : {}),
-    })
+    return this.#rest.request<T>(
+      'PATCH',
+      this.path(namespace, name, o.subresource),
+      patchRequest(type, patch, o),
+    )
+  }
+
+  /** patch, for a caller that reads nothing of the answer: resolves once it succeeded. */
+  patchUnread(
+    namespace: string,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    o: PatchOptions = {},
+  ): Promise<void> {
+    return this.#rest.send('PATCH', this.path(namespace, name, o.subresource), patchRequest(type, patch, o))
   }
 
   /**
@@ -194,6 +207,17 @@ export class ResourceClient<T extends ObjectLike> {
     return this.#rest.watch<T>(this.path(namespace), query, signal, {
       withoutManagedFields: withoutManagedFields ?? false,
     })
+  }
+}
+
+function patchRequest(type: PatchType, patch: unknown, o: PatchOptions): RequestOptions {
+  const { force, subresource: _, ...write } = o
+  const w = writeQuery(write)
+  return {
+    body: patch,
+    contentType: patchContentType[type],
+    query: { ...w.query, ...(force ? { force: true } : {}) },
+    ...(w.signal ? { signal: w.signal } : {}),
   }
 }
 

@@ -85,6 +85,18 @@ export class RestClient {
 
   /** One request; resolves to the decoded answer, or rejects with its Status. */
   async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    return (await this.#exchange(method, path, o, true)) as T
+  }
+
+  /**
+   * A request whose caller reads nothing of a successful answer (a write it only needs done): the
+   * answer is read off the connection but not decoded. Failures reject as request's do.
+   */
+  async send(method: string, path: string, o: RequestOptions = {}): Promise<void> {
+    await this.#exchange(method, path, o, false)
+  }
+
+  async #exchange(method: string, path: string, o: RequestOptions, decode: boolean): Promise<unknown> {
     const body =
       o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body)
     let statusCode: number
@@ -108,12 +120,16 @@ export class RestClient {
       } catch (err) {
         throw transportError(err, method, path)
       }
+      statusCode = res.statusCode
       try {
+        if (!decode && statusCode >= 200 && statusCode <= 299) {
+          for await (const _ of res.body);
+          return undefined
+        }
         text = await res.body.text()
       } catch (err) {
         throw transportError(err, method, path)
       }
-      statusCode = res.statusCode
       const wait = attempt < maxRetries ? retryAfterSeconds(statusCode, res.headers) : undefined
       if (wait === undefined) break
       try {
@@ -126,7 +142,7 @@ export class RestClient {
       throw new ApiStatusError(statusFromBody(statusCode, text), statusCode)
     }
     try {
-      return JSON.parse(text) as T
+      return JSON.parse(text)
     } catch {
       throw new TransportError(`${method} ${path}: the answer is not JSON`)
     }

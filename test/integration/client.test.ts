@@ -71,6 +71,17 @@ describe('the client against a real apiserver', () => {
     await assert.rejects(cms.get('default', 'rw'), (err) => isNotFound(err))
   })
 
+  test('unread writes take effect and resolve to nothing; their failures reject with the Status', async () => {
+    assert.equal(await cms.createUnread(configMap('quiet', { k: 'a' })), undefined)
+    assert.equal(await cms.patchUnread('default', 'quiet', 'merge', { data: { j: 'b' } }), undefined)
+    assert.deepEqual((await cms.get('default', 'quiet')).data, { k: 'a', j: 'b' })
+    await assert.rejects(cms.createUnread(configMap('quiet', {})), (err) => isAlreadyExists(err))
+    await assert.rejects(cms.patchUnread('default', 'absent', 'merge', { data: {} }), (err) => isNotFound(err))
+    // The connection is still good for what follows.
+    assert.equal((await cms.get('default', 'quiet')).data?.j, 'b')
+    await cms.delete('default', 'quiet')
+  })
+
   test('a PUT to the status subresource changes only the status; one to the object, all but the status', async () => {
     const rss = new ResourceClient<ReplicaSet>(rest, builtin('apps', 'v1', 'replicasets'))
     const created = await rss.create({

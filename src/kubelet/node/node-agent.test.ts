@@ -60,6 +60,16 @@ class FakeNodes {
     return structuredClone(stored)
   }
 
+  patchUnread = async (
+    ns: string,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    o: PatchOptions = {},
+  ): Promise<void> => {
+    await this.patch(ns, name, type, patch, o)
+  }
+
   #maybeFail(): void {
     if (this.failWrites > 0) {
       this.failWrites--

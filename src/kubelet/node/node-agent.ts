@@ -28,7 +28,7 @@ import {
 export interface NodeStatusOptions {
   nodeName: string
   /** The nodes resource, as the node's own identity. */
-  nodes: Pick<ResourceClient<Node>, 'get' | 'create' | 'patch'>
+  nodes: Pick<ResourceClient<Node>, 'get' | 'create' | 'patch' | 'patchUnread'>
   runtime: ContainerRuntime
   recorder: Pick<EventRecorder, 'event'>
   clock: Clock
@@ -205,7 +205,7 @@ export class NodeStatusAgent {
     const reportDue = now >= this.#lastReportAt + (o.statusReportFrequencyMs ?? 5 * 60_000)
     if (reportDue || podCIDRChanged || nodeStatusHasChanged(original.status, node.status ?? {})) {
       const patch = nodeStatusPatch(original.status, node.status ?? {})
-      await o.nodes.patch('', o.nodeName, 'strategic', patch, { subresource: 'status' })
+      await o.nodes.patchUnread('', o.nodeName, 'strategic', patch, { subresource: 'status' })
       this.patches++
       this.#lastReportAt = now
     }

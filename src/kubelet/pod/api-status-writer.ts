@@ -23,7 +23,7 @@ export class ApiPodStatusWriter implements PodStatusWriter {
 
   async patchStatus(ref: PodRef, status: PodStatus): Promise<void> {
     try {
-      await this.#pods.patch(
+      await this.#pods.patchUnread(
         ref.namespace,
         ref.name,
         'merge',
