@@ -85,7 +85,7 @@ export class RestClient {
 
   /** One request; resolves to the decoded answer, or rejects with its Status. */
   async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
-    return (await this.#exchange(method, path, o, true)) as T
+    return (await this.exchange(method, path, o, true)) as T
   }
 
   /**
@@ -93,10 +93,19 @@ export class RestClient {
    * answer is read off the connection but not decoded. Failures reject as request's do.
    */
   async send(method: string, path: string, o: RequestOptions = {}): Promise<void> {
-    await this.#exchange(method, path, o, false)
+    await this.exchange(method, path, o, false)
   }
 
-  async #exchange(method: string, path: string, o: RequestOptions, decode: boolean): Promise<unknown> {
+  /**
+   * What request and send do: the answer decoded, or (`decode` false) not. A client that sends
+   * requests another way (with other credentials) overrides this, and both go its way.
+   */
+  protected async exchange(
+    method: string,
+    path: string,
+    o: RequestOptions,
+    decode: boolean,
+  ): Promise<unknown> {
     const body =
       o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body)
     let statusCode: number

@@ -128,10 +128,15 @@ class ServiceAccountRestClient extends RestClient {
     await this.#ensure()
   }
 
-  override async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
+  protected override async exchange(
+    method: string,
+    path: string,
+    o: RequestOptions,
+    decode: boolean,
+  ): Promise<unknown> {
     const current = await this.#ensure()
     try {
-      return await current.rest.request<T>(method, path, o)
+      return decode ? await current.rest.request(method, path, o) : await current.rest.send(method, path, o)
     } catch (err) {
       this.#dropOn401(err, current)
       throw err
