@@ -112,10 +112,18 @@ function startCluster(dataDir: string, extra: string[]): Promise<ChildProcess> {
   const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []
   const child = spawn(process.execPath, [...node, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   return new Promise((resolve, reject) => {
+    // Until it serves, its output is searched for the line that says so; after, only the last
+    // lines are kept, for the error should it exit. (It logs a line per node: searching all it
+    // said at every chunk would take CPU from the simulation, seconds of it once it warns a lot.)
+    let serving = false
     let out = ''
     const seen = (d: Buffer) => {
       out += d.toString()
-      if (out.includes('apiserver serving at')) resolve(child)
+      if (!serving && out.includes('apiserver serving at')) {
+        serving = true
+        resolve(child)
+      }
+      if (out.length > 64 * 1024) out = out.slice(-16 * 1024)
     }
     child.stdout?.on('data', seen)
     child.stderr?.on('data', seen)
