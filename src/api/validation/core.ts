@@ -3,7 +3,6 @@ import {
   FieldPath,
   forbidden,
   invalid,
-  notSupported,
   required,
   tooLong,
   type FieldError,
@@ -134,29 +133,6 @@ export function validatePodStatusUpdate(next: Obj, prev: Obj): FieldError[] {
   for (const kind of ['containerStatuses', 'initContainerStatuses', 'ephemeralContainerStatuses']) {
     errs.push(...containerStatusUsers(objs(now[kind]), status.child(kind), os))
   }
-  errs.push(
-    ...allocatedResourcesStatus(
-      objs(now.containerStatuses),
-      status.child('containerStatuses'),
-      objs(nextSpec.containers),
-    ),
-    ...allocatedResourcesStatus(
-      objs(now.initContainerStatuses),
-      status.child('initContainerStatuses'),
-      objs(nextSpec.initContainers),
-    ),
-  )
-  // Ephemeral containers have no resources to report on.
-  objs(now.ephemeralContainerStatuses).forEach((st, i) => {
-    if (list(st.allocatedResourcesStatus).length > 0) {
-      errs.push(
-        forbidden(
-          status.child('ephemeralContainerStatuses').index(i).child('allocatedResourcesStatus'),
-          'must not be specified in container status',
-        ),
-      )
-    }
-  })
   return errs
 }
 
@@ -179,61 +155,6 @@ function containerStatusUsers(statuses: readonly Obj[], path: FieldPath, os: str
     id(at.child('uid'), linux.uid)
     id(at.child('gid'), linux.gid)
     list(linux.supplementalGroups).forEach((g, j) => id(at.child('supplementalGroups').index(j), g))
-  })
-  return errs
-}
-
-const resourceHealths = ['Healthy', 'Unhealthy', 'Unknown']
-
-/**
- * Each resource a container's status reports on is one it requests (or one of its claims, as
- * `claim:<name>[/<request>]`); its resource IDs are unique with a known health
- * (validateContainerStatusAllocatedResourcesStatus).
- */
-function allocatedResourcesStatus(
-  statuses: readonly Obj[],
-  path: FieldPath,
-  containers: readonly Obj[],
-): FieldError[] {
-  const errs: FieldError[] = []
-  statuses.forEach((st, i) => {
-    // A status of no container of the spec is left alone (kubernetes/kubernetes#124915).
-    const container = containers.find((c) => str(c.name) === str(st.name))
-    objs(st.allocatedResourcesStatus).forEach((allocated, j) => {
-      const at = path.index(i).child('allocatedResourcesStatus').index(j)
-      const name = str(allocated.name)
-      if (container) {
-        const resources = obj(container.resources) ?? {}
-        const claim = name.startsWith('claim:')
-        const found = claim
-          ? objs(resources.claims).some((c) => {
-              const request = str(c.request)
-              return `claim:${str(c.name)}${request === '' ? '' : `/${request}`}` === name
-            })
-          : Object.hasOwn(obj(resources.requests) ?? {}, name)
-        if (!found) {
-          errs.push(
-            invalid(
-              at.child('name'),
-              name,
-              claim
-                ? "must match one of the container's resource claims in a format 'claim:<claimName>/<request>' or 'claim:<claimName>' if request is empty"
-                : "must match one of the container's resource requests",
-            ),
-          )
-        }
-      }
-      const ids = new Set<string>()
-      objs(allocated.resources).forEach((r, k) => {
-        const health = str(r.health)
-        if (!resourceHealths.includes(health)) {
-          errs.push(notSupported(at.child('resources').index(k).child('health'), health, resourceHealths))
-        }
-        const id = str(r.resourceID)
-        if (ids.has(id)) errs.push(duplicate(at.child('resources').index(k).child('resourceID'), id))
-        else ids.add(id)
-      })
-    })
   })
   return errs
 }

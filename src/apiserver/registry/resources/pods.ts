@@ -3,6 +3,7 @@ import type {
   Container,
   Pod,
   PodCondition,
+  PodStatus,
   ResourceRequirements,
 } from '../../../api/generated/types/core-v1.ts'
 import type { StoredObject } from '../../../api/object.ts'
@@ -48,7 +49,10 @@ export const podStrategy: ResourceStrategy = {
     if (now && !now.qosClass && before?.qosClass) now.qosClass = before.qosClass
     // podIP and podIPs as decoding into the internal Pod and encoding back leave them: podIP wins
     // over a podIPs that disagrees, and podIP is podIPs[0] (validation checks the result).
-    if (now) reconcilePodIPs(now)
+    if (now) {
+      reconcilePodIPs(now)
+      dropDisabledStatusFields(now, before)
+    }
   },
   gracePeriodSeconds(obj, requested) {
     const pod = obj as Pod
@@ -85,6 +89,25 @@ export function qosClass(pod: Pod): 'Guaranteed' | 'Burstable' | 'BestEffort' {
   }
   if (!any) return 'BestEffort'
   return guaranteed ? 'Guaranteed' : 'Burstable'
+}
+
+/**
+ * What kube-apiserver 1.35 leaves out of a status written to pods/status, its feature gates at
+ * their defaults (dropDisabledPodStatusFields): the pod-level resources
+ * (InPlacePodLevelResourcesVerticalScaling) and the extended resources' claim
+ * (DRAExtendedResource), both alpha, unless the stored status has them already; and every
+ * container's allocatedResourcesStatus (ResourceHealthStatus, alpha), always.
+ */
+function dropDisabledStatusFields(now: PodStatus, before: PodStatus | undefined): void {
+  if (before?.resources === undefined && before?.allocatedResources === undefined) {
+    delete now.resources
+    delete now.allocatedResources
+  }
+  if (before?.extendedResourceClaimStatus === undefined) delete now.extendedResourceClaimStatus
+  for (const list of [now.containerStatuses, now.initContainerStatuses, now.ephemeralContainerStatuses]) {
+    if (!Array.isArray(list)) continue
+    for (const c of list) if (c !== null && typeof c === 'object') delete c.allocatedResourcesStatus
+  }
 }
 
 /** Adds or replaces a condition, keeping lastTransitionTime when the status does not change. */
