@@ -65,6 +65,57 @@ describe('status subresources and metadata', () => {
     assert.equal(p.metadata?.ownerReferences, undefined)
   })
 
+  test('a pod status write without observedGenerations keeps the stored ones', async () => {
+    await call('POST', '/api/v1/namespaces/default/pods', {
+      metadata: { name: 'observed' },
+      spec: { containers: [{ name: 'c', image: 'i' }] },
+    })
+    const status = '/api/v1/namespaces/default/pods/observed/status'
+    const condition = (type: string, s: string, generation?: number) => ({
+      type,
+      status: s,
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    })
+    await call(
+      'PATCH',
+      status,
+      {
+        status: {
+          observedGeneration: 1,
+          conditions: [condition('Ready', 'True', 1), condition('Initialized', 'True')],
+        },
+      },
+      merge,
+    )
+    const p = (await call(
+      'PATCH',
+      status,
+      {
+        status: {
+          observedGeneration: null,
+          conditions: [
+            condition('Initialized', 'True'),
+            condition('Ready', 'False'),
+            condition('Ready', 'False'),
+          ],
+        },
+      },
+      merge,
+    )) as {
+      status: { observedGeneration?: number; conditions: { type: string; observedGeneration?: number }[] }
+    }
+    assert.equal(p.status.observedGeneration, 1)
+    // The first Ready takes the stored Ready's; the second has none to take.
+    assert.deepEqual(
+      p.status.conditions.map((c) => [c.type, c.observedGeneration]),
+      [
+        ['Initialized', undefined],
+        ['Ready', 1],
+        ['Ready', undefined],
+      ],
+    )
+  })
+
   test('a deployment status patch changes neither labels nor owners', async () => {
     await call('POST', '/apis/apps/v1/namespaces/default/deployments', {
       metadata: { name: 'd1', labels: { app: 'd' } },

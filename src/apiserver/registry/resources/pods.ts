@@ -51,6 +51,7 @@ export const podStrategy: ResourceStrategy = {
     // over a podIPs that disagrees, and podIP is podIPs[0] (validation checks the result).
     if (now) {
       reconcilePodIPs(now)
+      keepObservedGenerations(now, before)
       dropDisabledStatusFields(now, before)
     }
   },
@@ -89,6 +90,28 @@ export function qosClass(pod: Pod): 'Guaranteed' | 'Burstable' | 'BestEffort' {
   }
   if (!any) return 'BestEffort'
   return guaranteed ? 'Guaranteed' : 'Burstable'
+}
+
+/**
+ * A status write that leaves out (or zeroes) an observedGeneration keeps the stored one: the
+ * status's own, and each condition's from the stored condition of its type, the first for the
+ * first and so on (preserveOldObservedGeneration).
+ */
+function keepObservedGenerations(now: PodStatus, before: PodStatus | undefined): void {
+  if (!now.observedGeneration && before?.observedGeneration)
+    now.observedGeneration = before.observedGeneration
+  if (!Array.isArray(now.conditions)) return
+  const stored = new Map<string, number[]>()
+  for (const c of before?.conditions ?? []) {
+    const list = stored.get(c.type) ?? []
+    list.push(c.observedGeneration ?? 0)
+    stored.set(c.type, list)
+  }
+  for (const c of now.conditions) {
+    if (c === null || typeof c !== 'object') continue
+    const old = stored.get(c.type)?.shift() ?? 0
+    if (!c.observedGeneration && old) c.observedGeneration = old
+  }
 }
 
 /**
