@@ -252,7 +252,8 @@ describe('status subresources and metadata', () => {
     )
     // What 1.35 leaves out while its gates are at their defaults: every container's
     // allocatedResourcesStatus (ResourceHealthStatus), even one its validation would refuse, and
-    // the pod-level resources and the extended resources' claim, which the stored status lacks.
+    // the pod-level resources, the extended resources' claim and the image volumes' digests,
+    // which the stored status lacks.
     const written = (await call(
       'PATCH',
       status,
@@ -262,6 +263,7 @@ describe('status subresources and metadata', () => {
             allocatedResourcesStatus: [
               { name: 'example.com/gpu', resources: [{ resourceID: 'a', health: 'Sick' }] },
             ],
+            volumeMounts: [{ name: 'model', mountPath: '/model', volumeStatus: { image: { imageRef: '' } } }],
           }).status,
           ephemeralContainerStatuses: [
             {
@@ -286,6 +288,10 @@ describe('status subresources and metadata', () => {
     )) as { status: Record<string, unknown> & { containerStatuses: Record<string, unknown>[] } }
     assert.equal(written.status.containerStatuses[0]?.name, 'c')
     assert.equal(written.status.containerStatuses[0]?.allocatedResourcesStatus, undefined)
+    // (ImageVolumeWithDigest: the mount stays, without the digest its validation would refuse.)
+    assert.deepEqual(written.status.containerStatuses[0]?.volumeMounts, [
+      { name: 'model', mountPath: '/model' },
+    ])
     assert.equal(
       (written.status.ephemeralContainerStatuses as Record<string, unknown>[])[0]?.allocatedResourcesStatus,
       undefined,

@@ -1,6 +1,7 @@
 import { compareQuantities, parseQuantity } from '../../../api/quantity.ts'
 import type {
   Container,
+  ContainerStatus,
   Pod,
   PodCondition,
   PodStatus,
@@ -116,10 +117,11 @@ function keepObservedGenerations(now: PodStatus, before: PodStatus | undefined):
 
 /**
  * What kube-apiserver 1.35 leaves out of a status written to pods/status, its feature gates at
- * their defaults (dropDisabledPodStatusFields): the pod-level resources
- * (InPlacePodLevelResourcesVerticalScaling) and the extended resources' claim
- * (DRAExtendedResource), both alpha, unless the stored status has them already; and every
- * container's allocatedResourcesStatus (ResourceHealthStatus, alpha), always.
+ * their defaults (dropDisabledPodStatusFields), all of them alpha: the pod-level resources
+ * (InPlacePodLevelResourcesVerticalScaling), the extended resources' claim (DRAExtendedResource)
+ * and the image volumes' digests in the containers' mounts (ImageVolumeWithDigest), each unless
+ * the stored status has it already; and every container's allocatedResourcesStatus
+ * (ResourceHealthStatus), always.
  */
 function dropDisabledStatusFields(now: PodStatus, before: PodStatus | undefined): void {
   if (before?.resources === undefined && before?.allocatedResources === undefined) {
@@ -127,10 +129,28 @@ function dropDisabledStatusFields(now: PodStatus, before: PodStatus | undefined)
     delete now.allocatedResources
   }
   if (before?.extendedResourceClaimStatus === undefined) delete now.extendedResourceClaimStatus
-  for (const list of [now.containerStatuses, now.initContainerStatuses, now.ephemeralContainerStatuses]) {
-    if (!Array.isArray(list)) continue
-    for (const c of list) if (c !== null && typeof c === 'object') delete c.allocatedResourcesStatus
+  const keepVolumeStatus = containerStatuses(before).some((c) =>
+    (c.volumeMounts ?? []).some((m) => m.volumeStatus?.image !== undefined),
+  )
+  for (const c of containerStatuses(now)) {
+    delete c.allocatedResourcesStatus
+    if (keepVolumeStatus || !Array.isArray(c.volumeMounts)) continue
+    for (const m of c.volumeMounts) if (m !== null && typeof m === 'object') delete m.volumeStatus
   }
+}
+
+/** The statuses of a pod's containers, init and ephemeral ones too (the objects among them). */
+function containerStatuses(status: PodStatus | undefined): ContainerStatus[] {
+  const all: ContainerStatus[] = []
+  for (const list of [
+    status?.containerStatuses,
+    status?.initContainerStatuses,
+    status?.ephemeralContainerStatuses,
+  ]) {
+    if (!Array.isArray(list)) continue
+    for (const c of list) if (c !== null && typeof c === 'object') all.push(c)
+  }
+  return all
 }
 
 /** Adds or replaces a condition, keeping lastTransitionTime when the status does not change. */
