@@ -76,7 +76,9 @@ describe('the client against a real apiserver', () => {
     assert.equal(await cms.patchUnread('default', 'quiet', 'merge', { data: { j: 'b' } }), undefined)
     assert.deepEqual((await cms.get('default', 'quiet')).data, { k: 'a', j: 'b' })
     await assert.rejects(cms.createUnread(configMap('quiet', {})), (err) => isAlreadyExists(err))
-    await assert.rejects(cms.patchUnread('default', 'absent', 'merge', { data: {} }), (err) => isNotFound(err))
+    await assert.rejects(cms.patchUnread('default', 'absent', 'merge', { data: {} }), (err) =>
+      isNotFound(err),
+    )
     // The connection is still good for what follows.
     assert.equal((await cms.get('default', 'quiet')).data?.j, 'b')
     await cms.delete('default', 'quiet')
