@@ -36,10 +36,16 @@ test('the PLEG relists every second and reports changes by pod uid', async () =>
       ['ContainerStarted', 'pod-a', containerId],
     ],
   )
+  assert.deepEqual(pleg.sandboxIdsOf('pod-a'), [podSandboxId])
   events.length = 0
   clock.advance(1000)
   await flush()
   assert.equal(events.length, 0, 'no change, no event')
+  assert.deepEqual(
+    pleg.sandboxIdsOf('pod-a'),
+    [podSandboxId],
+    'an unchanged listing keeps what the last one found',
+  )
   clock.advance(2000)
   await flush()
   assert.deepEqual(
@@ -54,5 +60,6 @@ test('the PLEG relists every second and reports changes by pod uid', async () =>
     events.map((e) => e.type),
     ['ContainerRemoved', 'ContainerRemoved'],
   )
+  assert.deepEqual(pleg.sandboxIdsOf('pod-a'), [])
   pleg.stop()
 })

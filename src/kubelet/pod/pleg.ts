@@ -20,6 +20,7 @@ export interface PodLifecycleEvent {
 }
 
 type Seen = { podUID: string; state: 'running' | 'exited' | 'created' | 'unknown' }
+type Listed = Seen & { id: string }
 
 export interface PlegOptions {
   runtime: RuntimeService
@@ -32,6 +33,8 @@ export interface PlegOptions {
 export class Pleg {
   readonly #o: PlegOptions
   #seen = new Map<string, Seen>()
+  /** The last listing, sandboxes then containers, in the runtime's order. */
+  #listed: Listed[] = []
   /** Sandbox ids by pod uid, as of the last relist. */
   #sandboxesByPod = new Map<string, string[]>()
   #timer: Timer | undefined
@@ -76,14 +79,10 @@ export class Pleg {
       this.#o.runtime.listPodSandbox({}),
       this.#o.runtime.listContainers({}),
     ])
-    const now = new Map<string, Seen>()
-    const byPod = new Map<string, string[]>()
+    const listed: Listed[] = []
     for (const s of sandboxes.items) {
-      const uid = s.labels[podUIDLabel] ?? s.metadata?.uid ?? ''
-      const ids = byPod.get(uid)
-      if (ids === undefined) byPod.set(uid, [s.id])
-      else ids.push(s.id)
-      now.set(s.id, {
+      listed.push({
+        id: s.id,
         podUID: s.labels[podUIDLabel] ?? s.metadata?.uid ?? '',
         state: s.state === 'SANDBOX_READY' ? 'running' : 'exited',
       })
@@ -97,8 +96,20 @@ export class Pleg {
             : c.state === 'CONTAINER_CREATED'
               ? 'created'
               : 'unknown'
-      now.set(c.id, { podUID: c.labels[podUIDLabel] ?? '', state })
+      listed.push({ id: c.id, podUID: c.labels[podUIDLabel] ?? '', state })
     }
+    // Most relists find what the last one did: then there is nothing to report, nor to rebuild.
+    if (sameListing(listed, this.#listed)) return
+    this.#listed = listed
+    const now = new Map<string, Seen>()
+    const byPod = new Map<string, string[]>()
+    for (let i = 0; i < sandboxes.items.length; i++) {
+      const s = listed[i] as Listed
+      const ids = byPod.get(s.podUID)
+      if (ids === undefined) byPod.set(s.podUID, [s.id])
+      else ids.push(s.id)
+    }
+    for (const l of listed) now.set(l.id, l)
     const events: PodLifecycleEvent[] = []
     for (const [id, s] of now) {
       const before = this.#seen.get(id)
@@ -118,4 +129,14 @@ export class Pleg {
     this.#sandboxesByPod = byPod
     for (const e of events) if (e.podUID !== '') this.#o.onEvent(e)
   }
+}
+
+function sameListing(a: readonly Listed[], b: readonly Listed[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Listed
+    const y = b[i] as Listed
+    if (x.id !== y.id || x.state !== y.state || x.podUID !== y.podUID) return false
+  }
+  return true
 }
