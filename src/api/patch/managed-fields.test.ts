@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { field, items, schemaForKind } from '../schema.ts'
+import { copyJson, deepFreeze } from '../object.ts'
 import {
   comparePaths,
   diffFieldSets,
@@ -553,6 +554,9 @@ describe('editFieldsV1', () => {
       const got = editFieldsV1(tree, r, a)
       assert.equal(JSON.stringify(got), JSON.stringify(want), 'the same tree, keys in the same order')
       assert.equal(JSON.stringify(tree), before, 'the input stays as it was')
+      // What it shares with a frozen input (a cached object's) it never changes.
+      const frozen = deepFreeze(copyJson(tree))
+      assert.equal(JSON.stringify(editFieldsV1(frozen, r, a)), JSON.stringify(want))
     })
   }
 

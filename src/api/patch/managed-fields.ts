@@ -641,40 +641,83 @@ export function fieldsV1Has(tree: unknown, p: FieldPath): boolean {
 /**
  * A FieldsV1 tree with the `remove` paths taken out (and the maps they leave empty) and the `add`
  * paths put in, keys in order: what FieldSet.fromFieldsV1(tree).minus(remove).union(add)
- * .toFieldsV1() gives, made by editing a copy of the tree instead of a set of every path in it.
+ * .toFieldsV1() gives, made by editing the tree instead of a set of every path in it. The input is
+ * left as it is: a tree in order already (as every tree this server writes is) shares what the
+ * edits leave alone and copies only the maps on their paths; any other is copied whole, in order.
  */
 export function editFieldsV1(
   tree: unknown,
   remove: readonly FieldPath[],
   add: readonly FieldPath[],
 ): Record<string, unknown> {
-  const root = copyTree(tree)
+  if (!inOrder(tree)) return edit(copyTree(tree), remove, add, undefined)
+  const root = { ...(tree as Record<string, unknown>) }
+  return edit(root, remove, add, new Set([root]))
+}
+
+/**
+ * Edits `root` in place. `owned`: the maps of it that are the edit's own (undefined: all are);
+ * any other is copied into its parent before it changes.
+ */
+function edit(
+  root: Record<string, unknown>,
+  remove: readonly FieldPath[],
+  add: readonly FieldPath[],
+  owned: Set<Record<string, unknown>> | undefined,
+): Record<string, unknown> {
+  type Node = Record<string, unknown>
+  const child = (parent: Node, e: string): Node => {
+    const c = parent[e] as Node
+    if (owned === undefined || owned.has(c)) return c
+    const copy = { ...c }
+    parent[e] = copy
+    owned.add(copy)
+    return copy
+  }
   for (const p of remove) {
     if (!fieldsV1Has(root, p)) continue
-    // The nodes down to the path's leaf; then the leaf goes, and each node it leaves empty.
-    const chain: Record<string, unknown>[] = [root]
-    for (const e of p.slice(0, -1))
-      chain.push((chain.at(-1) as Record<string, Record<string, unknown>>)[e] ?? {})
+    // The maps down to the path's leaf; then the leaf goes, and each map it leaves empty.
+    const chain: Node[] = [root]
+    for (let i = 0; i < p.length - 1; i++) chain.push(child(chain[i] as Node, p[i] as string))
     for (let i = p.length - 1; i >= 0; i--) {
-      const node = chain[i] as Record<string, unknown>
+      const node = chain[i] as Node
       delete node[p[i] as string]
-      if (Object.keys(node).length > 0 || i === 0) break
+      if (!isEmpty(node) || i === 0) break
     }
   }
-  const unsorted = new Set<Record<string, unknown>>()
+  const unsorted = new Set<Node>()
   for (const p of add) {
     let node = root
-    for (const e of p) {
-      let child = node[e] as Record<string, unknown> | undefined
-      if (!child) {
-        node[e] = child = {}
+    for (let i = 0; i < p.length; i++) {
+      const e = p[i] as string
+      if (node[e] === undefined) {
+        const leaf: Node = {}
+        node[e] = leaf
+        owned?.add(leaf)
         unsorted.add(node)
-      }
-      node = child
+        node = leaf
+      } else if (i < p.length - 1) node = child(node, e)
     }
   }
   for (const node of unsorted) sortKeys(node)
   return root
+}
+
+function isEmpty(node: Record<string, unknown>): boolean {
+  for (const _ in node) return false
+  return true
+}
+
+/** Whether every map of the tree has its keys in order (and everything in it is a map). */
+function inOrder(node: unknown): boolean {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return false
+  let last: string | undefined
+  for (const k in node) {
+    if (last !== undefined && last > k) return false
+    last = k
+    if (!inOrder((node as Record<string, unknown>)[k])) return false
+  }
+  return true
 }
 
 /** A deep copy of a FieldsV1 tree, keys in order; anything but a map is an empty leaf. */
