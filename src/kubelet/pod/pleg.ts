@@ -4,7 +4,7 @@
  * compares their states with the previous listing, and tells the pod workers which pods changed.
  */
 import type { Clock, Timer } from '../../base/clock.ts'
-import type { RuntimeService } from '../runtime/runtime.ts'
+import type { Container, PodSandbox, RuntimeService } from '../runtime/runtime.ts'
 import { podUIDLabel } from './runtime-config.ts'
 
 export const relistPeriodMs = 1000
@@ -61,49 +61,47 @@ export class Pleg {
 
   /** One relist now; events for every change since the last one. */
   relist(): Promise<void> {
-    this.#relisting ??= this.#relist().finally(() => (this.#relisting = undefined))
+    this.#relisting ??= this.#relistOnce()
     return this.#relisting
+  }
+
+  async #relistOnce(): Promise<void> {
+    try {
+      await this.#relist()
+    } finally {
+      this.#relisting = undefined
+    }
   }
 
   #schedule(): void {
     if (this.#stopped) return
-    this.#timer = this.#o.clock.setTimer(this.#o.periodMs ?? relistPeriodMs, () => {
-      this.relist()
-        .catch((err: unknown) => this.#o.onError?.(err))
-        .finally(() => this.#schedule())
-    })
+    this.#timer = this.#o.clock.setTimer(this.#o.periodMs ?? relistPeriodMs, this.#tick)
+  }
+
+  /** The timer's callback, made once: thousands of simulated nodes relist every second. */
+  readonly #tick = (): void => void this.#periodic()
+
+  async #periodic(): Promise<void> {
+    try {
+      await this.relist()
+    } catch (err) {
+      this.#o.onError?.(err)
+    }
+    this.#schedule()
   }
 
   async #relist(): Promise<void> {
-    const [sandboxes, containers] = await Promise.all([
-      this.#o.runtime.listPodSandbox({}),
-      this.#o.runtime.listContainers({}),
-    ])
-    const listed: Listed[] = []
-    for (const s of sandboxes.items) {
-      listed.push({
-        id: s.id,
-        podUID: s.labels[podUIDLabel] ?? s.metadata?.uid ?? '',
-        state: s.state === 'SANDBOX_READY' ? 'running' : 'exited',
-      })
-    }
-    for (const c of containers.containers) {
-      const state =
-        c.state === 'CONTAINER_RUNNING'
-          ? 'running'
-          : c.state === 'CONTAINER_EXITED'
-            ? 'exited'
-            : c.state === 'CONTAINER_CREATED'
-              ? 'created'
-              : 'unknown'
-      listed.push({ id: c.id, podUID: c.labels[podUIDLabel] ?? '', state })
-    }
+    const sandboxes = (await this.#o.runtime.listPodSandbox({})).items
+    const containers = (await this.#o.runtime.listContainers({})).containers
     // Most relists find what the last one did: then there is nothing to report, nor to rebuild.
-    if (sameListing(listed, this.#listed)) return
+    if (this.#unchanged(sandboxes, containers)) return
+    const listed: Listed[] = []
+    for (const s of sandboxes) listed.push({ id: s.id, podUID: sandboxUID(s), state: sandboxState(s) })
+    for (const c of containers) listed.push({ id: c.id, podUID: containerUID(c), state: containerState(c) })
     this.#listed = listed
     const now = new Map<string, Seen>()
     const byPod = new Map<string, string[]>()
-    for (let i = 0; i < sandboxes.items.length; i++) {
+    for (let i = 0; i < sandboxes.length; i++) {
       const s = listed[i] as Listed
       const ids = byPod.get(s.podUID)
       if (ids === undefined) byPod.set(s.podUID, [s.id])
@@ -129,14 +127,43 @@ export class Pleg {
     this.#sandboxesByPod = byPod
     for (const e of events) if (e.podUID !== '') this.#o.onEvent(e)
   }
+
+  /** Whether a listing is the last one, entry for entry and in order (read in place, nothing made). */
+  #unchanged(sandboxes: readonly PodSandbox[], containers: readonly Container[]): boolean {
+    const last = this.#listed
+    if (sandboxes.length + containers.length !== last.length) return false
+    for (let i = 0; i < sandboxes.length; i++) {
+      const s = sandboxes[i] as PodSandbox
+      const l = last[i] as Listed
+      if (s.id !== l.id || sandboxState(s) !== l.state || sandboxUID(s) !== l.podUID) return false
+    }
+    for (let i = 0; i < containers.length; i++) {
+      const c = containers[i] as Container
+      const l = last[sandboxes.length + i] as Listed
+      if (c.id !== l.id || containerState(c) !== l.state || containerUID(c) !== l.podUID) return false
+    }
+    return true
+  }
 }
 
-function sameListing(a: readonly Listed[], b: readonly Listed[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as Listed
-    const y = b[i] as Listed
-    if (x.id !== y.id || x.state !== y.state || x.podUID !== y.podUID) return false
-  }
-  return true
+function sandboxUID(s: PodSandbox): string {
+  return s.labels[podUIDLabel] ?? s.metadata?.uid ?? ''
+}
+
+function sandboxState(s: PodSandbox): Seen['state'] {
+  return s.state === 'SANDBOX_READY' ? 'running' : 'exited'
+}
+
+function containerUID(c: Container): string {
+  return c.labels[podUIDLabel] ?? ''
+}
+
+function containerState(c: Container): Seen['state'] {
+  return c.state === 'CONTAINER_RUNNING'
+    ? 'running'
+    : c.state === 'CONTAINER_EXITED'
+      ? 'exited'
+      : c.state === 'CONTAINER_CREATED'
+        ? 'created'
+        : 'unknown'
 }
