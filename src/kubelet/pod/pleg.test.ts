@@ -63,3 +63,30 @@ test('the PLEG relists every second and reports changes by pod uid', async () =>
   assert.deepEqual(pleg.sandboxIdsOf('pod-a'), [])
   pleg.stop()
 })
+
+test('a failed relist is reported, and the PLEG relists on', async () => {
+  const clock = new FakeClock()
+  const runtime = new FakeRuntime({ clock, images: ['busybox'] })
+  const errors: string[] = []
+  const pleg = new Pleg({
+    runtime,
+    clock,
+    onEvent: () => {},
+    onError: (err) => errors.push((err as Error).message),
+  })
+  const flush = async () => {
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r))
+  }
+  runtime.failNext('listPodSandbox', new Error('runtime down'))
+  const labels = { [podUIDLabel]: 'pod-b' }
+  const sandboxConfig = { metadata: { name: 'b', namespace: 'default', uid: 'pod-b' }, labels }
+  pleg.start()
+  clock.advance(1000)
+  await flush()
+  assert.deepEqual(errors, ['runtime down'])
+  const { podSandboxId } = await runtime.runPodSandbox({ config: sandboxConfig })
+  clock.advance(1000)
+  await flush()
+  assert.deepEqual(pleg.sandboxIdsOf('pod-b'), [podSandboxId], 'the next relist ran')
+  pleg.stop()
+})

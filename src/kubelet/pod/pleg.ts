@@ -86,8 +86,10 @@ export class Pleg {
       await this.relist()
     } catch (err) {
       this.#o.onError?.(err)
+    } finally {
+      // Even when onError throws: the PLEG relists on.
+      this.#schedule()
     }
-    this.#schedule()
   }
 
   async #relist(): Promise<void> {
