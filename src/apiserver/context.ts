@@ -24,25 +24,49 @@ export interface RequestContext {
 }
 
 /**
- * The context of the same request seen as another `info`. A plain object of the same shape (a
- * copy by property descriptors would be slow to read from), whose signal is still made only
- * when asked for.
+ * The context the pipeline makes for each request. A class, so that the signal, made only when
+ * asked for, is a getter of the prototype: a getter in an object literal is a new function per
+ * object, which gives each object a hidden class of its own, allocated in old space, and that
+ * keeps all the request's young objects alive through scavenges until a full collection (a
+ * quarter of what a GET allocated was promoted so).
  */
-export function withInfo(ctx: RequestContext, info: RequestInfo): RequestContext {
-  return {
-    req: ctx.req,
-    res: ctx.res,
-    path: ctx.path,
-    query: ctx.query,
-    info,
-    user: ctx.user,
-    auditId: ctx.auditId,
-    log: ctx.log,
-    get signal() {
-      return ctx.signal
-    },
-    warnings: ctx.warnings,
+export class ServedContext implements RequestContext {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly info: RequestInfo
+  readonly user: UserInfo
+  readonly auditId: string
+  readonly log: Logger
+  readonly warnings: string[]
+  readonly #signal: () => AbortSignal
+
+  constructor(
+    fields: Omit<RequestContext, 'signal'>,
+    /** Makes (once) and returns the request's signal. */
+    signal: () => AbortSignal,
+  ) {
+    this.req = fields.req
+    this.res = fields.res
+    this.path = fields.path
+    this.query = fields.query
+    this.info = fields.info
+    this.user = fields.user
+    this.auditId = fields.auditId
+    this.log = fields.log
+    this.warnings = fields.warnings
+    this.#signal = signal
   }
+
+  get signal(): AbortSignal {
+    return this.#signal()
+  }
+}
+
+/** The context of the same request seen as another `info`; its signal is still the request's. */
+export function withInfo(ctx: RequestContext, info: RequestInfo): RequestContext {
+  return new ServedContext({ ...ctx, info }, () => ctx.signal)
 }
 
 /** A handler answers the request (writes the response) or throws an ApiError. */

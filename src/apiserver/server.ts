@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { anonymousUser, type Authenticator, type UserInfo } from './authn/authenticator.ts'
 import { type Authorizer, type Attributes, type Decision } from './authz/authorizer.ts'
-import { ApiResponse, setWarnings, writeJson, type Handler, type RequestContext } from './context.ts'
+import { ApiResponse, ServedContext, setWarnings, writeJson, type Handler } from './context.ts'
 import {
   ApiError,
   badRequest,
@@ -134,20 +134,10 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
       return user instanceof Promise ? user.then(serveAs) : serveAs(user)
     }
     const serveAs = (user: UserInfo): void | Promise<void> => {
-      const ctx: RequestContext = {
-        req,
-        res,
-        path,
-        query,
-        info,
-        user,
-        auditId,
-        log: o.log,
-        get signal() {
-          return controller().signal
-        },
-        warnings,
-      }
+      const ctx = new ServedContext(
+        { req, res, path, query, info, user, auditId, log: o.log, warnings },
+        () => controller().signal,
+      )
       const handle = () => {
         const handler = route(info, path)
         if (!handler) throw pathNotFound()
