@@ -30,6 +30,18 @@ test('the first authenticator that knows the request decides, and adds system:au
   assert.equal(unionAuthenticator([unknown, unknown]).authenticate(req), undefined)
 })
 
+test('each request of one user object gets the same authenticated user, which RBAC keeps its rules by', () => {
+  const union = unionAuthenticator([knows(alice)])
+  const first = union.authenticate(req)
+  assert.equal(union.authenticate(req), first)
+  assert.equal(unionAuthenticator([unknown, knows(alice)]).authenticate(req), first)
+  // Another object of the same name is another user object: its own.
+  const other = unionAuthenticator([knows({ name: 'alice', groups: ['devs'] })]).authenticate(req)
+  assert.notEqual(other, first)
+  assert.deepEqual(other, first)
+  assert.deepEqual(alice, { name: 'alice', groups: ['devs'] })
+})
+
 test('a refusal does not stop the union: a later authenticator may still know the request', async () => {
   assert.equal(
     (unionAuthenticator([refuses('bad cert'), knows(alice)]).authenticate(req) as UserInfo).name,

@@ -73,8 +73,20 @@ export class AuthenticationFailed extends Error {
   }
 }
 
-/** Every authenticated user is in system:authenticated, as in Kubernetes. */
+/**
+ * Every authenticated user is in system:authenticated, as in Kubernetes. The user with the group
+ * added is made once per user object (a token file's user, a connection's certificate user), so
+ * that each request of a user hands authorization the same object: RBAC keeps what it resolved
+ * by user object.
+ */
 export function withAuthenticatedGroup(user: UserInfo): UserInfo {
   if (user.groups.includes(allAuthenticated)) return user
-  return { ...user, groups: [...user.groups, allAuthenticated] }
+  let added = authenticatedUsers.get(user)
+  if (added === undefined) {
+    added = { ...user, groups: [...user.groups, allAuthenticated] }
+    authenticatedUsers.set(user, added)
+  }
+  return added
 }
+
+const authenticatedUsers = new WeakMap<UserInfo, UserInfo>()
