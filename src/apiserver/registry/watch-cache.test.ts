@@ -81,6 +81,49 @@ test('a watch replays the window after its revision and goes on live; deletes ca
   await storage.close()
 })
 
+test('versions replaced or deleted read the same from the window as when they were current', async () => {
+  const { storage, cache } = await setup()
+  await cache.start()
+  const a = await storage.create(prefix + 'ns/a', obj('ns', 'a', { k: 'one' }))
+  assert.ok(await cache.waitFor(a.modRevision, 1000))
+  const first = cache.get(prefix + 'ns/a')
+  const asCurrent = structuredClone(first?.object)
+  const a2 = await storage.update(prefix + 'ns/a', obj('ns', 'a', { k: 'two' }), a.modRevision)
+  const d = await storage.delete(prefix + 'ns/a')
+  assert.ok(await cache.waitFor(d.revision, 1000))
+  // A reader that held the first version still reads it, decoded again from its JSON.
+  assert.deepEqual(first?.object, asCurrent)
+  assert.equal(first?.object, first?.object)
+  if (process.env.K8TS_FREEZE_CACHE === '1') assert.ok(Object.isFrozen(first?.object.metadata))
+  // A watch resuming from before them replays every version as it was.
+  const ac = new AbortController()
+  const events = cache.watch(a.modRevision - 1, ac.signal)
+  assert.ok(events)
+  const got = await take(events, 3)
+  ac.abort()
+  const seen = got.map((e) =>
+    e.type === 'ADDED'
+      ? ['ADDED', e.current.object.data, e.current.object.metadata.resourceVersion]
+      : e.type === 'MODIFIED'
+        ? [
+            'MODIFIED',
+            e.previous.object.data,
+            e.current.object.data,
+            e.current.object.metadata.resourceVersion,
+          ]
+        : e.type === 'DELETED'
+          ? ['DELETED', e.previous.object.data, e.previous.object.metadata.resourceVersion]
+          : [e.type],
+  )
+  assert.deepEqual(seen, [
+    ['ADDED', { k: 'one' }, String(a.modRevision)],
+    ['MODIFIED', { k: 'one' }, { k: 'two' }, String(a2.modRevision)],
+    ['DELETED', { k: 'two' }, String(d.revision)],
+  ])
+  cache.stop()
+  await storage.close()
+})
+
 test('a watch from before the window is refused, and the window slides', async () => {
   const { storage, cache } = await setup(3)
   await cache.start()

@@ -66,7 +66,7 @@ export class WatchCache {
   readonly #log: Logger
   readonly #capacity: number
   readonly #maxPending: number
-  readonly #objects = new Map<string, CachedObject>()
+  readonly #objects = new Map<string, CacheEntry>()
   /** Keys in order, rebuilt lazily after a key is added or removed. */
   #sortedKeys: string[] | undefined
   #window: CacheEvent[] = []
@@ -244,7 +244,7 @@ export class WatchCache {
   // --- feeding ---------------------------------------------------------------------------------
 
   async #load(): Promise<void> {
-    const objects = new Map<string, CachedObject>()
+    const objects = new Map<string, CacheEntry>()
     let startKey: string | undefined
     let at: ReturnType<typeof revision> | undefined
     for (;;) {
@@ -313,6 +313,8 @@ export class WatchCache {
 
   #apply(e: WatchEvent): void {
     let event: CacheEvent
+    let replaced: CacheEntry | undefined
+    let deletedAs: CacheEntry | undefined
     switch (e.type) {
       case 'progress':
         if (e.revision <= this.#revision) return
@@ -331,6 +333,7 @@ export class WatchCache {
         }
         if (!previous) this.#sortedKeys = undefined
         this.#objects.set(e.kv.key, current)
+        replaced = previous
         event = previous
           ? { type: 'MODIFIED', revision: e.kv.modRevision, current, previous }
           : { type: 'ADDED', revision: e.kv.modRevision, current }
@@ -348,12 +351,20 @@ export class WatchCache {
           return
         }
         event = { type: 'DELETED', revision: e.revision, previous }
+        replaced = last
+        deletedAs = previous
         break
       }
     }
     this.#revision = event.revision
     this.#append(event)
     this.#dispatch(event)
+    // The version replaced (or deleted, and its copy at the deletion's revision) is kept from now
+    // on only by the event window: its decoded form goes, so that it dies young instead of going
+    // to the old generation with the window's events (its JSON stays, and is decoded again if a
+    // resumed watch needs it).
+    replaced?.release()
+    deletedAs?.release()
     this.#wakeWaiters()
   }
 
@@ -396,7 +407,7 @@ export class WatchCache {
     return this.#sortedKeys
   }
 
-  #cached(key: string, bytes: Uint8Array, rev: number): CachedObject | undefined {
+  #cached(key: string, bytes: Uint8Array, rev: number): CacheEntry | undefined {
     const known = this.#written?.(bytes, rev)
     if (known) return this.#make(key, rev, known.object, known.json)
     let object: StoredObject
@@ -410,24 +421,69 @@ export class WatchCache {
     return this.#make(key, rev, object)
   }
 
-  #withRevision(o: CachedObject, rev: number): CachedObject {
+  #withRevision(o: CachedObject, rev: number): CacheEntry {
     const object = structuredClone(o.object) as StoredObject
     object.metadata.resourceVersion = String(rev)
     return this.#make(o.key, rev, object)
   }
 
-  #make(key: string, rev: number, object: StoredObject, json?: Buffer): CachedObject {
+  #make(key: string, rev: number, object: StoredObject, json?: Buffer): CacheEntry {
     if (freezeCached) deepFreeze(object)
     const rest = key.slice(this.prefix.length)
     const slash = this.#namespaced ? rest.indexOf('/') : -1
-    return {
+    return new CacheEntry(
       key,
-      namespace: slash < 0 ? '' : rest.slice(0, slash),
-      name: slash < 0 ? rest : rest.slice(slash + 1),
-      revision: rev,
+      slash < 0 ? '' : rest.slice(0, slash),
+      slash < 0 ? rest : rest.slice(slash + 1),
+      rev,
       object,
-      json: json ?? encoded(object),
+      json ?? encoded(object),
+    )
+  }
+}
+
+/**
+ * An object of the cache: its JSON always, its decoded form until a newer version replaces it
+ * (release). Past versions are kept by the event window for watches that resume from an older
+ * revision; those rarely look at them, and decode them again when they do.
+ */
+class CacheEntry implements CachedObject {
+  readonly key: string
+  readonly namespace: string
+  readonly name: string
+  readonly revision: number
+  readonly json: Buffer
+  #object: Readonly<StoredObject> | undefined
+
+  constructor(
+    key: string,
+    namespace: string,
+    name: string,
+    revision: number,
+    object: StoredObject,
+    json: Buffer,
+  ) {
+    this.key = key
+    this.namespace = namespace
+    this.name = name
+    this.revision = revision
+    this.#object = object
+    this.json = json
+  }
+
+  get object(): Readonly<StoredObject> {
+    if (this.#object === undefined) {
+      const object = decodeJson(this.json)
+      encodedAs(object, this.json)
+      if (freezeCached) deepFreeze(object)
+      this.#object = object
     }
+    return this.#object
+  }
+
+  /** A newer version replaced this one: only the event window keeps it, and its JSON is enough. */
+  release(): void {
+    this.#object = undefined
   }
 }
 
