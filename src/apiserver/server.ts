@@ -162,21 +162,6 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
         }
         inFlight++
         counted = true
-        deadlines.add(res, () => {
-          // The answer is a timeout from now on, and the request no longer counts as in flight
-          // (the handler may still be winding down), as kube-apiserver's timeout filter does.
-          counted = false
-          inFlight--
-          ac?.abort(new Error('request timed out'))
-          if (!res.headersSent)
-            writeError(
-              res,
-              warnings,
-              timeout('request did not complete within the allotted timeout'),
-              o.log,
-              auditId,
-            )
-        })
       }
       const user = authenticate(req)
       result = user instanceof Promise ? user.then(serve) : serve(user)
@@ -184,8 +169,30 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
       failed(err)
       return
     }
-    if (result instanceof Promise) result.then(done, failed)
-    else done()
+    if (!(result instanceof Promise)) {
+      done()
+      return
+    }
+    // Only a request that goes on after this turn of the event loop can run out of time: most are
+    // answered before it ends, and never enter the deadlines.
+    if (counted) {
+      deadlines.add(res, () => {
+        // The answer is a timeout from now on, and the request no longer counts as in flight
+        // (the handler may still be winding down), as kube-apiserver's timeout filter does.
+        counted = false
+        inFlight--
+        ac?.abort(new Error('request timed out'))
+        if (!res.headersSent)
+          writeError(
+            res,
+            warnings,
+            timeout('request did not complete within the allotted timeout'),
+            o.log,
+            auditId,
+          )
+      })
+    }
+    result.then(done, failed)
   }
 }
 

@@ -117,14 +117,18 @@ export function audienceAgnostic(
 ): TokenAuthenticator {
   return {
     authenticateToken(token, audiences) {
-      const common = intersect(apiAudiences, audiences)
+      // Most requests ask for the apiserver's own audiences, the very array.
+      const common = audiences === apiAudiences ? apiAudiences : intersect(apiAudiences, audiences)
       if (common.length === 0) return undefined
-      const withAudiences = (r: TokenResult): TokenResult =>
-        r?.kind === 'authenticated' ? { ...r, audiences: common } : r
       const r = inner.authenticateToken(token, audiences)
-      return r instanceof Promise ? r.then(withAudiences) : withAudiences(r)
+      return r instanceof Promise ? r.then((x) => forAudiences(x, common)) : forAudiences(r, common)
     },
   }
+}
+
+/** An authentication valid for `audiences`; other results as they are. */
+function forAudiences(r: TokenResult, audiences: readonly string[]): TokenResult {
+  return r?.kind === 'authenticated' ? { kind: 'authenticated', user: r.user, audiences } : r
 }
 
 /** The members of `a` that are in `b`, in a's order. */
