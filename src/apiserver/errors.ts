@@ -2,6 +2,9 @@ import { aggregateMessage, errorBody, type FieldError } from '../api/field-error
 import type { Status, StatusCause } from '../api/generated/types/meta-v1.ts'
 import { isStorageError, type StorageError } from '../storage/index.ts'
 
+/** Error.stackTraceLimit as it was before an ApiError was made (see withoutStackBelow500). */
+let savedStackTraceLimit = Error.stackTraceLimit
+
 /**
  * An error that is an API answer: it carries the full `metav1.Status` the client gets, with
  * Kubernetes' reason, code and message wording (kubectl prints `Error from server (<reason>):
@@ -12,13 +15,26 @@ export class ApiError extends Error {
   readonly status: Status & { code: number }
 
   constructor(status: Status & { code: number }, options?: { cause?: unknown }) {
-    super(status.message ?? status.reason ?? 'error', options)
+    super(withoutStackBelow500(status.code, status.message ?? status.reason ?? 'error'), options)
+    Error.stackTraceLimit = savedStackTraceLimit
     this.status = status
   }
 
   get code(): number {
     return this.status.code
   }
+}
+
+/**
+ * An answer below 500 (not found, conflict, invalid, forbidden) is no fault of the server's: the
+ * error carrying it is made without a stack trace, which is most of what making one costs (the
+ * frames of optimized code are rebuilt for it). Errors of the server keep theirs for the log.
+ * Sets the limit for the Error constructor to read; the ApiError constructor puts it back.
+ */
+function withoutStackBelow500(code: number, message: string): string {
+  savedStackTraceLimit = Error.stackTraceLimit
+  if (code < 500) Error.stackTraceLimit = 0
+  return message
 }
 
 export function isApiError(err: unknown): err is ApiError {
