@@ -12,7 +12,8 @@ import { isStorageError, revision, type Storage, type WatchEvent } from '../../s
  *
  * Every object is decoded and encoded once, when its event arrives: the parsed object (with
  * metadata.resourceVersion set to its revision) and its JSON bytes are shared by every reader.
- * They must not be changed; copy before modifying.
+ * They must not be changed; copy before modifying. Once a newer version replaces an object, the
+ * old one keeps only its JSON (the event window still holds it), and is decoded again if asked for.
  *
  * The window keeps the latest events (`windowCapacity`), so a client can resume a watch from any
  * revision after `windowStart`; older ones get 410 Expired and list again, as with the real
