@@ -472,10 +472,12 @@ export class RegistryStore {
           created = false
           deletedByUpdate = false
           wrote = false
+          // A copy of the cached object is parsed from its JSON (already converted, with its
+          // resourceVersion): JSON.parse makes a pod in about two thirds of the time that copying
+          // the cached object member by member took in the server (~38 against ~54 us), where
+          // cached objects come in many shapes.
           const decode = (kv: KeyValue) =>
-            kv === cachedKv && cached
-              ? copyJson(cached.object) // already converted, with its resourceVersion
-              : this.#decode(kv)
+            kv === cachedKv && cached ? decodeJson(cached.json) : this.#decode(kv)
           // The cached object itself when the write starts from it: nothing below changes the
           // current object (the tests deep-freeze cached objects), so it needs no decoded copy.
           const existing: Readonly<StoredObject> | undefined =
