@@ -25,6 +25,22 @@ describeStorage('sqlite', () => ({
   ttlSlackMs: 300,
 }))
 
+// The WAL's fdatasync from libuv's thread pool, as on a disk slower than fsyncOnLoopMs (the suite
+// above syncs on the event loop, as on a fast one).
+describeStorage('sqlite, the WAL synced from the thread pool', () => ({
+  open: () =>
+    Promise.resolve(
+      SqliteStorage.open({
+        path: freshPath(),
+        progressNotifyIntervalMs: 200,
+        ttlSweepIntervalMs: 100,
+        fsyncOnLoopMs: 0,
+      }),
+    ),
+  progressIntervalMs: 200,
+  ttlSlackMs: 300,
+}))
+
 describeStorage('sqlite in memory', () => ({
   open: () =>
     Promise.resolve(
