@@ -242,6 +242,31 @@ describe('sqlite store', () => {
     await s.close()
   })
 
+  test('writes stay in order while the WAL sync moves from the loop to the thread pool and back', async () => {
+    // Every sync on the loop counts as too slow: the next ones go to the pool for a second, then
+    // one is tried on the loop again. Batches come every 100 ms for 1.5 s, across both switches.
+    const s = SqliteStorage.open({ path: freshPath(), fsyncOnLoopMs: 1e-9 })
+    const ac = new AbortController()
+    const watched = collect(s.watch('/k/', { after: revision(0), signal: ac.signal }), 150)
+    const answered: number[] = []
+    for (let round = 0; round < 15; round++) {
+      const batch = Array.from({ length: 10 }, (_, i) => s.create(`/k/${round * 10 + i}`, text('x')))
+      for (const kv of await Promise.all(batch)) answered.push(kv.modRevision)
+      await sleep(100)
+    }
+    const revs = (await watched).map(eventRevision)
+    ac.abort()
+    assert.deepEqual(
+      answered,
+      answered.map((_, i) => i + 1),
+    )
+    assert.deepEqual(revs, answered)
+    await s.close()
+    const again = SqliteStorage.open({ path: s.path })
+    assert.equal(str((await again.get('/k/149'))?.value), 'x')
+    await again.close()
+  })
+
   test('a watcher that stops reading loses nothing: it re-reads from history', async () => {
     const s = SqliteStorage.open({ path: freshPath(), sync: 'normal' })
     await s.create('/k/0', text('x'))
