@@ -300,12 +300,10 @@ class TreeNode {
    */
   done(): Tree | undefined {
     if (this.#last === undefined) return undefined
+    const children = this.#children
     const out: Tree = {}
-    if (this.#inOrder) {
-      for (const [k, v] of this.#children) out[k] = v
-      return out
-    }
-    for (const k of sortedKeys([...this.#children.keys()])) out[k] = this.#children.get(k)
+    for (const k of this.#inOrder ? children.keys() : sortedKeys([...children.keys()]))
+      out[k] = children.get(k)
     return out
   }
 }
