@@ -1,3 +1,4 @@
+import { deepEqual } from '../object.ts'
 import {
   duplicate,
   FieldPath,
@@ -51,8 +52,17 @@ export function validatePod(o: Obj): FieldError[] {
   return validatePodSpec(obj(o.spec) ?? {}, spec)
 }
 
+/**
+ * An update of a pod (not through pods/status): the new spec is validated, then checked for what
+ * may change. A spec left as stored is neither, as Kubernetes ratchets validation: what was
+ * accepted once is not refused on a later write that does not touch it (and most writes of a pod
+ * change only its metadata, where validating the whole spec again was a tenth of the update).
+ */
 export function validatePodUpdate(next: Obj, prev: Obj): FieldError[] {
-  return validatePodSpecUpdate(obj(next.spec) ?? {}, obj(prev.spec) ?? {})
+  const nextSpec = obj(next.spec) ?? {}
+  const prevSpec = obj(prev.spec) ?? {}
+  if (deepEqual(nextSpec, prevSpec)) return []
+  return [...validatePodSpec(nextSpec, spec), ...validatePodSpecUpdate(nextSpec, prevSpec)]
 }
 
 /**

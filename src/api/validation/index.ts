@@ -29,7 +29,12 @@ function rules(validate: Check, update?: UpdateCheck, statusUpdate?: UpdateCheck
 const none: Check = () => []
 
 const validators: Record<string, Validator> = {
-  '/pods': rules(core.validatePod, core.validatePodUpdate, core.validatePodStatusUpdate),
+  '/pods': {
+    validate: (o) => core.validatePod(o),
+    // validatePodUpdate validates the new spec itself, when it changed (see there).
+    validateUpdate: (next, prev) => core.validatePodUpdate(next, prev),
+    validateStatusUpdate: (next, prev) => core.validatePodStatusUpdate(next, prev),
+  },
   '/podtemplates': rules(core.validatePodTemplateObject),
   '/replicationcontrollers': rules(core.validateReplicationController),
   '/services': rules(core.validateService, core.validateServiceUpdate),

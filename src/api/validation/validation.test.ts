@@ -202,6 +202,25 @@ describe('pods', () => {
       /^spec: Forbidden: pod updates may not change fields other than/,
     )
   })
+
+  test('an update validates the spec it changes, and ratchets the one it leaves as stored', () => {
+    // A spec the rules refuse now, stored before they did: a write that leaves it alone passes.
+    const stored = pod({ containers: [{ name: 'c', image: 'nginx' }], restartPolicy: 'Sometimes' })
+    const relabelled = { ...stored, metadata: { ...meta, labels: { a: 'b' } } }
+    assert.deepEqual(updateMessages('', 'pods', relabelled, stored), [])
+    // Changing it (an allowed change, the image) validates all of the new spec again.
+    const image = pod({ containers: [{ name: 'c', image: 'nginx:2' }], restartPolicy: 'Sometimes' })
+    assert.deepEqual(updateMessages('', 'pods', image, stored), [
+      'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"',
+    ])
+    // A forbidden change to a valid spec: the new spec's own errors, then the update's.
+    const valid = pod(template.spec)
+    const bad = pod({ containers: [{ name: 'c', image: 'nginx' }], restartPolicy: 'Sometimes' })
+    const errors = updateMessages('', 'pods', bad, valid)
+    assert.equal(errors.length, 2)
+    assert.match(errors[0] ?? '', /^spec.restartPolicy: Unsupported value/)
+    assert.match(errors[1] ?? '', /^spec: Forbidden: pod updates may not change fields other than/)
+  })
 })
 
 describe('services', () => {
