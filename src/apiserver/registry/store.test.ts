@@ -5,7 +5,7 @@ import type { StoredObject } from '../../api/object.ts'
 import { realClock } from '../../base/clock.ts'
 import { SqliteStorage } from '../../storage/sqlite/sqlite.ts'
 import { plainStrategy } from './resources/generic.ts'
-import { RegistryStore } from './store.ts'
+import { RegistryStore, sameObject } from './store.ts'
 
 const user = { name: 'tester', groups: [] }
 
@@ -118,5 +118,59 @@ test('a kind cached on first read writes to the store alone until it is read', a
   } finally {
     store.cache.stop()
     await storage.close()
+  }
+})
+
+test('an update is a no-op when only managedFields timestamps differ, and not when anything else does', () => {
+  const entry = (manager: string, time: string) => ({
+    manager,
+    operation: 'Update',
+    apiVersion: 'v1',
+    time,
+    fieldsType: 'FieldsV1',
+    fieldsV1: { 'f:status': { 'f:phase': {} } },
+  })
+  const stored = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'p',
+      namespace: 'default',
+      labels: { app: 'a' },
+      managedFields: [entry('kubelet', '2026-01-01T00:00:00Z')],
+    },
+    spec: { containers: [{ name: 'c', image: 'nginx' }] },
+    status: { phase: 'Running' },
+  } as unknown as StoredObject
+  const copy = () => structuredClone(stored) as StoredObject & Record<string, any>
+  const later = copy()
+  later.metadata.managedFields = [entry('kubelet', '2026-01-02T00:00:00Z')]
+  assert.equal(sameObject(later, stored), true)
+  const undefinedMember = copy()
+  undefinedMember.metadata.annotations = undefined
+  undefinedMember.spec.nodeName = undefined
+  assert.equal(sameObject(undefinedMember, stored), true)
+  const noFields = copy()
+  delete noFields.metadata.managedFields
+  const emptyFields = copy()
+  emptyFields.metadata.managedFields = []
+  assert.equal(sameObject(noFields, emptyFields), true)
+  assert.equal(sameObject(noFields, stored), false)
+
+  const changes: ((o: ReturnType<typeof copy>) => void)[] = [
+    (o) => (o.status.phase = 'Succeeded'),
+    (o) => delete o.status,
+    (o) => (o.spec.containers[0].image = 'nginx:2'),
+    (o) => (o.metadata.labels = { app: 'b' }),
+    (o) => (o.metadata.annotations = { a: 'b' }),
+    (o) => (o.extra = {}),
+    (o) => (o.metadata.managedFields = [entry('kubectl', '2026-01-01T00:00:00Z')]),
+    (o) => o.metadata.managedFields?.push(entry('kubectl', '2026-01-01T00:00:00Z')),
+  ]
+  for (const change of changes) {
+    const changed = copy()
+    change(changed)
+    assert.equal(sameObject(changed, stored), false, String(change))
+    assert.equal(sameObject(stored, changed), false, String(change))
   }
 })

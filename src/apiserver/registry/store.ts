@@ -949,16 +949,40 @@ function stripResourceVersion(obj: Readonly<StoredObject>): StoredObject {
   return { ...obj, metadata: metadata }
 }
 
-/** Equal apart from managedFields timestamps: an update that changes nothing is not written. */
-function sameObject(a: StoredObject, b: Readonly<StoredObject>): boolean {
-  const strip = (o: Readonly<StoredObject>) => ({
-    ...o,
-    metadata: {
-      ...o.metadata,
-      managedFields: (o.metadata.managedFields ?? []).map(({ time: _t, ...f }) => f),
-    },
-  })
-  return deepEqual(strip(a), strip(b))
+/**
+ * Equal apart from managedFields timestamps: an update that changes nothing is not written.
+ * Compared part by part, those a write most often changes first (metadata but managedFields, then
+ * status, then spec and the rest, managedFields last), so that a difference ends the walk early:
+ * a status update used to walk the whole spec and all managedFields before reaching its status.
+ */
+export function sameObject(a: Readonly<StoredObject>, b: Readonly<StoredObject>): boolean {
+  if (!sameMembers(a.metadata, b.metadata, 'managedFields')) return false
+  const x = a as Readonly<Record<string, unknown>>
+  const y = b as Readonly<Record<string, unknown>>
+  if (!deepEqual(x.status, y.status)) return false
+  if (!sameMembers(x, y, 'metadata', 'status')) return false
+  const am = a.metadata.managedFields ?? []
+  const bm = b.metadata.managedFields ?? []
+  if (am.length !== bm.length) return false
+  for (let i = 0; i < am.length; i++) {
+    if (!sameMembers(am[i] as object, bm[i] as object, 'time')) return false
+  }
+  return true
+}
+
+/** deepEqual of two objects but for one or two members (undefined members count as absent). */
+function sameMembers(a: object, b: object, skip: string, skipToo = ''): boolean {
+  const x = a as Record<string, unknown>
+  const y = b as Record<string, unknown>
+  let members = 0
+  for (const k in x) {
+    const v = x[k]
+    if (v === undefined || k === skip || k === skipToo) continue
+    if (!deepEqual(v, y[k])) return false
+    members++
+  }
+  for (const k in y) if (y[k] !== undefined && k !== skip && k !== skipToo) members--
+  return members === 0
 }
 
 let lastSecond = -1
