@@ -110,14 +110,15 @@ export function statusStrategyOf(
     ...rest,
     ...(validateStatusUpdate ? { validateUpdate: validateStatusUpdate } : {}),
     prepareForUpdate(next, prev) {
-      // All but the status and metadata as stored. What the request holds is kept where it
-      // equals that (the usual case: a patch of the status starts from a copy of the object),
-      // else replaced by a copy.
+      // All but the status and metadata as stored: the stored parts themselves, shared with the
+      // stored object as Kubernetes' status strategies assign them (newPod.Spec = oldPod.Spec).
+      // Nothing after this step writes into them (normalizing finds nothing to drop in what was
+      // stored), and comparing them with the request's first walked the whole spec of every
+      // status update.
       for (const k of Object.keys(next))
         if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind' && !(k in prev))
           delete next[k]
-      for (const [k, v] of Object.entries(prev))
-        if (k !== 'status' && k !== 'metadata' && !deepEqual(next[k], v)) next[k] = copyJson(v)
+      for (const k in prev) if (k !== 'status' && k !== 'metadata') next[k] = prev[k]
       const m = next.metadata as Record<string, unknown>
       const p = prev.metadata
       for (const field of resetMetadata) {
