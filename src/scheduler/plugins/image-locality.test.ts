@@ -56,13 +56,23 @@ const makePod = (containers: string[], initContainers: string[] = []): Pod => ({
   },
 })
 
-/** Runs PreScore once and Score for every node, as the framework does. */
+/**
+ * Runs PreScore once and Score for every node, as the framework does: when PreScore says Skip
+ * (no node has any of the pod's images), Score is not run and every node scores 0.
+ */
 function scores(pod: Pod, nodes: NodeInfo[]): Record<string, number> {
   const plugin = imageLocality(fakeHandle(nodes))
   const state = new CycleState()
-  assert.equal(plugin.preScore(state, pod, nodes).code, 'Success')
-  return Object.fromEntries(nodes.map((n) => [n.name, plugin.score(state, pod, n)]))
+  const code = plugin.preScore(state, pod, nodes).code
+  const anyImage = nodes.some((n) => [...n.imageSizes.keys()].some((i) => podImages(pod).includes(i)))
+  assert.equal(code, anyImage ? 'Success' : 'Skip')
+  return Object.fromEntries(nodes.map((n) => [n.name, code === 'Skip' ? 0 : plugin.score(state, pod, n)]))
 }
+
+const podImages = (pod: Pod): string[] =>
+  [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) =>
+    normalizedImageName(c.image ?? ''),
+  )
 
 // The node images of Kubernetes' own test table (sizes in MiB).
 const with40and300and2000 = [

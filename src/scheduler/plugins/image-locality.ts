@@ -2,7 +2,7 @@ import type { Pod } from '../../api/generated/types/core-v1.ts'
 import { stateKey, type CycleState } from '../framework/cycle-state.ts'
 import { maxNodeScore, type Handle, type PreScorePlugin, type ScorePlugin } from '../framework/interfaces.ts'
 import type { NodeInfo } from '../framework/node-info.ts'
-import { success, type Status } from '../framework/status.ts'
+import { skip, success, type Status } from '../framework/status.ts'
 
 export const imageLocalityName = 'ImageLocality'
 
@@ -63,7 +63,8 @@ export function imageScore(sum: number, containers: number): number {
  *
  * PreScore looks up, once per pod, how widely each image has spread; Score then only looks the
  * pod's images up in the node's (NodeInfo.imageSizes, made once per node). Pods whose images no
- * node has, and nodes reporting no images, score 0 without further work. Scores are already
+ * node has skip Score (every node scores 0), and nodes reporting no images score 0 without
+ * further work. Scores are already
  * 0..maxNodeScore, so there is no normalisation.
  */
 export function imageLocality(handle: Handle): PreScorePlugin & ScorePlugin {
@@ -84,6 +85,9 @@ export function imageLocality(handle: Handle): PreScorePlugin & ScorePlugin {
         const nodes = handle.snapshot.nodesWithImage(name)
         if (nodes > 0) wanted.push({ name, containers: n, spread: nodes / totalNodes })
       }
+      // No node has any of the pod's images: every node would score 0, so Score is not run at
+      // all (the framework skips it, once per pod instead of a call per node).
+      if (wanted.length === 0) return skip
       state.write(podImagesKey, { wanted, containers: containers.length })
       return success
     },
