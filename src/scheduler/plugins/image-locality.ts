@@ -64,8 +64,7 @@ export function imageScore(sum: number, containers: number): number {
  * PreScore looks up, once per pod, how widely each image has spread; Score then only looks the
  * pod's images up in the node's (NodeInfo.imageSizes, made once per node). Pods whose images no
  * node has skip Score (every node scores 0), and nodes reporting no images score 0 without
- * further work. Scores are already
- * 0..maxNodeScore, so there is no normalisation.
+ * further work. Scores are already 0..maxNodeScore, so there is no normalisation.
  */
 export function imageLocality(handle: Handle): PreScorePlugin & ScorePlugin {
   return {
