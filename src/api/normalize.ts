@@ -19,12 +19,12 @@ import {
  * Required fields and free-form data below preserve-unknown-fields nodes are left alone. Changes
  * the object in place.
  */
-export function normalizeObject(gvk: GroupVersionKind, obj: KubeObject): void {
+export function normalizeObject(gvk: GroupVersionKind, obj: KubeObject, stored?: Readonly<KubeObject>): void {
   const schema = schemaForKind(gvk)
-  if (schema === undefined) return members(obj, undefined)
+  if (schema === undefined) return members(obj, undefined, stored)
   const root = resolve(schema)
   if (isOpen(root) || root.embeddedResource) return
-  members(obj, root)
+  members(obj, root, stored)
 }
 
 function normalize(value: unknown, f: ResolvedField | undefined): void {
@@ -39,8 +39,16 @@ function normalize(value: unknown, f: ResolvedField | undefined): void {
   members(value as Record<string, unknown>, f?.node)
 }
 
-/** The members of an object whose schema (resolved) is `n`, if it has one. */
-function members(obj: Record<string, unknown>, n: SchemaNode | undefined): void {
+/**
+ * The members of an object whose schema (resolved) is `n`, if it has one. Members that are the
+ * very values of `stored` (an update that keeps parts of the stored object as they are, as a
+ * status update keeps the spec) were normalized when they were stored, and are left alone.
+ */
+function members(
+  obj: Record<string, unknown>,
+  n: SchemaNode | undefined,
+  stored?: Readonly<Record<string, unknown>>,
+): void {
   const isMap = n !== undefined && n.properties === undefined && n.additionalProperties !== undefined
   const each = isMap ? mapValues(n) : undefined
   const fields = n !== undefined && !isMap ? fieldsOf(n) : undefined
@@ -53,6 +61,7 @@ function members(obj: Record<string, unknown>, n: SchemaNode | undefined): void 
       delete obj[k]
       continue
     }
+    if (stored !== undefined && v === stored[k]) continue
     const child = n === undefined ? undefined : isMap ? each : (fields?.get(k) ?? mapValues(n))
     if (child === undefined && n?.properties !== undefined) {
       // A field the kind does not have: Go's decoding into the typed object drops it (the request

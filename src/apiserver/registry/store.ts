@@ -534,7 +534,7 @@ export class RegistryStore {
           this.#keepServerMetadata(obj, existing)
           await strategy.prepareForUpdate?.(obj, existing, ctx)
           prepared = { obj, prev: existing }
-          if (!o.copyOnWrite) this.#normalize(obj)
+          if (!o.copyOnWrite) this.#normalize(obj, existing)
           const errors = [
             ...this.#metadataErrors(obj),
             ...this.#metadataUpdateErrors(obj, existing),
@@ -675,10 +675,12 @@ export class RegistryStore {
   // --- helpers ---------------------------------------------------------------------------------
 
   /** Nulls and empty optional maps and lists go, as Kubernetes' encoding drops them. */
-  #normalize(obj: StoredObject): void {
+  /** Normalizes what will be stored; members shared with `stored` as they are were already. */
+  #normalize(obj: StoredObject, stored?: Readonly<StoredObject>): void {
     normalizeObject(
       { group: this.definition.group, version: this.definition.version, kind: this.definition.kind },
       obj,
+      stored,
     )
   }
 
