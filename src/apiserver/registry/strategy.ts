@@ -154,10 +154,14 @@ export const statusResetMetadataOf: Readonly<Record<string, readonly StatusReset
   '/pods': ['ownerReferences', 'generation', 'deletionTimestamp', 'deletionGracePeriodSeconds'],
 }
 
-/** For resources with spec and status: the main endpoint ignores status changes. */
+/**
+ * For resources with spec and status: the main endpoint ignores status changes. The stored status
+ * itself, shared as Kubernetes' strategies assign it (newPod.Status = oldPod.Status): nothing
+ * after prepareForUpdate writes into it.
+ */
 export function keepStatus(next: KubeObject, prev: Readonly<KubeObject>): void {
   if (prev.status === undefined) delete next.status
-  else next.status = copyJson(prev.status)
+  else next.status = prev.status
 }
 
 /** Bumps metadata.generation when anything but metadata and status changed (the spec, in effect). */
