@@ -100,7 +100,6 @@ export async function main(args: string[]): Promise<void> {
 
 /** The trivial server, running beside the apiserver, warmed up (JIT, TLS session state). */
 interface Trivial {
-  target: Target
   /** GET of the same path as the apiserver's, on a quiet server. */
   get(c: number, seconds: number): Promise<LoadResult>
   stop(): Promise<void>
@@ -125,7 +124,6 @@ async function startTrivial(dir: string, bodyFile: string): Promise<Trivial> {
     throw err
   }
   return {
-    target,
     async get(c, seconds) {
       // As for the apiserver: each measurement starts on a quiet server.
       await quiet(trivial.child.pid)
@@ -310,12 +308,6 @@ async function measureApiServer(
 }
 
 /**
- * Each watcher's delay from issuing a create to receiving its ADDED event. The watchers are raw
- * TLS connections that only look for the marker of each pod's name in the bytes as they arrive:
- * a full HTTP client decoding a thousand streams would spend more CPU than the server sending
- * them, and measure itself.
- */
-/**
  * GET at c=100 on the trivial server and on the apiserver in turn, three times each, and their
  * ratio: the median of the three pairs' ratios. How fast this machine serves varies by up to
  * twice from one few-second stretch to the next (the same server under the same load), so
@@ -352,6 +344,12 @@ async function getBesideTrivial(
   ]
 }
 
+/**
+ * Each watcher's delay from issuing a create to receiving its ADDED event. The watchers are raw
+ * TLS connections that only look for the marker of each pod's name in the bytes as they arrive:
+ * a full HTTP client decoding a thousand streams would spend more CPU than the server sending
+ * them, and measure itself.
+ */
 async function watchLatency(
   t: Target,
   sizes: Sizes,
