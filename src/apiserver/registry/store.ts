@@ -674,8 +674,10 @@ export class RegistryStore {
 
   // --- helpers ---------------------------------------------------------------------------------
 
-  /** Nulls and empty optional maps and lists go, as Kubernetes' encoding drops them. */
-  /** Normalizes what will be stored; members shared with `stored` as they are were already. */
+  /**
+   * Nulls and empty optional maps and lists go, as Kubernetes' encoding drops them; members shared
+   * with `stored` as they are were normalized when it was stored.
+   */
   #normalize(obj: StoredObject, stored?: Readonly<StoredObject>): void {
     normalizeObject(
       { group: this.definition.group, version: this.definition.version, kind: this.definition.kind },

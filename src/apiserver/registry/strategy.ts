@@ -112,9 +112,8 @@ export function statusStrategyOf(
     prepareForUpdate(next, prev) {
       // All but the status and metadata as stored: the stored parts themselves, shared with the
       // stored object as Kubernetes' status strategies assign them (newPod.Spec = oldPod.Spec).
-      // Nothing after this step writes into them (normalizing finds nothing to drop in what was
-      // stored), and comparing them with the request's first walked the whole spec of every
-      // status update.
+      // Nothing after this step writes into them (normalizing leaves shared members alone), and
+      // comparing them with the request's first walked the whole spec of every status update.
       for (const k of Object.keys(next))
         if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind' && !(k in prev))
           delete next[k]
