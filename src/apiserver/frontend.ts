@@ -1,6 +1,7 @@
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import type { MessagePort } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { Clock } from '../base/clock.ts'
 import type { Storage } from '../storage/index.ts'
@@ -65,7 +66,6 @@ import { KubeletClient, type KubeletClientOptions } from './kubelet-client.ts'
 import { repairServiceAllocations } from './registry/resources/services.ts'
 import { createPipeline } from './server.ts'
 import { inProcessServer } from './in-process.ts'
-import type { InProcessHello } from '../base/in-process.ts'
 
 /**
  * One HTTPS front of the apiserver: the registry with its watch caches, the request pipeline and
@@ -117,8 +117,8 @@ export interface FrontendOptions {
 export interface Frontend {
   readonly port: number
   readonly metrics: ApiMetrics
-  /** Opens a connection of the in-process transport (in-process.ts). */
-  acceptInProcess(hello: InProcessHello): void
+  /** Serves the connections of an in-process transport's link (in-process.ts). */
+  serveInProcess(link: MessagePort): void
   stop(): Promise<void>
 }
 
@@ -374,7 +374,7 @@ export async function startFrontend(o: FrontendOptions): Promise<Frontend> {
   return {
     port,
     metrics,
-    acceptInProcess: (hello) => inProcess.accept(hello),
+    serveInProcess: (link) => inProcess.serve(link),
     async stop() {
       stopCaches()
       webhookClient.close()

@@ -1,12 +1,20 @@
 import { verify as verifySignature, X509Certificate } from 'node:crypto'
 import type { Server } from 'node:http'
+import type { MessagePort } from 'node:worker_threads'
 import type { PeerCertificate } from 'node:tls'
 import type { Logger } from 'pino'
-import { type InProcessHello, PortSocket, proofDigest, proofText } from '../base/in-process.ts'
+import {
+  type InProcessHello,
+  Link,
+  type LinkEnd,
+  LinkSocket,
+  proofDigest,
+  proofText,
+} from '../base/in-process.ts'
 
 /**
- * The apiserver's end of the in-process transport (src/base/in-process.ts): each hello opens a
- * connection of the HTTP server that runs the same request pipeline as the HTTPS one.
+ * The apiserver's end of the in-process transport (src/base/in-process.ts): each connection a
+ * link opens is one of the HTTP server that runs the same request pipeline as the HTTPS one.
  *
  * What TLS would tell of the client is told here the same way (`authorized`, `authorizationError`,
  * `getPeerCertificate()`), so that the x509 authenticator reads both alike. A certificate whose
@@ -16,9 +24,9 @@ import { type InProcessHello, PortSocket, proofDigest, proofText } from '../base
  * authenticator refuses its requests (401) as it refuses them over TLS.
  */
 export interface InProcessServer {
-  /** Opens the connection of a hello. */
-  accept(hello: InProcessHello): void
-  /** Closes every connection (the HTTP server tracks only those of a port it listens on). */
+  /** Serves the connections of a link (its apiserver's end, from the listener). */
+  serve(link: MessagePort): void
+  /** Closes every link and connection (the HTTP server tracks only those of a port it listens on). */
   close(): void
 }
 
@@ -27,35 +35,38 @@ export function inProcessServer(
   clientCA: string,
   log: Pick<Logger, 'warn'>,
 ): InProcessServer {
-  const open = new Set<InProcessSocket>()
+  const links = new Set<Link>()
   let closed = false
   // The bundle is read once; each connection's certificate is checked against it.
   const authorities = pemBlocks(clientCA).map((pem) => new X509Certificate(pem))
+  const accept = (hello: InProcessHello, end: LinkEnd): LinkSocket | undefined => {
+    let peer: Peer | undefined
+    if (hello.certificate !== undefined) {
+      try {
+        peer = verifyPeer(hello, authorities, Date.now())
+      } catch (err) {
+        log.warn({ err }, 'in-process connection refused')
+        return undefined
+      }
+    }
+    const socket = new InProcessSocket(end, peer)
+    server.emit('connection', socket)
+    return socket
+  }
   return {
-    accept(hello) {
+    serve(port) {
       if (closed) {
-        hello.port.close()
+        port.close()
         return
       }
-      let peer: Peer | undefined
-      if (hello.certificate !== undefined) {
-        try {
-          peer = verifyPeer(hello, authorities, Date.now())
-        } catch (err) {
-          log.warn({ err }, 'in-process connection refused')
-          hello.port.close()
-          return
-        }
-      }
-      const socket = new InProcessSocket(hello.port, peer)
-      open.add(socket)
-      socket.once('close', () => open.delete(socket))
-      server.emit('connection', socket)
+      const link = new Link(port, { accept })
+      links.add(link)
+      port.once('close', () => links.delete(link))
     },
     close() {
       closed = true
-      for (const socket of open) socket.destroy()
-      open.clear()
+      for (const link of links) link.close()
+      links.clear()
     },
   }
 }
@@ -66,13 +77,13 @@ interface Peer {
   error: string | undefined
 }
 
-class InProcessSocket extends PortSocket {
+class InProcessSocket extends LinkSocket {
   readonly authorized: boolean
   readonly authorizationError: string | undefined
   readonly #peer: Peer | undefined
 
-  constructor(port: InProcessHello['port'], peer: Peer | undefined) {
-    super(port)
+  constructor(end: LinkEnd, peer: Peer | undefined) {
+    super(end)
     this.#peer = peer
     this.authorized = peer !== undefined && peer.error === undefined
     this.authorizationError = peer?.error

@@ -18,7 +18,7 @@ import { openStorage, parseDatastore, startCompactor, type Storage } from '../st
 import { serveStorage } from '../storage/remote.ts'
 import { validateOidcSettings, type OidcSettings } from './authn/oidc.ts'
 import { startFrontend, type Frontend, type FrontendOptions } from './frontend.ts'
-import type { InProcessHello } from '../base/in-process.ts'
+import type { InProcessListenerMessage } from '../base/in-process.ts'
 import { nthAddress } from './registry/allocator.ts'
 import type { FromWorker, ToWorker, WorkerOptions } from './worker.ts'
 
@@ -128,7 +128,7 @@ export type OidcOptions = Omit<OidcSettings, 'caPem'> & {
 type CommonOptions = Omit<FrontendOptions, 'storage' | 'clock' | 'log' | 'port' | 'reusePort' | 'bootstrap'>
 
 /** The serving part: one front in this thread, or fronts in worker threads. */
-type Fronts = Pick<Frontend, 'port' | 'acceptInProcess' | 'stop'>
+type Fronts = Pick<Frontend, 'port' | 'serveInProcess' | 'stop'>
 
 /** Starts kube-apiserver: the store, the REST and watch API over HTTPS, and the objects every cluster has. */
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
@@ -253,7 +253,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     storage,
     inProcessListener() {
       const { port1, port2 } = new MessageChannel()
-      port1.on('message', (hello: InProcessHello) => fronts.acceptInProcess(hello))
+      port1.on('message', (m: InProcessListenerMessage) => fronts.serveInProcess(m.link))
       // Listening does not keep the process alive; the connections do, while they are open.
       port1.unref()
       listeners.add(port1)
@@ -296,7 +296,7 @@ async function startWorkers(
 ): Promise<Fronts> {
   const served = serveStorage(storage)
   const running = new Set<Worker>()
-  /** The workers that serve, in turn for in-process connections. */
+  /** The workers that serve, in turn for in-process links. */
   const serving: Worker[] = []
   let nextServing = 0
   let stopping = false
@@ -386,12 +386,12 @@ async function startWorkers(
     await stop()
     throw err
   }
-  const acceptInProcess = (hello: InProcessHello) => {
+  const serveInProcess = (link: MessagePort) => {
     const w = serving[nextServing++ % Math.max(1, serving.length)]
-    if (w) w.postMessage({ inProcess: hello } satisfies ToWorker, [hello.port])
-    else hello.port.close()
+    if (w) w.postMessage({ inProcess: link } satisfies ToWorker, [link])
+    else link.close()
   }
-  return { port: servingPort, acceptInProcess, stop }
+  return { port: servingPort, serveInProcess, stop }
 }
 
 /** Fails with EADDRINUSE (or whatever else stops a bind) when the port cannot be had. */

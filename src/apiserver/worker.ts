@@ -1,8 +1,7 @@
-import { parentPort, workerData } from 'node:worker_threads'
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import { realClock } from '../base/clock.ts'
 import { createLogger } from '../base/log.ts'
 import { RemoteStorage, type StorageLink } from '../storage/remote.ts'
-import type { InProcessHello } from '../base/in-process.ts'
 import { startFrontend, type FrontendOptions } from './frontend.ts'
 import type { ApiMetrics } from './metrics.ts'
 
@@ -15,7 +14,7 @@ import type { ApiMetrics } from './metrics.ts'
  *   worker ─▶ { metricsOf: id }                         /metrics was asked for here: collect all
  *   main   ─▶ { collect: id }  worker ─▶ { collected: id, json }   each worker's metrics
  *   main   ─▶ { metricsText: id, text }                 the answer to metricsOf
- *   main   ─▶ { inProcess: hello }                      a connection of the in-process transport
+ *   main   ─▶ { inProcess: port }                       a link of the in-process transport
  */
 export type WorkerOptions = Omit<FrontendOptions, 'storage' | 'clock' | 'log' | 'metricsText'> & {
   link: StorageLink
@@ -23,7 +22,7 @@ export type WorkerOptions = Omit<FrontendOptions, 'storage' | 'clock' | 'log' | 
 }
 
 export type ToWorker =
-  { stop: true } | { collect: number } | { metricsText: number; text: string } | { inProcess: InProcessHello }
+  { stop: true } | { collect: number } | { metricsText: number; text: string } | { inProcess: MessagePort }
 
 export type FromWorker =
   { ready: number } | { failed: string } | { metricsOf: number } | { collected: number; json: unknown }
@@ -52,8 +51,8 @@ async function run(parent: NonNullable<typeof parentPort>, o: WorkerOptions): Pr
         send({ collected: m.collect, json: own ? await own.registry.getMetricsAsJSON() : [] }))()
     } else if ('inProcess' in m) {
       // The main thread sends them to workers that serve; one stopping closes them.
-      if (front) front.acceptInProcess(m.inProcess)
-      else m.inProcess.port.close()
+      if (front) front.serveInProcess(m.inProcess)
+      else m.inProcess.close()
     } else {
       pendingText.get(m.metricsText)?.(m.text)
       pendingText.delete(m.metricsText)
