@@ -196,13 +196,17 @@ export class Link {
       // The buffer moves to the other thread (a view of what it holds); the next batch makes another.
       batch.bytes = this.#bytes.subarray(0, this.#size)
       transfer.push(this.#bytes.buffer as ArrayBuffer)
-      this.#bytes = undefined
     }
     if (this.#hellos.length > 0) batch.hellos = this.#hellos
+    this.#clearBatch()
+    this.#port.postMessage(batch satisfies Batch, transfer)
+  }
+
+  #clearBatch(): void {
     this.#frames = []
+    this.#bytes = undefined
     this.#size = 0
     this.#hellos = []
-    this.#port.postMessage(batch satisfies Batch, transfer)
   }
 
   #receive(b: Batch): void {
@@ -244,10 +248,7 @@ export class Link {
   #ended(): void {
     if (this.#closed) return
     this.#closed = true
-    this.#frames = []
-    this.#bytes = undefined
-    this.#hellos = []
-    this.#size = 0
+    this.#clearBatch()
     for (const socket of this.#sockets.values()) socket.closedByPeer()
     this.#sockets.clear()
   }
