@@ -231,9 +231,10 @@ export class Link {
           socket?.push(null)
           break
         case opClose:
+          // Out of the map first: its destroy then tells the other side nothing.
           if (socket) {
             this.#sockets.delete(id)
-            socket.closedByPeer()
+            socket.destroy()
           }
           break
         case opOpen: {
@@ -249,7 +250,7 @@ export class Link {
     if (this.#closed) return
     this.#closed = true
     this.#clearBatch()
-    for (const socket of this.#sockets.values()) socket.closedByPeer()
+    for (const socket of this.#sockets.values()) socket.destroy()
     this.#sockets.clear()
   }
 }
@@ -305,11 +306,6 @@ export class LinkSocket extends Duplex {
       this.#blocked = undefined
       cb()
     }
-  }
-
-  /** (The link's) The other side closed the connection, or the link closed. */
-  closedByPeer(): void {
-    this.destroy()
   }
 
   /** Acknowledges bytes read, a quarter window at a time (a writer waits only past the window). */
