@@ -209,7 +209,7 @@ export class SqliteStorage implements Storage {
             sync,
             intervalMs: options.checkpointIntervalMs ?? 1000,
             restartAfterPages: walCheckpointPages,
-            smallPages: Math.max(1, Math.round(walCheckpointPages / 20)),
+            smallPages: Math.max(1, Math.round(walCheckpointPages / 128)),
           },
           // Without the thread, commits copy the WAL themselves again, as SQLite does by default.
           () => {
