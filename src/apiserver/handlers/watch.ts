@@ -188,12 +188,18 @@ function sharedChunk(type: WatchEventType, c: CachedObject): Buffer {
   return chunk
 }
 
-/** A watch event of the object's JSON as one HTTP/1.1 chunk, copied once. */
+/**
+ * A watch event of the object's JSON as one HTTP/1.1 chunk, copied once, into memory of its own:
+ * the chunk lives as long as the cached object (see ownedBytes).
+ */
 function eventChunk(type: WatchEventType, json: Buffer): Buffer {
   const open = openLine[type]
   const size = open.length + json.length + closeLine.length
   const head = Buffer.from(`${size.toString(16)}\r\n`)
-  return Buffer.concat([head, open, json, closeLine, crlf], head.length + size + crlf.length)
+  const chunk = Buffer.allocUnsafeSlow(head.length + size + crlf.length)
+  let at = 0
+  for (const part of [head, open, json, closeLine, crlf]) at += part.copy(chunk, at)
+  return chunk
 }
 
 /** One HTTP/1.1 chunk: its size in hex, CRLF, the bytes, CRLF. */

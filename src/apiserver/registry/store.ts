@@ -35,7 +35,7 @@ import {
   type QualifiedResource,
 } from '../errors.ts'
 import { type ResourceStrategy, type StrategyContext } from './strategy.ts'
-import { decodeJson, encoded, encodedAs, WatchCache, type CachedObject } from './watch-cache.ts'
+import { decodeJson, encoded, encodedAs, ownedBytes, WatchCache, type CachedObject } from './watch-cache.ts'
 import type { Logger } from 'pino'
 
 /**
@@ -855,7 +855,7 @@ export class RegistryStore {
     const object = this.#withRevision(w.obj, rev)
     const json =
       w.text !== undefined
-        ? encodedAs(object, Buffer.from(w.text.replace(placeholderMember, `"resourceVersion":"${rev}"`)))
+        ? encodedAs(object, ownedBytes(w.text.replace(placeholderMember, `"resourceVersion":"${rev}"`)))
         : encoded(object)
     w.done = { revision: rev, object, json }
     w.text = undefined
