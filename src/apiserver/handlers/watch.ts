@@ -177,12 +177,22 @@ const openLine: Record<WatchEventType, Buffer> = {
   MODIFIED: Buffer.from('{"type":"MODIFIED","object":'),
   DELETED: Buffer.from('{"type":"DELETED","object":'),
 }
-const chunks = new WeakMap<CachedObject, Partial<Record<WatchEventType, Buffer>>>()
+/**
+ * The chunks of the objects sent last, oldest first. A chunk is shared by the watchers that send
+ * its event, all within one dispatch (or one list of a new watch's initial state), so only the
+ * last few are kept: kept as long as their objects, they were a second copy of every watched
+ * object's JSON (150 MB in bench sim's cluster).
+ */
+const chunks = new Map<CachedObject, Partial<Record<WatchEventType, Buffer>>>()
+const maxChunkedObjects = 1024
 
 /** The watch event of an object as an HTTP chunk, encoded once and shared by every watcher that sends it. */
 function sharedChunk(type: WatchEventType, c: CachedObject): Buffer {
   let byType = chunks.get(c)
-  if (!byType) chunks.set(c, (byType = {}))
+  if (!byType) {
+    chunks.set(c, (byType = {}))
+    if (chunks.size > maxChunkedObjects) chunks.delete(chunks.keys().next().value as CachedObject)
+  }
   let chunk = byType[type]
   if (!chunk) byType[type] = chunk = eventChunk(type, c.json)
   return chunk
