@@ -199,8 +199,8 @@ function sharedChunk(type: WatchEventType, c: CachedObject): Buffer {
 }
 
 /**
- * A watch event of the object's JSON as one HTTP/1.1 chunk, copied once, into memory of its own:
- * the chunk lives as long as the cached object (see ownedBytes).
+ * A watch event of the object's JSON as one HTTP/1.1 chunk, copied once, into memory of its own
+ * (see ownedBytes): it outlives the request whose write made the event.
  */
 function eventChunk(type: WatchEventType, json: Buffer): Buffer {
   const open = openLine[type]
