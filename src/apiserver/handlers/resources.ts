@@ -606,9 +606,11 @@ export class ResourceRequest {
     const labels = ls === '' ? undefined : this.deps.labelSelector(ls)
     const fields = fs === '' ? undefined : this.deps.fieldSelector(this.ep, fs)
     if (!labels && !fields) return { test: () => true, filtered: false }
+    // Read beside the JSON, so that matching an object the cache keeps undecoded does not decode it.
     return {
       test: (o) =>
-        (!labels || labels(o.object.metadata.labels ?? {})) && (!fields || fields(this.ep.fields(o.object))),
+        (!labels || labels(o.labels ?? o.object.metadata.labels ?? {})) &&
+        (!fields || fields(selectableFields(this.ep, o))),
       filtered: true,
     }
   }
@@ -646,8 +648,13 @@ export class ResourceRequest {
 
   respondObject(code: number, o: CachedObject | StoredObject): void {
     const cached = 'json' in o && Buffer.isBuffer(o.json) ? (o as CachedObject) : undefined
-    const object = cached ? cached.object : (o as StoredObject)
     const shape = this.#responseShape(false)
+    // JSON answers with the cached bytes: a cached object kept only as JSON is not decoded for it.
+    if (shape === 'Object' && cached) {
+      writeJson(this.ctx, code, cached.json)
+      return
+    }
+    const object = cached ? cached.object : (o as StoredObject)
     if (shape === 'Table') {
       const c: CachedObject = cached ?? toCached(object)
       writeJson(
@@ -761,6 +768,18 @@ export function deletedStatus(
   details.kind = def.resource
   if (object.metadata.uid) details.uid = object.metadata.uid
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details }
+}
+
+/**
+ * The fields a field selector reads, once per cached object (a version's fields never change): an
+ * object the cache keeps only as JSON is not decoded again for each watcher's selector.
+ */
+const fieldsOfCached = new WeakMap<CachedObject, Record<string, string>>()
+
+function selectableFields(ep: Pick<ResourceEndpoint, 'fields'>, o: CachedObject): Record<string, string> {
+  let f = fieldsOfCached.get(o)
+  if (!f) fieldsOfCached.set(o, (f = ep.fields(o.object)))
+  return f
 }
 
 function toCached(object: Readonly<StoredObject>): CachedObject {

@@ -937,7 +937,7 @@ function operationOptions(op: Operation, o: WriteOptions | DeleteOptions): Recor
 function cachedKeyValue(key: string, c: CachedObject): KeyValue {
   return {
     key,
-    value: encoded(c.object),
+    value: c.json,
     createRevision: revision(0),
     modRevision: revision(c.revision),
     version: 0,

@@ -212,3 +212,46 @@ test('a subscriber gets the backlog at once, then live events pushed; one that c
   cache.stop()
   await storage.close()
 })
+
+test('only the most recently written or read objects stay decoded; the others are decoded again, the same, and keep their labels', async () => {
+  const storage = SqliteStorage.open({ path: ':memory:' })
+  const cache = new WatchCache({
+    storage,
+    prefix,
+    namespaced: true,
+    decode: decodeJson,
+    log,
+    decodedObjects: 2,
+  })
+  await cache.start()
+  const labelled = (name: string) =>
+    Buffer.from(
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name, namespace: 'default', labels: { app: name } },
+        data: { k: name },
+      }),
+    )
+  let last = 0
+  for (const name of ['a', 'b', 'c'])
+    last = (await storage.create(prefix + `default/${name}`, labelled(name))).modRevision
+  assert.ok(await cache.waitFor(last, 1000))
+  const get = (name: string) => cache.get(prefix + `default/${name}`)
+  // b and c were written last: their decoded objects are kept, the same each time they are read.
+  const b = get('b')?.object
+  assert.equal(get('b')?.object, b)
+  assert.equal(get('c')?.object, get('c')?.object)
+  // a let its decoded form go, and keeps its labels beside its JSON.
+  assert.deepEqual(get('a')?.labels, { app: 'a' })
+  const a = get('a')?.object
+  assert.equal(a?.metadata.name, 'a')
+  assert.deepEqual((a as { data?: unknown } | undefined)?.data, { k: 'a' })
+  // Decoded again, a is the newest in use and stays; b, the oldest, lets its decoded form go.
+  assert.equal(get('a')?.object, a)
+  const bAgain = get('b')?.object
+  assert.notEqual(bAgain, b)
+  assert.deepEqual(bAgain, b)
+  cache.stop()
+  await storage.close()
+})
