@@ -213,7 +213,7 @@ test('a subscriber gets the backlog at once, then live events pushed; one that c
   await storage.close()
 })
 
-test('only the most recently written or read objects stay decoded; the others are decoded again, the same, and keep their labels', async () => {
+test('only the most recently written or decoded objects stay decoded; the others are decoded again, the same, and keep their labels', async () => {
   const storage = SqliteStorage.open({ path: ':memory:' })
   const cache = new WatchCache({
     storage,

@@ -44,8 +44,8 @@ export type CacheEvent =
   | { readonly type: 'BOOKMARK'; readonly revision: number }
 
 /**
- * Current objects whose decoded form the cache keeps, the most recently written or read; the
- * others keep their JSON (and labels) only, and are decoded again when something reads them.
+ * Current objects whose decoded form the cache keeps, the most recently written or decoded again;
+ * the others keep their JSON (and labels) only, and are decoded again when something reads them.
  * Decoded, every object was kept: three quarters of the apiserver's JS heap in bench sim, marked
  * by every full collection.
  */
