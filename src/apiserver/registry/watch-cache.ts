@@ -393,8 +393,8 @@ export class WatchCache {
   }
 
   /**
-   * The entry's decoded form is the newest in use; the oldest beyond the bound lets its go (a
-   * replaced entry is gone from the cache: it is only forgotten here).
+   * The entry's decoded form is the newest in use; the oldest beyond the bound lets its go. (#apply
+   * forgets an entry a newer version replaced: that one let its decoded form go already.)
    */
   #keepDecoded(e: CacheEntry): void {
     this.#decoded.delete(e)
