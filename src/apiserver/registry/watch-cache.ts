@@ -481,7 +481,8 @@ export class WatchCache {
 }
 
 /**
- * An object of the cache: its JSON always, its decoded form until a newer version replaces it
+ * An object of the cache: its JSON and labels always, its decoded form while it is among the most
+ * recently written or decoded (see defaultDecodedObjects) and until a newer version replaces it
  * (release). Past versions are kept by the event window for watches that resume from an older
  * revision; those rarely look at them, and decode them again when they do.
  */
@@ -525,7 +526,10 @@ class CacheEntry implements CachedObject {
     return this.#object
   }
 
-  /** A newer version replaced this one: only the event window keeps it, and its JSON is enough. */
+  /**
+   * Lets the decoded form go: a newer version replaced this one (only the event window keeps it),
+   * or the cache holds enough others decoded. It is decoded again if read.
+   */
   release(): void {
     this.#object = undefined
   }
