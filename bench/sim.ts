@@ -26,7 +26,6 @@ import {
   loadKubeconfig,
   ResourceClient,
   RestClient,
-  withoutManagedFields,
 } from '../src/client/index.ts'
 import { startSimulation } from '../src/cli/kubelet.ts'
 import { newReport, progress, result } from './report.ts'
@@ -217,16 +216,23 @@ export async function main(args: string[]): Promise<void> {
   const rest = new RestClient(kubeconfig)
   const requestsSince = requestMeter(kubeconfig)
   const abort = new AbortController()
-  // The bench's own watches read conditions and phases only: without managedFields, which they
-  // then do not decode, they take less of the CPU the cluster and the kubelets share with them.
+  const nodesAbort = new AbortController()
+  // The bench's own watches take as little as they can of the CPU the cluster and the kubelets
+  // share with them. They read names, conditions and phases only: managedFields are not decoded,
+  // and what they cache is that little, so the rest of each object dies young instead of living
+  // in the cache (the kubelets' process) until the next version of the object comes. The nodes
+  // are watched until they are Ready, the pods only once Running (what the count waits for).
   const nodeWatch = new Informer<Node>(new ResourceClient<Node>(rest, builtin('', 'v1', 'nodes')), {
-    transform: withoutManagedFields,
+    withoutManagedFields: true,
+    transform: nodeProgress,
   })
   const podWatch = new Informer<Pod>(new ResourceClient<Pod>(rest, builtin('', 'v1', 'pods')), {
     namespace: 'default',
-    transform: withoutManagedFields,
+    fieldSelector: 'status.phase=Running',
+    withoutManagedFields: true,
+    transform: podProgress,
   })
-  const watching = [nodeWatch.run(abort.signal), podWatch.run(abort.signal)]
+  const watching = [nodeWatch.run(nodesAbort.signal), podWatch.run(abort.signal)]
   await Promise.all([nodeWatch.waitForSync(), podWatch.waitForSync()])
 
   const ready = new Set<string>()
@@ -242,6 +248,7 @@ export async function main(args: string[]): Promise<void> {
   })
   await readyNodes(nodes, `${nodes} nodes Ready`)
   const registerS = (performance.now() - t0) / 1000
+  nodesAbort.abort()
   progress(`${nodes} nodes Ready in ${registerS.toFixed(1)} s (${cpuSince()})`)
   progress(`  ${await requestsSince()}`)
   // What idle nodes cost (leases, status, PLEG), for the person reading the figures.
@@ -251,7 +258,7 @@ export async function main(args: string[]): Promise<void> {
   report.results.push(result(subject, `register_${nodes}_nodes_s`, registerS))
 
   const running = new Set<string>()
-  const runningPods = countWhen(podWatch, running, isRunningAndReady, podStages(podWatch))
+  const runningPods = countWhen(podWatch, running, isRunningAndReady, await podStages(kubeconfig))
   const deploymentsClient = new ResourceClient<Deployment>(rest, builtin('apps', 'v1', 'deployments'))
   const t1 = performance.now()
   await inBatches(deployments, 10, (i) => deploymentsClient.create(deployment(`sim-${i}`, replicas)))
@@ -289,7 +296,7 @@ function countWhen<T extends { metadata?: { name?: string; namespace?: string } 
   informer: Informer<T>,
   seen: Set<string>,
   is: (o: Readonly<T>) => boolean,
-  detail?: () => string,
+  detail?: () => Promise<string>,
 ): (n: number, what: string) => Promise<void> {
   let notify = () => {}
   const check = (o: Readonly<T>) => {
@@ -308,7 +315,7 @@ function countWhen<T extends { metadata?: { name?: string; namespace?: string } 
       })
       if (performance.now() - lastReport > 5000) {
         lastReport = performance.now()
-        const more = detail ? ` (${detail()})` : ''
+        const more = detail ? ` (${await detail()})` : ''
         progress(`${what}: ${seen.size} of ${n} after ${((lastReport - start) / 1000).toFixed(0)} s${more}`)
       }
       if (performance.now() - start > 600_000)
@@ -318,19 +325,36 @@ function countWhen<T extends { metadata?: { name?: string; namespace?: string } 
 }
 
 /**
- * How far the pods have come, for the progress lines: created, and bound by the scheduler; with
- * the Running count beside them, a stage that holds the others up shows.
+ * How far the pods have come since now, for the progress lines: created, and bound by the
+ * scheduler (the apiserver's request counts, as the bench watches only Running pods); with the
+ * Running count beside them, a stage that holds the others up shows.
  */
-function podStages(informer: Informer<Pod>): () => string {
-  const created = new Set<string>()
-  const bound = new Set<string>()
-  const see = (p: Readonly<Pod>) => {
-    const key = `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`
-    created.add(key)
-    if (p.spec?.nodeName) bound.add(key)
+async function podStages(config: ClientConfig): Promise<() => Promise<string>> {
+  const start = await requestCounts(config)
+  const since = (counts: Map<string, number>, key: string) => (counts.get(key) ?? 0) - (start.get(key) ?? 0)
+  return async () => {
+    const counts = await requestCounts(config)
+    return `${since(counts, 'CREATE pods')} created, ${since(counts, 'CREATE pods/binding')} bound`
   }
-  informer.addHandler({ add: see, update: (_old, p) => see(p) })
-  return () => `${created.size} created, ${bound.size} bound`
+}
+
+/** What the bench reads of a Node: its name and Ready condition. */
+function nodeProgress(n: Node): Node {
+  return {
+    metadata: { name: n.metadata?.name ?? '' },
+    status: { conditions: (n.status?.conditions ?? []).filter((c) => c.type === 'Ready') },
+  }
+}
+
+/** What the bench reads of a Pod: its name, phase and Ready condition. */
+function podProgress(p: Pod): Pod {
+  return {
+    metadata: { name: p.metadata?.name ?? '', namespace: p.metadata?.namespace ?? '' },
+    status: {
+      ...(p.status?.phase ? { phase: p.status.phase } : {}),
+      conditions: (p.status?.conditions ?? []).filter((c) => c.type === 'Ready'),
+    },
+  }
 }
 
 function isReadyNode(n: Readonly<Node>): boolean {

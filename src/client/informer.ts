@@ -37,6 +37,11 @@ export interface InformerOptions<T = ObjectLike> {
    * decoded: it may be changed in place.
    */
   transform?: (obj: T) => T
+  /**
+   * Objects are decoded without metadata.managedFields, before the transform runs (as when the
+   * transform is withoutManagedFields, whose work this does without decoding them at all).
+   */
+  withoutManagedFields?: boolean
 }
 
 /**
@@ -81,7 +86,8 @@ export class Informer<T extends ObjectLike> {
     this.#client = client
     this.#o = o
     this.#clock = o.clock ?? realClock
-    this.#transform = o.transform ?? ((obj) => obj)
+    const transform = o.transform ?? ((obj: T) => obj)
+    this.#transform = o.withoutManagedFields ? (obj) => transform(withoutManagedFields(obj)) : transform
     this.lister = new Lister(this.#cache)
   }
 
@@ -202,8 +208,8 @@ export class Informer<T extends ObjectLike> {
       timeoutSeconds: Math.floor(minWatchTimeoutSeconds * (1 + Math.random())),
       ...(this.#o.labelSelector ? { labelSelector: this.#o.labelSelector } : {}),
       ...(this.#o.fieldSelector ? { fieldSelector: this.#o.fieldSelector } : {}),
-      // The transform would drop them: they are not decoded at all (the transform still runs).
-      withoutManagedFields: this.#transform === withoutManagedFields,
+      // When the transform would drop them, they are not decoded at all (the transform still runs).
+      withoutManagedFields: this.#o.withoutManagedFields === true || this.#transform === withoutManagedFields,
       signal,
     })
     for await (const e of events) {

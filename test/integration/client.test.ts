@@ -267,6 +267,40 @@ describe('the client against a real apiserver', () => {
     }
   })
 
+  test('an informer without managedFields hands its own transform objects without them, listed and watched', async () => {
+    const seen: string[] = []
+    const ns = new ResourceClient(rest, builtin('', 'v1', 'namespaces'))
+    await ns.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'slimmed' } })
+    const inNs = (name: string): ConfigMap => ({
+      ...configMap(name, { k: '1' }),
+      metadata: { name, namespace: 'slimmed' },
+    })
+    await cms.create(inNs('listed'))
+    const informer = new Informer(cms, {
+      namespace: 'slimmed',
+      withoutManagedFields: true,
+      transform: (o) => {
+        seen.push(`${o.metadata?.name} ${o.metadata?.managedFields === undefined}`)
+        return { metadata: { name: o.metadata?.name ?? '', namespace: 'slimmed' }, data: o.data ?? {} }
+      },
+    })
+    const ac = new AbortController()
+    const running = informer.run(ac.signal)
+    try {
+      await informer.waitForSync()
+      await cms.create(inNs('watched'))
+      await until(() => informer.lister.get('slimmed', 'watched') !== undefined, 5000, 'the watched add')
+      assert.deepEqual(seen, ['listed true', 'watched true'])
+      assert.deepEqual(informer.lister.get('slimmed', 'watched'), {
+        metadata: { name: 'watched', namespace: 'slimmed' },
+        data: { k: '1' },
+      })
+    } finally {
+      ac.abort()
+      await running
+    }
+  })
+
   test('of two candidates one leads; when it stops, the other takes over', async () => {
     const leases = new ResourceClient<Lease>(rest, builtin('coordination.k8s.io', 'v1', 'leases'))
     const timing = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200 }
