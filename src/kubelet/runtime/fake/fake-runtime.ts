@@ -269,6 +269,12 @@ export class FakeRuntime implements ContainerRuntime {
 
   readonly #sandboxes = new Map<string, SandboxRecord>()
   readonly #containers = new Map<string, ContainerRecord>()
+  /**
+   * The unfiltered listings as last made, frozen, handed out again until a sandbox or container
+   * comes, goes or changes state: the PLEG lists everything every second, on every simulated
+   * node, and most of the time finds what it found before.
+   */
+  #listings: { sandboxes?: readonly cri.PodSandbox[]; containers?: readonly cri.Container[] } = {}
   /** Reserved names (containerd's name registrar): sandbox and container names to ids. */
   readonly #names = new Map<string, string>()
   /** Images by id and by every repo tag and digest. */
@@ -473,6 +479,7 @@ export class FakeRuntime implements ContainerRuntime {
       }
       ip = allocated
     }
+    this.#listings = {}
     this.#sandboxes.set(id, {
       id,
       name,
@@ -513,6 +520,7 @@ export class FakeRuntime implements ContainerRuntime {
     for (const c of sandbox.containers) this.#deleteContainer(c)
     this.#names.delete(sandbox.name)
     this.#sandboxes.delete(sandbox.id)
+    this.#listings = {}
     return {}
   }
 
@@ -546,6 +554,8 @@ export class FakeRuntime implements ContainerRuntime {
   ): Promise<cri.ListPodSandboxResponse> {
     this.#begin('listPodSandbox', request, options)
     const f = request.filter
+    const all = f === undefined || (!f.id && f.state === undefined && !hasLabels(f.labelSelector))
+    if (all && this.#listings.sandboxes) return { items: this.#listings.sandboxes as cri.PodSandbox[] }
     const state = f?.state === undefined ? undefined : (f.state.state ?? 'SANDBOX_READY')
     const candidates = f?.id ? [this.#sandboxes.get(f.id)] : this.#sandboxes.values()
     const items: cri.PodSandbox[] = []
@@ -563,6 +573,7 @@ export class FakeRuntime implements ContainerRuntime {
         runtimeHandler: s.runtimeHandler,
       })
     }
+    if (all) this.#listings.sandboxes = frozenListing(items)
     return { items }
   }
 
@@ -640,6 +651,7 @@ export class FakeRuntime implements ContainerRuntime {
     }
     this.#containers.set(id, c)
     sandbox.containers.add(c)
+    this.#listings = {}
     return { containerId: id }
   }
 
@@ -661,6 +673,7 @@ export class FakeRuntime implements ContainerRuntime {
       c.sandbox.state !== 'SANDBOX_READY'
         ? `sandbox container "${c.sandbox.id}" is not running`
         : c.behaviour.startError
+    this.#listings = {}
     if (failure !== undefined) {
       c.state = 'CONTAINER_EXITED'
       c.finishedAtMs = nowMs
@@ -731,6 +744,9 @@ export class FakeRuntime implements ContainerRuntime {
   ): Promise<cri.ListContainersResponse> {
     this.#begin('listContainers', request, options)
     const f = request.filter
+    const all =
+      f === undefined || (!f.id && !f.podSandboxId && f.state === undefined && !hasLabels(f.labelSelector))
+    if (all && this.#listings.containers) return { containers: this.#listings.containers as cri.Container[] }
     const state = f?.state === undefined ? undefined : (f.state.state ?? 'CONTAINER_CREATED')
     const containers: cri.Container[] = []
     for (const c of this.#candidates(f?.id, f?.podSandboxId)) {
@@ -749,6 +765,7 @@ export class FakeRuntime implements ContainerRuntime {
         imageId: c.image.id,
       })
     }
+    if (all) this.#listings.containers = frozenListing(containers)
     return { containers }
   }
 
@@ -1075,6 +1092,7 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   #exit(c: ContainerRecord, exit: PendingExit): void {
+    this.#listings = {}
     c.state = 'CONTAINER_EXITED'
     c.pendingExit = undefined
     c.finishedAtMs = Math.max(exit.atMs, c.startedAtMs)
@@ -1096,9 +1114,11 @@ export class FakeRuntime implements ContainerRuntime {
       s.ipPool = undefined
     }
     s.state = 'SANDBOX_NOTREADY'
+    this.#listings = {}
   }
 
   #deleteContainer(c: ContainerRecord): void {
+    this.#listings = {}
     c.pendingExit = undefined
     c.sandbox.containers.delete(c)
     this.#containers.delete(c.id)
@@ -1414,6 +1434,19 @@ function criImage(image: ImageRecord): cri.Image {
     username: '',
     pinned: false,
   }
+}
+
+/** A label selector that selects something less than everything. */
+function hasLabels(selector: Proto3Partial<Record<string, string>> | undefined): boolean {
+  if (selector === undefined) return false
+  for (const _ in selector) return true
+  return false
+}
+
+/** A listing to hand out again: callers may read it, never change it. */
+function frozenListing<T extends object>(items: T[]): readonly T[] {
+  for (const item of items) Object.freeze(item)
+  return Object.freeze(items)
 }
 
 function matchesLabels(

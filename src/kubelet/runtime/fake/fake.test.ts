@@ -77,6 +77,32 @@ describe('FakeRuntime', () => {
     assert.equal(s.finishedAt, (startMs + 5000) * 1e6)
   })
 
+  test('unfiltered listings are handed out again, frozen, until something comes, goes or changes state', async () => {
+    const { clock, rt, podSandboxId, container, run } = await setup()
+    const sleeper = await run({ command: ['sleep', '5'] })
+    const sandboxes = (await rt.listPodSandbox({})).items
+    const containers = (await rt.listContainers({ filter: {} })).containers
+    assert.ok(Object.isFrozen(sandboxes) && Object.isFrozen(containers[0]))
+    assert.equal((await rt.listPodSandbox({ filter: {} })).items, sandboxes)
+    assert.equal((await rt.listContainers({})).containers, containers)
+    // A filter lists afresh.
+    assert.notEqual((await rt.listContainers({ filter: { podSandboxId } })).containers, containers)
+    const states = async () => (await rt.listContainers({})).containers.map((c) => `${c.id} ${c.state}`)
+    // Created, started, exited on the clock, removed: each shows at once.
+    const other = await container({ command: ['sleep', '60'] })
+    assert.deepEqual(await states(), [`${sleeper} CONTAINER_RUNNING`, `${other} CONTAINER_CREATED`])
+    await rt.startContainer({ containerId: other })
+    clock.advance(5000)
+    assert.deepEqual(await states(), [`${sleeper} CONTAINER_EXITED`, `${other} CONTAINER_RUNNING`])
+    await rt.removeContainer({ containerId: sleeper })
+    assert.deepEqual(await states(), [`${other} CONTAINER_RUNNING`])
+    await rt.stopPodSandbox({ podSandboxId })
+    assert.equal((await rt.listPodSandbox({})).items[0]?.state, 'SANDBOX_NOTREADY')
+    await rt.removePodSandbox({ podSandboxId })
+    assert.deepEqual((await rt.listPodSandbox({})).items, [])
+    assert.deepEqual(await states(), [])
+  })
+
   test('an exit is dated when it happened, not when it was noticed', async () => {
     const { clock, run, status } = await setup()
     const id = await run({ command: ['sh', '-c', 'sleep 2; exit 7'] })
