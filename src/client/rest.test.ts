@@ -105,6 +105,36 @@ test('requests share a bounded set of connections, and open watches do not take 
   }
 })
 
+test('send reads a successful answer to its end undecoded, large or small, on one kept connection; an abort rejects', async () => {
+  const large = JSON.stringify({ data: 'x'.repeat(300_000) })
+  const { url, server, sockets } = await serve((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      if (req.url === '/slow') {
+        // Headers and a first part now, the rest never: the caller gives up.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
+        res.write('{"a":')
+        return
+      }
+      res.writeHead(201, { 'content-type': 'application/json' })
+      res.end(req.url === '/large' ? large : 'not JSON, and not read as JSON')
+    })
+  })
+  const rest = new RestClient({ server: url, maxConnections: 1 })
+  try {
+    for (const path of ['/small', '/large', '/small', '/large']) {
+      assert.equal(await rest.send('POST', path, { body: {} }), undefined)
+    }
+    assert.equal(sockets(), 1, 'the answers were read off the connection, which was used again')
+    const ac = new AbortController()
+    const slow = rest.send('POST', '/slow', { body: {}, signal: ac.signal })
+    setTimeout(() => ac.abort(), 50)
+    await assert.rejects(slow)
+  } finally {
+    await close(server, rest)
+  }
+})
+
 test('watch events split anywhere across chunks, inside a character too, arrive whole', async () => {
   const events = [
     { type: 'ADDED', object: { metadata: { name: 'a' }, data: { note: 'größer → 🚀' } } },

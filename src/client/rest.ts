@@ -132,7 +132,9 @@ export class RestClient {
       statusCode = res.statusCode
       try {
         if (!decode && statusCode >= 200 && statusCode <= 299) {
-          for await (const _ of res.body);
+          // Read to the end without a reader of the chunks (an async iterator cost a promise per
+          // chunk): a few microseconds less per write, of which the kubelets send thousands a second.
+          await res.body.dump({ limit: Number.MAX_SAFE_INTEGER, ...(o.signal ? { signal: o.signal } : {}) })
           return undefined
         }
         text = await res.body.text()
