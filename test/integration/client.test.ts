@@ -49,6 +49,18 @@ describe('the client against a real apiserver', () => {
     await c.stop()
   })
 
+  /** A new namespace with the ConfigMap `listed` in it; what it returns makes more for it. */
+  const namespaceWithListed = async (namespace: string): Promise<(name: string) => ConfigMap> => {
+    const namespaces = new ResourceClient(rest, builtin('', 'v1', 'namespaces'))
+    await namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } })
+    const inNs = (name: string): ConfigMap => ({
+      ...configMap(name, { k: '1' }),
+      metadata: { name, namespace },
+    })
+    await cms.create(inNs('listed'))
+    return inNs
+  }
+
   test('creates, reads, lists, updates, patches and deletes, with the field manager of its user agent', async () => {
     const created = await cms.create(configMap('rw', { k: 'a' }, { app: 'x' }))
     assert.match(created.metadata?.uid ?? '', /^[0-9a-f-]{36}$/)
@@ -227,13 +239,7 @@ describe('the client against a real apiserver', () => {
 
   test("an informer's transform changes what it caches and hands out, listed and watched alike", async () => {
     const seen: string[] = []
-    const ns = new ResourceClient(rest, builtin('', 'v1', 'namespaces'))
-    await ns.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'transformed' } })
-    const inNs = (name: string): ConfigMap => ({
-      ...configMap(name, { k: '1' }),
-      metadata: { name, namespace: 'transformed' },
-    })
-    await cms.create(inNs('listed'))
+    const inNs = await namespaceWithListed('transformed')
     const informer = new Informer(cms, {
       namespace: 'transformed',
       // What kube-scheduler's pod informer does.
@@ -269,13 +275,7 @@ describe('the client against a real apiserver', () => {
 
   test('an informer without managedFields hands its own transform objects without them, listed and watched', async () => {
     const seen: string[] = []
-    const ns = new ResourceClient(rest, builtin('', 'v1', 'namespaces'))
-    await ns.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'slimmed' } })
-    const inNs = (name: string): ConfigMap => ({
-      ...configMap(name, { k: '1' }),
-      metadata: { name, namespace: 'slimmed' },
-    })
-    await cms.create(inNs('listed'))
+    const inNs = await namespaceWithListed('slimmed')
     const informer = new Informer(cms, {
       namespace: 'slimmed',
       withoutManagedFields: true,
