@@ -400,12 +400,15 @@ class TopologyCounts {
 
   /**
    * The matching pods on a node, kept as countOf keeps them (counted afresh for a node in no node
-   * list): Score's count for hostname constraints, whose domains PreScore leaves out.
+   * list), or undefined when it lacks the topology key: Score's count for hostname constraints,
+   * whose domains PreScore leaves out.
    */
-  countOn(node: NodeInfo): number {
-    if (this.#selector === null) return 0
-    if (node.index < 0) return countMatching(node.pods, this.#selector, this.#namespace)
-    this.domainOf(node.index, node)
+  countOn(node: NodeInfo): number | undefined {
+    if (node.index < 0) {
+      if (labelValue(nodeLabels(node), this.#topologyKey) === undefined) return undefined
+      return countMatching(node.pods, this.#selector, this.#namespace)
+    }
+    if (this.domainOf(node.index, node) < 0) return undefined
     return this.countOf(node.index, node)
   }
 }
@@ -956,17 +959,19 @@ export function podTopologySpread(
     score(state: CycleState, _pod: Readonly<Pod>, node: NodeInfo): number {
       const s = state.read(preScoreKey)
       const { constraints } = s
-      if (constraints.length === 0 || s.ignored.has(node.name)) return 0
+      if (constraints.length === 0 || (s.ignored.size > 0 && s.ignored.has(node.name))) return 0
       let score = 0
       for (let i = 0; i < constraints.length; i++) {
         const c = constraints[i] as SpreadConstraint
         const t = s.topology[i] as TopologyCounts
-        const value = t.valueOn(node)
-        if (value === undefined) continue
-        const count =
-          c.topologyKey === labelHostname
-            ? t.countOn(node)
-            : ((s.counts[i] as Map<string, number>).get(value) ?? 0)
+        let count: number | undefined
+        if (c.topologyKey === labelHostname) {
+          count = t.countOn(node)
+        } else {
+          const value = t.valueOn(node)
+          if (value !== undefined) count = (s.counts[i] as Map<string, number>).get(value) ?? 0
+        }
+        if (count === undefined) continue
         score += count * (s.weights[i] as number) + (c.maxSkew - 1)
       }
       return Math.round(score)
@@ -979,15 +984,16 @@ export function podTopologySpread(
     normalizeScores(state: CycleState, _pod: Readonly<Pod>, scores: NodeScore[]): void {
       const s = state.read(preScoreKey)
       if (s.constraints.length === 0) return
+      const anyIgnored = s.ignored.size > 0
       let min = Infinity
       let max = 0
       for (const x of scores) {
-        if (s.ignored.has(x.name)) continue
+        if (anyIgnored && s.ignored.has(x.name)) continue
         if (x.score < min) min = x.score
         if (x.score > max) max = x.score
       }
       for (const x of scores) {
-        if (s.ignored.has(x.name)) x.score = 0
+        if (anyIgnored && s.ignored.has(x.name)) x.score = 0
         else if (max === 0) x.score = maxNodeScore
         else x.score = Math.floor((maxNodeScore * (max + min - x.score)) / max)
       }
