@@ -254,50 +254,24 @@ function countMatching(pods: readonly PodInfo[], selector: LabelSelector | null,
 }
 
 /**
- * For one topology key, selector and namespace: each node's domain (the topology value, as a
- * number into `values`) and its number of matching pods, kept from cycle to cycle, so that a cycle
- * over 5,000 nodes only checks each node and adds numbers instead of reading every label and pod
- * again. Entries are by position in the node list (the scheduler cache hands out the same list
- * until nodes come or go) and checked against the NodeInfo itself:
- *
- * - a NodeInfo's node, and so its labels, never changes (a changed node is a new NodeInfo);
- * - its pods are unchanged when it has as many pods and the same last PodInfo: NodeInfo only
- *   appends pods and removes them by splicing, and the scheduler cache makes a new PodInfo for
- *   every pod it places (an update is a removal and an addition). After any addition the last
- *   PodInfo is one that was not there before; after removals alone there are fewer pods. (A
- *   generation counter on NodeInfo, as Kubernetes' NodeInfo has, would say this directly.)
+ * For one topology key: each node's domain (the topology value, as a number into `values`), kept
+ * from cycle to cycle by position in the node list (the scheduler cache hands out the same list
+ * until nodes come or go) and checked against the NodeInfo there, whose node, and so its labels,
+ * never changes (a changed node is a new NodeInfo). Shared by every TopologyCounts of the key.
  */
-class TopologyCounts {
+class TopologyDomains {
   readonly #topologyKey: string
-  /** Null when no existing pod counts (no selector, or an empty one: see countMatching). */
-  readonly #selector: LabelSelector | null
-  readonly #namespace: string
   /** The topology values met so far; a node's domain is an index into it. */
   readonly values: string[] = []
   readonly #valueNumbers = new Map<string, number>()
   readonly #nodes: (NodeInfo | undefined)[] = []
   /** −1: the node lacks the topology key. */
   readonly #domains: number[] = []
-  /** −1: not counted yet. */
-  readonly #lengths: number[] = []
-  readonly #lasts: (PodInfo | undefined)[] = []
-  readonly #counts: number[] = []
-  /**
-   * The matching pods of all nodes summed per domain (and of the nodes without the key), as of
-   * the snapshot's change sequence `#summedAt` over the node list `#summedList`; what each
-   * position added is kept so that a changed node's share can be taken out again.
-   */
-  #sums: number[] = []
-  #missing = 0
-  #summedList: readonly NodeInfo[] | undefined
-  #summedAt = 0
-  readonly #addedDomain: number[] = []
-  readonly #addedCount: number[] = []
+  /** Changes when the values are forgotten: domain numbers from before mean nothing after. */
+  epoch = 0
 
-  constructor(o: { topologyKey: string; selector: LabelSelector | null; namespace: string }) {
-    this.#topologyKey = o.topologyKey
-    this.#selector = o.selector !== null && !o.selector.empty ? o.selector : null
-    this.#namespace = o.namespace
+  constructor(topologyKey: string) {
+    this.#topologyKey = topologyKey
   }
 
   /** Called before each pass: forgets everything when node churn has piled up too many values. */
@@ -306,7 +280,92 @@ class TopologyCounts {
     this.values.length = 0
     this.#valueNumbers.clear()
     this.#nodes.length = 0
-    this.#summedList = undefined
+    this.epoch++
+  }
+
+  /** The domain of a topology value, if a node has had it. */
+  domainNumber(value: string): number | undefined {
+    return this.#valueNumbers.get(value)
+  }
+
+  /** The domain of the node at position i of the node list; −1 when it lacks the topology key. */
+  domainOf(i: number, node: NodeInfo): number {
+    if (this.#nodes[i] !== node) {
+      this.#nodes[i] = node
+      const value = labelValue(nodeLabels(node), this.#topologyKey)
+      let d = -1
+      if (value !== undefined) {
+        d = this.#valueNumbers.get(value) ?? this.values.length
+        if (d === this.values.length) {
+          this.values.push(value)
+          this.#valueNumbers.set(value, d)
+        }
+      }
+      this.#domains[i] = d
+    }
+    return this.#domains[i] as number
+  }
+
+  /**
+   * The node's topology value: kept by its position in the node list (NodeInfo.index), read from
+   * its labels when it is in none.
+   */
+  valueOn(node: NodeInfo): string | undefined {
+    if (node.index < 0) return labelValue(nodeLabels(node), this.#topologyKey)
+    const d = this.domainOf(node.index, node)
+    return d < 0 ? undefined : this.values[d]
+  }
+}
+
+/**
+ * For one topology key, selector and namespace: each node's number of matching pods, kept from
+ * cycle to cycle by position in the node list, so that a cycle over 5,000 nodes only checks each
+ * node and adds numbers instead of reading every pod again. A count depends on the node's pods
+ * only, and they are unchanged when the node at that position has as many pods and the same last
+ * PodInfo: NodeInfo only appends pods and removes them by splicing, the scheduler cache makes a
+ * new PodInfo for every pod it places (an update is a removal and an addition) and moves the
+ * same PodInfos, in order, to the new NodeInfo of a changed node. After any addition the last
+ * PodInfo is one that was not there before; after removals alone there are fewer pods; another
+ * node at the position has other PodInfos, or none, and then no matching pods either. (A
+ * generation counter on NodeInfo, as Kubernetes' NodeInfo has, would say this directly.)
+ */
+class TopologyCounts {
+  readonly #domains: TopologyDomains
+  /** Null when no existing pod counts (no selector, or an empty one: see countMatching). */
+  readonly #selector: LabelSelector | null
+  readonly #namespace: string
+  /** −1: not counted yet. */
+  readonly #lengths: number[] = []
+  readonly #lasts: (PodInfo | undefined)[] = []
+  readonly #counts: number[] = []
+  /**
+   * The matching pods of all nodes summed per domain (and of the nodes without the key), as of
+   * the snapshot's change sequence `#summedAt` over the node list `#summedList` and the domains'
+   * epoch `#summedEpoch`; what each position added is kept so that a changed node's share can be
+   * taken out again.
+   */
+  #sums: number[] = []
+  #missing = 0
+  #summedList: readonly NodeInfo[] | undefined
+  #summedAt = 0
+  #summedEpoch = 0
+  readonly #addedDomain: number[] = []
+  readonly #addedCount: number[] = []
+
+  constructor(o: { domains: TopologyDomains; selector: LabelSelector | null; namespace: string }) {
+    this.#domains = o.domains
+    this.#selector = o.selector !== null && !o.selector.empty ? o.selector : null
+    this.#namespace = o.namespace
+  }
+
+  /** The topology values met so far (the domains'). */
+  get values(): readonly string[] {
+    return this.#domains.values
+  }
+
+  /** Called before each pass (see TopologyDomains.startPass). */
+  startPass(nodes: number): void {
+    this.#domains.startPass(nodes)
   }
 
   /**
@@ -318,7 +377,9 @@ class TopologyCounts {
   sums(nodes: readonly NodeInfo[], snapshot: NodeSnapshot): { sums: readonly number[]; missing: number } {
     const at = snapshot.changeSequence?.()
     const changed =
-      at !== undefined && nodes === this.#summedList ? snapshot.changedSince?.(this.#summedAt) : undefined
+      at !== undefined && nodes === this.#summedList && this.#summedEpoch === this.#domains.epoch
+        ? snapshot.changedSince?.(this.#summedAt)
+        : undefined
     if (changed === undefined) {
       this.#sums = []
       this.#missing = 0
@@ -338,6 +399,7 @@ class TopologyCounts {
     }
     this.#summedList = nodes
     this.#summedAt = at ?? 0
+    this.#summedEpoch = this.#domains.epoch
     return { sums: this.#sums, missing: this.#missing }
   }
 
@@ -352,29 +414,15 @@ class TopologyCounts {
 
   /** The domain of a topology value, if a node has had it. */
   domainNumber(value: string): number | undefined {
-    return this.#valueNumbers.get(value)
+    return this.#domains.domainNumber(value)
   }
 
   /** The domain of the node at position i of the node list; −1 when it lacks the topology key. */
   domainOf(i: number, node: NodeInfo): number {
-    if (this.#nodes[i] !== node) {
-      this.#nodes[i] = node
-      this.#lengths[i] = -1
-      const value = labelValue(nodeLabels(node), this.#topologyKey)
-      let d = -1
-      if (value !== undefined) {
-        d = this.#valueNumbers.get(value) ?? this.values.length
-        if (d === this.values.length) {
-          this.values.push(value)
-          this.#valueNumbers.set(value, d)
-        }
-      }
-      this.#domains[i] = d
-    }
-    return this.#domains[i] as number
+    return this.#domains.domainOf(i, node)
   }
 
-  /** The matching pods on the node at position i (after domainOf for it). */
+  /** The matching pods on the node at position i. */
   countOf(i: number, node: NodeInfo): number {
     if (this.#selector === null) return 0
     const pods = node.pods
@@ -388,14 +436,9 @@ class TopologyCounts {
     return n
   }
 
-  /**
-   * The node's topology value: kept by its position in the node list (NodeInfo.index), read from
-   * its labels when it is in none.
-   */
+  /** The node's topology value (see TopologyDomains.valueOn). */
   valueOn(node: NodeInfo): string | undefined {
-    if (node.index < 0) return labelValue(nodeLabels(node), this.#topologyKey)
-    const d = this.domainOf(node.index, node)
-    return d < 0 ? undefined : this.values[d]
+    return this.#domains.valueOn(node)
   }
 
   /**
@@ -405,10 +448,10 @@ class TopologyCounts {
    */
   countOn(node: NodeInfo): number | undefined {
     if (node.index < 0) {
-      if (labelValue(nodeLabels(node), this.#topologyKey) === undefined) return undefined
+      if (this.#domains.valueOn(node) === undefined) return undefined
       return countMatching(node.pods, this.#selector, this.#namespace)
     }
-    if (this.domainOf(node.index, node) < 0) return undefined
+    if (this.#domains.domainOf(node.index, node) < 0) return undefined
     return this.countOf(node.index, node)
   }
 }
@@ -434,9 +477,13 @@ function positionsOf(nodes: readonly NodeInfo[]): Map<string, number> {
   return m
 }
 
-/** The TopologyCounts of one plugin instance; the least recently used goes when there are too many. */
+/**
+ * The TopologyCounts of one plugin instance, the least recently used going when there are too
+ * many; and the TopologyDomains of each topology key, which they share.
+ */
 class TopologyCountsCache {
   readonly #entries = new Map<string, TopologyCounts>()
+  readonly #domains = new Map<string, TopologyDomains>()
 
   /** Per constraint, its counts, made ready for a pass over `nodes` nodes. */
   forConstraints(
@@ -449,7 +496,12 @@ class TopologyCountsCache {
       const key = `${namespace}\0${c.topologyKey}\0${selector}`
       let entry = this.#entries.get(key)
       if (entry) this.#entries.delete(key)
-      else entry = new TopologyCounts({ topologyKey: c.topologyKey, selector: c.selector, namespace })
+      else
+        entry = new TopologyCounts({
+          domains: this.#domainsOf(c.topologyKey),
+          selector: c.selector,
+          namespace,
+        })
       this.#entries.set(key, entry)
       if (this.#entries.size > maxTopologyCounts) {
         const oldest = this.#entries.keys().next()
@@ -458,6 +510,19 @@ class TopologyCountsCache {
       entry.startPass(nodes)
       return entry
     })
+  }
+
+  /** The key's domains, bounded as the counts are (counts of an evicted key keep theirs). */
+  #domainsOf(topologyKey: string): TopologyDomains {
+    let domains = this.#domains.get(topologyKey)
+    if (domains) this.#domains.delete(topologyKey)
+    else domains = new TopologyDomains(topologyKey)
+    this.#domains.set(topologyKey, domains)
+    if (this.#domains.size > maxTopologyCounts) {
+      const oldest = this.#domains.keys().next()
+      if (!oldest.done) this.#domains.delete(oldest.value)
+    }
+    return domains
   }
 }
 
