@@ -334,7 +334,10 @@ class TopologyCounts {
   /** Null when no existing pod counts (no selector, or an empty one: see countMatching). */
   readonly #selector: LabelSelector | null
   readonly #namespace: string
-  /** −1: not counted yet. */
+  /**
+   * Per position: the pods as last counted (how many, and the last one) and their count; unset
+   * until counted.
+   */
   readonly #lengths: number[] = []
   readonly #lasts: (PodInfo | undefined)[] = []
   readonly #counts: number[] = []
