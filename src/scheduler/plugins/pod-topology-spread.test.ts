@@ -723,6 +723,47 @@ describe('PodTopologySpread PreFilter', () => {
     check({ zone1: 1, '': 1 })
   })
 
+  test('counts of two selectors share the nodes’ zones, and stay right after churn makes them forget the zones', () => {
+    const cache = new SchedulerCache()
+    const place = (name: string, zone: string) =>
+      cache.setNode(node(name, { [hostname]: name, [zoneKey]: zone }))
+    place('node-a', 'zone1')
+    place('node-b', 'zone2')
+    place('node-c', 'zone2')
+    // Each pod's ReplicaSet selects its own label: foo or bar.
+    const selectors = [labelSelectorFromObject(foo), labelSelectorFromObject(bar)]
+    const byLabel = (p: Readonly<Pod>) => selectors.find((s) => s.matches(p.metadata?.labels ?? {}))
+    const handle = (): Handle => ({ ...fakeHandle([], byLabel), snapshot: cache })
+    const kept = podTopologySpread(handle(), undefined)
+    const counts = (plugin: ReturnType<typeof podTopologySpread>, label: string) => {
+      const state = new CycleState()
+      plugin.preScore(state, pod({ labels: { [label]: '' } }), cache.nodeList())
+      return preScoreCounts(state).counts[1]
+    }
+    const check = () => {
+      for (const label of ['foo', 'bar']) {
+        assert.deepEqual(counts(kept, label), counts(podTopologySpread(handle(), undefined), label), label)
+      }
+    }
+    cache.addPod(at('node-a', { foo: '' }))
+    cache.addPod(at('node-c', { bar: '' }))
+    cache.addPod(at('node-c', { bar: '' }))
+    check()
+    assert.deepEqual(counts(kept, 'foo'), { zone1: 1, zone2: 0 })
+    assert.deepEqual(counts(kept, 'bar'), { zone1: 0, zone2: 2 })
+    // node-b goes through more zones than the plugin keeps for three nodes (2 × 3 + 1024): the
+    // zones are forgotten and numbered again (zone2 no longer second), under sums made before,
+    // which node-c, unchanged, is still in.
+    for (let i = 0; i < 1100; i++) {
+      place('node-b', `churn-${i}`)
+      counts(kept, i % 2 === 0 ? 'foo' : 'bar')
+    }
+    place('node-b', 'zone3')
+    check()
+    assert.deepEqual(counts(kept, 'foo'), { zone1: 1, zone2: 0, zone3: 0 })
+    assert.deepEqual(counts(kept, 'bar'), { zone1: 0, zone2: 2, zone3: 0 })
+  })
+
   test("a pod's constraints are parsed once per pod object", () => {
     const p = incoming({ spread: [hard(1, 'zone', foo)] })
     const first = runPreFilter({ pod: p, nodes: abxy() })
