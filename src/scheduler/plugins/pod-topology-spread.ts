@@ -497,36 +497,32 @@ class TopologyCountsCache {
     return constraints.map((c) => {
       const selector = c.selector === null ? '(nothing)' : c.selector.toString()
       const key = `${namespace}\0${c.topologyKey}\0${selector}`
-      let entry = this.#entries.get(key)
-      if (entry) this.#entries.delete(key)
-      else
-        entry = new TopologyCounts({
-          domains: this.#domainsOf(c.topologyKey),
-          selector: c.selector,
-          namespace,
-        })
-      this.#entries.set(key, entry)
-      if (this.#entries.size > maxTopologyCounts) {
-        const oldest = this.#entries.keys().next()
-        if (!oldest.done) this.#entries.delete(oldest.value)
-      }
+      // The key's domains are bounded as the counts are (counts of an evicted key keep theirs).
+      const entry = mostRecent(this.#entries, key, () => {
+        const { topologyKey } = c
+        const domains = mostRecent(this.#domains, topologyKey, () => new TopologyDomains(topologyKey))
+        return new TopologyCounts({ domains, selector: c.selector, namespace })
+      })
       entry.startPass(nodes)
       return entry
     })
   }
+}
 
-  /** The key's domains, bounded as the counts are (counts of an evicted key keep theirs). */
-  #domainsOf(topologyKey: string): TopologyDomains {
-    let domains = this.#domains.get(topologyKey)
-    if (domains) this.#domains.delete(topologyKey)
-    else domains = new TopologyDomains(topologyKey)
-    this.#domains.set(topologyKey, domains)
-    if (this.#domains.size > maxTopologyCounts) {
-      const oldest = this.#domains.keys().next()
-      if (!oldest.done) this.#domains.delete(oldest.value)
-    }
-    return domains
+/**
+ * The map's value for the key (made when it has none), now its most recently used; the least
+ * recently used goes when there are more than maxTopologyCounts.
+ */
+function mostRecent<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let value = map.get(key)
+  if (value !== undefined) map.delete(key)
+  else value = make()
+  map.set(key, value)
+  if (map.size > maxTopologyCounts) {
+    const oldest = map.keys().next()
+    if (!oldest.done) map.delete(oldest.value)
   }
+  return value
 }
 
 /**
