@@ -144,18 +144,7 @@ const podsPath = '/api/v1/namespaces/default/pods'
 async function preparePod(t: Target): Promise<Buffer> {
   const client = pool(t, 1)
   try {
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await client.request({
-        method,
-        path,
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      })
-      const bytes = Buffer.from(await res.body.arrayBuffer())
-      if (res.statusCode >= 300)
-        throw new Error(`${method} ${path}: ${res.statusCode} ${bytes.toString().slice(0, 300)}`)
-      return bytes
-    }
+    const call = bytesCaller(client)
     await defaultAccount(call, 'default')
     await call('POST', podsPath, pod('p'))
     return await call('GET', `${podsPath}/p`)
@@ -336,8 +325,10 @@ type Call = (
   contentType?: string,
 ) => Promise<{ metadata: { resourceVersion: string } }>
 
-/** Requests on the pool whose answers are JSON objects; an error status throws. */
-function caller(client: Pool): Call {
+/** Requests on the pool, answered with the body's bytes; an error status throws. */
+function bytesCaller(
+  client: Pool,
+): (method: string, path: string, body?: unknown, contentType?: string) => Promise<Buffer> {
   return async (method, path, body, contentType = 'application/json') => {
     const res = await client.request({
       method,
@@ -345,10 +336,20 @@ function caller(client: Pool): Call {
       headers: { 'content-type': contentType, accept: 'application/json' },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     })
-    const text = await res.body.text()
-    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`)
-    return JSON.parse(text) as { metadata: { resourceVersion: string } }
+    const bytes = Buffer.from(await res.body.arrayBuffer())
+    if (res.statusCode >= 300)
+      throw new Error(`${method} ${path}: ${res.statusCode} ${bytes.toString().slice(0, 300)}`)
+    return bytes
   }
+}
+
+/** Requests on the pool whose answers are JSON objects; an error status throws. */
+function caller(client: Pool): Call {
+  const call = bytesCaller(client)
+  return async (method, path, body, contentType) =>
+    JSON.parse((await call(method, path, body, contentType)).toString()) as {
+      metadata: { resourceVersion: string }
+    }
 }
 
 interface WatchLatency {
